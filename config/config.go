@@ -1,0 +1,253 @@
+// Package config loads PinBridge Auth's configuration from the environment and validates it.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments the service knows.
+const (
+	EnvDevelopment = "development"
+	EnvTest        = "test"
+	EnvProduction  = "production"
+)
+
+// MinJWTSecretBytes is the shortest JWT secret accepted in production.
+const MinJWTSecretBytes = 32
+
+// Config is the whole configuration of the service.
+type Config struct {
+	Env      string
+	Addr     string
+	DataDir  string
+	LogLevel string
+
+	Database Database
+	Auth     Auth
+	Mail     Mail
+	HTTP     HTTP
+	Hashing  Hashing
+}
+
+// Database says where the data lives.
+type Database struct {
+	// URL is sqlite://PATH or postgres://...
+	URL          string
+	MaxOpenConns int
+}
+
+// Auth holds session settings.
+type Auth struct {
+	JWTSecret      Secret
+	AccessTokenTTL time.Duration
+	Issuer         string
+	Audience       string
+}
+
+// Mail holds the outgoing mail settings.
+type Mail struct {
+	PublicURL string
+	SMTPURL   Secret
+	From      string
+}
+
+// HTTP holds server limits.
+type HTTP struct {
+	BodyLimitBytes    int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+// Hashing bounds the password-hashing pool.
+type Hashing struct {
+	// Workers is how many hashes run at once (0: one per CPU).
+	Workers int
+	// Queue is how many requests may wait for a worker before the service answers 503.
+	Queue int
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts the secret in %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// Reveal returns the secret itself; call it only where the value is used.
+func (s Secret) Reveal() string { return string(s) }
+
+// IsPostgres reports whether the database URL names PostgreSQL.
+func (d Database) IsPostgres() bool {
+	return strings.HasPrefix(d.URL, "postgres://") || strings.HasPrefix(d.URL, "postgresql://")
+}
+
+// SQLitePath returns the file of a sqlite:// URL.
+func (d Database) SQLitePath() string { return strings.TrimPrefix(d.URL, "sqlite://") }
+
+// Lookup reads one variable; os.LookupEnv is the production one.
+type Lookup func(name string) (string, bool)
+
+// Load reads the configuration through lookup, applies defaults and validates it. The error names
+// every bad variable at once. In development and test without PINBRIDGE_JWT_SECRET, a secret is
+// generated once and kept in the data directory.
+func Load(lookup Lookup) (Config, error) {
+	var errs []error
+	get := func(name, def string) string {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	duration := func(name, def string) time.Duration {
+		raw := get(name, def)
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 1h or 30s", name, raw))
+		}
+		return d
+	}
+	integer := func(name string, def, min int) int {
+		raw := get(name, strconv.Itoa(def))
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < min {
+			errs = append(errs, fmt.Errorf("%s: %q is not an integer >= %d", name, raw, min))
+		}
+		return n
+	}
+
+	c := Config{
+		Env:      get("PINBRIDGE_ENV", EnvDevelopment),
+		Addr:     get("PINBRIDGE_ADDR", ":8080"),
+		DataDir:  get("PINBRIDGE_DATA_DIR", "./data"),
+		LogLevel: strings.ToLower(get("PINBRIDGE_LOG_LEVEL", "info")),
+	}
+	c.Database = Database{
+		URL:          get("PINBRIDGE_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "pinbridge.db"))),
+		MaxOpenConns: integer("PINBRIDGE_DB_MAX_OPEN_CONNS", 16, 1),
+	}
+	c.Auth = Auth{
+		JWTSecret:      Secret(get("PINBRIDGE_JWT_SECRET", "")),
+		AccessTokenTTL: duration("PINBRIDGE_ACCESS_TOKEN_TTL", "1h"),
+		Issuer:         get("PINBRIDGE_JWT_ISSUER", "pinbridge-auth"),
+		Audience:       get("PINBRIDGE_JWT_AUDIENCE", "pinbridge-api"),
+	}
+	c.Mail = Mail{
+		PublicURL: strings.TrimRight(get("PINBRIDGE_PUBLIC_URL", "http://localhost:8080"), "/"),
+		SMTPURL:   Secret(get("PINBRIDGE_SMTP_URL", "")),
+		From:      get("PINBRIDGE_MAIL_FROM", "PinBridge <no-reply@localhost>"),
+	}
+	c.HTTP = HTTP{
+		BodyLimitBytes:    int64(integer("PINBRIDGE_BODY_LIMIT_BYTES", 64<<10, 1024)),
+		ReadHeaderTimeout: duration("PINBRIDGE_READ_HEADER_TIMEOUT", "5s"),
+		ReadTimeout:       duration("PINBRIDGE_READ_TIMEOUT", "15s"),
+		WriteTimeout:      duration("PINBRIDGE_WRITE_TIMEOUT", "30s"),
+		IdleTimeout:       duration("PINBRIDGE_IDLE_TIMEOUT", "120s"),
+		ShutdownTimeout:   duration("PINBRIDGE_SHUTDOWN_TIMEOUT", "20s"),
+	}
+	c.Hashing = Hashing{
+		Workers: integer("PINBRIDGE_HASH_WORKERS", 0, 0),
+		Queue:   integer("PINBRIDGE_HASH_QUEUE", 64, 0),
+	}
+
+	errs = append(errs, c.validate()...)
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func (c Config) validate() []error {
+	var errs []error
+	switch c.Env {
+	case EnvDevelopment, EnvTest, EnvProduction:
+	default:
+		errs = append(errs, fmt.Errorf("PINBRIDGE_ENV: %q is not one of development, test, production", c.Env))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("PINBRIDGE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	switch {
+	case c.Database.IsPostgres():
+		if _, err := url.Parse(c.Database.URL); err != nil {
+			errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: not a valid postgres:// URL"))
+		}
+	case strings.HasPrefix(c.Database.URL, "sqlite://"):
+		if c.Database.SQLitePath() == "" {
+			errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: sqlite:// needs a file path"))
+		}
+	default:
+		errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: must start with sqlite:// or postgres://"))
+	}
+	if c.Env == EnvProduction {
+		if len(c.Auth.JWTSecret) < MinJWTSecretBytes {
+			errs = append(errs, fmt.Errorf("PINBRIDGE_JWT_SECRET: production needs a secret of at least %d bytes", MinJWTSecretBytes))
+		}
+		if c.Mail.SMTPURL == "" {
+			errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: production needs a mail transport"))
+		}
+	} else if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < MinJWTSecretBytes {
+		errs = append(errs, fmt.Errorf("PINBRIDGE_JWT_SECRET: must be at least %d bytes", MinJWTSecretBytes))
+	}
+	if u, err := url.Parse(c.Mail.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("PINBRIDGE_PUBLIC_URL: %q is not an http(s) URL", c.Mail.PublicURL))
+	}
+	if c.Mail.SMTPURL != "" {
+		u, err := url.Parse(c.Mail.SMTPURL.Reveal())
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			// The value may hold a password: never echo it.
+			errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: must look like smtp://user:pass@host:port or smtps://..."))
+		}
+	}
+	return errs
+}
+
+// EnsureJWTSecret fills in a development secret when none was configured: it is generated once
+// and kept in DataDir/jwt-secret (mode 0600), so sessions survive restarts. Production never gets here
+// without a secret, because Load refuses it.
+func (c *Config) EnsureJWTSecret() error {
+	if c.Auth.JWTSecret != "" {
+		return nil
+	}
+	if c.Env == EnvProduction {
+		return errors.New("PINBRIDGE_JWT_SECRET: required in production")
+	}
+	path := filepath.Join(c.DataDir, "jwt-secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= MinJWTSecretBytes {
+		c.Auth.JWTSecret = Secret(strings.TrimSpace(string(b)))
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	buf := make([]byte, 48)
+	if _, err := rand.Read(buf); err != nil {
+		return fmt.Errorf("generate jwt secret: %w", err)
+	}
+	secret := base64.RawURLEncoding.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	c.Auth.JWTSecret = Secret(secret)
+	return nil
+}

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/session"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// access is what an operation accepts, read from its `security` in openapi.yaml.
+type access int
+
+const (
+	accessPublic       access = iota // security: []
+	accessSession                    // BearerAuth only
+	accessSessionOrKey               // BearerAuth, ApiKeyHeader or ApiKeyBearer
+)
+
+// apiKeyPrefixes start every API key; a bearer value with one of them is treated as a key.
+var apiKeyPrefixes = []string{"pb_live_", "pb_test_"}
+
+// accessTable maps each operation (lower-cased operationId, as the strict middleware names it in
+// another case) to what it accepts.
+func accessTable(spec *openapi3.T) map[string]access {
+	table := map[string]access{}
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			reqs := spec.Security
+			if op.Security != nil {
+				reqs = *op.Security
+			}
+			a := accessPublic
+			for _, req := range reqs {
+				for scheme := range req {
+					switch {
+					case scheme == "ApiKeyHeader" || scheme == "ApiKeyBearer":
+						a = accessSessionOrKey
+					case a == accessPublic:
+						a = accessSession
+					}
+				}
+			}
+			table[strings.ToLower(op.OperationID)] = a
+		}
+	}
+	return table
+}
+
+// principal is who is calling: a user session (an API key principal arrives with API keys).
+type principal struct {
+	account  store.Account
+	project  store.Project
+	claims   session.Claims
+	apiKeyID string
+	scopes   []string
+}
+
+type principalKey struct{}
+
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+// authenticate is the strict middleware that checks credentials once per request and puts the
+// principal into the request's context; handlers of protected operations can rely on it.
+func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) gen.StrictHandlerFunc {
+	acc, ok := s.access[strings.ToLower(operationID)]
+	if !ok {
+		// An operation the spec does not list cannot be reached; refuse rather than guess.
+		acc = accessSession
+	}
+	if acc == accessPublic {
+		return next
+	}
+	return func(c echo.Context, request any) (any, error) {
+		p, err := s.principalFor(c.Request(), acc)
+		if err != nil {
+			return nil, err
+		}
+		c.Set(ctxUserID, p.account.User.ID)
+		c.Set(ctxOrgID, p.account.Organization.ID)
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
+		return next(c, request)
+	}
+}
+
+// credential picks the request's credential: Authorization when present, else X-API-Key.
+func credential(r *http.Request) (value string, isKey bool, present bool) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, token, found := strings.Cut(strings.TrimSpace(auth), " ")
+		token = strings.TrimSpace(token)
+		if !found || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return "", false, true
+		}
+		return token, hasKeyPrefix(token), true
+	}
+	if key := strings.TrimSpace(r.Header.Get("X-API-Key")); key != "" {
+		return key, true, true
+	}
+	return "", false, false
+}
+
+func hasKeyPrefix(v string) bool {
+	for _, p := range apiKeyPrefixes {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) principalFor(r *http.Request, acc access) (*principal, error) {
+	value, isKey, present := credential(r)
+	switch {
+	case !present && acc == accessSessionOrKey:
+		return nil, errMissingAPIKey
+	case !present:
+		return nil, errMissingAccessToken
+	case isKey:
+		return s.keyPrincipal(r.Context(), value, acc)
+	case value == "":
+		return nil, errInvalidAccessToken
+	}
+	return s.sessionPrincipal(r.Context(), value)
+}
+
+// sessionPrincipal accepts a session JWT whose user, organization and project still exist and
+// which was issued after the user's sessions were last ended.
+func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal, error) {
+	claims, err := s.sessions.Parse(token)
+	if err != nil {
+		return nil, errInvalidAccessToken
+	}
+	account, err := s.store.Account(ctx, claims.Subject)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errInvalidAccessToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if account.Organization.ID != claims.OrganizationID || claims.IssuedAt.Time.Before(account.User.SessionsValidAfter) {
+		return nil, errInvalidAccessToken
+	}
+	project, ok := account.Project(claims.ProjectID)
+	if !ok {
+		return nil, errInvalidAccessToken
+	}
+	return &principal{account: account, project: project, claims: claims}, nil
+}
+
+// keyPrincipal resolves an API key. Keys are not issued yet, so none is valid.
+func (s *Server) keyPrincipal(context.Context, string, access) (*principal, error) {
+	return nil, errInvalidAPIKey
+}

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// apiError is every failure the API answers on purpose: a status, a code from the contract's
+// closed list, a message safe to show, and an optional cause that is logged, never sent.
+type apiError struct {
+	status     int
+	code       gen.ErrorCode
+	message    string
+	issues     []gen.ValidationIssue
+	retryAfter int
+	cause      error
+}
+
+func (e *apiError) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("%d %s: %v", e.status, e.code, e.cause)
+	}
+	return fmt.Sprintf("%d %s", e.status, e.code)
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+func newError(status int, code gen.ErrorCode, message string) *apiError {
+	return &apiError{status: status, code: code, message: message}
+}
+
+// The errors of the contract, with the exact texts the public guide gives.
+var (
+	errMissingAPIKey       = newError(http.StatusUnauthorized, gen.ErrorCodeMissingAPIKey, "Missing API key")
+	errMissingAccessToken  = newError(http.StatusUnauthorized, gen.ErrorCodeMissingAccessToken, "Missing access token")
+	errInvalidAPIKey       = newError(http.StatusUnauthorized, gen.ErrorCodeInvalidAPIKey, "Invalid API key")
+	errInvalidAccessToken  = newError(http.StatusUnauthorized, gen.ErrorCodeInvalidAccessToken, "Invalid access token")
+	errInvalidCredentials  = newError(http.StatusUnauthorized, gen.ErrorCodeInvalidCredentials, "Invalid email or password")
+	errSessionRequired     = newError(http.StatusForbidden, gen.ErrorCodeSessionRequired, "This endpoint needs a user session (a JWT from login or register); API keys cannot use it")
+	errAccountExists       = newError(http.StatusConflict, gen.ErrorCodeAccountExists, "Account already exists")
+	errNotImplemented      = newError(http.StatusNotImplemented, gen.ErrorCodeNotImplemented, "This operation is not implemented yet")
+	errPayloadTooLarge     = newError(http.StatusRequestEntityTooLarge, gen.ErrorCodePayloadTooLarge, "Request body too large")
+	errMethodNotAllowed    = newError(http.StatusMethodNotAllowed, gen.ErrorCodeMethodNotAllowed, "Method not allowed")
+	errUnsupportedMedia    = newError(http.StatusUnsupportedMediaType, gen.ErrorCodeUnsupportedMediaType, "Content-Type must be application/json")
+	errInvalidResetToken   = newError(http.StatusBadRequest, gen.ErrorCodeInvalidResetToken, "Invalid or expired password reset token")
+	errInvalidVerification = newError(http.StatusBadRequest, gen.ErrorCodeInvalidVerificationToken, "The verification link is invalid or has expired")
+	errIncorrectPassword   = newError(http.StatusBadRequest, gen.ErrorCodeIncorrectPassword, "The current password is incorrect")
+)
+
+func errNotFound(what string) *apiError {
+	return newError(http.StatusNotFound, gen.ErrorCodeNotFound, what+" not found")
+}
+
+func errUnavailable(cause error) *apiError {
+	return &apiError{status: http.StatusServiceUnavailable, code: gen.ErrorCodeUnavailable,
+		message: "Service temporarily unavailable; retry later", retryAfter: 1, cause: cause}
+}
+
+// errValidation is a 422 naming the offending field(s).
+func errValidation(issues ...gen.ValidationIssue) *apiError {
+	msg := "Invalid request"
+	for i, is := range issues {
+		sep := ": "
+		if i > 0 {
+			sep = "; "
+		}
+		msg += sep + joinLoc(is.Loc) + ": " + is.Msg
+	}
+	return &apiError{status: http.StatusUnprocessableEntity, code: gen.ErrorCodeValidationError, message: msg, issues: issues}
+}
+
+// fieldError is a 422 for one body field that failed a rule the schema cannot express.
+func fieldError(field, kind, msg string) *apiError {
+	return errValidation(gen.ValidationIssue{Loc: []string{"body", field}, Msg: msg, Type: kind})
+}
+
+func errWeakPassword(field, msg string) *apiError {
+	e := fieldError(field, "weak_password", msg)
+	e.code = gen.ErrorCodeWeakPassword
+	e.message = "Password too weak: " + msg
+	return e
+}
+
+func joinLoc(loc []string) string {
+	out := ""
+	for i, l := range loc {
+		if i > 0 {
+			out += "."
+		}
+		out += l
+	}
+	return out
+}
+
+// renderError is Echo's error handler: the one place an error becomes a response. Expected errors
+// keep their status and code; anything else is a generic 500 carrying the request id, with the cause
+// logged beside that id.
+func (s *Server) renderError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	ae := s.classify(err)
+	// Only server-side failures are logged with their cause; causes never carry request values
+	// (4xx validation errors, which may quote a password, are not logged at all).
+	if ae.status >= 500 {
+		level := slog.LevelError
+		if ae.status == http.StatusServiceUnavailable {
+			level = slog.LevelWarn
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request failed",
+			slog.String("request_id", requestID(c)), slog.Int("status", ae.status), slog.String("error", err.Error()))
+	}
+	body := gen.Error{Detail: gen.ErrorDetail{Code: ae.code, Message: ae.message}}
+	if len(ae.issues) > 0 {
+		body.Detail.Errors = &ae.issues
+	}
+	if ae.status == http.StatusInternalServerError {
+		id := requestID(c)
+		body.Detail.Message = fmt.Sprintf("Internal server error (request id %s)", id)
+		body.Detail.RequestID = &id
+	}
+	if ae.retryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	if ae.status == http.StatusUnauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="pinbridge"`)
+	}
+	c.Set(ctxErrorCode, string(ae.code))
+	if err := c.JSON(ae.status, body); err != nil {
+		s.log.Warn("write error response", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	}
+}
+
+func (s *Server) classify(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return errNotFound("Resource")
+		case http.StatusMethodNotAllowed:
+			return errMethodNotAllowed
+		case http.StatusRequestEntityTooLarge:
+			return errPayloadTooLarge
+		case http.StatusUnsupportedMediaType:
+			return errUnsupportedMedia
+		case http.StatusBadRequest:
+			// Echo's binder: the validator has passed the body, so this is a value it could not decode.
+			return errValidation(gen.ValidationIssue{Loc: []string{"body"}, Msg: "request body could not be decoded", Type: "value_error"})
+		}
+	}
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		return &apiError{status: http.StatusServiceUnavailable, code: gen.ErrorCodeUnavailable,
+			message: "Server is busy; retry later", retryAfter: 1, cause: err}
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return errUnavailable(err)
+	}
+	return &apiError{status: http.StatusInternalServerError, code: gen.ErrorCodeInternalError,
+		message: "Internal server error", cause: err}
+}

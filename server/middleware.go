@@ -1,0 +1,132 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// Keys of values kept on the echo.Context for the request log.
+const (
+	ctxRequestID = "pinbridge.request_id"
+	ctxErrorCode = "pinbridge.error_code"
+	ctxUserID    = "pinbridge.user_id"
+	ctxOrgID     = "pinbridge.organization_id"
+)
+
+const headerRequestID = "X-Request-ID"
+
+func requestID(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// validRequestID accepts a caller's X-Request-ID only when it is short and plain, so it cannot
+// forge log lines or smuggle anything into headers.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// withRequestID echoes the caller's X-Request-ID, or makes one, on every response.
+func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(headerRequestID)
+		if !validRequestID(id) {
+			id = uuid.NewString()
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(headerRequestID, id)
+		return next(c)
+	}
+}
+
+// securityHeaders sets the headers every response carries. Pages that need a looser policy set
+// their own.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		if c.Request().TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// accessLog writes one line per request. It logs the route template, never the raw URL: query
+// strings carry one-time tokens.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			// Render here so the status below is the one sent.
+			c.Error(err)
+		}
+		status := c.Response().Status
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID(c)),
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("bytes_out", c.Response().Size),
+			slog.String("remote_ip", remoteIP(c.Request())),
+		}
+		if code, ok := c.Get(ctxErrorCode).(string); ok {
+			attrs = append(attrs, slog.String("error_code", code))
+		}
+		if id, ok := c.Get(ctxUserID).(string); ok {
+			attrs = append(attrs, slog.String("user_id", id))
+		}
+		if id, ok := c.Get(ctxOrgID).(string); ok {
+			attrs = append(attrs, slog.String("organization_id", id))
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
+		return nil
+	}
+}
+
+// remoteIP is the socket's address. Forwarded headers are not trusted.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// recoverPanics turns a panic into an ordinary 500 with the stack logged.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic", slog.String("request_id", requestID(c)), slog.String("stack", string(debug.Stack())))
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}

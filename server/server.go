@@ -1,0 +1,137 @@
+// Package server implements the API of openapi.yaml (the generated strict interface in gen) over
+// the store, with authentication, validation, error rendering and logging around it.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	echomiddleware "github.com/labstack/echo/v4/middleware"
+
+	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/session"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// Server implements gen.StrictServerInterface. Build it with New; production and tests use the
+// same constructor.
+type Server struct {
+	cfg      config.Config
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+	version  string
+	hasher   *password.Pool
+	sessions *session.Manager
+	access   map[string]access
+	echo     *echo.Echo
+}
+
+// Options are the parts of a Server that are not configuration.
+type Options struct {
+	Logger  *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now
+	Version string
+	// PasswordParams overrides argon2id's cost (nil: password.OWASP). Only tests lower it.
+	PasswordParams *password.Params
+}
+
+// New builds the server over an opened, migrated store. cfg must have its JWT secret set.
+func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
+	if len(cfg.Auth.JWTSecret) < config.MinJWTSecretBytes {
+		return nil, errors.New("server: JWT secret missing or shorter than 32 bytes")
+	}
+	s := &Server{cfg: cfg, store: st, log: opts.Logger, version: opts.Version}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	// Both engines keep microseconds; truncating here makes what is stored, compared and shown agree.
+	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+	if s.version == "" {
+		s.version = "dev"
+	}
+	params := password.OWASP
+	if opts.PasswordParams != nil {
+		params = *opts.PasswordParams
+	}
+	pool, err := password.NewPool(params, cfg.Hashing.Workers, cfg.Hashing.Queue)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.hasher = pool
+	s.sessions = session.NewManager([]byte(cfg.Auth.JWTSecret.Reveal()), cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTokenTTL, s.now)
+
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("server: load embedded spec: %w", err)
+	}
+	s.access = accessTable(spec)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.renderError
+	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders,
+		echomiddleware.BodyLimitWithConfig(echomiddleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.HTTP.BodyLimitBytes)}))
+	handler := gen.NewStrictHandler(s, []gen.StrictMiddlewareFunc{s.authenticate})
+	gen.RegisterHandlers(validatedRouter{e: e, validate: requestValidator(spec)}, handler)
+	s.echo = e
+	return s, nil
+}
+
+// Handler is the HTTP handler of the whole service.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Close stops the background workers. The store is the caller's to close.
+func (s *Server) Close() { s.hasher.Close() }
+
+// validatedRouter registers the generated routes with request validation in front of each, and
+// nothing else: routes outside the spec (pages, docs) are not validated against it.
+type validatedRouter struct {
+	e        *echo.Echo
+	validate echo.MiddlewareFunc
+}
+
+func (r validatedRouter) mw(m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
+	return append([]echo.MiddlewareFunc{r.validate}, m...)
+}
+
+func (r validatedRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.CONNECT(p, h, r.mw(m)...)
+}
+func (r validatedRouter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.DELETE(p, h, r.mw(m)...)
+}
+func (r validatedRouter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.GET(p, h, r.mw(m)...)
+}
+func (r validatedRouter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.HEAD(p, h, r.mw(m)...)
+}
+func (r validatedRouter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.OPTIONS(p, h, r.mw(m)...)
+}
+func (r validatedRouter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.PATCH(p, h, r.mw(m)...)
+}
+func (r validatedRouter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.POST(p, h, r.mw(m)...)
+}
+func (r validatedRouter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.PUT(p, h, r.mw(m)...)
+}
+func (r validatedRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.e.TRACE(p, h, r.mw(m)...)
+}

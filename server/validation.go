@@ -1,0 +1,208 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/pinbridge/pinbridge-auth/gen"
+)
+
+func init() {
+	// OpenAPI 3.0 leaves these formats unchecked unless a validator is defined.
+	openapi3.DefineStringFormatValidator("email", openapi3.NewCallbackValidator(validEmail))
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewCallbackValidator(func(s string) error {
+		if len(s) != 36 {
+			return errors.New("not a UUID")
+		}
+		_, err := uuid.Parse(s)
+		return err
+	}))
+}
+
+// validEmail accepts a bare addr-spec (no display name, no comments) with a dotted domain.
+func validEmail(s string) error {
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s {
+		return errors.New("not a valid email address")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
+		return errors.New("not a valid email address")
+	}
+	return nil
+}
+
+// requestValidator checks every request against the embedded spec and answers 422 in the
+// contract's shape, naming each offending field. Authentication is ours, so the filter skips it.
+func requestValidator(spec *openapi3.T) echo.MiddlewareFunc {
+	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
+		SilenceServersWarning: true,
+		DoNotValidateServers:  true,
+		Options: openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			MultiError:         true,
+		},
+		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
+			return &echo.HTTPError{Code: http.StatusUnprocessableEntity, Internal: me}
+		},
+		ErrorHandler: func(_ echo.Context, he *echo.HTTPError) error {
+			switch he.Code {
+			case http.StatusNotFound, http.StatusMethodNotAllowed:
+				return he
+			}
+			if he.Internal == nil {
+				return he
+			}
+			if issues := validationIssues(he.Internal); len(issues) > 0 {
+				if unsupportedMedia(issues) {
+					return errUnsupportedMedia
+				}
+				return errValidation(issues...)
+			}
+			return errValidation(gen.ValidationIssue{Loc: []string{"request"}, Msg: "request does not match the API schema", Type: "value_error"})
+		},
+	})
+}
+
+func unsupportedMedia(issues []gen.ValidationIssue) bool {
+	for _, is := range issues {
+		if is.Type != "unsupported_media_type" {
+			return false
+		}
+	}
+	return true
+}
+
+// validationIssues flattens kin-openapi's errors into the contract's {loc, msg, type} list. It reads
+// only reasons and paths, never the offending values (which may be passwords).
+func validationIssues(err error) []gen.ValidationIssue {
+	var out []gen.ValidationIssue
+	var walk func(base []string, err error)
+	walk = func(base []string, err error) {
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(base, inner)
+			}
+		case *openapi3filter.RequestError:
+			loc := base
+			switch {
+			case e.Parameter != nil:
+				loc = []string{e.Parameter.In, e.Parameter.Name}
+			case e.RequestBody != nil:
+				loc = []string{"body"}
+			}
+			switch {
+			case e.Err == nil:
+				out = append(out, requestIssue(loc, e))
+			case errors.Is(e.Err, openapi3filter.ErrInvalidRequired), errors.Is(e.Err, openapi3filter.ErrInvalidEmptyValue):
+				out = append(out, gen.ValidationIssue{Loc: loc, Msg: "field required", Type: "missing"})
+			default:
+				walk(loc, e.Err)
+			}
+		case *openapi3.SchemaError:
+			out = append(out, schemaIssue(base, e))
+		case *openapi3filter.ParseError:
+			if len(base) > 0 && base[0] == "body" {
+				out = append(out, gen.ValidationIssue{Loc: base, Msg: "is not valid JSON", Type: "json_invalid"})
+				return
+			}
+			out = append(out, gen.ValidationIssue{Loc: base, Msg: "could not be parsed: " + parseReason(e), Type: "value_error"})
+		default:
+			if unwrapped := errors.Unwrap(err); unwrapped != nil {
+				walk(base, unwrapped)
+				return
+			}
+			text := err.Error()
+			switch {
+			case strings.Contains(text, "unsupported content type"), strings.Contains(text, "header Content-Type"):
+				out = append(out, gen.ValidationIssue{Loc: base, Msg: "Content-Type must be application/json", Type: "unsupported_media_type"})
+			case strings.Contains(text, "invalid character"), strings.Contains(text, "unexpected end of JSON"), strings.Contains(text, "failed to decode"):
+				out = append(out, gen.ValidationIssue{Loc: base, Msg: "is not valid JSON", Type: "json_invalid"})
+			default:
+				out = append(out, gen.ValidationIssue{Loc: base, Msg: "is invalid", Type: "value_error"})
+			}
+		}
+	}
+	walk([]string{"request"}, err)
+	return out
+}
+
+func requestIssue(loc []string, re *openapi3filter.RequestError) gen.ValidationIssue {
+	reason := re.Reason
+	switch {
+	case strings.Contains(reason, "header Content-Type has unexpected value"), strings.Contains(reason, "unsupported content type"):
+		return gen.ValidationIssue{Loc: loc, Msg: "Content-Type must be application/json", Type: "unsupported_media_type"}
+	case strings.Contains(reason, "value is required"), strings.Contains(reason, "must have a value"):
+		return gen.ValidationIssue{Loc: loc, Msg: "field required", Type: "missing"}
+	}
+	return gen.ValidationIssue{Loc: loc, Msg: reason, Type: "value_error"}
+}
+
+func parseReason(pe *openapi3filter.ParseError) string {
+	if pe.Reason != "" {
+		return pe.Reason
+	}
+	return "invalid value"
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property "(.+)" is unsupported$`)
+
+func schemaIssue(base []string, se *openapi3.SchemaError) gen.ValidationIssue {
+	loc := append(append([]string{}, base...), se.JSONPointer()...)
+	kind := se.SchemaField
+	msg := se.Reason
+	switch se.SchemaField {
+	case "required":
+		kind, msg = "missing", "field required"
+	case "additionalProperties", "properties":
+		if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
+			loc = append(loc, m[1])
+			kind, msg = "extra_forbidden", "extra fields not permitted"
+		}
+	case "minLength":
+		kind = "string_too_short"
+		if se.Schema != nil {
+			msg = fmt.Sprintf("must be at least %d characters", se.Schema.MinLength)
+		}
+	case "maxLength":
+		kind = "string_too_long"
+		if se.Schema != nil && se.Schema.MaxLength != nil {
+			msg = fmt.Sprintf("must be at most %d characters", *se.Schema.MaxLength)
+		}
+	case "pattern":
+		kind, msg = "string_pattern_mismatch", "must not be blank"
+	case "format":
+		kind = "value_error"
+		if se.Schema != nil {
+			msg = "must be a valid " + se.Schema.Format
+		}
+	case "type":
+		kind = "type_error"
+		if se.Schema != nil && se.Schema.Type != nil {
+			msg = "must be of type " + strings.Join(se.Schema.Type.Slice(), " or ")
+		}
+	case "enum":
+		kind = "enum"
+		if se.Schema != nil {
+			vals := make([]string, 0, len(se.Schema.Enum))
+			for _, v := range se.Schema.Enum {
+				vals = append(vals, fmt.Sprint(v))
+			}
+			msg = "must be one of " + strings.Join(vals, ", ")
+		}
+	case "nullable":
+		kind, msg = "type_error", "must not be null"
+	}
+	return gen.ValidationIssue{Loc: loc, Msg: msg, Type: kind}
+}

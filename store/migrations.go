@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+)
+
+// migrations is append-only: never edit a released step, add a new one. Each step declares the
+// tables as they were at that step, so later model changes cannot rewrite history. The same list
+// runs on SQLite and PostgreSQL.
+var migrations = []*gormigrate.Migration{
+	{
+		ID: "20261125_0001_accounts",
+		Migrate: func(tx *gorm.DB) error {
+			type organization struct {
+				ID                string    `gorm:"primaryKey;size:36"`
+				Name              string    `gorm:"size:255;not null"`
+				CompanyName       *string   `gorm:"size:255"`
+				CompanyWebsite    *string   `gorm:"size:255"`
+				BillingEmail      *string   `gorm:"size:254"`
+				BillingPhone      *string   `gorm:"size:50"`
+				TaxID             *string   `gorm:"size:100"`
+				AddressLine1      *string   `gorm:"size:255"`
+				AddressLine2      *string   `gorm:"size:255"`
+				AddressCity       *string   `gorm:"size:120"`
+				AddressState      *string   `gorm:"size:120"`
+				AddressPostalCode *string   `gorm:"size:40"`
+				AddressCountry    *string   `gorm:"size:10"`
+				CreatedAt         time.Time `gorm:"not null"`
+				UpdatedAt         time.Time `gorm:"not null"`
+			}
+			type user struct {
+				ID                   string        `gorm:"primaryKey;size:36"`
+				OrganizationID       string        `gorm:"size:36;not null;index"`
+				Organization         *organization `gorm:"constraint:OnDelete:CASCADE"`
+				Email                string        `gorm:"size:254;not null"`
+				EmailKey             string        `gorm:"size:254;not null;uniqueIndex"`
+				FullName             string        `gorm:"size:255;not null"`
+				Timezone             string        `gorm:"size:64;not null"`
+				PasswordHash         string        `gorm:"size:255;not null"`
+				EmailVerifiedAt      *time.Time
+				SessionsValidAfter   time.Time `gorm:"not null"`
+				MarketingAttribution *string   `gorm:"size:16384"`
+				CreatedAt            time.Time `gorm:"not null"`
+				UpdatedAt            time.Time `gorm:"not null"`
+			}
+			type project struct {
+				ID             string        `gorm:"primaryKey;size:36"`
+				OrganizationID string        `gorm:"size:36;not null;uniqueIndex:idx_projects_org_env,priority:1"`
+				Organization   *organization `gorm:"constraint:OnDelete:CASCADE"`
+				Name           string        `gorm:"size:255;not null"`
+				Environment    string        `gorm:"size:16;not null;uniqueIndex:idx_projects_org_env,priority:2"`
+				Plan           string        `gorm:"size:16;not null"`
+				Timezone       string        `gorm:"size:64;not null"`
+				CreatedAt      time.Time     `gorm:"not null"`
+				UpdatedAt      time.Time     `gorm:"not null"`
+			}
+			return tx.Migrator().CreateTable(&organization{}, &user{}, &project{})
+		},
+	},
+}
+
+// Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,
+// so instances starting together migrate one after the other.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.postgres {
+			// An arbitrary constant that names "pinbridge schema migrations".
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7283512040)").Error; err != nil {
+				return wrap("lock migrations", err)
+			}
+		}
+		m := gormigrate.New(tx, &gormigrate.Options{
+			TableName:      "schema_migrations",
+			IDColumnName:   "id",
+			IDColumnSize:   64,
+			UseTransaction: false,
+		}, migrations)
+		if err := m.Migrate(); err != nil {
+			return fmt.Errorf("migrate: %w", translate(err))
+		}
+		return nil
+	})
+}

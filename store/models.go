@@ -1,0 +1,59 @@
+package store
+
+import "time"
+
+// Project environments.
+const (
+	EnvironmentProduction = "production"
+	EnvironmentSandbox    = "sandbox"
+)
+
+// PlanFree is the plan of a new project.
+const PlanFree = "free"
+
+// Organization is a tenant; it owns projects and carries the billing profile.
+type Organization struct {
+	ID                string `gorm:"primaryKey;size:36"`
+	Name              string `gorm:"size:255;not null"`
+	CompanyName       *string
+	CompanyWebsite    *string
+	BillingEmail      *string
+	BillingPhone      *string
+	TaxID             *string
+	AddressLine1      *string
+	AddressLine2      *string
+	AddressCity       *string
+	AddressState      *string
+	AddressPostalCode *string
+	AddressCountry    *string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// User is a person who logs in. EmailKey is the lower-cased email and is unique.
+type User struct {
+	ID                   string `gorm:"primaryKey;size:36"`
+	OrganizationID       string `gorm:"size:36;not null;index"`
+	Email                string `gorm:"size:254;not null"`
+	EmailKey             string `gorm:"size:254;not null;uniqueIndex"`
+	FullName             string `gorm:"size:255;not null"`
+	Timezone             string `gorm:"size:64;not null"`
+	PasswordHash         string `gorm:"size:255;not null"`
+	EmailVerifiedAt      *time.Time
+	SessionsValidAfter   time.Time `gorm:"not null"`
+	MarketingAttribution *string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// Project is a production or sandbox environment of an organization; at most one of each.
+type Project struct {
+	ID             string `gorm:"primaryKey;size:36"`
+	OrganizationID string `gorm:"size:36;not null;uniqueIndex:idx_projects_org_env,priority:1"`
+	Name           string `gorm:"size:255;not null"`
+	Environment    string `gorm:"size:16;not null;uniqueIndex:idx_projects_org_env,priority:2"`
+	Plan           string `gorm:"size:16;not null"`
+	Timezone       string `gorm:"size:64;not null"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}

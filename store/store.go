@@ -1,0 +1,166 @@
+// Package store keeps PinBridge Auth's data in SQLite (embedded default) or PostgreSQL through GORM.
+// Every method takes a context first; database errors are translated here into ErrNotFound,
+// ErrConflict and ErrUnavailable, wrapped with what was being done.
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Errors returned by the store, to be tested with errors.Is.
+var (
+	// ErrNotFound: the row does not exist (or is not visible to the caller).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique constraint refused the write.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database could not be reached.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// Store is the data layer. The zero value is not usable; call Open.
+type Store struct {
+	db       *gorm.DB
+	postgres bool
+}
+
+// Options tune Open.
+type Options struct {
+	// MaxOpenConns bounds the PostgreSQL pool. SQLite always uses one connection: it has one writer,
+	// and a single connection turns lock contention into orderly queueing.
+	MaxOpenConns int
+}
+
+// Open connects to url (sqlite://PATH or postgres://...). It does not migrate.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg := &gorm.Config{
+		TranslateError: true,
+		Logger:         logger.Discard,
+		NowFunc:        func() time.Time { return time.Now().UTC() },
+	}
+	var (
+		db  *gorm.DB
+		err error
+		pg  bool
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		pg = true
+		db, err = gorm.Open(postgres.Open(url), cfg)
+	case strings.HasPrefix(url, "sqlite://"):
+		path := strings.TrimPrefix(url, "sqlite://")
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+	default:
+		return nil, errors.New("open database: url must start with sqlite:// or postgres://")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", translate(err))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if pg {
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 16
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		sqlDB.SetMaxOpenConns(1)
+	}
+	s := &Store{db: db, postgres: pg}
+	if err := s.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.postgres }
+
+// Ping checks that the database answers; ErrUnavailable when it does not.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Tx runs fn in one transaction: every write fn makes through tx commits together or not at all.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+		return fn(&Store{db: db, postgres: s.postgres})
+	})
+}
+
+// DB exposes the handle to tests in this module that need raw access (query counting, fixtures).
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// translate maps driver and GORM errors onto the store's errors, keeping the cause in the chain.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case unavailable(err):
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+func unavailable(err error) bool {
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+	)
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// wrap adds what was being done to a translated error.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, translate(err))
+}
