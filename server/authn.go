@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -146,7 +147,7 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 	if err != nil {
 		return nil, err
 	}
-	if account.Organization.ID != claims.OrganizationID || claims.IssuedAt.Time.Before(account.User.SessionsValidAfter) {
+	if account.Organization.ID != claims.OrganizationID || !issuedAfter(claims, account.User.SessionsValidAfter) {
 		return nil, errInvalidAccessToken
 	}
 	project, ok := account.Project(claims.ProjectID)
@@ -159,4 +160,11 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 // keyPrincipal resolves an API key. Keys are not issued yet, so none is valid.
 func (s *Server) keyPrincipal(context.Context, string, access) (*principal, error) {
 	return nil, errInvalidAPIKey
+}
+
+// issuedAfter reports whether the token was issued at or after t. iat travels as a JSON number with
+// microseconds, and decoding it through float64 can land one microsecond low; that microsecond is
+// forgiven.
+func issuedAfter(c session.Claims, t time.Time) bool {
+	return !c.IssuedAt.Time.Add(time.Microsecond).Before(t)
 }

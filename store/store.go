@@ -152,6 +152,10 @@ func unavailable(err error) bool {
 		connectErr *pgconn.ConnectError
 		netErr     net.Error
 	)
+	// database/sql does not export its "closed" error; a closed pool is a database we cannot reach.
+	if strings.Contains(err.Error(), "sql: database is closed") {
+		return true
+	}
 	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
 		errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, context.DeadlineExceeded)

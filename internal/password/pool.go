@@ -79,14 +79,27 @@ func (p *Pool) Waiting() int64 { return p.waiting.Load() }
 func (p *Pool) Params() Params { return p.params }
 
 func (p *Pool) run(ctx context.Context, work func()) error {
+	j, err := p.submit(ctx, work)
+	if err != nil {
+		return err
+	}
+	return p.wait(ctx, j)
+}
+
+// submit queues work without waiting for it; ErrBusy when the queue is full.
+func (p *Pool) submit(ctx context.Context, work func()) (job, error) {
 	j := job{ctx: ctx, work: work, done: make(chan struct{})}
 	p.waiting.Add(1)
 	select {
 	case p.jobs <- j:
+		return j, nil
 	default:
 		p.waiting.Add(-1)
-		return ErrBusy
+		return job{}, ErrBusy
 	}
+}
+
+func (p *Pool) wait(ctx context.Context, j job) error {
 	select {
 	case <-j.done:
 		return ctx.Err()

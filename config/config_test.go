@@ -1,0 +1,100 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) Lookup {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Env != EnvDevelopment || c.Addr != ":8080" || c.Database.URL != "sqlite://data/pinbridge.db" ||
+		c.Auth.AccessTokenTTL != time.Hour || c.Mail.PublicURL != "http://localhost:8080" || c.HTTP.BodyLimitBytes != 64<<10 {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestEveryProblemNamedAtOnce(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"PINBRIDGE_ENV":              "staging",
+		"PINBRIDGE_DATABASE_URL":     "mysql://x",
+		"PINBRIDGE_ACCESS_TOKEN_TTL": "forever",
+		"PINBRIDGE_LOG_LEVEL":        "loud",
+		"PINBRIDGE_PUBLIC_URL":       "ftp://x",
+		"PINBRIDGE_SMTP_URL":         "http://user:hunter2@host",
+	}))
+	if err == nil {
+		t.Fatal("Load accepted a bad configuration")
+	}
+	for _, name := range []string{"PINBRIDGE_ENV", "PINBRIDGE_DATABASE_URL", "PINBRIDGE_ACCESS_TOKEN_TTL", "PINBRIDGE_LOG_LEVEL", "PINBRIDGE_PUBLIC_URL", "PINBRIDGE_SMTP_URL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Error("error reveals the SMTP password")
+	}
+}
+
+func TestProductionNeedsSecretAndMail(t *testing.T) {
+	_, err := Load(env(map[string]string{"PINBRIDGE_ENV": "production", "PINBRIDGE_JWT_SECRET": "short"}))
+	if err == nil || !strings.Contains(err.Error(), "PINBRIDGE_JWT_SECRET") || !strings.Contains(err.Error(), "PINBRIDGE_SMTP_URL") {
+		t.Fatalf("production with a short secret and no SMTP: %v, want both named", err)
+	}
+	if strings.Contains(err.Error(), "short") && strings.Contains(err.Error(), `"short"`) {
+		t.Error("error echoes the secret")
+	}
+	_, err = Load(env(map[string]string{"PINBRIDGE_ENV": "production", "PINBRIDGE_JWT_SECRET": strings.Repeat("s", 32), "PINBRIDGE_SMTP_URL": "smtp://u:p@mail:587"}))
+	if err != nil {
+		t.Errorf("valid production configuration refused: %v", err)
+	}
+}
+
+func TestSecretRedacted(t *testing.T) {
+	c, err := Load(env(map[string]string{"PINBRIDGE_JWT_SECRET": strings.Repeat("k", 40), "PINBRIDGE_SMTP_URL": "smtp://u:hunter2@mail:587"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(format, c)
+		if strings.Contains(out, "kkkk") || strings.Contains(out, "hunter2") {
+			t.Errorf("%s of the config reveals a secret: %s", format, out)
+		}
+	}
+}
+
+func TestDevelopmentSecretGeneratedOnceAndKept(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(env(map[string]string{"PINBRIDGE_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureJWTSecret(); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Auth.JWTSecret.Reveal()
+	if len(first) < MinJWTSecretBytes {
+		t.Fatalf("generated secret has %d bytes, want >= %d", len(first), MinJWTSecretBytes)
+	}
+	info, err := os.Stat(filepath.Join(dir, "jwt-secret"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("secret file: %v mode %v, want 0600", err, info)
+	}
+	again, _ := Load(env(map[string]string{"PINBRIDGE_DATA_DIR": dir}))
+	if err := again.EnsureJWTSecret(); err != nil || again.Auth.JWTSecret.Reveal() != first {
+		t.Errorf("second start got another secret (%v); sessions would not survive a restart", err)
+	}
+}

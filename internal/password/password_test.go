@@ -1,0 +1,140 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var cheap = Params{Memory: 256, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+func TestHashVerify(t *testing.T) {
+	h, err := Hash("correct horse", cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=256,t=1,p=1$") {
+		t.Errorf("hash = %q, want PHC argon2id with the given parameters", h)
+	}
+	h2, _ := Hash("correct horse", cheap)
+	if h == h2 {
+		t.Error("two hashes of one password are equal; salt is not random")
+	}
+	ok, p, err := Verify("correct horse", h)
+	if err != nil || !ok || p != cheap {
+		t.Errorf("Verify(right) = %v, %+v, %v; want true, %+v, nil", ok, p, err, cheap)
+	}
+	if ok, _, _ := Verify("correct horsf", h); ok {
+		t.Error("Verify(wrong) = true")
+	}
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	good, _ := Hash("pw", cheap)
+	parts := strings.Split(good, "$")
+	for name, enc := range map[string]string{
+		"empty":        "",
+		"bcrypt":       "$2a$10$abcdefghijklmnopqrstuu",
+		"argon2i":      strings.Replace(good, "argon2id", "argon2i", 1),
+		"version":      strings.Replace(good, "v=19", "v=16", 1),
+		"params":       strings.Join([]string{"", parts[1], parts[2], "m=x,t=1,p=1", parts[4], parts[5]}, "$"),
+		"huge memory":  strings.Join([]string{"", parts[1], parts[2], "m=99999999,t=1,p=1", parts[4], parts[5]}, "$"),
+		"bad salt":     strings.Join([]string{"", parts[1], parts[2], parts[3], "!!!", parts[5]}, "$"),
+		"short key":    strings.Join([]string{"", parts[1], parts[2], parts[3], parts[4], "AAAA"}, "$"),
+		"extra fields": good + "$x",
+	} {
+		if _, _, err := Verify("pw", enc); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: error = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestOWASPParameters(t *testing.T) {
+	if OWASP.Memory != 19456 || OWASP.Time != 2 || OWASP.Threads != 1 {
+		t.Errorf("OWASP = %+v, want m=19456 t=2 p=1", OWASP)
+	}
+}
+
+func TestPoolVerifyAndRehash(t *testing.T) {
+	p, err := NewPool(cheap, 2, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	h, err := p.Hash(ctx, "pw-123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, rehash, err := p.Verify(ctx, "pw-123456", h); !ok || rehash || err != nil {
+		t.Errorf("Verify = %v %v %v, want true false nil", ok, rehash, err)
+	}
+	old, _ := Hash("pw-123456", Params{Memory: 128, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if ok, rehash, err := p.Verify(ctx, "pw-123456", old); !ok || !rehash || err != nil {
+		t.Errorf("Verify(old params) = %v %v %v, want true true nil", ok, rehash, err)
+	}
+	if err := p.VerifyDummy(ctx, "anything"); err != nil {
+		t.Errorf("VerifyDummy: %v", err)
+	}
+}
+
+// TestPoolRefusesWhenSaturated: with the worker busy and the queue full, the next request is
+// refused at once with ErrBusy instead of waiting.
+func TestPoolRefusesWhenSaturated(t *testing.T) {
+	p, err := NewPool(cheap, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	busy, err := p.submit(ctx, func() { close(started); <-release })
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started // the worker holds the first job; the queue is empty
+	queued, err := p.submit(ctx, func() {})
+	if err != nil {
+		t.Fatalf("queueing one job behind a busy worker: %v", err)
+	}
+	if p.Waiting() != 1 {
+		t.Errorf("Waiting = %d, want 1", p.Waiting())
+	}
+	if _, err := p.Hash(ctx, "pw"); !errors.Is(err, ErrBusy) {
+		t.Errorf("Hash while saturated: %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := p.wait(ctx, busy); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(ctx, queued); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Hash(ctx, "pw"); err != nil {
+		t.Errorf("Hash after release: %v", err)
+	}
+}
+
+func TestPoolHonoursContext(t *testing.T) {
+	p, err := NewPool(cheap, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	if _, err := p.Hash(ctx, "pw"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Hash with an expired context: %v, want DeadlineExceeded", err)
+	}
+}
+
+func BenchmarkHashOWASP(b *testing.B) {
+	for b.Loop() {
+		if _, err := Hash("correct horse battery staple", OWASP); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

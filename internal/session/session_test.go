@@ -1,0 +1,65 @@
+package session
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+var secret = []byte("0123456789abcdef0123456789abcdef-secret")
+
+func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func TestIssueParse(t *testing.T) {
+	now := time.Date(2026, 2, 23, 12, 0, 0, 123456000, time.UTC)
+	m := NewManager(secret, "iss", "aud", time.Hour, fixed(now))
+	user, org, pid := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	tok, err := m.Issue(user, org, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Parse(tok)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if c.Subject != user || c.OrganizationID != org || c.ProjectID != pid || c.ID == "" {
+		t.Errorf("claims = %+v, want sub %s org %s pid %s and a jti", c, user, org, pid)
+	}
+	if d := c.IssuedAt.Time.Sub(now); d < -time.Microsecond || d > time.Microsecond {
+		t.Errorf("iat = %v, want %v to the microsecond", c.IssuedAt.Time, now)
+	}
+	if !c.ExpiresAt.Time.Truncate(time.Second).Equal(now.Add(time.Hour).Truncate(time.Second)) {
+		t.Errorf("exp = %v, want %v", c.ExpiresAt.Time, now.Add(time.Hour))
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	now := time.Now()
+	m := NewManager(secret, "iss", "aud", time.Hour, fixed(now))
+	user := uuid.NewString()
+	valid, _ := m.Issue(user, uuid.NewString(), uuid.NewString())
+	expired, _ := NewManager(secret, "iss", "aud", time.Hour, fixed(now.Add(-2*time.Hour))).Issue(user, "o", "p")
+	otherIss, _ := NewManager(secret, "other", "aud", time.Hour, fixed(now)).Issue(user, "o", "p")
+	otherAud, _ := NewManager(secret, "iss", "other", time.Hour, fixed(now)).Issue(user, "o", "p")
+	otherKey, _ := NewManager([]byte("another-secret-another-secret-1234"), "iss", "aud", time.Hour, fixed(now)).Issue(user, "o", "p")
+	parts := strings.Split(valid, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	hs384, _ := jwt.NewWithClaims(jwt.SigningMethodHS384, jwt.MapClaims{"iss": "iss", "aud": "aud", "sub": user, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "jti": "x", "org": "o", "pid": "p"}).SignedString(secret)
+	notUUID, _ := m.Issue("not-a-uuid", "o", "p")
+	for name, tok := range map[string]string{
+		"expired": expired, "issuer": otherIss, "audience": otherAud, "key": otherKey, "alg none": none,
+		"HS384": hs384, "subject not a uuid": notUUID, "truncated": valid[:len(valid)-3], "empty": "",
+		"oversized": valid + strings.Repeat("A", MaxTokenBytes),
+	} {
+		if _, err := m.Parse(tok); err != ErrInvalid {
+			t.Errorf("%s: Parse error = %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := m.Parse(valid); err != nil {
+		t.Errorf("valid token refused: %v", err)
+	}
+}

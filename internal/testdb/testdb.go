@@ -1,0 +1,99 @@
+// Package testdb gives tests an isolated, migrated store on every engine: SQLite in a temporary file
+// always, and PostgreSQL (a fresh schema per test) when TEST_DATABASE_URL names a server.
+// With PINBRIDGE_REQUIRE_POSTGRES=1 a missing PostgreSQL fails the test instead of skipping it.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// Engine is one database engine a test runs on.
+type Engine struct {
+	Name string
+	open func(t *testing.T) (*store.Store, string)
+}
+
+// Engines lists sqlite, then postgres.
+func Engines() []Engine {
+	return []Engine{{Name: "sqlite", open: openSQLite}, {Name: "postgres", open: openPostgres}}
+}
+
+// Each runs fn as a subtest on every engine with a fresh migrated store.
+func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			st, _ := e.Open(t)
+			fn(t, st)
+		})
+	}
+}
+
+// Open returns a migrated store and its URL, closed and dropped when the test ends. A test on
+// postgres without TEST_DATABASE_URL is skipped, or fails when PostgreSQL is required.
+func (e Engine) Open(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	st, u := e.open(t)
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate %s: %v", e.Name, err)
+	}
+	return st, u
+}
+
+func openSQLite(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	u := "sqlite://" + filepath.Join(t.TempDir(), "test.db")
+	st, err := store.Open(context.Background(), u, store.Options{})
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, u
+}
+
+func openPostgres(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("PINBRIDGE_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("PostgreSQL is required (PINBRIDGE_REQUIRE_POSTGRES=1) but TEST_DATABASE_URL is not set")
+		}
+		t.Skip("PostgreSQL not available: set TEST_DATABASE_URL to run this test on it")
+	}
+	ctx := context.Background()
+	admin, err := store.Open(ctx, base, store.Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	buf := make([]byte, 6)
+	_, _ = rand.Read(buf)
+	schema := "t_" + hex.EncodeToString(buf)
+	if err := admin.DB().Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = admin.DB().Exec("DROP SCHEMA " + schema + " CASCADE").Error
+		_ = admin.Close()
+	})
+	pu, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse TEST_DATABASE_URL: %v", err)
+	}
+	q := pu.Query()
+	q.Set("search_path", schema)
+	pu.RawQuery = q.Encode()
+	st, err := store.Open(ctx, pu.String(), store.Options{MaxOpenConns: 8})
+	if err != nil {
+		t.Fatalf("open postgres schema: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, pu.String()
+}

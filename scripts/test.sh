@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite: every store and API test on SQLite and on PostgreSQL.
+# PostgreSQL comes from TEST_DATABASE_URL, or a throwaway server started here when its binaries are
+# installed. Without it the PostgreSQL half is skipped, loudly; PINBRIDGE_REQUIRE_POSTGRES=1 (CI)
+# turns that skip into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pgdir=""
+cleanup() { [ -n "$pgdir" ] && scripts/pg.sh stop "$pgdir"; [ -n "$pgdir" ] && rm -rf "$pgdir"; return 0; }
+trap cleanup EXIT
+
+if [ -z "${TEST_DATABASE_URL:-}" ] && scripts/pg.sh available; then
+  pgdir=$(mktemp -d /tmp/pinbridge-test-pg.XXXXXX)
+  for try in 1 2 3 4 5; do
+    port=$(( 40000 + (RANDOM % 20000) ))
+    if url=$(scripts/pg.sh start "$pgdir" "$port" 2>"$pgdir/start.err"); then
+      export TEST_DATABASE_URL="$url"
+      break
+    fi
+  done
+  [ -n "${TEST_DATABASE_URL:-}" ] || { cat "$pgdir/start.err" >&2; echo "could not start PostgreSQL" >&2; exit 1; }
+fi
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  echo "==> PostgreSQL: ${TEST_DATABASE_URL%%\?*}"
+elif [ "${PINBRIDGE_REQUIRE_POSTGRES:-}" = 1 ]; then
+  echo "PostgreSQL is required (PINBRIDGE_REQUIRE_POSTGRES=1) but not installed: apt-get install postgresql" >&2
+  exit 1
+else
+  echo "################################################################################"
+  echo "## SKIPPING the PostgreSQL half of the suite: no PostgreSQL server binaries."   
+  echo "## Install them (apt-get install postgresql) or set TEST_DATABASE_URL."           
+  echo "################################################################################"
+fi
+
+echo "==> go test -race ./..."
+go test -race -count=1 ./...

@@ -1,0 +1,260 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/server"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// fastHash keeps API tests quick; the production parameters are covered in the password package
+// and by TestPasswordStoredAsArgon2idPHC.
+var fastHash = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const testSecret = "test-secret-0123456789-0123456789-abcdef"
+
+// clock is a settable time source shared by the server and the test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// env is one running API over one store.
+type env struct {
+	t      *testing.T
+	url    string
+	store  *store.Store
+	cfg    config.Config
+	clock  *clock
+	client *client.ClientWithResponses
+	http   *http.Client
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(name string) (string, bool) {
+		switch name {
+		case "PINBRIDGE_ENV":
+			return "test", true
+		case "PINBRIDGE_JWT_SECRET":
+			return testSecret, true
+		case "PINBRIDGE_DATA_DIR":
+			return t.TempDir(), true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// eachEngine runs fn against a fresh API on every engine.
+func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			fn(t, newEnv(t, st, testConfig(t), fastHash))
+		})
+	}
+}
+
+func newEnv(t *testing.T, st *store.Store, cfg config.Config, params password.Params) *env {
+	t.Helper()
+	clk := &clock{now: time.Now().UTC()}
+	logs := &syncBuffer{}
+	srv, err := server.New(cfg, st, server.Options{
+		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:            clk.Now,
+		Version:        "test",
+		PasswordParams: &params,
+	})
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	hc := &http.Client{Transport: newValidatingTransport(t)}
+	c, err := client.NewClientWithResponses(ts.URL, client.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs}
+}
+
+// validatingTransport fails the test on any response that openapi.yaml does not allow for its
+// operation and status.
+type validatingTransport struct {
+	t      *testing.T
+	router routers.Router
+}
+
+func newValidatingTransport(t *testing.T) *validatingTransport {
+	t.Helper()
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		t.Fatalf("spec: %v", err)
+	}
+	spec.Servers = nil
+	router, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	return &validatingTransport{t: t, router: router}
+}
+
+func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if resp.Header.Get("X-Request-ID") == "" {
+		v.t.Errorf("%s %s: response has no X-Request-ID", req.Method, req.URL.Path)
+	}
+	route, params, err := v.router.FindRoute(req)
+	if err != nil {
+		return resp, nil // not an operation of the spec (404/405 paths): nothing to validate against
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 resp.StatusCode,
+		Header:                 resp.Header,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		v.t.Errorf("%s %s -> %d does not match openapi.yaml: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, firstLine(err.Error()), body)
+	}
+	return resp, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// bearer authenticates a generated-client call.
+func bearer(token string) client.RequestEditorFn {
+	return func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// register creates an account through the API and returns the response.
+func (e *env) register(email, pw string) *client.AuthResponse {
+	e.t.Helper()
+	resp, err := e.client.RegisterWithResponse(context.Background(), client.RegisterJSONRequestBody{
+		FullName: "Jane Doe", Email: client.Email(email), Password: pw,
+	})
+	if err != nil {
+		e.t.Fatalf("register: %v", err)
+	}
+	if resp.JSON201 == nil {
+		e.t.Fatalf("register %s: status %d, body %s", email, resp.StatusCode(), resp.Body)
+	}
+	return resp.JSON201
+}
+
+// do sends a raw request (for what the generated client cannot express) and decodes the JSON.
+func (e *env) do(method, path string, body string, headers map[string]string) (int, http.Header, map[string]any) {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.url+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			e.t.Fatalf("%s %s: status %d, body is not a JSON object: %s", method, path, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+// errorOf returns detail.code and detail.message of an error body.
+func errorOf(t *testing.T, body map[string]any) (string, string) {
+	t.Helper()
+	d, ok := body["detail"].(map[string]any)
+	if !ok {
+		t.Fatalf("body has no detail object: %v", body)
+	}
+	code, _ := d["code"].(string)
+	msg, _ := d["message"].(string)
+	return code, msg
+}

@@ -1,0 +1,3 @@
+package server_test
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+)
+
+func TestSystemEndpoints(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		root, err := e.client.GetServiceInfoWithResponse(ctx)
+		if err != nil || root.JSON200 == nil || root.JSON200.Docs != "/docs" || root.JSON200.Service != "pinbridge-auth" {
+			t.Errorf("GET / = %v %s, want service pinbridge-auth and docs /docs", err, root.Body)
+		}
+		health, err := e.client.GetHealthWithResponse(ctx)
+		if err != nil || health.JSON200 == nil || health.JSON200.Status != "ok" || health.JSON200.Checks["server"] != "ok" || health.JSON200.Environment != "test" {
+			t.Errorf("GET /healthz = %v %s, want ok with string checks", err, health.Body)
+		}
+		ready, err := e.client.GetReadinessWithResponse(ctx)
+		if err != nil || ready.JSON200 == nil || ready.JSON200.Database != "ok" {
+			t.Errorf("GET /readyz = %v %s, want 200 database ok", err, ready.Body)
+		}
+	})
+}
+
+func TestReadinessWhenDatabaseIsDown(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			e := newEnv(t, st, testConfig(t), fastHash)
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ready, err := e.client.GetReadinessWithResponse(t.Context())
+			if err != nil || ready.StatusCode() != http.StatusServiceUnavailable || ready.JSON503 == nil || ready.JSON503.Database != "unreachable" {
+				t.Fatalf("GET /readyz with the database closed = %v %d %s, want 503 database unreachable", err, ready.StatusCode(), ready.Body)
+			}
+			if ready.HTTPResponse.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			// Liveness does not depend on the database.
+			if h, err := e.client.GetHealthWithResponse(t.Context()); err != nil || h.StatusCode() != http.StatusOK {
+				t.Errorf("GET /healthz with the database closed = %v %d, want 200", err, h.StatusCode())
+			}
+			// A request that needs the database gets 503 in the error shape, not a 500.
+			status, hdr, body := e.do("POST", "/v1/auth/login", `{"email":"a@example.com","password":"whatever-password"}`, nil)
+			if code, _ := errorOf(t, body); status != http.StatusServiceUnavailable || code != "unavailable" || hdr.Get("Retry-After") == "" {
+				t.Errorf("login with the database closed: %d %s (Retry-After %q), want 503 unavailable with Retry-After", status, code, hdr.Get("Retry-After"))
+			}
+		})
+	}
+}
+
+func TestRequestIDAndErrorShapes(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		_, hdr, _ := e.do("GET", "/healthz", "", map[string]string{"X-Request-ID": "caller-id-123"})
+		if got := hdr.Get("X-Request-ID"); got != "caller-id-123" {
+			t.Errorf("X-Request-ID = %q, want the caller's value echoed", got)
+		}
+		_, hdr, _ = e.do("GET", "/healthz", "", map[string]string{"X-Request-ID": "bad id <script>"})
+		if got := hdr.Get("X-Request-ID"); got == "" || got == "bad id <script>" {
+			t.Errorf("X-Request-ID = %q, want a fresh id instead of an unsafe one", got)
+		}
+		cases := []struct {
+			method, path string
+			status       int
+			code         string
+		}{
+			{"GET", "/nope", 404, "not_found"},
+			{"GET", "/v1/auth/register/", 404, "not_found"},
+			{"DELETE", "/healthz", 405, "method_not_allowed"},
+			{"POST", "/v1/auth/forgot-password", 501, "not_implemented"},
+		}
+		for _, c := range cases {
+			body := ""
+			if c.method == "POST" {
+				body = `{"email":"a@example.com"}`
+			}
+			status, hdr, out := e.do(c.method, c.path, body, nil)
+			if code, msg := errorOf(t, out); status != c.status || code != c.code || msg == "" {
+				t.Errorf("%s %s: got %d %s %q, want %d %s with a message", c.method, c.path, status, code, msg, c.status, c.code)
+			}
+			if hdr.Get("Location") != "" {
+				t.Errorf("%s %s redirected to %s; the API never redirects", c.method, c.path, hdr.Get("Location"))
+			}
+		}
+	})
+}

@@ -1,0 +1,177 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+func newAccount(email string) store.NewAccount {
+	return store.NewAccount{
+		Email: email, FullName: "Jane Doe", Timezone: "Europe/Paris", PasswordHash: "$argon2id$test",
+		OrganizationName: "Acme", ProjectName: "Acme", Now: time.Date(2026, 2, 23, 12, 0, 0, 0, time.UTC),
+	}
+}
+
+func count(t *testing.T, st *store.Store, model any) int64 {
+	t.Helper()
+	var n int64
+	if err := st.DB().Model(model).Count(&n).Error; err != nil {
+		t.Fatalf("count: %v", err)
+	}
+	return n
+}
+
+func TestCreateAccountAndLoad(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		created, err := st.CreateAccount(ctx, newAccount("Jane.Doe@Example.com"))
+		if err != nil {
+			t.Fatalf("CreateAccount: %v", err)
+		}
+		got, err := st.Account(ctx, created.User.ID)
+		if err != nil {
+			t.Fatalf("Account: %v", err)
+		}
+		if got.User.Email != "Jane.Doe@Example.com" || got.User.EmailKey != "jane.doe@example.com" {
+			t.Errorf("email = %q key %q, want the address as given and its lower-case key", got.User.Email, got.User.EmailKey)
+		}
+		if got.Organization.ID != created.Organization.ID || got.Organization.Name != "Acme" {
+			t.Errorf("organization = %+v, want %+v", got.Organization, created.Organization)
+		}
+		if len(got.Projects) != 1 || got.Production().Environment != store.EnvironmentProduction || got.Production().Timezone != "Europe/Paris" {
+			t.Errorf("projects = %+v, want one production project in Europe/Paris", got.Projects)
+		}
+		if !got.User.CreatedAt.Equal(created.User.CreatedAt) {
+			t.Errorf("created_at = %v, want %v", got.User.CreatedAt, created.User.CreatedAt)
+		}
+		byEmail, err := st.UserByEmail(ctx, "JANE.DOE@example.COM")
+		if err != nil || byEmail.ID != created.User.ID {
+			t.Errorf("UserByEmail in another case = %v, %v; want user %s", byEmail.ID, err, created.User.ID)
+		}
+	})
+}
+
+func TestDuplicateEmailInAnotherCaseConflicts(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if _, err := st.CreateAccount(ctx, newAccount("you@example.com")); err != nil {
+			t.Fatalf("first CreateAccount: %v", err)
+		}
+		_, err := st.CreateAccount(ctx, newAccount("YOU@Example.com"))
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second CreateAccount error = %v, want ErrConflict", err)
+		}
+		// The failed registration left nothing behind.
+		if n := count(t, st, &store.Organization{}); n != 1 {
+			t.Errorf("organizations = %d, want 1 (no partial write)", n)
+		}
+		if n := count(t, st, &store.Project{}); n != 1 {
+			t.Errorf("projects = %d, want 1 (no partial write)", n)
+		}
+	})
+}
+
+func TestConcurrentDuplicateRegistrationsOneWins(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		const n = 20
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			ok, clash int
+			other     []error
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				email := "race@example.com"
+				if i%2 == 1 {
+					email = "RACE@example.com"
+				}
+				_, err := st.CreateAccount(ctx, newAccount(email))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, store.ErrConflict):
+					clash++
+				default:
+					other = append(other, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 || clash != n-1 || len(other) > 0 {
+			t.Fatalf("got %d created, %d conflicts, other errors %v; want 1, %d, none", ok, clash, other, n-1)
+		}
+		if c := count(t, st, &store.Organization{}); c != 1 {
+			t.Errorf("organizations = %d, want 1", c)
+		}
+	})
+}
+
+func TestNotFound(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if _, err := st.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("UserByEmail(unknown) error = %v, want ErrNotFound", err)
+		}
+		if _, err := st.Account(ctx, store.NewID()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Account(unknown) error = %v, want ErrNotFound", err)
+		}
+		if err := st.SetPasswordHash(ctx, store.NewID(), "x", time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SetPasswordHash(unknown) error = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatalf("second Migrate: %v", err)
+		}
+	})
+}
+
+func TestOneProductionProjectPerOrganization(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		a, err := st.CreateAccount(ctx, newAccount("one@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dup := a.Production()
+		dup.ID = store.NewID()
+		err = st.DB().WithContext(ctx).Create(&dup).Error
+		if err == nil {
+			t.Fatal("a second production project was stored, want the unique index to refuse it")
+		}
+	})
+}
+
+func TestTxRollsBack(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := st.Tx(ctx, func(tx *store.Store) error {
+			if _, err := tx.CreateAccount(ctx, newAccount("tx@example.com")); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Tx error = %v, want boom", err)
+		}
+		if _, err := st.UserByEmail(ctx, "tx@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("user after rollback: %v, want ErrNotFound", err)
+		}
+	})
+}
