@@ -1499,20 +1499,6 @@ func (response ListAPIKeys500JSONResponse) VisitListAPIKeysResponse(w http.Respo
 	return err
 }
 
-type ListAPIKeys501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListAPIKeys501JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListAPIKeys503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListAPIKeys503JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
@@ -1639,20 +1625,6 @@ func (response CreateAPIKey500JSONResponse) VisitCreateAPIKeyResponse(w http.Res
 	return err
 }
 
-type CreateAPIKey501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response CreateAPIKey501JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateAPIKey503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateAPIKey503JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
@@ -1758,20 +1730,6 @@ func (response RevokeAPIKey500JSONResponse) VisitRevokeAPIKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RevokeAPIKey501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RevokeAPIKey501JSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1896,20 +1854,6 @@ func (response UpdateAPIKey500JSONResponse) VisitUpdateAPIKeyResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateAPIKey501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UpdateAPIKey501JSONResponse) VisitUpdateAPIKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3410,20 +3354,6 @@ func (response ListPinterestAccounts500JSONResponse) VisitListPinterestAccountsR
 	return err
 }
 
-type ListPinterestAccounts501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListPinterestAccounts501JSONResponse) VisitListPinterestAccountsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListPinterestAccounts503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListPinterestAccounts503JSONResponse) VisitListPinterestAccountsResponse(w http.ResponseWriter) error {
@@ -3500,20 +3430,6 @@ func (response ListProjects500JSONResponse) VisitListProjectsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListProjects501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ListProjects501JSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3627,20 +3543,6 @@ func (response CreateSandboxProject500JSONResponse) VisitCreateSandboxProjectRes
 	return err
 }
 
-type CreateSandboxProject501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response CreateSandboxProject501JSONResponse) VisitCreateSandboxProjectResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateSandboxProject503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateSandboxProject503JSONResponse) VisitCreateSandboxProjectResponse(w http.ResponseWriter) error {
@@ -3748,20 +3650,6 @@ func (response ResetSandboxProject500JSONResponse) VisitResetSandboxProjectRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ResetSandboxProject501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ResetSandboxProject501JSONResponse) VisitResetSandboxProjectResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3885,20 +3773,6 @@ func (response SwitchProject500JSONResponse) VisitSwitchProjectResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SwitchProject501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response SwitchProject501JSONResponse) VisitSwitchProjectResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4829,130 +4703,130 @@ func (sh *strictHandler) SwitchProject(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rc9u2ln8Fw92Z2h1KfiVtan+5bpLeuk1S38S56W6ckSDySMI1CTAAaEXN+L/v4EESJEGJsmxv2/GX",
-	"NhbxPDjvc3DwNYhYmjEKVIrg+GswBxwD1/98C5IvT6cSuPorBhFxkknCaHAcvIOI0VggydACE4kmMGUc",
-	"EFddCJ0NgzAQ0RxSrLqmhJI0T4PjgzCQywyC44BQCTPgwc3NTRhkmOMUpJ32V1ievWjPeDEHdHp+hq5g",
-	"+Y1AJFZTEPUhw3IehAHFqRr4CpYjEgdhwOFzTjjEwbHkObjLmTKeYhkcB3muW9olCckJnQVqQRfsCui/",
-	"cuBL/zoEobMEBrkAJFVTNOUsRXIOCFJMEohRQuhVucLPeqRyibrLyhWm+MsroDM5D46fHhyGCoDF34f7",
-	"7QXfqLFExqgADcEfcfwWPucgpPorYlQC1f/EWZaQCKud7P1HqO18DeALTrMEzEYlJonpE5tTusYJiUcc",
-	"BMhRse4UhMAz9f3MfEeMI/iSqb2gDAuxYDxGuo8Bj4Zptbv/5jANjoP/2qswb898FXsvOWcWK9pgN7Bm",
-	"XEM6yjkHKqsJiUALzugM7Yw96x6HqPz5GjiZWji4XyPGOURyVAw53h0GN2HwnNFpQqJtgYmjiOVUjuAL",
-	"EVLU4HhqPiGccMDxEtkmdwQ2jZMKPMXwHGZESOAQ6/39xPiExDHQLTcoQAgF0RKv3S1ezIlAQOOMESoR",
-	"BYgFwigXwJHth3Yw+uXDhaGlhM0I3T0pKF6gCFPKpOqAiLwLyJzSYnDEKMLFKgaMJstqoTvj5q7GuwoD",
-	"F0TOWS41JqrNQIxExDLQyCfy6ZREBKgc6R8tHp1RCZzixCxpW8o0Y41AD1YnSvMJCeDXwJFugXa44QiI",
-	"xOj7yX78XXQIg6fPpk8HT6KnTwc/4B9g8DQ+ivajo8khPtjfvSMY5xS+ZBBJiM1CTjTI7GpRhDknIPRv",
-	"1QI1tN4w+RPLabwloCiTo6kep0Zw9uQVSpmvd7DbN8VgocKQCSSMzrSExJTJOXDE+AxT8odefLHHM7Xy",
-	"FKiEu9gpcUZrUR/LgOvhFC9QO3daoyXIu+E3zYlEBhGZEojRJJd6Wo2XMZoskVStr4Fr8l+C1EA5x8uE",
-	"4fiCsVeYz2BLqGRmtJFkbJTo8Vy4WDGJJixeIskYMk3uiPFyd3QizOBKemGqMd4SKI4iyKTQm3+LJbwi",
-	"KdkeHTiWMErsUDVcYAylmC6L5YkTo7ahBEutkW2/964ZsFImDc/M04miiCkSVpMkFI21xjnQKudYaU9N",
-	"ZXRQaqO+ddnWe47eqhf3nuJczhknf2wN1EKDUEcmxAqNyDS4O/XnNRFK6VSMxa4BRRxioJLgxKDOe4qv",
-	"MUnwJNmWZnJnJHdz74BfkwiQhDRjHHOSLJHT9u7xaA4oxhJPsJL6AuWUA47maq5CC7QkpJjONXBF6RDX",
-	"se2ekOrf6gw0SO9CnF+Xo5UCXf9fBMcfvwYJi4Ljj4FiI+qDUueCT2GQillwHEwJJDFydC5rHaQGY4Kb",
-	"Tz78tJR5rHnTUA95jBpD3TEXjBkYsZNiGc3N6en+aGfc3L9RslQTV71XDHoB+ArtjNX/6np6uVh9sqfn",
-	"Z7+Ctt4yrsSRJMY0ijhgCfEIy5olGGMJA0lSaJuDYWBMG7GqD80TS3jGlGuNQeIelmcYJFjIUS5WL3Dt",
-	"ZMbO/Nr+kGm1EYQcFcYIiTVYiIRU9Fphx+SYc7zUU3CYki9ts/knxlFMRJZgpW8nyxDBcDZE42wySsg1",
-	"jE4nzw80ebZm5HDNrraEiFbD6ztdhc8Ge96pTqp3c4+C5TzSEAaap4o0U0xzrImyNfWC8SuR4QhGBgfa",
-	"BGI8Ghln/4FIKhCsd1BUroOPgW5Sm8ViQOhie7U0NlHzqKWZbT7XjRyHAY5jopaHk3OHdqY4ERA2yKlO",
-	"GvWt/ZaZQYzGr7RtIhCHqULvUhMgSvALiakcote50pVAaQKqxzSXOYcaPFaSaYH1jvPk8OnTmvPkIAwy",
-	"LJV5FBwHl5fvfMN00sgqhDkvOllL/uyFqKNdT2wTrdPVu1p3eBqxcJL8NtXyYv1kwU3Y5Iw4I6Mr6HB4",
-	"ZQlWO/wi1TkO0bs5W1BzTvpMje9J0/UJEpJxZaSr78qsjjhIofRBPAM+XIvOxTrae/5U7tpQZmulYw44",
-	"HiOcJGwh0D9fXoRovOBEwhid//buYu/8/cXe+enF859DNI5BSJ5HklzDGL14+erlxUu1toKg1UiKrFTv",
-	"QEu1orWXyGtHeEsuk+IvZ6bbkUZa+8dBg/+EQU7J5xzsZ8XwygW8z+INSDkl1P31oEncfx+CahNPLudv",
-	"Ldq2lYSadu93AFuX1S8fLk6QABorfMcCjU+tpaF1mWP0I2AOHF3m+/tHkTus/gX8Ag9rPBtZgbBusx8K",
-	"zq+7Frr4yPU19EfJ35xer0GZaGJOMp8MLDg/8UDoFZmC4tLKvBu7ux4rnmANPk1thUp89N3+fjs2EAbu",
-	"LjZZe7PviDOjefcd4K1qr5AXuFakLRBXoqzTVCtC+vj6w752kE1wa/CNzK+V2jHR6OXlSLnotmmKGd8L",
-	"A+VSedhgiU2uXTeIHeywS2mcZQvLHYC5C/JJvudzTGdwbpX/2ykuNnpQmhDr+Vxb34BFrfsqwL2BRbHe",
-	"FuhaS2kM7QPBC8gStkyBypf0mnBGU2t4FpgRwzUkLNM/h4FUANIgiJUQY9SLMi9Ta5SWZBksWf4P+9cw",
-	"YqmrixkzNKxD7UkNakddk5gTfM7olPDUaC/14ykN1q9+uEOxVI+1oCErRhxwLudApbXDndYTxhLAtHUS",
-	"xazuHKtG9J2Ms7/bYWZteyuNbt2opS+W3futblPoZ0BjQmdrTkAPvJGRrV02I20WjKyEcEavwsVdJ1Zf",
-	"V2MVnaD4txMJvCVAOhZel4gf5qCU4YTQK7TAQqkMEl0DXyIOEVCp7OE5W6CE0RnKqSRJGTSIMFVGUbkf",
-	"R2VYBxXvtgtvVX2HlUdqrZ/nhWnanNSO0Dnnc+3pagLmFEUJEzpgLuQJihKiJkQpXqIJxzSaI0YRka5q",
-	"bh1bo8JQCKtf6kKodNaWDTvct8XPjkc1CH3hzHZoz+ldD5J3x5r1x2aoWfGcWqRKzlk8Uj9pa0bP3gog",
-	"+2IbORV5ljGuMD+FmGCjNIQ+F2PNiaZoph4yaMUY2xEm11PsFSkOwrR9cRYj1mKcRp2byiXq8y21XYgh",
-	"YhQQUMmXKNOxhqnhEcbPqbMz+uhllaf3TIjcq505/KG+sp/zFNOBMiaNg1yZVCbaaXyt1snJ8wTQYg4c",
-	"kJxjieaQZKLDGabZQKcvyX7/RqDx7wPL0QZnLzQwagFhsd4S1+cTruQmPzE+Y3I7VWwLYdct6H4GnCgV",
-	"pIVzc4iuRPcKPQy+4dWq4ZQe7gRd4yQHgTAHZPoJtDNmV2N1phTN9VqWuw7Eq4VCXX9bBQO/0qesYoll",
-	"LuqaG7vyoY+NtXr22YCsHbLqUV9pWADSB/tXbEbo/eOC4n+3Vt6VGvIHo2v5z0XRzo96zhp8kHiN+RVI",
-	"QmenUnIyyQs9tAv3mnlfa/3afo8rwtV0FUK+v3iNqky7EHGYAufAQ5RgwxczPIPdIfoVMqkTXDRvUtZb",
-	"zVb/GuQyHUU4zTCZqWkTnNNorqSBTEeFb1wpoiIBKY2JmeIv7ladLDYHWrDKJfMX8Ik8eissIB7Y+XDX",
-	"DobXRuJ1Y2O3PbCBJu76BFqy/BmSDB0+fYqiOeY4UhR7giKWpowiTGM00ZFwJ9/SSJ8ivOIJkIZ1s54P",
-	"hOSMzgaO/reChz7zMJ/fGuheh1HPiGdHrNIX4+oMhXRQ6B0vKQxuR5adW7EDrtvRWztrYf+wBe3w+RXo",
-	"ZAz8eFPH9imachDz0rltU5uLfFucJGDT9xTBfSOQMVBtc4Hm+FrpRnHNRm2H0bfyGLddxKts8w29phsQ",
-	"73md0zaUTExHMSQgYYSFACl8vqfQbeakjvjbmfBZYcqKtQ0nJEnUnta104DklURc2Tg1tNXdLssnCRHz",
-	"7gbGRhaYxhP2pbvZNYHFiIMyY0UPv51niV5g+EHZDY/6pkLPufp25dmC96y9aNUIe91NAovNuxgVjG2t",
-	"WmkslpHW8bfMvLBDOVTat0tl1TSivNaeGuso7ozjGOKxsqTHOS0+nSA1S3ErxdjbXEhjrw3vMGGncD15",
-	"Ekza3KiZKlMGRhU/tSa9x+KPGKUQycoR5aWbu02TqYP8OUtTPBCgzAcJMfrtNJdzk/AuikSeCcM8Fscc",
-	"cBzaf+voeZgRan/W/zIBea+EMOz6LtKtch0I34xK1CH0ppBmVs/2KTttbCjPo5bIU9tcHx5y9kL4fUVl",
-	"Q2Q9iwLtkFiYCxjjhAjZHEqMd8tknhQvlR5gKY1xxFIiFXKkgKlAOElqHrb1lFSmPxzs76/JM/PnQJwn",
-	"mLpyfspBHbSQmEttIMw4W+i7Yhln2qEhgWecCL/v8pyzKUl8tmgcc6WgREQueyFL2UHBkG/WJyEUDjbu",
-	"cbhRj4wJiZNR4Y/t3U9x6H49rASuoka9e2Rz66VZ20Mp45huIOWKDguYCNJzI91hr2meJP3nroWrRpFW",
-	"2Ee9Ime3G1qyXsuS+ItlaBtwwGLTnrSxMuBcpDd+I7QPfL3zufCvNabxMjxDqCb5aa3DsWnzZJhLghNk",
-	"uOpJyca0g14gIfESYe2zXyoTO0RjBZoxihLAXCCMCkhVYYV1iVVNBuLY3QeH++GtGIo7xiZDlPylafxv",
-	"zm9uPUKD/zjjPNlkKyU72hieLfa0Nsthc/7l+nb7rKnJzjaGroe9bTxGjalt3LviJjXs7LP7NnfZKgvx",
-	"xs82Cl9yiyeYT4ruhU51nSzReO/6YK9wIX6rFdg7uFrQP/pjl9sI/Wzr0sqszrRy5sRYGG7MpK+7rhk2",
-	"0vOtTUz37NXR65w0pjAorO4ODU4N825BZDTfJEnadhTPmU569mVLNzxpa7xdbbfVdq6pRgKDM1htZn8O",
-	"dXN3WwZbCjraMgCycQTCmbduWTdg1Tss4MPEt4BjQkF4vHzFzbSab/ZK2yblNTUvWt5xyNfJWF/2SMm4",
-	"uxBwCQA/4EyNgYeIA9ekVBXl+AVTQC8YrI5s9ElhT4s47gjXA7mrlucN/ur8xS9ypIuW+NLErLtqAROE",
-	"swzNGAh7WUaQGR3k2Ym9LwyxDgTZogj2OrUukTJsbHj/iS96c6vU1dsEztebCm+w8fyr9bvUqjdIpPDY",
-	"EScohinOE6kv2DMKaJKTRFrfRYkQ4+G2h98gigrVwn4pAG9BwJYJMrc9qUI2bVhNpr7hQsSs3OQ7I4S3",
-	"uUl2b2qevbR8RqfMw8NZ1Mib2dM/+XyjZpx664zQCSfxDAY4156lVey26nYw3B/ur8W1YkaXA+vVeY9A",
-	"KzlWJt4Sz0znW3k0nb6+1V04XKNVIuTs9M0p0tE/1aT0D1Tgepmrde6dY05EnZ6/e7I20+e9zUW4A2W9",
-	"0/djXC0m1bPLP7+Zf6inXi874VoHaojG7y+ej5WQsHxz2M9JXfC4cqLWZtcq8838ydZZ6Ovt3aIw42yS",
-	"QIpIGWr4eKnvwl8GIbo0y7kMPpkQ0MdLU23LfDNXrYJP45orem1gRl+s72zXNhfFnHGJUhzNCYUy2xNd",
-	"ERoXS7ZxonGIxmY8nbSrO6rf4IvkeDQtCjGN15+OAppZqW3pA/0HN7emj5GruJiWuimgnXEpt8f69v0c",
-	"UAIzHC01iRYC2+jTxWi7j3bxrexih7701O3T1CIoyjmRy3dqAQa4pxn5FZbmmqH62xiQPxX7tnWOghXF",
-	"r/RVhO6ri8X9/OFwOC6r+mnWZuYs1zmXUifFmRX9rMtmeNl9MfHO2B1bU282GUkQUv+wW5bPMyU4qvp5",
-	"vw9Oz88Gv+ptFaSrJ1XTm2WrvXjA8cuHixYo3lVXOY32WFRHC00RMrWwglSEFrI9wKBOi1iNI2JUYmNG",
-	"2w2cE/qj1hqUucYT20sc7+2V+sSQsHZ+55m+nSCXmkIlUEyjJYoY17RYDhpqsqyCezZ/gdCZAv1xGewL",
-	"3VusIrykTum+iF0DX4a2dJx7hyFE1rOpgDIlCYQ1lV2YxFHsquxqtZheUlakp1qfTQHWULdIGJ0NFDrE",
-	"VdG3KeM2aX0g2cCmr0c4ScTwkl7S09p1rONLOkDffuuc57ffWnugOFLFavWhGnQTrs40DteRgrnF+5+F",
-	"LC7vmgntasvJDL8zd5DdQUu0PbYjXcHSjqRXs2rSqunwkiKkrxPVO2gWnXHQ0xFZMOzqSsuJs4KxKcWA",
-	"Y31lvyxmR6QGq75zIRBOFnhps7p0sZY5zgCNv17aqz6XwTH6eqlvCah/XgbD4dCIXZvs4fx6czPWWfJW",
-	"EbikU0ySnCvblooFcPTk8NBgztgMPjSXFMb6XpDCNsDRvHWF41KpxAmJwGZpFvTFWcYJSKyrbnZT2J4E",
-	"ngrDwmVSo0ykMxxOz88c7bvQ22/CgGVAcUaC4+BouD880vaRnGuOvKf+MwPpN3NFWbWIRKDxXiggL0pt",
-	"R5Otlakxi3IlH4wxrGhD58CV5dXO4uA4+CdI18RplAI93N/vUZqoX5UfdxpPrZ+iOpTie4rfFkXunpol",
-	"+EYul7pXr43oCrvg+OOnMBB5mqrj9E6juC+eCW0zLYWENPikRtgz2UB/dB7IqcY9gQ7399FiTpJS39S1",
-	"u4hAWo2TzPCgsprZEJ051Ywky201o8If5j0jeyHlHo/HztBRhcndlcKk+ziaV+QaqJpEqezQdSraUdn3",
-	"UIDWQGvZhQjR0/0jtCOUHqr50q5pS6qD8Z5C5c69x4OoJvGcxVtdgbXEKcnxdEoiexpHD7OGFXXV7qpA",
-	"2gosKZe2Gk2uD/ZwRgZFtqsXV2z1JFHYIiZH+RvRMEpCRGGhVCGdBBgimyqHGAWBCI2SPIZ4iN7Ata1O",
-	"WJa7aSPRKyKkke1b49AGRWI8QY52sVU0wRyQ/q4AogCj8erJ/sF6Kq8VSdSdjtZ3qioH35KZqF49Fteo",
-	"k1rRyto9laEQjZEOpxKyVDMdDCwx7pOyAZnw4JxxcgqEtRFTz45vYZ5j5OhM9korDitrR3/Bl9SqxbtD",
-	"VC+5NLapylpr6yi6ZDQ+qjHYWPN4hgk1GlIdg587+ml1Uf5HFi83K2JYKVuFon9uLA0T4OzHp3wlyG7q",
-	"ZrPN7muQ2sGdscp6Ia0OdnkFy9AoqDoeUZ7NjgE2oxHsPiSxPTno0aNZSVf1Ozxc369Z21L3+2F9P7d4",
-	"7V+MIZjjR7h0T/iZQkMw7X01zw3cGDaRgPR42t7aO1nlGwG67gNV2GNpT1/OBv2zKYYXwRC9VUJKmTpy",
-	"odVdZYnxNAHhsQF0W5ek70mzKYTROhoZV8noYyRsXeeHooz9J73wxxQX34Ik/krobRBkLXrXn+LoSJKp",
-	"muyZpzpuPmnzN9IetzpimpzMO5M1b8hsLpPl7QVNvUBeL0HzUNRjs/p1gcU/Nbk8sOT5a5GZiYxwxGFg",
-	"3oPoK1FyOd8zudoDN97v10Hf2pJU3odQhuilfpmn854mpjHiIHOu/l2/83lJfZc+vVpkrQjbNrTdLsVm",
-	"7ifb3wddddFsMwqL1lXm3lzBX0rugflC89quh0EUTZBBkdhyiB6U4bwF9Kid/mW1U33qtXroLjfJ5bzB",
-	"SXTcxvKTvcjU2ev0ojxnVOSFa7rxnpWuWKZjCpLZx24WyCbct/VQW9HPqTIXbKpSOE9vKb3i3ojOW4ew",
-	"QzTbiNk3onpKibJFGxy3pckeyFu+QfVIJU0q6XAz2lNVAticmj0my0I3oB9eZVP5xfE7oPo1K0toRbiG",
-	"XnmIxhRQMCOjOc4yoKL0XROBpszUe/MZeXoZdeK6vUZdlZlU/65V+ez/7kO72OUDy05vQcsOMm4fDxGm",
-	"vKBAC/zAWvemNP8oUe9YUzePkmzBHXRWxPJWUrV4JdJNrCifjKxTva5QunxZphr/GWVps16Sh/5eOokk",
-	"W6ivj9jcQ/IZlGmhdn+c7i/xnIdQW7iMdsxTQ4dP0JzlXOwW0rBSpzoVSVfWuTV6g/sWJf6CwB0CpS1D",
-	"0I41nFtvbhao/7BRgr85F1doWOF5CwNXY/xU1y7t4W05NYlQNvXAJPDgFEyGQlEmUf9iE59CpdDZFx9N",
-	"joiLEc7rq5f0Q6n5hdVGbAqdQ1zmMd0C37Q9xqbT2rOZGZZzn6OmXqJ1G5WxUBebReF7q4v+arEPrDH2",
-	"EFanxQWrHc85Wu5l3+i15Pyond2jPCt1tebj0uXlhG4i19meqxyphRu0yIUtPJ/Wddq+eTZE+lXbK8oW",
-	"pYBVXMg+Pl0s8ZLOQFac4cn+QfX+tFNnfBwWz13pZpKk4CNiXVL3PmjXvQfoLwvZm7prZX8fOrTivufj",
-	"oehXbDaDGBG6hfT9G9P4HRLrKzZDhK4mSnPnojOjS5FePas8bKbVKIor7m0XyV+1spXe7L/XENyrYFmF",
-	"ge6rUUSYXOi/QnbWVvrZhROesptfjRlZVXPLokfrEIuyXPcZkLFTdKfSqs+PuXXdh964I9I+9DDIcn/p",
-	"lVo5pmNvOaac2jDY2mJMl3Rcv3w+RhyqRxh898qLpdsJzTPuhelae8H9ko61WB2jCFOlHk4Kx26MdD7/",
-	"jgBAY97y2453fTLe5Ca46H1LWd+oZlT8/Q8cpYXQb97ID06jFIq0irIY5Aa0YotvPXTkdDWhFikV/w8E",
-	"+5gl0c0gDK5oemrwCbRjyX93tZgoTOhuxb7I0pWlPoFp39oSSiNnVOfmU4Ftti6m8SXlneaCz07QFG/q",
-	"sptylSjCAgaECqCCKH0mWfoYQVE65X70feceulsh5c7MgGbhl4fO5l1jCdhKpsjeSj7pd5aPMZv7sxgK",
-	"hEEY2YccVlK+gD4+u3cgtToAi8ppUPrqOqIxOgCjc+9NAyJcF5xmALa2lsaaXNfgmuZJ4Y2gsbBZvNo3",
-	"pPhagVrWRNFvqXgp3ikSsw3Z90mOKivDBEefDwffL/6VHj2/+vz7D8mzyeenv+zP/x0fiYPsw+dn4n/5",
-	"d1f/s4//9eV3tgn9ewre/Pl8fHeWUfXo+rvXJA41uISW76+TS5RltPeKe+4rfQ2eGtjNu2Su368qmgBC",
-	"aw9sQatbZvbpPCTZJVUfx96nr8dlusfc1JVNh+gNgE3ZtG+Y6+RRryfQV5b7QW6itd4muMWdtALIj7Zz",
-	"B/Z/rRWw+PjpJvzaqKjh/lbU/fj46aaZ+0QhUqjYxm+Hckr0dMjHqcLo9cBo/KseUrpP065egtNv4tW9",
-	"hO16NMY3nySlt/AR87q9Ni4wK8ZXw5iyVmYTYfacR13Wm2SNmRoFQaymtmBIkDRPtA0frUDp4SU9iyHN",
-	"mEK745alp9gslihlQmq7zs52olm80tL0VckyJb4MxjAK3fcnbcm787KM6G11tt6KlbfI3o3VrP48VOgg",
-	"TmhhaQ4Xp9qRpuTdoyPmz3Tp0T2k8t4yKQlqdyP6NxbaCi5gPLXOnN8IXYzAXksRknGrW1XEXxD6SWGf",
-	"l6xdtSOxdgsP/WaVh1D/lMTyJ78j+XdPBxVltL5GCD1xXxeS6pNm4HthbzFnoqW3EGU+lEU1x23krhX8",
-	"3Mpn4JT9DL6bHkQH8RMYHE6+x4Mn+OnR4Af8PQwOpz/E+9HR5BkcHPT3BXiLkj58jKBWBL47qGdlVpF9",
-	"1fAK6hz+2hk9XtP8i8o9gwsea6GD2teYaJ9MceAiKbuZeRLhBMVwDQnLUhMI12XsdsYpvgLEczrerVUp",
-	"O97bS1SnORPy+Nn+s32dvG3X9XV90a1QVwrTBXaMSLXldoZVBUVbaEcZko3hTI1xW/qwrBAoQtSrOKAp",
-	"TNiO6zhTa29Ne+JXm1X/Q6/1c41xk1gZTZbuZMU92/aEfkncjAQVKkZX6UJnrhJh2nN5nEyVOSOZqZbY",
-	"HK60zW8+3fxfAAAA//8=",
+	"7D1rc9u2ln8Fw92Z2h1KfiVtan+5bpLeuk1S38S56W6ckSDySMI1CTAAaEXN+L/v4EWCJPSybKft5ksb",
+	"i3genPc5OPgcJSwvGAUqRXT8OZoCToHrf74GyeenYwlc/ZWCSDgpJGE0Oo7eQMJoKpBkaIaJRCMYMw6I",
+	"qy6ETvpRHIlkCjlWXXNCSV7m0fFBHMl5AdFxRKiECfDo5uYmjgrMcQ7STvsrzM+edWe8mAI6PT9DVzD/",
+	"RiCSqimI+lBgOY3iiOJcDXwF8wFJozji8LEkHNLoWPIS/OWMGc+xjI6jstQt7ZKE5IROIrWgC3YF9F8l",
+	"8Hl4HYLQSQa9UgCSqikac5YjOQUEOSYZpCgj9Kpa4Uc9UrVE3WXpCnP86QXQiZxGx48PDmMFQPf34X53",
+	"wTdqLFEwKkBD8EecvoaPJQip/koYlUD1P3FRZCTBaid7/xFqO58j+ITzIgOzUYlJZvqk5pSucUbSAQcB",
+	"cuDWnYMQeKK+n5nviHEEnwq1F1RgIWaMp0j3MeDRMK13998cxtFx9F97Nebtma9i7znnzGJFF+wG1oxr",
+	"SCcl50BlPSERaMYZnaCdYWDdwxhVP18DJ2MLB/9rwjiHRA7ckMPdfnQTR08ZHWck2RaYOElYSeUAPhEh",
+	"RQOOp+YTwhkHnM6RbXJHYNM4qcDjhucwIUICh1Tv7yfGRyRNgW65QQFCKIhWeO1v8WJKBAKaFoxQiShA",
+	"KhBGpQCObD+0g9Ev7y4MLWVsQujuiaN4gRJMKZOqAyLyLiBzSt3giFGE3Sp6jGbzeqE7w/auhrsKA2dE",
+	"TlkpNSaqzUCKRMIK0MgnyvGYJASoHOgfLR6dUQmc4swsaVvKNGMNQA/WJErzCQng18CRboF2uOEIiKTo",
+	"+9F++l1yCL3HT8aPe4+Sx497P+AfoPc4PUr2k6PRIT7Y370jGJcUPhWQSEjNQk40yOxqUYI5JyD0b/UC",
+	"NbReMfkTK2m6JaAok4OxHqdBcPbkFUqZr3ew21dusFhhyAgyRidaQmLK5BQ4YnyCKflDL97t8UytPAcq",
+	"4S52SrzROtTHCuB6OMUL1M691mgO8m74TXsiUUBCxgRSNCqlnlbjZYpGcyRV62vgmvznIDVQzvE8Yzi9",
+	"YOwF5hPYEiqFGW0gGRtkejwfLlZMohFL50gyhkyTO2K83B+dCDO4kl6Yaoy3BIqTBAop9OZfYwkvSE62",
+	"RweOJQwyO1QDFxhDOaZztzxxYtQ2lGGpNbLt975oBqyUScMzy3ykKGKMhNUkCUVDrXH2tMo5VNpTWxnt",
+	"VdpoaF229Z6nt+rFvaW4lFPGyR9bA9VpEOrIhFiiEZkGd6f+vCRCKZ2Ksdg1oIRDClQSnBnUeUvxNSYZ",
+	"HmXb0kzpjeRv7g3wa5IAkpAXjGNOsjny2t49Hk0BpVjiEVZSX6CScsDJVM3ltEBLQorpXANXlA5pE9vu",
+	"Can+rc5Ag/QuxPl1NVol0PX/RXT8/nOUsSQ6fh8pNqI+KHUu+hBHuZhEx9GYQJYiT+ey1kFuMCa6+RDC",
+	"T0uZx5o39fWQx6g11B1zwZSBETs5lsnUnJ7uj3aG7f0bJUs18dV7xaBngK/QzlD9r6mnV4vVJ3t6fvYr",
+	"aOut4EocSWJMo4QDlpAOsGxYgimW0JMkh645GEfGtBHL+tAys4RnTLnOGCRdw/KMowwLOSjF8gWunMzY",
+	"mZ+7HwqtNoKQA2eMkFSDhUjIxVorXDA55hzP9RQcxuRT12z+iXGUElFkWOnb2TxG0J/00bAYDTJyDYPT",
+	"0dMDTZ6dGTlcs6stIaLV8OZOl+GzwZ43qpPq3d6jYCVPNISBlrkizRzTEmui7Ew9Y/xKFDiBgcGBLoEY",
+	"j0bB2X8gkQoEqx0UtevgfaSbNGaxGBD72F4vjY3UPGppZptPdSPPYYDTlKjl4ezco50xzgTELXJqkkZz",
+	"a78VZhCj8SttmwjEYazQu9IEiBL8QmIq++hlqXQlUJqA6jEuZcmhAY+lZOqw3nOeHD5+3HCeHMRRgaUy",
+	"j6Lj6PLyTWiYhTSyDGHOXSdryZ89E020WxPbROd09a5WHZ5GLJxlv421vFg9WXQTtzkjLsjgChY4vIoM",
+	"qx1+kuoc++jNlM2oOSd9psb3pOn6BAnJuDLS1XdlViccpFD6IJ4A769EZ7eO7p4/VLs2lNlZ6ZADTocI",
+	"ZxmbCfTP5xcxGs44kTBE57+9udg7f3uxd3568fTnGA1TEJKXiSTXMETPnr94fvFcrc0RtBpJkZXqHWmp",
+	"5loHibxxhLfkMjn+dGa6HWmktX8ctPhPHJWUfCzBflYMr1rA2yLdgJRzQv1fD9rE/fchqC7xlHL62qJt",
+	"V0loaPdhB7B1Wf3y7uIECaCpwncs0PDUWhpalzlGPwLmwNFlub9/lPjD6l8gLPCwxrOBFQirNvvOcX7d",
+	"1eniA9/XsD5K/ub1egnKRBNTUoRkoOP8JAChF2QMiksr827o73qoeII1+DS1OZX46Lv9/W5sII78XWyy",
+	"9nbfAWdG8153gNeqvUJe4FqRtkBcirJeU60I6eNbH/aNg2yDW4NvYH6t1Y6RRq8gRyrFYpvGzfhWGChX",
+	"ysMGS2xz7aZB7GGHXUrrLDtY7gHMX1BI8j2dYjqBc6v8305xsdGDyoRYzee6+gbMGt2XAe4VzNx6O6Dr",
+	"LKU1dAgEz6DI2DwHKp/Ta8IZza3h6TAjhWvIWKF/jiOpAKRBkCohxmgQZZ7n1iityDKas/If9q9+wnJf",
+	"FzNmaNyE2qMG1I4WTWJO8CmjY8Jzo700j6cyWD+H4Q5uqQFrQUNWDDjgUk6BSmuHe61HjGWAaeck3Kz+",
+	"HMtGDJ2Mt7/bYWZje0uNbt2ooy9W3ddb3abQL4CmhE5WnIAeeCMjW7tsBtosGFgJ4Y1eh4sXnVhzXa1V",
+	"LATFv71I4C0BsmDhTYn4bgpKGc4IvUIzLJTKINE18DnikACVyh6eshnKGJ2gkkqSVUGDBFNlFFX78VSG",
+	"VVAJbtt5q5o7rD1SK/08z0zT9qR2hIVzPtWerjZgTlGSMaED5kKeoCQjakKU4zkacUyTKWIUEemr5tax",
+	"NXCGQlz/0hRClbO2arjAfet+9jyqURwKZ3ZDe17vZpB8caxZf2yHmhXPaUSq5JSlA/WTtmb07J0Acii2",
+	"UVJRFgXjCvNzSAk2SkMccjE2nGiKZpohg06MsRth8j3FQZHiIUzXF2cxYiXGadS5qV2iId9S14UYI0YB",
+	"AZV8jgodaxgbHmH8nDo7Yx29rPb0nglRBrUzjz80V/ZzmWPaU8akcZArk8pEO42v1To5eZkBmk2BA5JT",
+	"LNEUskIscIZpNrDQl2S/fyPQ8Pee5Wi9s2caGI2AsFhtievziZdyk58YnzC5nSq2hbBbLOh+BpwpFaSD",
+	"c1NIrsTiFQYYfMur1cApPdwJusZZCQJhDsj0E2hnyK6G6kwpmuq1zHc9iNcLhab+tgwGYaVPWcUSy1I0",
+	"NTd2FUIfG2sN7LMFWTtk3aO50tgBMgT7F2xC6P3jguJ/t1belRryB6Mr+c+FaxdGPW8NIUi8xPwKJKGT",
+	"Uyk5GZVOD12Ee+28r5V+7bDHFeF6uhoh3168RHWmXYw4jIFz4DHKsOGLBZ7Abh/9CoXUCS6aNynrrWGr",
+	"f45KmQ8SnBeYTNS0GS5pMlXSQOYD5xtXiqjIQEpjYub4k79VL4vNgxYsc8n8BXwiX70VFhAP7Hy4awfD",
+	"SyPxFmPjYntgA03c9wl0ZPkTJBk6fPwYJVPMcaIo9gQlLM8ZRZimaKQj4V6+pZE+LrwSCJDGTbOe94Tk",
+	"jE56nv63hIc+CTCf31ro3oTRmhHPBbHKUIxrYShkAYXe8ZLi6HZkuXArdsBVO3ptZ3X2D5vRBT4/h07G",
+	"wE83dWyfojEHMa2c2za12eXb4iwDm76nCO4bgYyBapsLNMXXSjdKGzZqN4y+lce46yJeZptv6DXdgHjP",
+	"m5y2pWRiOkghAwkDLARIEfI9xX4zL3Uk3M6Ez5wpK1Y2HJEsU3ta1U4DktcScWnj3NDW4nZFOcqImC5u",
+	"YGxkgWk6Yp8WN7smMBtwUGasWMNvF1hiEBhhUC6GR3NTceBcQ7sKbCF41kG0aoW97iaBxeZdDBxjW6lW",
+	"GotloHX8LTMv7FAela7bpbZqWlFea08NdRR3wnEK6VBZ0sOSuk8nSM3ibqUYe5sLaey1/h0m7DjXUyDB",
+	"pMuN2qkyVWBU8VNr0gcs/oRRComsHVFBurnbNJkmyJ+yPMc9Acp8kJCi305LOTUJ78Il8owY5qk45oDT",
+	"2P5bR8/jglD7s/6XCcgHJYRh13eRblXqQPhmVKIOYW0KaWf1bJ+y08WG6jwaiTyNza3DQ86eibCvqGqI",
+	"rGdRoB2SCnMBY5gRIdtDieFulcyT47nSAyylMY5YTqRCjhwwFQhnWcPDtpqSqvSHg/39FXlm4RyI8wxT",
+	"X86POaiDFhJzqQ2ECWczfVes4Ew7NCTwghMR9l2eczYmWcgWTVOuFJSEyPlayFJ1UDDkm/XJCIWDjXsc",
+	"btSjYELibOD8sWv3Uxx6vR5WAtdRo7V7FFPrpVnZQynjmG4g5VyHGYwEWXMji8Ne4zLL1p+7Ea4aJFph",
+	"H6wVObvd0JKttSyJP1mGtgEHdJsOpI1VAWeX3viN0D7w1c5n519rTRNkeIZQTfLTSodj2+YpMJcEZ8hw",
+	"1ZOKjWkHvUBC4jnC2mc/VyZ2jIYKNEOUZIC5QBg5SNVhhVWJVW0G4tndB4f78a0Yij/GJkNU/KVt/G/O",
+	"b249Qov/eOM82mQrFTvaGJ4d9rQyy2Fz/uX7dtdZU5udbQzdAHvbeIwGU9u4d81NGti5zu673GWrLMSb",
+	"MNtwvuQOTzCfFN0Lneo6mqPh3vXBnnMhfqsV2Du4WrB+9McutxX62dalVVidaenMmbEw/JjJuu66dthI",
+	"z7cyMT2wV0+v89KY4shZ3Qs0ODXMmxmRyXSTJGnbUTxlOuk5lC3d8qSt8HZ13VbbuaZaCQzeYI2ZwznU",
+	"7d1tGWxxdLRlAGTjCIQ3b9OybsFq7bBACBNfA04JBRHw8rmbaQ3f7JW2TaprakG0vOOQr5exPl8jJePu",
+	"QsAVAMKAMzUGHiIO3JBSdZTjF0wBPWOwPLKxTgp77uK4A9wM5C5bXjD4q/MXP8mBLloSShOz7qoZjBAu",
+	"CjRhIOxlGUEmtFcWJ/a+MKQ6EGSLItjr1LpESr+14f1HoejNrVJXbxM4X20qvMLG86/W71Or3iCRImBH",
+	"nKAUxrjMpL5gzyigUUkyaX0XFUIM+9sefosoalSL10sBeA0CtkyQue1JOdm0YTWZ5oadiFm6yTdGCG9z",
+	"k+ze1Dx7afmMjlmAh7OklTezp38K+UbNOM3WBaEjTtIJ9HCpPUvL2G3d7aC/399fiWtuRp8D69UFj0Ar",
+	"OVYm3hLPTOdbeTS9vqHVXXhco1Mi5Oz01SnS0T/VpPIP1OB6Xqp17p1jTkSTnr97tDLT563NRbgDZX2h",
+	"78e4Wkyq5yL//Gb+oTX1erkQrk2gxmj49uLpUAkJyzf76zmpHY+rJupsdqUy386f7JyFvt6+WBQWnI0y",
+	"yBGpQg3vL/Vd+MsoRpdmOZfRBxMCen9pqm2Zb+aqVfRh2HBFrwzM6Iv1C9t1zUUxZVyiHCdTQqHK9kRX",
+	"hKZuyTZONIzR0Iynk3Z1R/UbfJIcD8auENNw9ekooJmV2pYh0L/zc2vWMXIVF9NSNwe0M6zk9lDfvp8C",
+	"ymCCk7kmUSewjT7tRtv9ahffyi726EtP3T1NLYKSkhM5f6MWYIB7WpBfYW6uGaq/jQH5k9u3rXMULSl+",
+	"pa8iLL666O7n9/v9YVXVT7M2M2e1zqmUOinOrOhnXTYjyO7dxDtDf2xNvcVoIEFI/cNuVT7PlOCo6+f9",
+	"3js9P+v9qrflSFdPqqY3y1Z7CYDjl3cXHVC8qa9yGu3RVUeLTREytTBHKkIL2TXAoE6LWI0jYVRiY0bb",
+	"DZwT+qPWGpS5xjPbSxzv7VX6RJ+wbn7nmb6dIOeaQiVQTJM5ShjXtFgNGmuyrIN7Nn+B0IkC/XEV7Iv9",
+	"W6wivqRe6b6EXQOfx7Z0nH+HIUbWs6mAMiYZxA2VXZjEUeyr7Gq1mF5S5tJTrc/GgTXWLTJGJz2FDmld",
+	"9G3MuE1a70nWs+nrCc4y0b+kl/S0cR3r+JL20Lffeuf57bfWHnBHqlitPlSDbsLXmYbxKlIwt3j/M5Pu",
+	"8q6Z0K62mszwO3MH2R+0QttjO9IVzO1IejXLJq2b9i8pQvo6UbODZtEFBz0dkY5h11daTrwVDE0pBpzq",
+	"K/tVMTsiNVj1nQuBcDbDc5vVpYu1THEBaPj50l71uYyO0edLfUtA/fMy6vf7RuzaZA/v15uboc6St4rA",
+	"JR1jkpVc2bZUzICjR4eHBnOGZvC+uaQw1PeCFLYBTqadKxyXSiXOSAI2S9PRF2cFJyCxrrq5mML2JPBc",
+	"GBYuswZlIp3hcHp+5mnfTm+/iSNWAMUFiY6jo/5+/0jbR3KqOfKe+s8EZNjMFVXVIpKAxnuhgDyrtB1N",
+	"tlampiwplXwwxrCiDZ0DV5VXO0uj4+ifIH0Tp1UK9HB/f43SROtV+fGnCdT6cdWhFN9T/NYVuXtslhAa",
+	"uVrqXrM2oi/souP3H+JIlHmujjM4jeK+eCK0zTQXEvLogxphz2QD/bHwQE417gl0uL+PZlOSVfqmrt1F",
+	"BNJqnGSGB1XVzProzKtmJFlpqxk5f1jwjOyFlHs8HjvDgipM/q4UJt3H0bwg10DVJEplh0Wnoh2V6x4K",
+	"0AZoLbsQMXq8f4R2hNJDNV/aNW1JfTDBU6jdufd4EPUkgbN4rSuwVjglOR6PSWJP4+hh1rCkrtpdFUhb",
+	"giXV0pajyfXBHi5Iz2W7BnHFVk8SzhYxOcrfiJZREiMKM6UK6STAGNlUOcQoCERokpUppH30Cq5tdcKq",
+	"3E0XiV4QIY1s3xqHNigSEwhydIutohHmgPR3BRAFGI1Xj/YPVlN5o0ii7nS0ulNdOfiWzKRC+pWLq2Ia",
+	"GrU8liNkpS96qFShzgdlzDERQB7jrRQIa2ukmebeQSHPWtEp6bV6G9dmi/6CL6nVb3f7qFk7aWhzjrX6",
+	"taB6klHdqEZFY5bjCSbUqDpNVHzqKZr1jfcfWTrfrBphrTU5jf3cmAwmUrkewwnVErtp2r82Ta9FMwd3",
+	"xvOaFbEW8L0rmMdG09SBhepsdgywGU1g9yGp5tHBGj3aJXFVv8PD1f3aRSp1vx9W9/Or0H4pyjbniHDl",
+	"MAhTd0tU7H02DwDcGHrPQAZ8X6/tLamqar+uxEAVGlgi0telQf9sytMl0EevldhQxoecaQVU2UY8z0AE",
+	"tHLd1qfNe9I1nHhYhezDOj18iISttPxQKL7/aHWPqtz3Frj9RfDUnPRKPG2+crEg/6Rusmdewbj5oC3L",
+	"RDuzmhhm0h3vjPu/IpOpzOa3Z/3N2nNrsf6HIgObMK9rF/6p8f6BZcEXohcTPeCIQ8+8mbAujy/ldM/k",
+	"M/f8mHhYvXttyzYFHwvpo+f69ZqFdxkxTREHWXL17+a9yEsauhgZVNAahcq2IdJuuTJzh9f+3ltUO8w2",
+	"ozDrXPddm7zD5dYemMDbV1sDlO6aIIMiqSX1NVDcey/nq+J3F4rfwVp8z3/64g70RX3qjZrhPjcp5bTF",
+	"SXRsw/KTvcTUolvoaXjKqCid+7b15pOu6qX97pLZB2FmyCaldzVDW/XOq8QWbaobeM9TKQXh3oguWKtv",
+	"gYy1UaVvRP3cEGWzLjhuS5NrIG/1TtNXKmlTyQJXnD1VJYDNqdljsix0A/rhdcZRWBy/AapffLKE5kIa",
+	"9CpANKbIgBkZTXFRABWVf5cINGamJlrI7NLLaBLX7VXjuhSj+nejEub6byN0C0I+sOwMFn1cQMbd4yHC",
+	"lOATaIYfWH3elOa/StQ7lajucaQtuIPOHJjfSqq6lxT95IPqWcUm1esqnvPnVTrun1GWtmsKBejvuZds",
+	"sYX6+hWb15B8BmU6qL0+Tq8v8bzHQju4jHbMczyHj9CUlVzsOmlYq1MLFUlf1vl1bKP7FiXhorkLBEpX",
+	"hqAdazh33qV0qP+wDvi/ORdXaFjjeQcDl2P8WNf3XMPbcmqShWx43iS54BxMFN+VEtS/2OSgWCl09lVE",
+	"k0fhY4T3QuklfVdpfnG9EZtm5hGXeXDW4Zu2x9h43HhassByGnLUNMuYbqMyOnWxXTh9bXUxXFH1gTXG",
+	"NYTVqbuEtBM4R8u97Du2lpy/amf3KM8qXa39AHOVwL+YyHVG5DJHqnODunxR5/m0rtPu7aw+0i+/XlE2",
+	"qwSs4kL2gWa3xEs6AVlzhkf7B/UbzV4t7mHsnoTSzSTJIUTEuuzsfdCuf1cuXDpxbepulMZ96BiJ/+ZN",
+	"gKJfsMkEUkToFtL3azB7HWJ9wSaI0OVEae4lLMx6UqTXzLyO2xkriuLc3WaXINUo7RjMkHsJ0b0KlmUY",
+	"6L+sRITJF/7bZzBdeOEpu/nlmFHUdaksenQO0ZWuus+AjJ1icbqp+vxXOL0voZQrELXuUXQPPY6KMlye",
+	"pFGy6DhYsqikNgy2smDRJR02L2gPEYf6oYLQ3Wu3dDuheercma6NV84v6VCL1aF7wH/kHLsp0jnvOwIA",
+	"DXnHbzvcDcl4k2Tgo/ctZX2r4o/7+x84yZ3Qb99aj06THFx+RFUwcQNasQWqHjpyupxQXW7EFyDYv0q6",
+	"w5dgEAZXND21+ATaseS/u1xMOBN6sWLvEmBlpU9gum79BaWRM6rz16nANhEW0/SS8oXmQshO0BRvapeb",
+	"ko4owQJ6hAqggih9JpuHGIErL3I/+r53V9uvInJnZkC7OMpDJ8qusARstU9kb+6erHeWX2M292cxOIRB",
+	"GNnHDpZSvoB1fHZvQGp1AGa106Dy1S2IxugAjE5rNw2I8F1wmgHY+lMaa0pdp2pcZs4bQVNh82q1b0jx",
+	"NYda1kTR740EKd4rpLIN2a+THFVVT4mOPh72vp/9Kz96evXx9x+yJ6OPj3/Zn/47PRIHxbuPT8T/8u+u",
+	"/mcf/+vT72wT+g8Uhfnz+fjuLKPqq+vvXpM41OASOr6/hVyiKjW95+6CL/U1BOpEt+9b+X6/urAACK09",
+	"sBmtb2LZ5+WQZJdUfRwGn4ceVukeU1N7Ne+jVwA2ZdO+862TR4OewFDp6ge5rdWp33+Le1sOyH9Xz0eN",
+	"xp8b1Rref7iJP7fKR/i/uSIX7z/ctJOYKCQKp7qI6pFAhWceHXglB4OuFI1I9atB92mjNetNhm21pruv",
+	"W3zFONmzrHL7/b9wnvlQqVlR4+irCo/tk9/zniJZbSS1ZmqVsbC604whQfIy01Z1sgQ3+5f0LIW8YAp/",
+	"jju2l2J8WKKcCaktLTvbiWa6Sm/S9wKrJPUqPMIoLL4saAu1nVfFL2+rRa2t6gRLw91YXefPQ04e4sQW",
+	"luZwca5dW0oCfXWN3MsNPx/a1W1bUlHG7kaEbIyfJeRsnKDenN8IfRfe3vgQknGrttRU7Cj2xJm+FbNV",
+	"7UiqPa79sMUSoLg/Jdb/yS8E/kUureojD2H0mkisCxKtE4oPvdQ2mzLRUQmIUrGr4ozDLpY2CkduZVd7",
+	"5SOj78YHyUH6CHqHo+9x7xF+fNT7AX8PvcPxD+l+cjR6AgcH69vLweKWD+9HbxQTXxz4slLEZSi1PGc6",
+	"z71xRl/vJH5pSWQONaBRLyDbFWbMB1Mt1mUgt9MsEpyhFK4hY0Vuor66rtnOMMdXgHhJh7uNslXHe3uZ",
+	"6jRlQh4/2X+yrzOV7bo+r67CFOvSUbriihFytv5Kvy6pZyuvKGOrNZwpOm1r4VUl40SM1qoWZyrVdYMY",
+	"3tTaNdGd+MVm5eDQS/1+X9qmOkazuT+Zu1TanTAsG9thDyf0F9Wy8+aqEKY7V8CjUlsKkpnyee3hKvv1",
+	"5sPN/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -126,7 +126,7 @@ func (s *Server) upgradeHash(ctx context.Context, userID, password string) {
 // GetMe is the session's account and active project, as authentication loaded them.
 func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMeResponseObject, error) {
 	p := principalFrom(ctx)
-	return gen.GetMe200JSONResponse(apiMe(p.account, p.project)), nil
+	return gen.GetMe200JSONResponse(apiMe(*p.account, p.project)), nil
 }
 
 // openSession issues a session token for account on project.

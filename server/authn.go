@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/apikey"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -54,13 +56,13 @@ func accessTable(spec *openapi3.T) map[string]access {
 	return table
 }
 
-// principal is who is calling: a user session (an API key principal arrives with API keys).
+// principal is who is calling: a user session (account set) or an API key (key set).
 type principal struct {
-	account  store.Account
-	project  store.Project
-	claims   session.Claims
-	apiKeyID string
-	scopes   []string
+	organizationID string
+	projectID      string
+	account        *store.Account // session only
+	project        store.Project  // session only: the active project
+	key            *store.APIKey  // API key only
 }
 
 type principalKey struct{}
@@ -86,8 +88,10 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 		if err != nil {
 			return nil, err
 		}
-		c.Set(ctxUserID, p.account.User.ID)
-		c.Set(ctxOrgID, p.account.Organization.ID)
+		if p.account != nil {
+			c.Set(ctxUserID, p.account.User.ID)
+		}
+		c.Set(ctxOrgID, p.organizationID)
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
 		return next(c, request)
 	}
@@ -126,7 +130,7 @@ func (s *Server) principalFor(r *http.Request, acc access) (*principal, error) {
 	case !present:
 		return nil, errMissingAccessToken
 	case isKey:
-		return s.keyPrincipal(r.Context(), value, acc)
+		return s.keyPrincipal(r.Context(), value, acc, r.Method)
 	case value == "":
 		return nil, errInvalidAccessToken
 	}
@@ -154,12 +158,49 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 	if !ok {
 		return nil, errInvalidAccessToken
 	}
-	return &principal{account: account, project: project, claims: claims}, nil
+	return &principal{organizationID: account.Organization.ID, projectID: project.ID, account: &account, project: project}, nil
 }
 
-// keyPrincipal resolves an API key. Keys are not issued yet, so none is valid.
-func (s *Server) keyPrincipal(context.Context, string, access) (*principal, error) {
-	return nil, errInvalidAPIKey
+// keyPrincipal resolves an API key: its format and checksum first (a malformed key never reaches
+// the database), then one indexed lookup by hash, read fresh on every request so a revocation is
+// effective on the next request on every instance. A valid key on a session-only operation gets 403
+// session_required; one without the scope its method needs gets 403 insufficient_scope.
+func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, method string) (*principal, error) {
+	if _, err := apikey.Check(value); err != nil {
+		return nil, errInvalidAPIKey
+	}
+	hash := apikey.Hash(value)
+	key, err := s.store.APIKeyByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errInvalidAPIKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if subtle.ConstantTimeCompare([]byte(key.SecretHash), []byte(hash)) != 1 || !key.Usable(now) {
+		return nil, errInvalidAPIKey
+	}
+	if acc != accessSessionOrKey {
+		return nil, errSessionRequired
+	}
+	if scope := scopeFor(method); !key.HasScope(scope) {
+		return nil, errInsufficientScope(scope)
+	}
+	s.usage.note(key, now)
+	return &principal{organizationID: key.OrganizationID, projectID: key.ProjectID, key: &key}, nil
+}
+
+// scopeFor is the API-key scope a method needs: read for GET, write for POST/PUT/PATCH,
+// destructive for DELETE.
+func scopeFor(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return store.ScopeRead
+	case http.MethodDelete:
+		return store.ScopeDestructive
+	}
+	return store.ScopeWrite
 }
 
 // issuedAfter reports whether the token was issued at or after t. iat travels as a JSON number with

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"strings"
+	"time"
+
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
@@ -93,5 +96,90 @@ func apiAuth(a store.Account, active store.Project, token string, expiresIn int)
 		OrganizationRole:       me.OrganizationRole,
 		Permissions:            me.Permissions,
 		AvailableOrganizations: me.AvailableOrganizations,
+	}
+}
+
+func nullableTime(t *time.Time) nullable.Nullable[time.Time] {
+	if t == nil {
+		return nullable.NewNullNullable[time.Time]()
+	}
+	return nullable.NewNullableWithValue(t.UTC())
+}
+
+func nullableString(s *string) nullable.Nullable[string] {
+	if s == nil {
+		return nullable.NewNullNullable[string]()
+	}
+	return nullable.NewNullableWithValue(*s)
+}
+
+func apiKey(k store.APIKey) gen.APIKey {
+	scopes := make([]gen.APIKeyScope, 0, 3)
+	for _, sc := range k.ScopeList() {
+		scopes = append(scopes, gen.APIKeyScope(sc))
+	}
+	ids := nullable.NewNullNullable[[]uuid.UUID]()
+	if list := k.AccountIDs(); list != nil {
+		out := make([]uuid.UUID, 0, len(list))
+		for _, id := range list {
+			out = append(out, apiUUID(id))
+		}
+		ids = nullable.NewNullableWithValue(out)
+	}
+	source := gen.APIKeySource(k.Source)
+	return gen.APIKey{
+		ID:                  apiUUID(k.ID),
+		WorkspaceID:         apiUUID(k.ProjectID),
+		Name:                k.Name,
+		Scopes:              &scopes,
+		PinterestAccountIds: ids,
+		Source:              &source,
+		Prefix:              &k.Prefix,
+		CreatedAt:           k.CreatedAt.UTC(),
+		LastUsedAt:          nullableTime(k.LastUsedAt),
+		ExpiresAt:           nullableTime(k.ExpiresAt),
+		RevokedAt:           nullableTime(k.RevokedAt),
+	}
+}
+
+func apiKeyCreated(k store.APIKey, plaintext string) gen.APIKeyCreated {
+	a := apiKey(k)
+	source := gen.APIKeyCreatedSource(*a.Source)
+	return gen.APIKeyCreated{
+		APIKey: plaintext, ID: a.ID, WorkspaceID: a.WorkspaceID, Name: a.Name, Scopes: a.Scopes,
+		PinterestAccountIds: a.PinterestAccountIds, Source: &source, Prefix: a.Prefix, CreatedAt: a.CreatedAt,
+		LastUsedAt: a.LastUsedAt, ExpiresAt: a.ExpiresAt, RevokedAt: a.RevokedAt,
+	}
+}
+
+func apiProject(p store.Project) gen.Project {
+	tz := p.Timezone
+	return gen.Project{
+		ID: apiUUID(p.ID), Name: p.Name, Environment: gen.ProjectEnvironment(p.Environment),
+		Plan: gen.Plan(p.Plan), CreatedAt: p.CreatedAt.UTC(), Timezone: &tz,
+	}
+}
+
+func apiProjects(a store.Account, active store.Project) gen.ProjectsContext {
+	ps := make([]gen.Project, 0, len(a.Projects))
+	for _, p := range a.Projects {
+		ps = append(ps, apiProject(p))
+	}
+	return gen.ProjectsContext{Organization: apiOrganization(a.Organization), ActiveProject: apiProject(active), Projects: ps}
+}
+
+func apiPinterestAccount(a store.PinterestAccount) gen.PinterestAccount {
+	missing := []string{}
+	if a.MissingScopes != "" {
+		missing = strings.Split(a.MissingScopes, ",")
+	}
+	reconnect := a.ReconnectRequired
+	return gen.PinterestAccount{
+		ID: apiUUID(a.ID), WorkspaceID: apiUUID(a.ProjectID), PinterestUserID: a.PinterestUserID,
+		DisplayName: nullableString(a.DisplayName), Username: nullableString(a.Username), Scopes: a.Scopes,
+		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), RevokedAt: nullableTime(a.RevokedAt),
+		TokenExpiresAt: nullableTime(a.TokenExpiresAt), HealthStatus: nullableString(a.HealthStatus),
+		HealthMessage: nullableString(a.HealthMessage), HealthCheckedAt: nullableTime(a.HealthCheckedAt),
+		ReconnectRequired: &reconnect, MissingScopes: &missing,
 	}
 }

@@ -57,6 +57,10 @@ var (
 	errIncorrectPassword   = newError(http.StatusBadRequest, gen.ErrorCodeIncorrectPassword, "The current password is incorrect")
 )
 
+func errInsufficientScope(scope string) *apiError {
+	return newError(http.StatusForbidden, gen.ErrorCodeInsufficientScope, fmt.Sprintf("This API key lacks the %q scope this request needs", scope))
+}
+
 func errNotFound(what string) *apiError {
 	return newError(http.StatusNotFound, gen.ErrorCodeNotFound, what+" not found")
 }

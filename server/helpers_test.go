@@ -60,6 +60,7 @@ type env struct {
 	client *client.ClientWithResponses
 	http   *http.Client
 	logs   *syncBuffer
+	server *server.Server
 }
 
 type syncBuffer struct {
@@ -132,7 +133,7 @@ func newEnv(t *testing.T, st *store.Store, cfg config.Config, params password.Pa
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs}
+	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, server: srv}
 }
 
 // validatingTransport fails the test on any response that openapi.yaml does not allow for its

@@ -6,7 +6,21 @@ import (
 	"github.com/pinbridge/pinbridge-auth/gen"
 )
 
-// ListPinterestAccounts is specified; it is served once Pinterest accounts land.
-func (s *Server) ListPinterestAccounts(context.Context, gen.ListPinterestAccountsRequestObject) (gen.ListPinterestAccountsResponseObject, error) {
-	return nil, errNotImplemented
+// ListPinterestAccounts lists the caller's project's accounts; an API key limited to some accounts
+// sees only those.
+func (s *Server) ListPinterestAccounts(ctx context.Context, _ gen.ListPinterestAccountsRequestObject) (gen.ListPinterestAccountsResponseObject, error) {
+	p := principalFrom(ctx)
+	var only []string
+	if p.key != nil {
+		only = p.key.AccountIDs()
+	}
+	accounts, err := s.store.PinterestAccounts(ctx, p.projectID, only)
+	if err != nil {
+		return nil, err
+	}
+	out := make(gen.ListPinterestAccounts200JSONResponse, 0, len(accounts))
+	for _, a := range accounts {
+		out = append(out, apiPinterestAccount(a))
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	echomiddleware "github.com/labstack/echo/v4/middleware"
 
@@ -33,6 +35,7 @@ type Server struct {
 	hasher   *password.Pool
 	sessions *session.Manager
 	access   map[string]access
+	usage    *keyUsage
 	echo     *echo.Echo
 }
 
@@ -72,11 +75,12 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.hasher = pool
+	s.usage = newKeyUsage(st, s.log, s.now, 5*time.Second)
 	s.sessions = session.NewManager([]byte(cfg.Auth.JWTSecret.Reveal()), cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTokenTTL, s.now)
 
-	spec, err := gen.GetSwagger()
+	spec, err := loadSpec()
 	if err != nil {
-		return nil, fmt.Errorf("server: load embedded spec: %w", err)
+		return nil, err
 	}
 	s.access = accessTable(spec)
 
@@ -91,11 +95,25 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 	return s, nil
 }
 
+func loadSpec() (*openapi3.T, error) {
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("server: load embedded spec: %w", err)
+	}
+	return spec, nil
+}
+
 // Handler is the HTTP handler of the whole service.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Close stops the background workers. The store is the caller's to close.
-func (s *Server) Close() { s.hasher.Close() }
+// Close stops the background workers, writing what they hold. The store is the caller's to close.
+func (s *Server) Close() {
+	s.usage.close()
+	s.hasher.Close()
+}
+
+// FlushKeyUsage writes the API-key usage noted so far (it is otherwise written every few seconds).
+func (s *Server) FlushKeyUsage(ctx context.Context) { s.usage.flush(ctx) }
 
 // validatedRouter registers the generated routes with request validation in front of each, and
 // nothing else: routes outside the spec (pages, docs) are not validated against it.

@@ -51,6 +51,7 @@ func requestValidator(spec *openapi3.T) echo.MiddlewareFunc {
 		Options: openapi3filter.Options{
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 			MultiError:         true,
+			KeepValidatedValue: true,
 		},
 		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
 			return &echo.HTTPError{Code: http.StatusUnprocessableEntity, Internal: me}

@@ -62,6 +62,59 @@ var migrations = []*gormigrate.Migration{
 			return tx.Migrator().CreateTable(&organization{}, &user{}, &project{})
 		},
 	},
+	{
+		ID: "20261125_0002_api_keys_pinterest_accounts",
+		Migrate: func(tx *gorm.DB) error {
+			type organization struct {
+				ID string `gorm:"primaryKey;size:36"`
+			}
+			type project struct {
+				ID string `gorm:"primaryKey;size:36"`
+			}
+			type user struct {
+				ID string `gorm:"primaryKey;size:36"`
+			}
+			type apiKey struct {
+				ID                  string        `gorm:"primaryKey;size:36"`
+				ProjectID           string        `gorm:"size:36;not null;index"`
+				Project             *project      `gorm:"constraint:OnDelete:CASCADE"`
+				OrganizationID      string        `gorm:"size:36;not null;index"`
+				Organization        *organization `gorm:"constraint:OnDelete:CASCADE"`
+				CreatedBy           *string       `gorm:"size:36"`
+				Creator             *user         `gorm:"foreignKey:CreatedBy;constraint:OnDelete:SET NULL"`
+				Name                string        `gorm:"size:255;not null"`
+				Prefix              string        `gorm:"size:16;not null"`
+				SecretHash          string        `gorm:"size:64;not null;uniqueIndex"`
+				Scopes              string        `gorm:"size:64;not null"`
+				PinterestAccountIDs *string       `gorm:"size:4000"`
+				Source              string        `gorm:"size:16;not null"`
+				LastUsedAt          *time.Time
+				ExpiresAt           *time.Time
+				RevokedAt           *time.Time
+				CreatedAt           time.Time `gorm:"not null"`
+				UpdatedAt           time.Time `gorm:"not null"`
+			}
+			type pinterestAccount struct {
+				ID                string   `gorm:"primaryKey;size:36"`
+				ProjectID         string   `gorm:"size:36;not null;index"`
+				Project           *project `gorm:"constraint:OnDelete:CASCADE"`
+				PinterestUserID   string   `gorm:"size:64;not null"`
+				DisplayName       *string  `gorm:"size:255"`
+				Username          *string  `gorm:"size:255"`
+				Scopes            string   `gorm:"size:512;not null"`
+				RevokedAt         *time.Time
+				TokenExpiresAt    *time.Time
+				HealthStatus      *string `gorm:"size:32"`
+				HealthMessage     *string `gorm:"size:512"`
+				HealthCheckedAt   *time.Time
+				ReconnectRequired bool      `gorm:"not null"`
+				MissingScopes     string    `gorm:"size:512;not null"`
+				CreatedAt         time.Time `gorm:"not null"`
+				UpdatedAt         time.Time `gorm:"not null"`
+			}
+			return tx.Migrator().CreateTable(&apiKey{}, &pinterestAccount{})
+		},
+	},
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

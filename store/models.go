@@ -57,3 +57,41 @@ type Project struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
+
+// APIKey is a long-lived credential of one project. Only the SHA-256 of the key is stored.
+type APIKey struct {
+	ID                  string `gorm:"primaryKey;size:36"`
+	ProjectID           string `gorm:"size:36;not null;index"`
+	OrganizationID      string `gorm:"size:36;not null;index"`
+	CreatedBy           *string
+	Name                string `gorm:"size:255;not null"`
+	Prefix              string `gorm:"size:16;not null"`
+	SecretHash          string `gorm:"size:64;not null;uniqueIndex"`
+	Scopes              string `gorm:"size:64;not null"`
+	PinterestAccountIDs *string
+	Source              string `gorm:"size:16;not null"`
+	LastUsedAt          *time.Time
+	ExpiresAt           *time.Time
+	RevokedAt           *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// PinterestAccount is a Pinterest account connected to a project.
+type PinterestAccount struct {
+	ID                string `gorm:"primaryKey;size:36"`
+	ProjectID         string `gorm:"size:36;not null;index"`
+	PinterestUserID   string `gorm:"size:64;not null"`
+	DisplayName       *string
+	Username          *string
+	Scopes            string `gorm:"size:512;not null"`
+	RevokedAt         *time.Time
+	TokenExpiresAt    *time.Time
+	HealthStatus      *string
+	HealthMessage     *string
+	HealthCheckedAt   *time.Time
+	ReconnectRequired bool   `gorm:"not null"`
+	MissingScopes     string `gorm:"size:512;not null"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// APIKey scopes.
+const (
+	ScopeRead        = "read"
+	ScopeWrite       = "write"
+	ScopeDestructive = "destructive"
+)
+
+// ScopeList returns the key's scopes.
+func (k APIKey) ScopeList() []string {
+	if k.Scopes == "" {
+		return nil
+	}
+	return strings.Split(k.Scopes, ",")
+}
+
+// HasScope reports whether the key holds scope.
+func (k APIKey) HasScope(scope string) bool {
+	for _, s := range k.ScopeList() {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// AccountIDs returns the Pinterest accounts the key is limited to; nil means all of its project's.
+func (k APIKey) AccountIDs() []string {
+	if k.PinterestAccountIDs == nil {
+		return nil
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(*k.PinterestAccountIDs), &ids); err != nil {
+		// Written only by this package as a JSON array; an unreadable value limits to nothing.
+		return []string{}
+	}
+	return ids
+}
+
+// Usable reports whether the key may authenticate at now: neither revoked nor expired.
+func (k APIKey) Usable(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
+func encodeIDs(ids *[]string) *string {
+	if ids == nil {
+		return nil
+	}
+	list := *ids
+	if list == nil {
+		list = []string{}
+	}
+	b, _ := json.Marshal(list)
+	s := string(b)
+	return &s
+}
+
+// NewAPIKey is what key creation stores.
+type NewAPIKey struct {
+	ProjectID      string
+	OrganizationID string
+	CreatedBy      string
+	Name           string
+	Prefix         string
+	SecretHash     string
+	Scopes         []string
+	// PinterestAccountIDs nil means every account of the project.
+	PinterestAccountIDs *[]string
+	ExpiresAt           *time.Time
+	Now                 time.Time
+}
+
+// CreateAPIKey stores a key; ErrConflict if its hash already exists (a 2^-256 event).
+func (s *Store) CreateAPIKey(ctx context.Context, in NewAPIKey) (APIKey, error) {
+	now := in.Now.UTC()
+	k := APIKey{
+		ID:                  NewID(),
+		ProjectID:           in.ProjectID,
+		OrganizationID:      in.OrganizationID,
+		CreatedBy:           &in.CreatedBy,
+		Name:                in.Name,
+		Prefix:              in.Prefix,
+		SecretHash:          in.SecretHash,
+		Scopes:              strings.Join(in.Scopes, ","),
+		PinterestAccountIDs: encodeIDs(in.PinterestAccountIDs),
+		Source:              "manual",
+		ExpiresAt:           in.ExpiresAt,
+		CreatedAt:           now,
+		UpdatedAt:           now,
+	}
+	if err := s.db.WithContext(ctx).Create(&k).Error; err != nil {
+		return APIKey{}, wrap("create api key", err)
+	}
+	return k, nil
+}
+
+// APIKeys lists a project's keys, newest first, revoked ones included.
+func (s *Store) APIKeys(ctx context.Context, projectID string) ([]APIKey, error) {
+	keys := []APIKey{}
+	err := s.db.WithContext(ctx).Where("project_id = ?", projectID).Order("created_at DESC, id DESC").Find(&keys).Error
+	return keys, wrap("list api keys", err)
+}
+
+// APIKeyByHash finds the key with this secret hash, in one indexed query; ErrNotFound when none.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
+	var k APIKey
+	err := s.db.WithContext(ctx).Where("secret_hash = ?", hash).Take(&k).Error
+	return k, wrap("api key by hash", err)
+}
+
+// APIKeyInOrganization finds a key of the organization; ErrNotFound for a key that does not exist
+// or belongs to another organization.
+func (s *Store) APIKeyInOrganization(ctx context.Context, orgID, keyID string) (APIKey, error) {
+	var k APIKey
+	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", keyID, orgID).Take(&k).Error
+	return k, wrap("api key", err)
+}
+
+// APIKeyPatch changes the fields that are set.
+type APIKeyPatch struct {
+	Name   *string
+	Scopes *[]string
+	// SetAccounts says whether PinterestAccountIDs is part of the patch (nil then means all accounts).
+	SetAccounts         bool
+	PinterestAccountIDs *[]string
+}
+
+// UpdateAPIKey patches a key of the organization; ErrNotFound when it is not one of its keys.
+func (s *Store) UpdateAPIKey(ctx context.Context, orgID, keyID string, p APIKeyPatch, now time.Time) (APIKey, error) {
+	updates := map[string]any{"updated_at": now.UTC()}
+	if p.Name != nil {
+		updates["name"] = *p.Name
+	}
+	if p.Scopes != nil {
+		updates["scopes"] = strings.Join(*p.Scopes, ",")
+	}
+	if p.SetAccounts {
+		updates["pinterest_account_ids"] = encodeIDs(p.PinterestAccountIDs)
+	}
+	return s.updateKey(ctx, "update api key", orgID, keyID, updates)
+}
+
+// RevokeAPIKey marks a key of the organization revoked (keeping the first revocation time);
+// ErrNotFound when it is not one of its keys.
+func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string, now time.Time) (APIKey, error) {
+	var k APIKey
+	err := s.Tx(ctx, func(tx *Store) error {
+		res := tx.db.Model(&APIKey{}).Where("id = ? AND organization_id = ? AND revoked_at IS NULL", keyID, orgID).
+			Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+		if res.Error != nil {
+			return wrap("revoke api key", res.Error)
+		}
+		return wrap("revoke api key", tx.db.Where("id = ? AND organization_id = ?", keyID, orgID).Take(&k).Error)
+	})
+	return k, err
+}
+
+func (s *Store) updateKey(ctx context.Context, op, orgID, keyID string, updates map[string]any) (APIKey, error) {
+	var k APIKey
+	err := s.Tx(ctx, func(tx *Store) error {
+		res := tx.db.Model(&APIKey{}).Where("id = ? AND organization_id = ?", keyID, orgID).Updates(updates)
+		if res.Error != nil {
+			return wrap(op, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%s: %w", op, ErrNotFound)
+		}
+		return wrap(op, tx.db.Where("id = ?", keyID).Take(&k).Error)
+	})
+	return k, err
+}
+
+// TouchAPIKeys records that keys were used at at. It only moves last_used_at forward, so
+// instances flushing out of order cannot move it back.
+func (s *Store) TouchAPIKeys(ctx context.Context, ids []string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&APIKey{}).
+		Where("id IN ? AND (last_used_at IS NULL OR last_used_at < ?)", ids, at.UTC()).
+		UpdateColumn("last_used_at", at.UTC()).Error
+	return wrap("touch api keys", err)
+}
