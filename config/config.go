@@ -34,6 +34,7 @@ type Config struct {
 	Database Database
 	Auth     Auth
 	Mail     Mail
+	Tokens   Tokens
 	HTTP     HTTP
 	Hashing  Hashing
 }
@@ -58,6 +59,18 @@ type Mail struct {
 	PublicURL string
 	SMTPURL   Secret
 	From      string
+	// OutboxDir receives .eml files when there is no SMTP server (development and test).
+	OutboxDir  string
+	RetryMin   time.Duration
+	RetryMax   time.Duration
+	PollPeriod time.Duration
+}
+
+// Tokens holds the lifetimes of emailed one-time tokens.
+type Tokens struct {
+	PasswordResetTTL time.Duration
+	EmailVerifyTTL   time.Duration
+	EmailChangeTTL   time.Duration
 }
 
 // HTTP holds server limits.
@@ -151,9 +164,18 @@ func Load(lookup Lookup) (Config, error) {
 		Audience:       get("PINBRIDGE_JWT_AUDIENCE", "pinbridge-api"),
 	}
 	c.Mail = Mail{
-		PublicURL: strings.TrimRight(get("PINBRIDGE_PUBLIC_URL", "http://localhost:8080"), "/"),
-		SMTPURL:   Secret(get("PINBRIDGE_SMTP_URL", "")),
-		From:      get("PINBRIDGE_MAIL_FROM", "PinBridge <no-reply@localhost>"),
+		PublicURL:  strings.TrimRight(get("PINBRIDGE_PUBLIC_URL", "http://localhost:8080"), "/"),
+		SMTPURL:    Secret(get("PINBRIDGE_SMTP_URL", "")),
+		From:       get("PINBRIDGE_MAIL_FROM", "PinBridge <no-reply@localhost>"),
+		OutboxDir:  filepath.Join(c.DataDir, "outbox"),
+		RetryMin:   duration("PINBRIDGE_MAIL_RETRY_MIN", "5s"),
+		RetryMax:   duration("PINBRIDGE_MAIL_RETRY_MAX", "10m"),
+		PollPeriod: duration("PINBRIDGE_MAIL_POLL", "2s"),
+	}
+	c.Tokens = Tokens{
+		PasswordResetTTL: duration("PINBRIDGE_RESET_TOKEN_TTL", "1h"),
+		EmailVerifyTTL:   duration("PINBRIDGE_VERIFY_TOKEN_TTL", "24h"),
+		EmailChangeTTL:   duration("PINBRIDGE_EMAIL_CHANGE_TOKEN_TTL", "1h"),
 	}
 	c.HTTP = HTTP{
 		BodyLimitBytes:    int64(integer("PINBRIDGE_BODY_LIMIT_BYTES", 64<<10, 1024)),

@@ -127,7 +127,6 @@ const (
 	ErrorCodeMissingAPIKey            ErrorCode = "missing_api_key"
 	ErrorCodeMissingAccessToken       ErrorCode = "missing_access_token"
 	ErrorCodeNotFound                 ErrorCode = "not_found"
-	ErrorCodeNotImplemented           ErrorCode = "not_implemented"
 	ErrorCodePayloadTooLarge          ErrorCode = "payload_too_large"
 	ErrorCodeRateLimited              ErrorCode = "rate_limited"
 	ErrorCodeSessionRequired          ErrorCode = "session_required"
@@ -165,8 +164,6 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeMissingAccessToken:
 		return true
 	case ErrorCodeNotFound:
-		return true
-	case ErrorCodeNotImplemented:
 		return true
 	case ErrorCodePayloadTooLarge:
 		return true
@@ -819,9 +816,6 @@ type InternalError = Error
 // NotFound defines model for NotFound.
 type NotFound = Error
 
-// NotImplemented defines model for NotImplemented.
-type NotImplemented = Error
-
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = Error
 
@@ -1294,8 +1288,6 @@ type ForbiddenJSONResponse Error
 type InternalErrorJSONResponse Error
 
 type NotFoundJSONResponse Error
-
-type NotImplementedJSONResponse Error
 
 type PayloadTooLargeJSONResponse Error
 
@@ -1998,20 +1990,6 @@ func (response ChangePassword500JSONResponse) VisitChangePasswordResponse(w http
 	return err
 }
 
-type ChangePassword501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ChangePassword501JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ChangePassword503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ChangePassword503JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -2120,20 +2098,6 @@ func (response ConfirmEmailChange500JSONResponse) VisitConfirmEmailChangeRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ConfirmEmailChange501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ConfirmEmailChange501JSONResponse) VisitConfirmEmailChangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2278,20 +2242,6 @@ func (response RequestEmailChange500JSONResponse) VisitRequestEmailChangeRespons
 	return err
 }
 
-type RequestEmailChange501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RequestEmailChange501JSONResponse) VisitRequestEmailChangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RequestEmailChange503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RequestEmailChange503JSONResponse) VisitRequestEmailChangeResponse(w http.ResponseWriter) error {
@@ -2386,20 +2336,6 @@ func (response VerifyEmail500JSONResponse) VisitVerifyEmailResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyEmail501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response VerifyEmail501JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2501,20 +2437,6 @@ func (response RequestEmailVerification500JSONResponse) VisitRequestEmailVerific
 	return err
 }
 
-type RequestEmailVerification501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response RequestEmailVerification501JSONResponse) VisitRequestEmailVerificationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RequestEmailVerification503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RequestEmailVerification503JSONResponse) VisitRequestEmailVerificationResponse(w http.ResponseWriter) error {
@@ -2609,20 +2531,6 @@ func (response ForgotPassword500JSONResponse) VisitForgotPasswordResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ForgotPassword501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ForgotPassword501JSONResponse) VisitForgotPasswordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2899,20 +2807,6 @@ func (response GetProfile500JSONResponse) VisitGetProfileResponse(w http.Respons
 	return err
 }
 
-type GetProfile501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response GetProfile501JSONResponse) VisitGetProfileResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetProfile503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetProfile503JSONResponse) VisitGetProfileResponse(w http.ResponseWriter) error {
@@ -3018,20 +2912,6 @@ func (response UpdateProfile500JSONResponse) VisitUpdateProfileResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateProfile501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response UpdateProfile501JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3256,20 +3136,6 @@ func (response ResetPassword500JSONResponse) VisitResetPasswordResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ResetPassword501JSONResponse struct{ NotImplementedJSONResponse }
-
-func (response ResetPassword501JSONResponse) VisitResetPasswordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(501)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4703,130 +4569,128 @@ func (sh *strictHandler) SwitchProject(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rc9u2ln8Fw92Z2h1KfiVtan+5bpLeuk1S38S56W6ckSDySMI1CTAAaEXN+L/v4EWCJPSybKft5ksb",
-	"i3genPc5OPgcJSwvGAUqRXT8OZoCToHrf74GyeenYwlc/ZWCSDgpJGE0Oo7eQMJoKpBkaIaJRCMYMw6I",
-	"qy6ETvpRHIlkCjlWXXNCSV7m0fFBHMl5AdFxRKiECfDo5uYmjgrMcQ7STvsrzM+edWe8mAI6PT9DVzD/",
-	"RiCSqimI+lBgOY3iiOJcDXwF8wFJozji8LEkHNLoWPIS/OWMGc+xjI6jstQt7ZKE5IROIrWgC3YF9F8l",
-	"8Hl4HYLQSQa9UgCSqikac5YjOQUEOSYZpCgj9Kpa4Uc9UrVE3WXpCnP86QXQiZxGx48PDmMFQPf34X53",
-	"wTdqLFEwKkBD8EecvoaPJQip/koYlUD1P3FRZCTBaid7/xFqO58j+ITzIgOzUYlJZvqk5pSucUbSAQcB",
-	"cuDWnYMQeKK+n5nviHEEnwq1F1RgIWaMp0j3MeDRMK13998cxtFx9F97Nebtma9i7znnzGJFF+wG1oxr",
-	"SCcl50BlPSERaMYZnaCdYWDdwxhVP18DJ2MLB/9rwjiHRA7ckMPdfnQTR08ZHWck2RaYOElYSeUAPhEh",
-	"RQOOp+YTwhkHnM6RbXJHYNM4qcDjhucwIUICh1Tv7yfGRyRNgW65QQFCKIhWeO1v8WJKBAKaFoxQiShA",
-	"KhBGpQCObD+0g9Ev7y4MLWVsQujuiaN4gRJMKZOqAyLyLiBzSt3giFGE3Sp6jGbzeqE7w/auhrsKA2dE",
-	"TlkpNSaqzUCKRMIK0MgnyvGYJASoHOgfLR6dUQmc4swsaVvKNGMNQA/WJErzCQng18CRboF2uOEIiKTo",
-	"+9F++l1yCL3HT8aPe4+Sx497P+AfoPc4PUr2k6PRIT7Y370jGJcUPhWQSEjNQk40yOxqUYI5JyD0b/UC",
-	"NbReMfkTK2m6JaAok4OxHqdBcPbkFUqZr3ew21dusFhhyAgyRidaQmLK5BQ4YnyCKflDL97t8UytPAcq",
-	"4S52SrzROtTHCuB6OMUL1M691mgO8m74TXsiUUBCxgRSNCqlnlbjZYpGcyRV62vgmvznIDVQzvE8Yzi9",
-	"YOwF5hPYEiqFGW0gGRtkejwfLlZMohFL50gyhkyTO2K83B+dCDO4kl6Yaoy3BIqTBAop9OZfYwkvSE62",
-	"RweOJQwyO1QDFxhDOaZztzxxYtQ2lGGpNbLt975oBqyUScMzy3ykKGKMhNUkCUVDrXH2tMo5VNpTWxnt",
-	"VdpoaF229Z6nt+rFvaW4lFPGyR9bA9VpEOrIhFiiEZkGd6f+vCRCKZ2Ksdg1oIRDClQSnBnUeUvxNSYZ",
-	"HmXb0kzpjeRv7g3wa5IAkpAXjGNOsjny2t49Hk0BpVjiEVZSX6CScsDJVM3ltEBLQorpXANXlA5pE9vu",
-	"Can+rc5Ag/QuxPl1NVol0PX/RXT8/nOUsSQ6fh8pNqI+KHUu+hBHuZhEx9GYQJYiT+ey1kFuMCa6+RDC",
-	"T0uZx5o39fWQx6g11B1zwZSBETs5lsnUnJ7uj3aG7f0bJUs18dV7xaBngK/QzlD9r6mnV4vVJ3t6fvYr",
-	"aOut4EocSWJMo4QDlpAOsGxYgimW0JMkh645GEfGtBHL+tAys4RnTLnOGCRdw/KMowwLOSjF8gWunMzY",
-	"mZ+7HwqtNoKQA2eMkFSDhUjIxVorXDA55hzP9RQcxuRT12z+iXGUElFkWOnb2TxG0J/00bAYDTJyDYPT",
-	"0dMDTZ6dGTlcs6stIaLV8OZOl+GzwZ43qpPq3d6jYCVPNISBlrkizRzTEmui7Ew9Y/xKFDiBgcGBLoEY",
-	"j0bB2X8gkQoEqx0UtevgfaSbNGaxGBD72F4vjY3UPGppZptPdSPPYYDTlKjl4ezco50xzgTELXJqkkZz",
-	"a78VZhCj8SttmwjEYazQu9IEiBL8QmIq++hlqXQlUJqA6jEuZcmhAY+lZOqw3nOeHD5+3HCeHMRRgaUy",
-	"j6Lj6PLyTWiYhTSyDGHOXSdryZ89E020WxPbROd09a5WHZ5GLJxlv421vFg9WXQTtzkjLsjgChY4vIoM",
-	"qx1+kuoc++jNlM2oOSd9psb3pOn6BAnJuDLS1XdlViccpFD6IJ4A769EZ7eO7p4/VLs2lNlZ6ZADTocI",
-	"ZxmbCfTP5xcxGs44kTBE57+9udg7f3uxd3568fTnGA1TEJKXiSTXMETPnr94fvFcrc0RtBpJkZXqHWmp",
-	"5loHibxxhLfkMjn+dGa6HWmktX8ctPhPHJWUfCzBflYMr1rA2yLdgJRzQv1fD9rE/fchqC7xlHL62qJt",
-	"V0loaPdhB7B1Wf3y7uIECaCpwncs0PDUWhpalzlGPwLmwNFlub9/lPjD6l8gLPCwxrOBFQirNvvOcX7d",
-	"1eniA9/XsD5K/ub1egnKRBNTUoRkoOP8JAChF2QMiksr827o73qoeII1+DS1OZX46Lv9/W5sII78XWyy",
-	"9nbfAWdG8153gNeqvUJe4FqRtkBcirJeU60I6eNbH/aNg2yDW4NvYH6t1Y6RRq8gRyrFYpvGzfhWGChX",
-	"ysMGS2xz7aZB7GGHXUrrLDtY7gHMX1BI8j2dYjqBc6v8305xsdGDyoRYzee6+gbMGt2XAe4VzNx6O6Dr",
-	"LKU1dAgEz6DI2DwHKp/Ta8IZza3h6TAjhWvIWKF/jiOpAKRBkCohxmgQZZ7n1iityDKas/If9q9+wnJf",
-	"FzNmaNyE2qMG1I4WTWJO8CmjY8Jzo700j6cyWD+H4Q5uqQFrQUNWDDjgUk6BSmuHe61HjGWAaeck3Kz+",
-	"HMtGDJ2Mt7/bYWZje0uNbt2ooy9W3ddb3abQL4CmhE5WnIAeeCMjW7tsBtosGFgJ4Y1eh4sXnVhzXa1V",
-	"LATFv71I4C0BsmDhTYn4bgpKGc4IvUIzLJTKINE18DnikACVyh6eshnKGJ2gkkqSVUGDBFNlFFX78VSG",
-	"VVAJbtt5q5o7rD1SK/08z0zT9qR2hIVzPtWerjZgTlGSMaED5kKeoCQjakKU4zkacUyTKWIUEemr5tax",
-	"NXCGQlz/0hRClbO2arjAfet+9jyqURwKZ3ZDe17vZpB8caxZf2yHmhXPaUSq5JSlA/WTtmb07J0Acii2",
-	"UVJRFgXjCvNzSAk2SkMccjE2nGiKZpohg06MsRth8j3FQZHiIUzXF2cxYiXGadS5qV2iId9S14UYI0YB",
-	"AZV8jgodaxgbHmH8nDo7Yx29rPb0nglRBrUzjz80V/ZzmWPaU8akcZArk8pEO42v1To5eZkBmk2BA5JT",
-	"LNEUskIscIZpNrDQl2S/fyPQ8Pee5Wi9s2caGI2AsFhtievziZdyk58YnzC5nSq2hbBbLOh+BpwpFaSD",
-	"c1NIrsTiFQYYfMur1cApPdwJusZZCQJhDsj0E2hnyK6G6kwpmuq1zHc9iNcLhab+tgwGYaVPWcUSy1I0",
-	"NTd2FUIfG2sN7LMFWTtk3aO50tgBMgT7F2xC6P3jguJ/t1belRryB6Mr+c+FaxdGPW8NIUi8xPwKJKGT",
-	"Uyk5GZVOD12Ee+28r5V+7bDHFeF6uhoh3168RHWmXYw4jIFz4DHKsOGLBZ7Abh/9CoXUCS6aNynrrWGr",
-	"f45KmQ8SnBeYTNS0GS5pMlXSQOYD5xtXiqjIQEpjYub4k79VL4vNgxYsc8n8BXwiX70VFhAP7Hy4awfD",
-	"SyPxFmPjYntgA03c9wl0ZPkTJBk6fPwYJVPMcaIo9gQlLM8ZRZimaKQj4V6+pZE+LrwSCJDGTbOe94Tk",
-	"jE56nv63hIc+CTCf31ro3oTRmhHPBbHKUIxrYShkAYXe8ZLi6HZkuXArdsBVO3ptZ3X2D5vRBT4/h07G",
-	"wE83dWyfojEHMa2c2za12eXb4iwDm76nCO4bgYyBapsLNMXXSjdKGzZqN4y+lce46yJeZptv6DXdgHjP",
-	"m5y2pWRiOkghAwkDLARIEfI9xX4zL3Uk3M6Ez5wpK1Y2HJEsU3ta1U4DktcScWnj3NDW4nZFOcqImC5u",
-	"YGxkgWk6Yp8WN7smMBtwUGasWMNvF1hiEBhhUC6GR3NTceBcQ7sKbCF41kG0aoW97iaBxeZdDBxjW6lW",
-	"GotloHX8LTMv7FAela7bpbZqWlFea08NdRR3wnEK6VBZ0sOSuk8nSM3ibqUYe5sLaey1/h0m7DjXUyDB",
-	"pMuN2qkyVWBU8VNr0gcs/oRRComsHVFBurnbNJkmyJ+yPMc9Acp8kJCi305LOTUJ78Il8owY5qk45oDT",
-	"2P5bR8/jglD7s/6XCcgHJYRh13eRblXqQPhmVKIOYW0KaWf1bJ+y08WG6jwaiTyNza3DQ86eibCvqGqI",
-	"rGdRoB2SCnMBY5gRIdtDieFulcyT47nSAyylMY5YTqRCjhwwFQhnWcPDtpqSqvSHg/39FXlm4RyI8wxT",
-	"X86POaiDFhJzqQ2ECWczfVes4Ew7NCTwghMR9l2eczYmWcgWTVOuFJSEyPlayFJ1UDDkm/XJCIWDjXsc",
-	"btSjYELibOD8sWv3Uxx6vR5WAtdRo7V7FFPrpVnZQynjmG4g5VyHGYwEWXMji8Ne4zLL1p+7Ea4aJFph",
-	"H6wVObvd0JKttSyJP1mGtgEHdJsOpI1VAWeX3viN0D7w1c5n519rTRNkeIZQTfLTSodj2+YpMJcEZ8hw",
-	"1ZOKjWkHvUBC4jnC2mc/VyZ2jIYKNEOUZIC5QBg5SNVhhVWJVW0G4tndB4f78a0Yij/GJkNU/KVt/G/O",
-	"b249Qov/eOM82mQrFTvaGJ4d9rQyy2Fz/uX7dtdZU5udbQzdAHvbeIwGU9u4d81NGti5zu673GWrLMSb",
-	"MNtwvuQOTzCfFN0Lneo6mqPh3vXBnnMhfqsV2Du4WrB+9McutxX62dalVVidaenMmbEw/JjJuu66dthI",
-	"z7cyMT2wV0+v89KY4shZ3Qs0ODXMmxmRyXSTJGnbUTxlOuk5lC3d8qSt8HZ13VbbuaZaCQzeYI2ZwznU",
-	"7d1tGWxxdLRlAGTjCIQ3b9OybsFq7bBACBNfA04JBRHw8rmbaQ3f7JW2TaprakG0vOOQr5exPl8jJePu",
-	"QsAVAMKAMzUGHiIO3JBSdZTjF0wBPWOwPLKxTgp77uK4A9wM5C5bXjD4q/MXP8mBLloSShOz7qoZjBAu",
-	"CjRhIOxlGUEmtFcWJ/a+MKQ6EGSLItjr1LpESr+14f1HoejNrVJXbxM4X20qvMLG86/W71Or3iCRImBH",
-	"nKAUxrjMpL5gzyigUUkyaX0XFUIM+9sefosoalSL10sBeA0CtkyQue1JOdm0YTWZ5oadiFm6yTdGCG9z",
-	"k+ze1Dx7afmMjlmAh7OklTezp38K+UbNOM3WBaEjTtIJ9HCpPUvL2G3d7aC/399fiWtuRp8D69UFj0Ar",
-	"OVYm3hLPTOdbeTS9vqHVXXhco1Mi5Oz01SnS0T/VpPIP1OB6Xqp17p1jTkSTnr97tDLT563NRbgDZX2h",
-	"78e4Wkyq5yL//Gb+oTX1erkQrk2gxmj49uLpUAkJyzf76zmpHY+rJupsdqUy386f7JyFvt6+WBQWnI0y",
-	"yBGpQg3vL/Vd+MsoRpdmOZfRBxMCen9pqm2Zb+aqVfRh2HBFrwzM6Iv1C9t1zUUxZVyiHCdTQqHK9kRX",
-	"hKZuyTZONIzR0Iynk3Z1R/UbfJIcD8auENNw9ekooJmV2pYh0L/zc2vWMXIVF9NSNwe0M6zk9lDfvp8C",
-	"ymCCk7kmUSewjT7tRtv9ahffyi726EtP3T1NLYKSkhM5f6MWYIB7WpBfYW6uGaq/jQH5k9u3rXMULSl+",
-	"pa8iLL666O7n9/v9YVXVT7M2M2e1zqmUOinOrOhnXTYjyO7dxDtDf2xNvcVoIEFI/cNuVT7PlOCo6+f9",
-	"3js9P+v9qrflSFdPqqY3y1Z7CYDjl3cXHVC8qa9yGu3RVUeLTREytTBHKkIL2TXAoE6LWI0jYVRiY0bb",
-	"DZwT+qPWGpS5xjPbSxzv7VX6RJ+wbn7nmb6dIOeaQiVQTJM5ShjXtFgNGmuyrIN7Nn+B0IkC/XEV7Iv9",
-	"W6wivqRe6b6EXQOfx7Z0nH+HIUbWs6mAMiYZxA2VXZjEUeyr7Gq1mF5S5tJTrc/GgTXWLTJGJz2FDmld",
-	"9G3MuE1a70nWs+nrCc4y0b+kl/S0cR3r+JL20Lffeuf57bfWHnBHqlitPlSDbsLXmYbxKlIwt3j/M5Pu",
-	"8q6Z0K62mszwO3MH2R+0QttjO9IVzO1IejXLJq2b9i8pQvo6UbODZtEFBz0dkY5h11daTrwVDE0pBpzq",
-	"K/tVMTsiNVj1nQuBcDbDc5vVpYu1THEBaPj50l71uYyO0edLfUtA/fMy6vf7RuzaZA/v15uboc6St4rA",
-	"JR1jkpVc2bZUzICjR4eHBnOGZvC+uaQw1PeCFLYBTqadKxyXSiXOSAI2S9PRF2cFJyCxrrq5mML2JPBc",
-	"GBYuswZlIp3hcHp+5mnfTm+/iSNWAMUFiY6jo/5+/0jbR3KqOfKe+s8EZNjMFVXVIpKAxnuhgDyrtB1N",
-	"tlampiwplXwwxrCiDZ0DV5VXO0uj4+ifIH0Tp1UK9HB/f43SROtV+fGnCdT6cdWhFN9T/NYVuXtslhAa",
-	"uVrqXrM2oi/souP3H+JIlHmujjM4jeK+eCK0zTQXEvLogxphz2QD/bHwQE417gl0uL+PZlOSVfqmrt1F",
-	"BNJqnGSGB1XVzProzKtmJFlpqxk5f1jwjOyFlHs8HjvDgipM/q4UJt3H0bwg10DVJEplh0Wnoh2V6x4K",
-	"0AZoLbsQMXq8f4R2hNJDNV/aNW1JfTDBU6jdufd4EPUkgbN4rSuwVjglOR6PSWJP4+hh1rCkrtpdFUhb",
-	"giXV0pajyfXBHi5Iz2W7BnHFVk8SzhYxOcrfiJZREiMKM6UK6STAGNlUOcQoCERokpUppH30Cq5tdcKq",
-	"3E0XiV4QIY1s3xqHNigSEwhydIutohHmgPR3BRAFGI1Xj/YPVlN5o0ii7nS0ulNdOfiWzKRC+pWLq2Ia",
-	"GrU8liNkpS96qFShzgdlzDERQB7jrRQIa2ukmebeQSHPWtEp6bV6G9dmi/6CL6nVb3f7qFk7aWhzjrX6",
-	"taB6klHdqEZFY5bjCSbUqDpNVHzqKZr1jfcfWTrfrBphrTU5jf3cmAwmUrkewwnVErtp2r82Ta9FMwd3",
-	"xvOaFbEW8L0rmMdG09SBhepsdgywGU1g9yGp5tHBGj3aJXFVv8PD1f3aRSp1vx9W9/Or0H4pyjbniHDl",
-	"MAhTd0tU7H02DwDcGHrPQAZ8X6/tLamqar+uxEAVGlgi0telQf9sytMl0EevldhQxoecaQVU2UY8z0AE",
-	"tHLd1qfNe9I1nHhYhezDOj18iISttPxQKL7/aHWPqtz3Frj9RfDUnPRKPG2+crEg/6Rusmdewbj5oC3L",
-	"RDuzmhhm0h3vjPu/IpOpzOa3Z/3N2nNrsf6HIgObMK9rF/6p8f6BZcEXohcTPeCIQ8+8mbAujy/ldM/k",
-	"M/f8mHhYvXttyzYFHwvpo+f69ZqFdxkxTREHWXL17+a9yEsauhgZVNAahcq2IdJuuTJzh9f+3ltUO8w2",
-	"ozDrXPddm7zD5dYemMDbV1sDlO6aIIMiqSX1NVDcey/nq+J3F4rfwVp8z3/64g70RX3qjZrhPjcp5bTF",
-	"SXRsw/KTvcTUolvoaXjKqCid+7b15pOu6qX97pLZB2FmyCaldzVDW/XOq8QWbaobeM9TKQXh3oguWKtv",
-	"gYy1UaVvRP3cEGWzLjhuS5NrIG/1TtNXKmlTyQJXnD1VJYDNqdljsix0A/rhdcZRWBy/AapffLKE5kIa",
-	"9CpANKbIgBkZTXFRABWVf5cINGamJlrI7NLLaBLX7VXjuhSj+nejEub6byN0C0I+sOwMFn1cQMbd4yHC",
-	"lOATaIYfWH3elOa/StQ7lajucaQtuIPOHJjfSqq6lxT95IPqWcUm1esqnvPnVTrun1GWtmsKBejvuZds",
-	"sYX6+hWb15B8BmU6qL0+Tq8v8bzHQju4jHbMczyHj9CUlVzsOmlYq1MLFUlf1vl1bKP7FiXhorkLBEpX",
-	"hqAdazh33qV0qP+wDvi/ORdXaFjjeQcDl2P8WNf3XMPbcmqShWx43iS54BxMFN+VEtS/2OSgWCl09lVE",
-	"k0fhY4T3QuklfVdpfnG9EZtm5hGXeXDW4Zu2x9h43HhassByGnLUNMuYbqMyOnWxXTh9bXUxXFH1gTXG",
-	"NYTVqbuEtBM4R8u97Du2lpy/amf3KM8qXa39AHOVwL+YyHVG5DJHqnODunxR5/m0rtPu7aw+0i+/XlE2",
-	"qwSs4kL2gWa3xEs6AVlzhkf7B/UbzV4t7mHsnoTSzSTJIUTEuuzsfdCuf1cuXDpxbepulMZ96BiJ/+ZN",
-	"gKJfsMkEUkToFtL3azB7HWJ9wSaI0OVEae4lLMx6UqTXzLyO2xkriuLc3WaXINUo7RjMkHsJ0b0KlmUY",
-	"6L+sRITJF/7bZzBdeOEpu/nlmFHUdaksenQO0ZWuus+AjJ1icbqp+vxXOL0voZQrELXuUXQPPY6KMlye",
-	"pFGy6DhYsqikNgy2smDRJR02L2gPEYf6oYLQ3Wu3dDuheercma6NV84v6VCL1aF7wH/kHLsp0jnvOwIA",
-	"DXnHbzvcDcl4k2Tgo/ctZX2r4o/7+x84yZ3Qb99aj06THFx+RFUwcQNasQWqHjpyupxQXW7EFyDYv0q6",
-	"w5dgEAZXND21+ATaseS/u1xMOBN6sWLvEmBlpU9gum79BaWRM6rz16nANhEW0/SS8oXmQshO0BRvapeb",
-	"ko4owQJ6hAqggih9JpuHGIErL3I/+r53V9uvInJnZkC7OMpDJ8qusARstU9kb+6erHeWX2M292cxOIRB",
-	"GNnHDpZSvoB1fHZvQGp1AGa106Dy1S2IxugAjE5rNw2I8F1wmgHY+lMaa0pdp2pcZs4bQVNh82q1b0jx",
-	"NYda1kTR740EKd4rpLIN2a+THFVVT4mOPh72vp/9Kz96evXx9x+yJ6OPj3/Zn/47PRIHxbuPT8T/8u+u",
-	"/mcf/+vT72wT+g8Uhfnz+fjuLKPqq+vvXpM41OASOr6/hVyiKjW95+6CL/U1BOpEt+9b+X6/urAACK09",
-	"sBmtb2LZ5+WQZJdUfRwGn4ceVukeU1N7Ne+jVwA2ZdO+862TR4OewFDp6ge5rdWp33+Le1sOyH9Xz0eN",
-	"xp8b1Rref7iJP7fKR/i/uSIX7z/ctJOYKCQKp7qI6pFAhWceHXglB4OuFI1I9atB92mjNetNhm21pruv",
-	"W3zFONmzrHL7/b9wnvlQqVlR4+irCo/tk9/zniJZbSS1ZmqVsbC604whQfIy01Z1sgQ3+5f0LIW8YAp/",
-	"jju2l2J8WKKcCaktLTvbiWa6Sm/S9wKrJPUqPMIoLL4saAu1nVfFL2+rRa2t6gRLw91YXefPQ04e4sQW",
-	"luZwca5dW0oCfXWN3MsNPx/a1W1bUlHG7kaEbIyfJeRsnKDenN8IfRfe3vgQknGrttRU7Cj2xJm+FbNV",
-	"7UiqPa79sMUSoLg/Jdb/yS8E/kUureojD2H0mkisCxKtE4oPvdQ2mzLRUQmIUrGr4ozDLpY2CkduZVd7",
-	"5SOj78YHyUH6CHqHo+9x7xF+fNT7AX8PvcPxD+l+cjR6AgcH69vLweKWD+9HbxQTXxz4slLEZSi1PGc6",
-	"z71xRl/vJH5pSWQONaBRLyDbFWbMB1Mt1mUgt9MsEpyhFK4hY0Vuor66rtnOMMdXgHhJh7uNslXHe3uZ",
-	"6jRlQh4/2X+yrzOV7bo+r67CFOvSUbriihFytv5Kvy6pZyuvKGOrNZwpOm1r4VUl40SM1qoWZyrVdYMY",
-	"3tTaNdGd+MVm5eDQS/1+X9qmOkazuT+Zu1TanTAsG9thDyf0F9Wy8+aqEKY7V8CjUlsKkpnyee3hKvv1",
-	"5sPN/wUAAP//",
+	"7H1rc9s21vBfwfB9Z2J3KPmWtKn9Zd0k3bpNUm/ibPo8cUaCyCMJaxJgANCKmvF/fwYXkiAJSpRlu902",
+	"X9pYxPXg3M/BwZcgYmnGKFApguMvwRxwDFz/8w1IvjydSuDqrxhExEkmCaPBcfAWIkZjgSRDC0wkmsCU",
+	"cUBcdSF0NgzCQERzSLHqmhJK0jwNjg/CQC4zCI4DQiXMgAc3NzdhkGGOU5B22l9gefa8PePFHNDp+Rm6",
+	"guUjgUispiDqQ4blPAgDilM18BUsRyQOwoDDp5xwiINjyXNwlzNlPMUyOA7yXLe0SxKSEzoL1IIu2BXQ",
+	"f+XAl/51CEJnCQxyAUiqpmjKWYrkHBCkmCQQo4TQq3KFn/RI5RJ1l5UrTPHnl0Bnch4cPzk4DBUAi78P",
+	"99sLvlFjiYxRARqCP+D4DXzKQUj1V8SoBKr/ibMsIRFWO9n7j1Db+RLAZ5xmCZiNSkwS0yc2p3SNExKP",
+	"OAiQo2LdKQiBZ+r7mfmOGEfwOVN7QRkWYsF4jHQfAx4N02p3/5/DNDgO/t9ehXl75qvYe8E5s1jRBruB",
+	"NeMa0lHOOVBZTUgEWnBGZ2hn7Fn3OETlz9fAydTCwf0aMc4hkqNiyPHuMLgJg2eMThMSbQtMHEUsp3IE",
+	"n4mQogbHU/MJ4YQDjpfINrkjsGmcVOAphucwI0ICh1jv70fGJySOgW65QQFCKIiWeO1u8WJOBAIaZ4xQ",
+	"iShALBBGuQCObD+0g9HP7y8MLSVsRujuSUHxAkWYUiZVB0TkXUDmlBaDI0YRLlYxYDRZVgvdGTd3Nd5V",
+	"GLggcs5yqTFRbQZiJCKWgUY+kU+nJCJA5Uj/aPHojErgFCdmSdtSphlrBHqwOlGaT0gAvwaOdAu0ww1H",
+	"QCRG303242+jQxg8eTp9MngcPXky+B5/D4Mn8VG0Hx1NDvHB/u4dwTin8DmDSEJsFnKiQWZXiyLMOQGh",
+	"f6sWqKH1mskfWU7jLQFFmRxN9Tg1grMnr1DKfL2D3b4uBgsVhkwgYXSmJSSmTM6BI8ZnmJLf9eL1Hs/x",
+	"MmE4vmDsJeYz2HKrmRltJBkbJXo8d8tWIqAJi5dIMoZMkzviMdwdnQgzuGLUmOrDtbiIowgyKfTm32AJ",
+	"L0lKJGx7xhxLGCV2qBrTYQylmC6L5YkTo6GgBEutfGy/964ZsNKbDHvI04k6/CkSVmkiFI21cjXQ2tVY",
+	"KQpNvWtQKl6+ddnWe46Kphf3juJczhknv28N1EJYqiMTYoXwNw3uTtK/IkLpV4qG7BpQxCEGKglODOq8",
+	"o/gakwRPkm1pJndGcjf3Fvg1iQBJSDPGMSfJEjlt7x6P5oBiLPEEKwEnUE454Giu5ioUHktCRCB2DVxR",
+	"OsR1bLsnpPq3OgMN0ruQXNflaKXs0v8XwfGHL0HCouD4Q6DYiPqgNJfgYxikYhYcB1MCSYwc9cIqwqnB",
+	"mODmow8/LWUea9401EMeo8ZQd8wFYwZCy5YUy2huTk/3Rzvj5v6NPqGauJqsYtALwFdoZ6z+V1dJy8Xq",
+	"kz09P/sFtKGScZYBl8RYAREHLCEeYVkzemIsYSBJCm3LJwyMFi9W9aF5YgnPWC2tMUjcw8gKgwQLOcrF",
+	"6gWuncyYVF/aHzKtIYGQo0LvJrEGC5GQil4r7Jgcc46XegoOU/K5bSH+yDiKicgSrFTLZBkiGM6GaJxN",
+	"Rgm5htHp5NmBJs/WjByu2dWWENEaZ32nq/DZYM9b1Un1bu5RsJxHGsJAlQX/IUgxzbEmytbUC8avRIYj",
+	"GBkcaBOIMd4zzv4DkVQgWG+LV1byh0A3qc1iMSB0sb1aGpuoedTSzDaf6UaObYzjmKjl4eTcoZ0pTgSE",
+	"DXKqk0Z9a79mZhCj3CrFkgjEYarQu9QEiBL8QmIqh+hVrnQlUJqA6jHNZc6hBo+VZFpgveMnOHzypOYn",
+	"OAiDDEtlCQTHweXlW98wnTSyCmHOi07WaD17Lupo1xPbROt09a7WHZ5GLJwkv061vFg/WXATNjkjzsjo",
+	"Cjp8O1mC1Q4/S3WOQ/R2zhbUnJM+U+Nm0XR9goRkXNmj6ruyICMOUih9EM+AD9eic7GO9p4/lrs2lNla",
+	"6VhZ8mOEk4QtBPrni4sQjRecSBij81/fXuydv7vYOz+9ePZTiMYxCMnzSJJrGKPnL16+uHih1lYQtBpJ",
+	"kZXqHWipVrT2EnntCG/JZVL8+cx0O9JIa/84aPCfMMgp+ZSD/awYXrmAd1m8ASmnhLq/HjSJ+69DUG3i",
+	"yeX8jUXbtpJQ0+79vk7rnfn5/cUJEkBjhe9YoPGptTS0LnOMfgDMgaPLfH//KHKH1b+AX+BhjWcjKxDW",
+	"bfZ9wfl110IXH7lmdX+U/NXp9QqUiSbmJPPJwILzEw+EXpIpKC6tzLuxu+ux4gnW4NPUVqjER9/u77fd",
+	"4GHg7mKTtTf7jjgzmnffAd6o9gp5gWtF2gJxJco6TbUipI+vP+xrB9kEtwbfyPxaqR0TjV5ejpSLbpum",
+	"mPGdMFAulYcNltjk2nWD2MEOu5TGWbaw3AGYuyCf5Hs2x3QG51b5v53iYh3lpQmxns+19Q1Y1LqvAtxr",
+	"WBTrbYGutZTG0D4QPIcsYcsUqHxBrwlnNLWGZ4EZMVxDwjL9cxhIBSANglgJMUa9KPMitUZpSZbBkuX/",
+	"sH8NI5a6upgxQ8M61B7XoHbUNYk5wWeMTglPjfZSP57SYP3ihzsUS/VYCxqyYsQB53IOVFo73Gk9YSwB",
+	"TFsnUczqzrFqRN/JOPu7HWbWtrfS6NaNWvpi2b3f6jaFfgY0JnS25gT0wBsZ2dplM9JmwchKCGf0KjLa",
+	"dWL1dTVW0QmKfztBr1sCpGPhdYn4fg5KGU4IvUILLJTKINE18CXiEAGVyh6eswVKGJ2hnEqSlP7xCFNl",
+	"FJX7cVSGdVDxbrvwVtV3WHmk1vp5npumzUntCJ1zPtOeriZgTlGUMKFjw0KeoCghakKU4iWacEyjOWIU",
+	"Eemq5taxNSoMhbD6pS6ESmdt2bDDfVv87HhUg9AXuWtHsZze9Xhwd1hVf2xGVRXPqQVl5JzFI/WTtmb0",
+	"7K1YqS+2kVORZxnjCvNTiAk2SkPoczHWnGiKZuohg1Y4zfULewWIgx5tz5s9/7X4pRHlpnKA+jxJbYdh",
+	"iBgFBFTyJcp0ZGFqOILxauq0gz5aWOXXPRMi9+piDjeor+ynPMV0oExH4w5XBpQJ4xnPqnVp8jwBtJgD",
+	"ByTnWKI5JJnocH1pou/0HNnvjwQa/zaw/Gtw9lwDoxbpFOvtbn0+4Ure8SPjMya3U7y2EG3dYu0nwIlS",
+	"OFo4N4foSnSv0MPOGz6sGk7p4U7QNU5yEAhzQKafQDtjdjVWZ0rRXK9luetAvFoo1LW1VTDwq3jKBpZY",
+	"5qKup7ErH/pcAxd1zafj7O2QVY/6SsMCkD7Yv2QzQu8fFxS3u7WqrpSO3xldy38uinZ+1HPW4IPEK8yv",
+	"QBI6O5WSk0leaJ1duNdMaFrrxfb7VxGupqsQ8t3FK1SlkIWIwxQ4Bx6iBBu+mOEZ7A7RL5BJnbmheZOy",
+	"1WqW+Zcgl+kowmmGyUxNm+CcRnMlDWQ6KjzhSu0UCUhpDMoUf3a36qRnOdCCVQ6Y/wIPyFffhAXEA7sa",
+	"7tqd8MpIvG5s7Nb+N9C7XQ9AS5Y/RZKhwydPUDTHHEeKYk9QxNKUUYRpjCY67u0kEhrpUwRTPOHQsG7E",
+	"84GQnNHZwNH2VvDQpx7m82sD3esw6hnf7IhM+iJanYGPDgq94yWFwe3IsnMrdsB1O3pjZy2sHbagHR6+",
+	"Ap2MOR9v6sY+RVMOYl66sm3ObpFIipMEbF6aIrhHAhlz1DYXaI6vlW4U1yzSdtB8K/9w2yG8yhLf0Ee6",
+	"AfGe1zltQ8nEdBRDAhJGWAiQwudpCt1mTqKIv50JlhWGq1jbcEKSRO1pXTsNSF5JxJWNU0Nb3e2yfJIQ",
+	"Me9uYCxigWk8YZ+7m10TWIw4KKNV9PDSeZboBYYflN3wqG8q9Jyrb1eeLXjP2otWjSDX3aSr2CyLUcHY",
+	"1qqVxmIZaR1/yzwLO5RDpX27VFZNI6Zr7amxjtnOOI4hHitLepzT4tMJUrMU1y2Mvc2FNPba8A7TcwpH",
+	"kyedpM2NmokxZRhU8VNr0nss/ohRCpGs3E5eurnbpJg6yJ+xNMUDAcp8kBCjX09zOTeZ3KJI25kwzGNx",
+	"zAHHof23jpWHGaH2Z/0vE373SgjDru8iuSrXYe/NqEQdQm8KaebwbJ+g08aG8jxqaTu1zfXhIWfPhd9X",
+	"VDZE1o8o0A6JhblZME6IkM2hxHi3TN1J8VLpAZbSGEcsJVIhRwqYCoSTpOZhW09JZbLDwf7+mqwyf8bD",
+	"eYKpK+enHNRBC4m51AbCjLOFvgSVcaYdGhJ4xonw+y7POZuSxGeLxjFXCkpE5LIXspQdFAz5Zn0SQuFg",
+	"4x6HG/XImJA4GRX+2N79FIfu18NK4CpG1LtHNrdemrU9lDKO6QZSruiwgIkgPTfSHeSa5knSf+5acGoU",
+	"aYV91CtOdruhJeu1LIk/W4a2AQcsNu1JEivDy0Uy4yOhfeDrnc+Ff60xjZfhGUI1qU5rHY5NmyfDXBKc",
+	"IMNVT0o2ph30AgmJlwhrn/1SmdghGivQjFGUAOYCYVRAqgorrEujajIQx+4+ONwPb8VQ3DE2GaLkL03j",
+	"f3N+c+sRGvzHGefxJlsp2dHG8Gyxp7U5DZvzL9e322dNTXa2MXQ97G3jMWpMbePeFTepYWef3be5y1Y5",
+	"hzd+tlH4kls8wXxSdC90YutkicZ71wd7hQvxG63A3sFFgv7RH7vcRuhnW5dWZnWmlTMnxsJwYyZ93XXN",
+	"sJGeb20aumevjl7nJC2FQWF1d2hwapi3CyKj+SYp0bajeMZ0irMvN7rhSVvj7Wq7rbZzTTXSFZzBajP7",
+	"M6abu9sy2FLQ0ZYBkI0jEM68dcu6AaveYQEfJr4BHBMKwuPlK+6h1XyzV9o2KS+ledHyjkO+Tn76skdK",
+	"xt2FgEsA+AFnLs8/RBy4JqWqKMfPmAJ6zmB1ZKNPwnpaxHFHuB7IXbU8b/BXZyt+liNdjcOXFGbdVQuY",
+	"IJxlaMZA2KsxgszoIM9O7O1giHUgyN72j5WIkqb2x7Cx4f3HvujNrRJVbxM4X28qvMbG86/W71Kr3iCR",
+	"wmNHnKAYpjhPpL45ziigSU4SaX0XJUKMh9sefoMoKlQL+6UAvAEBWybI3PakCtm0YZmU+oYLEbNyk2+N",
+	"EN7m3ti9qXn2ivIZnTIPD2dRI29mT//k842aceqtM0InnMQzGOBce5ZWsduq28Fwf7i/FteKGV0OrFfn",
+	"PQKt5FiZeEs8M51v5dF0+vpWd+FwjVbti7PT16dIR/9Uk9I/UIHrRa7WuXeOORF1ev728dpMn3c2F+EO",
+	"lPVO349xtZjEzi7//Gb+oZ56veyEax2oIRq/u3g2VkLC8s1hPyd1wePKiVqbXavMN/MnW2ehL7N3i8KM",
+	"s0kCKSJlqOHDpb75fhmE6NIs5zL4aEJAHy5NGSnzzVysCj6Oa67otYEZfY2+s13bXBRzxiVKcTQnFMps",
+	"T3RFaFws2caJxiEam/F0iq7uqH6Dz5Lj0bSoMDRefzoKaGaltqUP9O/d3Jo+Rq7iYlrqpoB2xqXcHuu7",
+	"9nNACcxwtNQkWghso08Xo+1+tYtvZRc79KWnbp+mFkFRzolcvlULMMA9zcgvsDSXCtXfxoD8sdi3LeAT",
+	"rKjqpC8edF9ULG7jD4fDcVmuTrM2M2e5zrmUOinOrOgnXSTDy+6LiXfG7tiaerPJSIKQ+ofdsi6cKbhR",
+	"FYb7bXB6fjb4RW+rIF09qZreLFvtxQOOn99ftEDxtrq4abTHouxXaKprqYUVpCK0kO0BBnVaxGocEaMS",
+	"GzPabuCc0B+01qDMNZ7YXuJ4b6/UJ4aEtfM7z/RdBLnUFCqBYhotUcS4psVy0FCTZRXcs/kLhM4U6I/L",
+	"YF/o3lkV4SV1atJF7Br4MrQ10dwbCyGynk0FlClJIKyp7MIkjmJXZVerxfSSsiI91fpsCrCGukXC6Gyg",
+	"0CGuqplNGbdJ6wPJBjZ9PcJJIoaX9JKe1i5fHV/SAfrmG+c8v/nG2gPFkSpWqw/VoJtwdaZxuI4UzJ3d",
+	"/yxkcVXXTGhXW05m+J25cewOWqLtsR3pCpZ2JL2aVZNWTYeXFCF9eajeQbPojIOejsiCYVcXWE6cFYxN",
+	"4QUc6wv6ZZU2IjVY9Z0LgXCywEub1aVLs8xxBmj85dJe7LkMjtGXS31LQP3zMhgOh0bs2mQP59ebm7HO",
+	"kreKwCWdYpLkXNm2VCyAo8eHhwZzxmbwobmkMNa3gBS2AY7mrSscl0olTkgENkuzoC/OMk5AYl1OspvC",
+	"9iTwVBgWLpMaZSKd4XB6fuZo34XefhMGLAOKMxIcB0fD/eGRto/kXHPkPfWfGUi/mSvKGkUkAo33QgF5",
+	"UWo7mmytTI1ZlCv5YIxhRRs6B04JV6NPxcFx8E+QronTqHF5uL/foxBRv5o+7jSeyj5FLSjF9xS/Laq3",
+	"PTFL8I1cLnWvXvTPFXbB8YePYSDyNFXH6Z1GcV88E9pmWgoJafBRjbBnsoF+7zyQU417Ah3u76PFnCSl",
+	"vqkrdRGBtBonmeFBZe2yITpzahdJltvaRYU/zHtG9kLKPR6PnaGj5pK7K4VJ93E0L8k1UDWJUtmh61S0",
+	"o7LvoQCtgdayCxGiJ/tHaEcoPVTzpV3TllQH4z2Fyp17jwdRTeI5ize6tGiJU5Lj6ZRE9jSOHmYNK6qo",
+	"3VU5tBVYUi5tNZpcH+zhjAyKbFcvrthaSaKwRUyO8iPRMEpCRGGhVCGdBBgimyqHGAWBCI2SPIZ4iF7D",
+	"ta1FWBa3aSPRSyKkke1b49AGJWE8QY52FVE0wRyQ/q4AogCj8erx/sF6Kq+VRNSdjtZ3qkri3pKZlEi/",
+	"dnFlTEOjlsNyhCz1RQeVStT5qIw5JjzIY7yVAmFtjdTT3Fso5FgrOiW9Um/DymzRX/Altfrt7hDVKyWN",
+	"bc6xVr86aiUZ1Y1qVDRmOZ5hQo2qU0fFZ46iWd1v/4HFy81qD1ZaU6GxnxuTwUQq+zEcX+Wwm7r9a9P0",
+	"GjRzcGc8r17/qoPvXcEyNJqmDiyUZ7NjgM1oBLsPSTWPD3r0aBbAVf0OD9f3a5ak1P2+X9/PrTn7R1G2",
+	"OUeES4eBn7obomLvi6lsf2PoPQHp8X29sbekynL0uu4CVWhgiUhflwb9sylGF8EQvVFiQxkfcqEVUGUb",
+	"8TQB4dHKdVuXNu9J1yjEwzpkH1fp4WMkQD4oiu8/Xt+jrGO9BW7/IXhqTnotntafb+jIP6ma7JnnHW4+",
+	"assy0s6sOoaZdMc74/6vyWwuk+XtWX+90lwv1v9QZGAT5nWlwj813j+wLPiD6MVEDzjiMDCPAfTl8bmc",
+	"75l85oEbE/erd29skSbvKxhD9EI/y9J5lxHTGHGQOVf/rt+LvKS+i5FeBa1WlmwbIm0XJzN3eO3vg65K",
+	"YbYZhUXrum9v8vYXV3tgAm9ebfVQetEEGRSJLan3QHHnIZivit8fr/jp46uV+nbZQi7nDZaggxSWMexF",
+	"poRcp8vgGaMiL/ywjVeJdDEu7UCXzD5ZskA2u7yt4tlidU4BtWBTIe88oKQk/b1Rj7fEXoewtOGhR6J6",
+	"EIeyRRsctyWuHlhYviT0F0b3DueYPR4lEg34LbwtU9uAEHiVA+QXkG+B6seFLMUUQQZ65cF+c+3fjIzm",
+	"OMuAitLjSgSaMlOTzGcI6WXUqeT2ympVClH9u1aJsv/bBO2CjA8szbxFFzvosX08RJgSeAIt8AMrtJsS",
+	"71cZ16UEmxcwtiBzHZRf3krOFa/vuXH98im+OvnqcpjLF2Wm659RujXL9XgI6YWTx7CFZvj3kkXm7Fs4",
+	"2h85+8sg56XIFlKiHfNAzeFjNGc5F7uFfKo0lU4dzZU+bmXX4L6Zu7+MbAeLb3N1tGONy9ajhAUOP6yT",
+	"+r+Fryp8qhC2hUqrUXeqi1n2cC2cmswYG4s2GR04BROyLurm6V9sJkyodCX7tp1JGnCP1nln8pK+L5Wq",
+	"sNqIzalyqMQ8G1ogjrZZ2HRaeyAww3Lu80rUa3Zuo40VmlizJnhvTcxfPvSBlbEe4uO0uHGz4zlHy4bs",
+	"a6SWLr8qPn0kTKkGNd/DLdPOu6lV5/Gtcv8Vzrsiy7Hw11mHX/tO0RDphzivKFuUIk+xE/tebrHESzoD",
+	"WZH44/2D6slcp170OCyeLdLNJEnBR426WOp9EKF7w8tf8K83mdYKuj60Z999l8VDmi/ZbAYxInQLefiV",
+	"WPsQ60s2Q4SuJkqTTd+Zq6NIr54vHDbzLBTFFTdyi7SeWkFCb17XKwjuVUKswkD39R8iTJbrXz7v5sIJ",
+	"qtjNr8aMrKqmZNGjdYhFwaX7DCPYKbqTJNXnv8XpNdL426cXBlnur45Rq5hz7K2Yk1MbhVlbL+eSjuv3",
+	"g8eIQ1Un33f1t1i6ndA8IV1YhbXXoy/pWMvHcfEw+qTwYsZIp1zvCAA05i0n5XjXJ6xNjNvF01sK7UbB",
+	"meLvf+AoLaR389J0cBqlUITny3p9GyC9rY/00IG71RRXhOb/AMr7W0TbzaFrwmgQPNqxdLy7mnEX1mm3",
+	"ql0kUspSwmPa9x6/0pEZ1XnQVGCbUIlpfEl5pwLv09w16Zoa2KY0IIqwgAGhAqggSsNIlj6KLspU3I8G",
+	"7tz5datR3Jli3iyy8dAJl2t0c1s1EtkboCf9zvJrpOE+DW6DMAgjWzR/JeUL6OMOewtSy3VYVGZ86Qbr",
+	"CD3oaINOjzYNiHC9W5oB2DpGGmtyXe9omieFf4DGwuZnareL4msFalmjQb9b4aV4pyDHNmTfJ8mmrMIR",
+	"HH06HHy3+Fd69Ozq02/fJ08nn578vD//d3wkDrL3n56K/+XfXv3PPv7X59/YJvTvKS7y53Of3Vlmzlci",
+	"75dDoFBUQsut1knuZe3hveJy8Eoz3lM4uHkBx3WpVTfNQWg1gC1odTXHvi6GJLuk6uPY+zrwuMw2mJti",
+	"nOkQvQawOXz2mWedTeh1svlqGT/I9Z1WQfdbXOQpgPxXNUsrNP5Su77/4eNN+KVRT8D9rah68OHjTTOH",
+	"hkKkcKqNqA4JlHjm0IFTg87rpdCIVD0jc59WU70Aod96qnvS2tU4jP86SUqP2t/Cs+FCpWJFtaMvS/41",
+	"T37PeZtivbXTmKlR18AqQQuGBEnzRNu50QrcHF7SsxjSjCn8OW4ZUYrxYYlSJqQ2mexsJ5rpKgVIXxQr",
+	"s5bLyAOj0H17zFbuOi+rId5WHeqts3hrhd1YpeXPQ04O4oQWluZwcaqdTUoCfXVW3MuVLxfa5fVLUlLG",
+	"7kaEbKyYFeRs3JLOnI+EvhxtrwAIybhVWyoqLij2pLBhS2ar2pFY+0CHftPDQ3F/Sqz/k98Q+69J9BNl",
+	"sLiG0T2RWFeo6RPl9j3dtZgz0VIJiFKxy2p94zaW1ioJbmUgO/UEg2+nB9FB/BgGh5Pv8OAxfnI0+B5/",
+	"B4PD6ffxfnQ0eQoHB/0NX2+1w4f3bNeqS3fHlKwUKbJ4Gi4wnWZdO6Ovl9T+aElkDtWjUXeQ7Roz5qMp",
+	"H1rkzTYzGCKcoBiuIWFZagKqutDVzjjFV4B4Tse7tTpGx3t7ieo0Z0IeP91/uq/za+26vqwvyxPqWkK6",
+	"BIcRcrYgx7CqsWZLcShjqzGcqUJsi6OVNcREiHqVDzOly9rRCGdq7ZpoT/xys/pg6JV+0C1uUh2jydKd",
+	"rLhl2J7QLxub8YtC6HcVN3PmKhGmPZfHo1JZCpKZemrN4Ur79ebjzf8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

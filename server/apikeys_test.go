@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 )
 
 func (e *env) createKey(token string, body client.CreateAPIKeyJSONRequestBody) *client.APIKeyCreated {
@@ -184,37 +182,39 @@ func (e *env) login(email string) string {
 // TestMalformedKeyRefusedWithoutQuery: a key with one character changed fails its checksum and is
 // refused before any database query.
 func TestMalformedKeyRefusedWithoutQuery(t *testing.T) {
-	eachEngine(t, func(t *testing.T, e *env) {
-		a := e.register("flip@example.com", "a perfectly fine password")
-		key := e.createKey(a.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "k"}).APIKey
-		flipped := []byte(key)
-		i := len("pb_live_") + 10
-		if flipped[i] == 'A' {
-			flipped[i] = 'B'
-		} else {
-			flipped[i] = 'A'
-		}
-		var queries atomic.Int64
-		name := "count_queries_" + t.Name()
-		if err := e.store.DB().Callback().Query().Before("gorm:query").Register(name, func(*gorm.DB) { queries.Add(1) }); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = e.store.DB().Callback().Query().Remove(name) }()
-
-		if status, _ := e.accountsWith(map[string]string{"X-API-Key": string(flipped)}); status != http.StatusUnauthorized {
-			t.Fatalf("flipped key: %d, want 401", status)
-		}
-		if n := queries.Load(); n != 0 {
-			t.Errorf("flipped key cost %d queries, want 0", n)
-		}
-		// The control: the real key is looked up (one query for the key, one for the accounts).
-		if status, _ := e.accountsWith(map[string]string{"X-API-Key": key}); status != http.StatusOK {
-			t.Fatalf("real key: %d", status)
-		}
-		if n := queries.Load(); n != 2 {
-			t.Errorf("a key-authenticated list cost %d queries, want 2", n)
-		}
-	})
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			queries := testdb.CountQueries(t, st)
+			e := newEnv(t, st, testConfig(t), fastHash)
+			a := e.register("flip@example.com", "a perfectly fine password")
+			key := e.createKey(a.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "k"}).APIKey
+			flipped := []byte(key)
+			i := len("pb_live_") + 10
+			if flipped[i] == 'A' {
+				flipped[i] = 'B'
+			} else {
+				flipped[i] = 'A'
+			}
+			before := queries.Count("api_keys") + queries.Count("pinterest_accounts")
+			if status, _ := e.accountsWith(map[string]string{"X-API-Key": string(flipped)}); status != http.StatusUnauthorized {
+				t.Fatalf("flipped key: %d, want 401", status)
+			}
+			if n := queries.Count("api_keys") + queries.Count("pinterest_accounts") - before; n != 0 {
+				t.Errorf("flipped key cost %d queries, want 0", n)
+			}
+			// The control: the real key costs one lookup, and the list one more.
+			if status, _ := e.accountsWith(map[string]string{"X-API-Key": key}); status != http.StatusOK {
+				t.Fatalf("real key: %d", status)
+			}
+			if n := queries.Count("api_keys") - before; n != 1 {
+				t.Errorf("a key-authenticated request cost %d api_keys queries, want 1", n)
+			}
+			if n := queries.Count("pinterest_accounts"); n != 1 {
+				t.Errorf("the list cost %d pinterest_accounts queries, want 1", n)
+			}
+		})
+	}
 }
 
 func TestAPIKeyValidation(t *testing.T) {

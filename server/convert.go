@@ -183,3 +183,29 @@ func apiPinterestAccount(a store.PinterestAccount) gen.PinterestAccount {
 		ReconnectRequired: &reconnect, MissingScopes: &missing,
 	}
 }
+
+func apiProfile(a store.Account) gen.Profile {
+	o := a.Organization
+	var fullName *string
+	if a.User.FullName != "" {
+		fullName = &a.User.FullName
+	}
+	return gen.Profile{
+		Email:                         a.User.Email,
+		WorkspaceName:                 a.Production().Name,
+		FullName:                      nullableString(fullName),
+		PendingEmailChangeTo:          nullableString(a.User.PendingEmail),
+		PendingEmailChangeRequestedAt: nullableTime(a.User.PendingEmailAt),
+		CompanyName:                   nullableString(o.CompanyName),
+		CompanyWebsite:                nullableString(o.CompanyWebsite),
+		BillingEmail:                  nullableString(o.BillingEmail),
+		BillingPhone:                  nullableString(o.BillingPhone),
+		TaxID:                         nullableString(o.TaxID),
+		AddressLine1:                  nullableString(o.AddressLine1),
+		AddressLine2:                  nullableString(o.AddressLine2),
+		AddressCity:                   nullableString(o.AddressCity),
+		AddressState:                  nullableString(o.AddressState),
+		AddressPostalCode:             nullableString(o.AddressPostalCode),
+		AddressCountry:                nullableString(o.AddressCountry),
+	}
+}

@@ -48,7 +48,6 @@ var (
 	errInvalidCredentials  = newError(http.StatusUnauthorized, gen.ErrorCodeInvalidCredentials, "Invalid email or password")
 	errSessionRequired     = newError(http.StatusForbidden, gen.ErrorCodeSessionRequired, "This endpoint needs a user session (a JWT from login or register); API keys cannot use it")
 	errAccountExists       = newError(http.StatusConflict, gen.ErrorCodeAccountExists, "Account already exists")
-	errNotImplemented      = newError(http.StatusNotImplemented, gen.ErrorCodeNotImplemented, "This operation is not implemented yet")
 	errPayloadTooLarge     = newError(http.StatusRequestEntityTooLarge, gen.ErrorCodePayloadTooLarge, "Request body too large")
 	errMethodNotAllowed    = newError(http.StatusMethodNotAllowed, gen.ErrorCodeMethodNotAllowed, "Method not allowed")
 	errUnsupportedMedia    = newError(http.StatusUnsupportedMediaType, gen.ErrorCodeUnsupportedMediaType, "Content-Type must be application/json")

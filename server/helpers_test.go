@@ -22,6 +22,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -61,6 +62,7 @@ type env struct {
 	http   *http.Client
 	logs   *syncBuffer
 	server *server.Server
+	smtp   *testsmtp.Server
 }
 
 type syncBuffer struct {
@@ -96,6 +98,8 @@ func testConfig(t *testing.T) config.Config {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	cfg.Mail.PublicURL = "https://app.pinbridge.test"
+	cfg.Mail.RetryMin, cfg.Mail.RetryMax, cfg.Mail.PollPeriod = time.Second, time.Minute, 50*time.Millisecond
 	return cfg
 }
 
@@ -112,6 +116,15 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, st *store.Store, cfg config.Config, params password.Params) *env {
 	t.Helper()
+	return newEnvWithSMTP(t, st, cfg, params, testsmtp.Start(t))
+}
+
+// newEnvWithSMTP is newEnv delivering to an SMTP server the test already runs.
+func newEnvWithSMTP(t *testing.T, st *store.Store, cfg config.Config, params password.Params, smtpServer *testsmtp.Server) *env {
+	t.Helper()
+	if cfg.Mail.SMTPURL == "" {
+		cfg.Mail.SMTPURL = config.Secret(smtpServer.URL)
+	}
 	clk := &clock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
 	srv, err := server.New(cfg, st, server.Options{
@@ -133,7 +146,7 @@ func newEnv(t *testing.T, st *store.Store, cfg config.Config, params password.Pa
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, server: srv}
+	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, server: srv, smtp: smtpServer}
 }
 
 // validatingTransport fails the test on any response that openapi.yaml does not allow for its

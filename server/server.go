@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -36,6 +38,9 @@ type Server struct {
 	sessions *session.Manager
 	access   map[string]access
 	usage    *keyUsage
+	mailer   *mail.Sender
+	jobs     chan struct{}
+	jobsWG   sync.WaitGroup
 	echo     *echo.Echo
 }
 
@@ -46,6 +51,8 @@ type Options struct {
 	Version string
 	// PasswordParams overrides argon2id's cost (nil: password.OWASP). Only tests lower it.
 	PasswordParams *password.Params
+	// MailTransport overrides the transport the configuration names (SMTP, else .eml files).
+	MailTransport mail.Transport
 }
 
 // New builds the server over an opened, migrated store. cfg must have its JWT secret set.
@@ -76,6 +83,17 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 	}
 	s.hasher = pool
 	s.usage = newKeyUsage(st, s.log, s.now, 5*time.Second)
+	transport := opts.MailTransport
+	if transport == nil {
+		if transport, err = mailTransport(cfg, s.log); err != nil {
+			return nil, err
+		}
+	}
+	s.mailer = mail.NewSender(st, transport, s.log, s.now, mail.SenderOptions{
+		Poll: cfg.Mail.PollPeriod, MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax,
+	})
+	s.mailer.Start()
+	s.jobs = make(chan struct{}, 64)
 	s.sessions = session.NewManager([]byte(cfg.Auth.JWTSecret.Reveal()), cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTokenTTL, s.now)
 
 	spec, err := loadSpec()
@@ -108,8 +126,40 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Close stops the background workers, writing what they hold. The store is the caller's to close.
 func (s *Server) Close() {
+	s.jobsWG.Wait()
+	s.mailer.Stop()
 	s.usage.close()
 	s.hasher.Close()
+}
+
+// mailTransport is SMTP when PINBRIDGE_SMTP_URL is set, else .eml files in the data directory
+// (configuration refuses production without SMTP).
+func mailTransport(cfg config.Config, log *slog.Logger) (mail.Transport, error) {
+	if cfg.Mail.SMTPURL != "" {
+		t, err := mail.NewSMTP(cfg.Mail.SMTPURL.Reveal(), cfg.Mail.From)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		return t, nil
+	}
+	return mail.NewDir(cfg.Mail.OutboxDir, cfg.Mail.From, log), nil
+}
+
+// DeliverMail sends the mail due now without waiting for the background sender.
+func (s *Server) DeliverMail(ctx context.Context) int { return s.mailer.Deliver(ctx) }
+
+// background runs fn off the request path, bounded, with its own deadline; Close waits for it.
+func (s *Server) background(name string, fn func(ctx context.Context) error) {
+	s.jobs <- struct{}{}
+	s.jobsWG.Add(1)
+	go func() {
+		defer func() { <-s.jobs; s.jobsWG.Done() }()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := fn(ctx); err != nil {
+			s.log.Error("background job failed", slog.String("job", name), slog.String("error", err.Error()))
+		}
+	}()
 }
 
 // FlushKeyUsage writes the API-key usage noted so far (it is otherwise written every few seconds).

@@ -71,7 +71,6 @@ func TestRequestIDAndErrorShapes(t *testing.T) {
 			{"GET", "/nope", 404, "not_found"},
 			{"GET", "/v1/auth/register/", 404, "not_found"},
 			{"DELETE", "/healthz", 405, "method_not_allowed"},
-			{"POST", "/v1/auth/forgot-password", 501, "not_implemented"},
 		}
 		for _, c := range cases {
 			body := ""

@@ -115,6 +115,50 @@ var migrations = []*gormigrate.Migration{
 			return tx.Migrator().CreateTable(&apiKey{}, &pinterestAccount{})
 		},
 	},
+	{
+		ID: "20261125_0003_tokens_outbox_pending_email",
+		Migrate: func(tx *gorm.DB) error {
+			type user struct {
+				ID             string  `gorm:"primaryKey;size:36"`
+				PendingEmail   *string `gorm:"size:254"`
+				PendingEmailAt *time.Time
+			}
+			for _, col := range []string{"PendingEmail", "PendingEmailAt"} {
+				if err := tx.Migrator().AddColumn(&user{}, col); err != nil {
+					return err
+				}
+			}
+			type oneTimeToken struct {
+				ID        string    `gorm:"primaryKey;size:36"`
+				UserID    string    `gorm:"size:36;not null;index"`
+				User      *user     `gorm:"constraint:OnDelete:CASCADE"`
+				Purpose   string    `gorm:"size:32;not null"`
+				TokenHash string    `gorm:"size:64;not null;uniqueIndex"`
+				Payload   *string   `gorm:"size:254"`
+				ExpiresAt time.Time `gorm:"not null"`
+				UsedAt    *time.Time
+				CreatedAt time.Time `gorm:"not null"`
+			}
+			type emailOutbox struct {
+				ID            string    `gorm:"primaryKey;size:36"`
+				Kind          string    `gorm:"size:32;not null"`
+				ToAddress     string    `gorm:"size:254;not null"`
+				Subject       string    `gorm:"size:255;not null"`
+				TextBody      string    `gorm:"type:text;not null"`
+				HTMLBody      string    `gorm:"type:text;not null"`
+				Attempts      int       `gorm:"not null"`
+				NextAttemptAt time.Time `gorm:"not null;index:idx_email_outbox_due,priority:2"`
+				LockedUntil   *time.Time
+				LastError     *string    `gorm:"size:1024"`
+				SentAt        *time.Time `gorm:"index:idx_email_outbox_due,priority:1"`
+				CreatedAt     time.Time  `gorm:"not null"`
+			}
+			if err := tx.Migrator().CreateTable(&oneTimeToken{}); err != nil {
+				return err
+			}
+			return tx.Table("email_outbox").Migrator().CreateTable(&emailOutbox{})
+		},
+	},
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

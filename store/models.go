@@ -42,6 +42,8 @@ type User struct {
 	EmailVerifiedAt      *time.Time
 	SessionsValidAfter   time.Time `gorm:"not null"`
 	MarketingAttribution *string
+	PendingEmail         *string
+	PendingEmailAt       *time.Time
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 }
@@ -95,3 +97,42 @@ type PinterestAccount struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
+
+// Token purposes.
+const (
+	PurposePasswordReset = "password_reset"
+	PurposeEmailVerify   = "email_verify"
+	PurposeEmailChange   = "email_change"
+)
+
+// OneTimeToken is a single-use emailed token; only its SHA-256 is stored.
+type OneTimeToken struct {
+	ID        string `gorm:"primaryKey;size:36"`
+	UserID    string `gorm:"size:36;not null;index"`
+	Purpose   string `gorm:"size:32;not null"`
+	TokenHash string `gorm:"size:64;not null;uniqueIndex"`
+	Payload   *string
+	ExpiresAt time.Time `gorm:"not null"`
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
+
+// OutboxMessage is an email waiting to be sent (the transactional outbox). Its bodies are blanked
+// once it is sent, so links it carried do not outlive their delivery in the database.
+type OutboxMessage struct {
+	ID            string `gorm:"primaryKey;size:36"`
+	Kind          string `gorm:"size:32;not null"`
+	ToAddress     string `gorm:"size:254;not null"`
+	Subject       string `gorm:"size:255;not null"`
+	TextBody      string `gorm:"not null"`
+	HTMLBody      string `gorm:"not null"`
+	Attempts      int    `gorm:"not null"`
+	NextAttemptAt time.Time
+	LockedUntil   *time.Time
+	LastError     *string
+	SentAt        *time.Time
+	CreatedAt     time.Time
+}
+
+// TableName keeps the outbox's table name what the design calls it.
+func (OutboxMessage) TableName() string { return "email_outbox" }

@@ -10,7 +10,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -96,4 +99,33 @@ func openPostgres(t *testing.T) (*store.Store, string) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st, pu.String()
+}
+
+// QueryCounter counts SELECTs per table on one store.
+type QueryCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// Count returns how many SELECTs touched table so far.
+func (q *QueryCounter) Count(table string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.counts[table]
+}
+
+// CountQueries starts counting st's SELECTs per table. Call it before anything else uses st: GORM's
+// callback list must not change while queries run.
+func CountQueries(t *testing.T, st *store.Store) *QueryCounter {
+	t.Helper()
+	q := &QueryCounter{counts: map[string]int{}}
+	err := st.DB().Callback().Query().Before("gorm:query").Register("testdb:count", func(db *gorm.DB) {
+		q.mu.Lock()
+		q.counts[db.Statement.Table]++
+		q.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("count queries: %v", err)
+	}
+	return q
 }

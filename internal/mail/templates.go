@@ -1,0 +1,83 @@
+package mail
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	texttemplate "text/template"
+)
+
+// Kinds of message.
+const (
+	KindPasswordReset    = "password_reset"
+	KindEmailVerify      = "email_verify"
+	KindEmailChange      = "email_change"
+	KindEmailChangeTaken = "email_change_taken"
+	KindPasswordChanged  = "password_changed"
+	KindEmailChanged     = "email_changed"
+)
+
+// Data fills a template.
+type Data struct {
+	Name     string // the recipient's name, may be empty
+	Link     string // the action link, for kinds that have one
+	NewEmail string
+	Expires  string // e.g. "1 hour"
+}
+
+type template struct {
+	subject string
+	text    *texttemplate.Template
+	html    *htmltemplate.Template
+}
+
+const htmlLayout = `<!doctype html><html><body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1a1a1a;max-width:560px;margin:24px auto;line-height:1.5">
+<p style="font-weight:600;font-size:18px">PinBridge</p>
+{{template "body" .}}
+<p style="color:#666;font-size:13px">PinBridge · Pinterest publishing API</p></body></html>`
+
+func tmpl(subject, text, html string) template {
+	h := htmltemplate.Must(htmltemplate.New("layout").Parse(htmlLayout))
+	htmltemplate.Must(h.New("body").Parse(html))
+	return template{subject: subject, text: texttemplate.Must(texttemplate.New("text").Parse(text)), html: h}
+}
+
+const button = `<p><a href="{{.Link}}" style="display:inline-block;background:#e60023;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">%s</a></p>
+<p style="font-size:13px;color:#666">Or paste this link into your browser:<br>{{.Link}}</p>`
+
+var templates = map[string]template{
+	KindPasswordReset: tmpl("Reset your PinBridge password",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nSomeone asked to reset the password of your PinBridge account. To choose a new password, open this link (valid for {{.Expires}}, usable once):\n\n{{.Link}}\n\nIf it wasn't you, ignore this email: your password stays as it is.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>Someone asked to reset the password of your PinBridge account. The link is valid for {{.Expires}} and works once.</p>`+fmt.Sprintf(button, "Choose a new password")+`<p>If it wasn't you, ignore this email: your password stays as it is.</p>`),
+	KindEmailVerify: tmpl("Verify your email for PinBridge",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nPlease confirm this is your email address by opening this link (valid for {{.Expires}}):\n\n{{.Link}}\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>Please confirm this is your email address. The link is valid for {{.Expires}}.</p>`+fmt.Sprintf(button, "Verify my email")),
+	KindEmailChange: tmpl("Confirm your new email for PinBridge",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nTo make {{.NewEmail}} the email of your PinBridge account, open this link (valid for {{.Expires}}):\n\n{{.Link}}\n\nIf you did not ask for this, ignore this email.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>To make <strong>{{.NewEmail}}</strong> the email of your PinBridge account, confirm within {{.Expires}}.</p>`+fmt.Sprintf(button, "Confirm my new email")+`<p>If you did not ask for this, ignore this email.</p>`),
+	KindEmailChangeTaken: tmpl("A PinBridge account already uses this email",
+		"Hello,\n\nSomeone asked to move a PinBridge account to {{.NewEmail}}, but an account already uses this address, so nothing changed. If you forgot your password, you can reset it from the sign-in page.\n",
+		`<p>Hello,</p><p>Someone asked to move a PinBridge account to <strong>{{.NewEmail}}</strong>, but an account already uses this address, so nothing changed. If you forgot your password, you can reset it from the sign-in page.</p>`),
+	KindPasswordChanged: tmpl("Your PinBridge password was changed",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe password of your PinBridge account was just changed, and every other session was signed out. If this wasn't you, reset your password now and contact support.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The password of your PinBridge account was just changed, and every other session was signed out.</p><p>If this wasn't you, reset your password now and contact support.</p>`),
+	KindEmailChanged: tmpl("Your PinBridge email was changed",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe email of your PinBridge account was changed to {{.NewEmail}}. If this wasn't you, contact support right away.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The email of your PinBridge account was changed to <strong>{{.NewEmail}}</strong>. If this wasn't you, contact support right away.</p>`),
+}
+
+// Render returns the subject, plain-text and HTML bodies of a message of kind.
+func Render(kind string, d Data) (subject, text, html string, err error) {
+	t, ok := templates[kind]
+	if !ok {
+		return "", "", "", fmt.Errorf("render: unknown message kind %q", kind)
+	}
+	var tb, hb bytes.Buffer
+	if err := t.text.Execute(&tb, d); err != nil {
+		return "", "", "", fmt.Errorf("render %s text: %w", kind, err)
+	}
+	if err := t.html.ExecuteTemplate(&hb, "layout", d); err != nil {
+		return "", "", "", fmt.Errorf("render %s html: %w", kind, err)
+	}
+	return t.subject, tb.String(), hb.String(), nil
+}

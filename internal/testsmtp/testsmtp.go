@@ -1,0 +1,223 @@
+// Package testsmtp is a real SMTP server (github.com/emersion/go-smtp) on 127.0.0.1 for tests: it
+// receives messages over the wire, parses them, and hands them to the test. It can be switched to
+// answer 421 (service not available) to play an SMTP outage.
+package testsmtp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one received email.
+type Message struct {
+	From    string
+	To      []string
+	Subject string
+	ID      string // Message-ID
+	Text    string
+	HTML    string
+	Raw     []byte
+}
+
+var linkPattern = regexp.MustCompile(`https?://[^\s"<>]+`)
+
+// Link returns the first link in the plain-text body.
+func (m Message) Link() string { return linkPattern.FindString(m.Text) }
+
+// Server is a running SMTP server.
+type Server struct {
+	URL      string // smtp://127.0.0.1:PORT
+	srv      *smtp.Server
+	messages chan Message
+	refused  chan struct{}
+	down     atomic.Bool
+	mu       sync.Mutex
+	all      []Message
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{messages: make(chan Message, 100), refused: make(chan struct{}, 100)}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		if s.down.Load() {
+			select {
+			case s.refused <- struct{}{}:
+			default:
+			}
+			return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service not available"}
+		}
+		return &session{s: s}, nil
+	}))
+	s.srv.Domain = "localhost"
+	s.srv.ReadTimeout = 10 * time.Second
+	s.srv.WriteTimeout = 10 * time.Second
+	s.srv.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("smtp listen: %v", err)
+	}
+	s.URL = "smtp://" + l.Addr().String()
+	go func() { _ = s.srv.Serve(l) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
+	return s
+}
+
+// SetDown makes new connections get 421 (true) or be served (false).
+func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
+// WaitRefused waits until a connection has been refused while down.
+func (s *Server) WaitRefused(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-s.refused:
+	case <-time.After(timeout):
+		t.Fatalf("no delivery attempt was refused within %v", timeout)
+	}
+}
+
+// Wait returns the next message, failing the test after timeout.
+func (s *Server) Wait(t testing.TB, timeout time.Duration) Message {
+	t.Helper()
+	select {
+	case m := <-s.messages:
+		return m
+	case <-time.After(timeout):
+		t.Fatalf("no email arrived within %v", timeout)
+		return Message{}
+	}
+}
+
+// WaitFor returns the next message to addr, failing the test after timeout. Messages to other
+// addresses that arrive first are kept in All but skipped here.
+func (s *Server) WaitFor(t testing.TB, addr string, timeout time.Duration) Message {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case m := <-s.messages:
+			for _, to := range m.To {
+				if strings.EqualFold(to, addr) {
+					return m
+				}
+			}
+		case <-deadline:
+			t.Fatalf("no email to %s arrived within %v", addr, timeout)
+			return Message{}
+		}
+	}
+}
+
+// All returns every message received so far.
+func (s *Server) All() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.all...)
+}
+
+type session struct {
+	s    *Server
+	from string
+	to   []string
+}
+
+func (ss *session) Reset()        { ss.from, ss.to = "", nil }
+func (ss *session) Logout() error { return nil }
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.from = from
+	return nil
+}
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m, err := parse(raw)
+	if err != nil {
+		return &smtp.SMTPError{Code: 554, Message: "unparseable message: " + err.Error()}
+	}
+	m.From, m.To = ss.from, ss.to
+	ss.s.mu.Lock()
+	ss.s.all = append(ss.s.all, m)
+	ss.s.mu.Unlock()
+	ss.s.messages <- m
+	return nil
+}
+
+func parse(raw []byte) (Message, error) {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return Message{}, err
+	}
+	dec := new(mime.WordDecoder)
+	subject, err := dec.DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		return Message{}, err
+	}
+	out := Message{Subject: subject, ID: msg.Header.Get("Message-Id"), Raw: raw}
+	if err := walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, &out); err != nil {
+		return Message{}, err
+	}
+	return out, nil
+}
+
+func walk(contentType, encoding string, body io.Reader, out *Message) error {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextRawPart()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := walk(part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part, out); err != nil {
+				return err
+			}
+		}
+	}
+	data, err := decode(encoding, body)
+	if err != nil {
+		return err
+	}
+	switch mediaType {
+	case "text/plain":
+		out.Text = string(data)
+	case "text/html":
+		out.HTML = string(data)
+	}
+	return nil
+}
+
+func decode(encoding string, r io.Reader) ([]byte, error) {
+	switch strings.ToLower(encoding) {
+	case "quoted-printable":
+		return io.ReadAll(newQP(r))
+	case "base64":
+		return io.ReadAll(newB64(r))
+	}
+	return io.ReadAll(r)
+}

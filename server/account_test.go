@@ -1,0 +1,399 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+const mailWait = 10 * time.Second
+
+// tokenFrom checks the emailed link points at page on the public URL and returns its token.
+func tokenFrom(t *testing.T, m testsmtp.Message, page string) string {
+	t.Helper()
+	link := m.Link()
+	u, err := url.Parse(link)
+	if err != nil || u.Scheme+"://"+u.Host != "https://app.pinbridge.test" || u.Path != page || u.Query().Get("token") == "" {
+		t.Fatalf("link %q in %q, want https://app.pinbridge.test%s?token=...", link, m.Subject, page)
+	}
+	if !strings.Contains(m.HTML, strings.ReplaceAll(link, "&", "&amp;")) {
+		t.Errorf("the HTML part does not carry the link %s", link)
+	}
+	return u.Query().Get("token")
+}
+
+func (e *env) forgot(email string) {
+	e.t.Helper()
+	resp, err := e.client.ForgotPasswordWithResponse(context.Background(), client.ForgotPasswordJSONRequestBody{Email: client.Email(email)})
+	if err != nil || resp.JSON200 == nil {
+		e.t.Fatalf("forgot-password: %v %s", err, resp.Body)
+	}
+}
+
+func (e *env) reset(token, pw string) (int, string) {
+	e.t.Helper()
+	status, _, body := e.do("POST", "/v1/auth/reset-password", `{"token":"`+token+`","password":"`+pw+`"}`, nil)
+	if status == http.StatusOK {
+		return status, body["message"].(string)
+	}
+	_, msg := errorOf(e.t, body)
+	return status, msg
+}
+
+func TestPasswordResetFlow(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register("reset@example.com", "a perfectly fine password")
+		e.forgot("RESET@example.com")
+		m := e.smtp.WaitFor(t, "reset@example.com", mailWait)
+		if m.Subject != "Reset your PinBridge password" || !strings.Contains(m.Text, "1 hour") {
+			t.Errorf("reset mail %q: %s", m.Subject, m.Text)
+		}
+		token := tokenFrom(t, m, "/reset-password")
+
+		e.clock.Advance(time.Second) // the test clock stands still; real sessions predate a reset
+		if status, msg := e.reset(token, "a brand new password"); status != http.StatusOK {
+			t.Fatalf("reset: %d %s", status, msg)
+		}
+		// Every earlier session ended.
+		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + a.AccessToken}); status != http.StatusUnauthorized {
+			t.Errorf("session from before the reset: %d, want 401", status)
+		}
+		if r, _ := e.client.LoginWithResponse(ctx, client.LoginJSONRequestBody{Email: "reset@example.com", Password: "a perfectly fine password"}); r.StatusCode() != http.StatusUnauthorized {
+			t.Errorf("old password after reset: %d, want 401", r.StatusCode())
+		}
+		e.clock.Advance(time.Millisecond)
+		login, err := e.client.LoginWithResponse(ctx, client.LoginJSONRequestBody{Email: "reset@example.com", Password: "a brand new password"})
+		if err != nil || login.JSON200 == nil {
+			t.Fatalf("new password: %v %s", err, login.Body)
+		}
+		if !login.JSON200.User.EmailVerified {
+			t.Error("email not verified after a reset through the emailed link")
+		}
+		// Single use.
+		if status, msg := e.reset(token, "yet another password"); status != http.StatusBadRequest || msg != "Invalid or expired password reset token" {
+			t.Errorf("reused token: %d %q, want 400 %q", status, msg, "Invalid or expired password reset token")
+		}
+		notice := e.smtp.WaitFor(t, "reset@example.com", mailWait)
+		if notice.Subject != "Your PinBridge password was changed" || notice.Link() != "" {
+			t.Errorf("notice after reset = %q (link %q)", notice.Subject, notice.Link())
+		}
+		// The database keeps only the token's hash, and the sent message's bodies are blanked.
+		var rows []store.OneTimeToken
+		e.store.DB().Find(&rows)
+		for _, r := range rows {
+			if strings.Contains(r.TokenHash, token) || r.TokenHash == token {
+				t.Error("a token is stored in plaintext")
+			}
+		}
+		var leaked int64
+		e.store.DB().Model(&store.OutboxMessage{}).Where("sent_at IS NOT NULL AND (text_body LIKE ? OR html_body LIKE ?)", "%"+token+"%", "%"+token+"%").Count(&leaked)
+		if leaked != 0 {
+			t.Errorf("%d sent messages still hold the token", leaked)
+		}
+	})
+}
+
+func TestForgotPasswordAnswersTheSame(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.register("known@example.com", "a perfectly fine password")
+		s1, _, unknown := e.do("POST", "/v1/auth/forgot-password", `{"email":"nobody@example.com"}`, nil)
+		s2, _, known := e.do("POST", "/v1/auth/forgot-password", `{"email":"known@example.com"}`, nil)
+		if s1 != http.StatusOK || s2 != http.StatusOK || unknown["message"] != known["message"] || len(unknown) != len(known) {
+			t.Errorf("unknown -> %d %v, known -> %d %v; want the same 200 body", s1, unknown, s2, known)
+		}
+		m := e.smtp.Wait(t, mailWait)
+		if len(m.To) != 1 || m.To[0] != "known@example.com" {
+			t.Errorf("first mail went to %v, want only known@example.com (nothing for the unknown address)", m.To)
+		}
+		e.server.DeliverMail(context.Background())
+		for _, msg := range e.smtp.All() {
+			if strings.Contains(strings.Join(msg.To, ","), "nobody") {
+				t.Errorf("mail sent to an unregistered address: %v", msg.To)
+			}
+		}
+	})
+}
+
+func TestConcurrentResetsWithOneToken(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.register("race-reset@example.com", "a perfectly fine password")
+		e.forgot("race-reset@example.com")
+		token := tokenFrom(t, e.smtp.WaitFor(t, "race-reset@example.com", mailWait), "/reset-password")
+		const n = 10
+		type result struct {
+			status int
+			msg    string
+		}
+		results := make([]result, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, m := e.reset(token, "concurrent new password "+string(rune('a'+i)))
+				results[i] = result{s, m}
+			}()
+		}
+		wg.Wait()
+		ok, refused := 0, 0
+		for _, r := range results {
+			switch {
+			case r.status == http.StatusOK:
+				ok++
+			case r.status == http.StatusBadRequest && r.msg == "Invalid or expired password reset token":
+				refused++
+			default:
+				t.Errorf("unexpected result %+v", r)
+			}
+		}
+		if ok != 1 || refused != n-1 {
+			t.Fatalf("results %+v: want exactly one 200 and %d 400", results, n-1)
+		}
+	})
+}
+
+func TestResetTokenExpiryAndRetirement(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.register("expire@example.com", "a perfectly fine password")
+		e.forgot("expire@example.com")
+		first := tokenFrom(t, e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		e.forgot("expire@example.com")
+		second := tokenFrom(t, e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		if status, _ := e.reset(first, "a brand new password"); status != http.StatusBadRequest {
+			t.Errorf("older token after a newer one was issued: %d, want 400", status)
+		}
+		e.clock.Advance(time.Hour + time.Second)
+		if status, _ := e.reset(second, "a brand new password"); status != http.StatusBadRequest {
+			t.Errorf("token after its hour: %d, want 400", status)
+		}
+		e.forgot("expire@example.com")
+		third := tokenFrom(t, e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		e.clock.Advance(59 * time.Minute)
+		if status, msg := e.reset(third, "a brand new password"); status != http.StatusOK {
+			t.Errorf("token within its hour: %d %s, want 200", status, msg)
+		}
+		for _, bad := range []string{"short", strings.Repeat("x", 43)} {
+			status, _ := e.reset(bad, "a brand new password")
+			if status != http.StatusBadRequest && status != http.StatusUnprocessableEntity {
+				t.Errorf("token %q: %d, want 400 or 422", bad, status)
+			}
+		}
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register("change@example.com", "a perfectly fine password")
+		other := e.login("change@example.com")
+		e.clock.Advance(time.Millisecond)
+
+		wrong, _ := e.client.ChangePasswordWithResponse(ctx, client.ChangePasswordJSONRequestBody{CurrentPassword: "not my password", NewPassword: "a brand new password"}, bearer(a.AccessToken))
+		if wrong.StatusCode() != http.StatusBadRequest || wrong.JSON400 == nil || wrong.JSON400.Detail.Code != "incorrect_password" {
+			t.Fatalf("wrong current password: %d %s, want 400 incorrect_password", wrong.StatusCode(), wrong.Body)
+		}
+		resp, err := e.client.ChangePasswordWithResponse(ctx, client.ChangePasswordJSONRequestBody{CurrentPassword: "a perfectly fine password", NewPassword: "a brand new password"}, bearer(a.AccessToken))
+		if err != nil || resp.JSON200 == nil || resp.JSON200.AccessToken == nil || resp.JSON200.ExpiresIn == nil {
+			t.Fatalf("change password: %v %s", err, resp.Body)
+		}
+		for name, tok := range map[string]string{"caller's old token": a.AccessToken, "other session": other} {
+			if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + tok}); status != http.StatusUnauthorized {
+				t.Errorf("%s after change: %d, want 401", name, status)
+			}
+		}
+		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + *resp.JSON200.AccessToken}); status != http.StatusOK {
+			t.Errorf("fresh token after change: %d, want 200", status)
+		}
+		if m := e.smtp.WaitFor(t, "change@example.com", mailWait); m.Subject != "Your PinBridge password was changed" {
+			t.Errorf("notice = %q", m.Subject)
+		}
+		same, _ := e.client.ChangePasswordWithResponse(ctx, client.ChangePasswordJSONRequestBody{CurrentPassword: "a brand new password", NewPassword: "a brand new password"}, bearer(*resp.JSON200.AccessToken))
+		if same.StatusCode() != http.StatusUnprocessableEntity {
+			t.Errorf("new password equal to the current one: %d, want 422", same.StatusCode())
+		}
+	})
+}
+
+func TestEmailVerification(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register("verify@example.com", "a perfectly fine password")
+		r, err := e.client.RequestEmailVerificationWithResponse(ctx, bearer(a.AccessToken))
+		if err != nil || r.JSON200 == nil || r.JSON200.RetryAfterSeconds != nil {
+			t.Fatalf("request verification: %v %s", err, r.Body)
+		}
+		m := e.smtp.WaitFor(t, "verify@example.com", mailWait)
+		token := tokenFrom(t, m, "/verify-email")
+		if !strings.Contains(m.Text, "24 hours") {
+			t.Errorf("verification mail does not say it lasts 24 hours: %s", m.Text)
+		}
+		again, _ := e.client.RequestEmailVerificationWithResponse(ctx, bearer(a.AccessToken))
+		if again.JSON200 == nil || again.JSON200.RetryAfterSeconds == nil || *again.JSON200.RetryAfterSeconds != 60 {
+			t.Errorf("second request within a minute: %s, want retry_after_seconds 60", again.Body)
+		}
+		v, err := e.client.VerifyEmailWithResponse(ctx, &client.VerifyEmailParams{Token: token})
+		if err != nil || v.JSON200 == nil {
+			t.Fatalf("verify: %v %s", err, v.Body)
+		}
+		me, _ := e.client.GetMeWithResponse(ctx, bearer(a.AccessToken))
+		if me.JSON200 == nil || !me.JSON200.User.EmailVerified {
+			t.Errorf("me after verification: %s, want email_verified", me.Body)
+		}
+		reuse, _ := e.client.VerifyEmailWithResponse(ctx, &client.VerifyEmailParams{Token: token})
+		if reuse.StatusCode() != http.StatusBadRequest || reuse.JSON400.Detail.Code != "invalid_verification_token" {
+			t.Errorf("reused verification token: %d %s, want 400 invalid_verification_token", reuse.StatusCode(), reuse.Body)
+		}
+		done, _ := e.client.RequestEmailVerificationWithResponse(ctx, bearer(a.AccessToken))
+		if done.JSON200 == nil || !strings.Contains(done.JSON200.Message, "already verified") {
+			t.Errorf("request when verified: %s", done.Body)
+		}
+		// Expiry: a new account's link is dead after 24 hours.
+		b := e.register("verify-late@example.com", "a perfectly fine password")
+		_, _ = e.client.RequestEmailVerificationWithResponse(ctx, bearer(b.AccessToken))
+		late := tokenFrom(t, e.smtp.WaitFor(t, "verify-late@example.com", mailWait), "/verify-email")
+		e.clock.Advance(24*time.Hour + time.Second)
+		if r, _ := e.client.VerifyEmailWithResponse(ctx, &client.VerifyEmailParams{Token: late}); r.StatusCode() != http.StatusBadRequest {
+			t.Errorf("verification after 24 hours: %d, want 400", r.StatusCode())
+		}
+	})
+}
+
+func TestEmailChange(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register("old@example.com", "a perfectly fine password")
+		e.register("taken@example.com", "a perfectly fine password")
+
+		req, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{NewEmail: "new@example.com"}, bearer(a.AccessToken))
+		if err != nil || req.JSON200 == nil || req.JSON200.PendingEmail != "new@example.com" {
+			t.Fatalf("request change: %v %s", err, req.Body)
+		}
+		profile, _ := e.client.GetProfileWithResponse(ctx, bearer(a.AccessToken))
+		if profile.JSON200 == nil || profile.JSON200.PendingEmailChangeTo.MustGet() != "new@example.com" || profile.JSON200.Email != "old@example.com" {
+			t.Errorf("profile while pending: %s", profile.Body)
+		}
+		token := tokenFrom(t, e.smtp.WaitFor(t, "new@example.com", mailWait), "/confirm-email-change")
+		conf, err := e.client.ConfirmEmailChangeWithResponse(ctx, &client.ConfirmEmailChangeParams{Token: token})
+		if err != nil || conf.JSON200 == nil || conf.JSON200.NewEmail != "new@example.com" {
+			t.Fatalf("confirm: %v %s", err, conf.Body)
+		}
+		notice := e.smtp.WaitFor(t, "old@example.com", mailWait)
+		if notice.Subject != "Your PinBridge email was changed" || !strings.Contains(notice.Text, "new@example.com") {
+			t.Errorf("old address notice = %q %s", notice.Subject, notice.Text)
+		}
+		me, _ := e.client.GetMeWithResponse(ctx, bearer(a.AccessToken))
+		if me.JSON200 == nil || me.JSON200.User.Email != "new@example.com" || !me.JSON200.User.EmailVerified {
+			t.Errorf("me after change: %s", me.Body)
+		}
+		if r, _ := e.client.LoginWithResponse(ctx, client.LoginJSONRequestBody{Email: "new@example.com", Password: "a perfectly fine password"}); r.StatusCode() != http.StatusOK {
+			t.Errorf("login with the new email: %d", r.StatusCode())
+		}
+		if r, _ := e.client.ConfirmEmailChangeWithResponse(ctx, &client.ConfirmEmailChangeParams{Token: token}); r.StatusCode() != http.StatusBadRequest {
+			t.Errorf("reused change token: %d, want 400", r.StatusCode())
+		}
+
+		// A taken address gets the same answer; that address is told, and no link exists.
+		taken, _ := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{NewEmail: "TAKEN@example.com"}, bearer(a.AccessToken))
+		if taken.JSON200 == nil || taken.JSON200.PendingEmail != "TAKEN@example.com" {
+			t.Fatalf("change to a taken address: %d %s, want the same 200 shape", taken.StatusCode(), taken.Body)
+		}
+		m := e.smtp.WaitFor(t, "TAKEN@example.com", mailWait)
+		if m.Link() != "" || m.Subject != "A PinBridge account already uses this email" {
+			t.Errorf("mail to the taken address = %q with link %q", m.Subject, m.Link())
+		}
+		same, _ := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{NewEmail: "NEW@example.com"}, bearer(a.AccessToken))
+		if same.StatusCode() != http.StatusUnprocessableEntity {
+			t.Errorf("change to the current address: %d, want 422", same.StatusCode())
+		}
+	})
+}
+
+func TestProfile(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register("profile@example.com", "a perfectly fine password")
+		auth := map[string]string{"Authorization": "Bearer " + a.AccessToken}
+		p, err := e.client.GetProfileWithResponse(ctx, bearer(a.AccessToken))
+		if err != nil || p.JSON200 == nil || p.JSON200.Email != "profile@example.com" || p.JSON200.WorkspaceName != "Jane Doe's Workspace" {
+			t.Fatalf("profile: %v %s", err, p.Body)
+		}
+		status, _, body := e.do("PUT", "/v1/auth/profile", `{"workspace_name":"Acme Publishing","billing_email":"billing@acme.com","tax_id":"FR123"}`, auth)
+		if status != http.StatusOK || body["workspace_name"] != "Acme Publishing" || body["billing_email"] != "billing@acme.com" || body["tax_id"] != "FR123" {
+			t.Fatalf("PUT profile: %d %v", status, body)
+		}
+		// Partial: omitted fields stay; null clears.
+		status, _, body = e.do("PUT", "/v1/auth/profile", `{"company_name":"Acme","tax_id":null}`, auth)
+		if status != http.StatusOK || body["workspace_name"] != "Acme Publishing" || body["billing_email"] != "billing@acme.com" || body["company_name"] != "Acme" || body["tax_id"] != nil {
+			t.Errorf("second PUT: %d %v", status, body)
+		}
+		me, _ := e.client.GetMeWithResponse(ctx, bearer(a.AccessToken))
+		if me.JSON200.ActiveProject.Name != "Acme Publishing" {
+			t.Errorf("production project name = %q, want the workspace_name", me.JSON200.ActiveProject.Name)
+		}
+		for _, c := range []struct{ body, field string }{
+			{`{"email":"x@example.com"}`, "email"},
+			{`{"billing_phone":"` + strings.Repeat("1", 51) + `"}`, "billing_phone"},
+			{`{"address_country":"` + strings.Repeat("F", 11) + `"}`, "address_country"},
+			{`{"billing_email":"not-an-email"}`, "billing_email"},
+			{`{}`, "body"},
+		} {
+			status, _, body := e.do("PUT", "/v1/auth/profile", c.body, auth)
+			if _, msg := errorOf(t, body); status != http.StatusUnprocessableEntity || !strings.Contains(msg, c.field) {
+				t.Errorf("PUT %s: %d %q, want 422 naming %s", c.body, status, msg, c.field)
+			}
+		}
+	})
+}
+
+// TestMailSurvivesSMTPOutageAndRestart: with SMTP refusing, the reset mail stays queued, survives a
+// restart of the server, and is delivered exactly once when SMTP is back.
+func TestMailSurvivesSMTPOutageAndRestart(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			cfg := testConfig(t)
+			e := newEnv(t, st, cfg, fastHash)
+			e.register("outage@example.com", "a perfectly fine password")
+			e.smtp.SetDown(true)
+			e.forgot("outage@example.com")
+			e.smtp.WaitRefused(t, mailWait)
+
+			// Restart: a new server over the same database and the same (still down) SMTP server.
+			e.server.Close()
+			cfg.Mail.SMTPURL = "" // newEnv fills in its own SMTP server; point it at ours below
+			e2 := newEnvWithSMTP(t, st, cfg, fastHash, e.smtp)
+			e2.clock.Advance(time.Hour) // past any backoff
+			e.smtp.SetDown(false)
+			e2.server.DeliverMail(context.Background())
+			m := e.smtp.WaitFor(t, "outage@example.com", mailWait)
+			tokenFrom(t, m, "/reset-password")
+			if n := e2.server.DeliverMail(context.Background()); n != 0 {
+				t.Errorf("a second delivery round sent %d messages, want 0", n)
+			}
+			count := 0
+			for _, msg := range e.smtp.All() {
+				if msg.To[0] == "outage@example.com" {
+					count++
+				}
+			}
+			if count != 1 {
+				t.Errorf("reset mail delivered %d times, want exactly once", count)
+			}
+			var row store.OutboxMessage
+			st.DB().Where("to_address = ?", "outage@example.com").Take(&row)
+			if row.SentAt == nil || row.Attempts < 2 || row.LastError == nil || row.TextBody != "" {
+				t.Errorf("outbox row = sent %v attempts %d last_error %v body %q; want sent after a failed attempt, body blanked", row.SentAt, row.Attempts, row.LastError, row.TextBody)
+			}
+		})
+	}
+}
