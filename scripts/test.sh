@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: every store and API test on SQLite and on PostgreSQL.
+# The browser tests of the account pages run in headless Chromium when it and node are installed.
 # PostgreSQL comes from TEST_DATABASE_URL, or a throwaway server started here when its binaries are
 # installed. Without it the PostgreSQL half is skipped, loudly; PINBRIDGE_REQUIRE_POSTGRES=1 (CI)
 # turns that skip into a failure.
@@ -31,6 +32,24 @@ else
   echo "################################################################################"
   echo "## SKIPPING the PostgreSQL half of the suite: no PostgreSQL server binaries."   
   echo "## Install them (apt-get install postgresql) or set TEST_DATABASE_URL."           
+  echo "################################################################################"
+fi
+
+# Browser tests need node, Chromium and playwright-core (scripts/browser).
+if command -v node >/dev/null 2>&1 && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ ! -d scripts/browser/node_modules/playwright-core ]; then
+    echo "==> npm ci (scripts/browser)"
+    (cd scripts/browser && npm ci --no-audit --no-fund --silent)
+  fi
+  export PINBRIDGE_BROWSER_TESTS=1
+  echo "==> browser tests: on (Chromium at ${CHROMIUM:-/usr/bin/chromium})"
+elif [ "${PINBRIDGE_REQUIRE_BROWSER:-}" = 1 ]; then
+  echo "Browser tests are required (PINBRIDGE_REQUIRE_BROWSER=1) but node or Chromium is missing: apt-get install chromium" >&2
+  exit 1
+else
+  echo "################################################################################"
+  echo "## SKIPPING the browser tests of the account pages: node or Chromium missing."
+  echo "## Install them (apt-get install chromium nodejs npm) to run them."
   echo "################################################################################"
 fi
 

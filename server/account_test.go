@@ -18,12 +18,13 @@ import (
 const mailWait = 10 * time.Second
 
 // tokenFrom checks the emailed link points at page on the public URL and returns its token.
-func tokenFrom(t *testing.T, m testsmtp.Message, page string) string {
+func (e *env) tokenFrom(m testsmtp.Message, page string) string {
+	t := e.t
 	t.Helper()
 	link := m.Link()
 	u, err := url.Parse(link)
-	if err != nil || u.Scheme+"://"+u.Host != "https://app.pinbridge.test" || u.Path != page || u.Query().Get("token") == "" {
-		t.Fatalf("link %q in %q, want https://app.pinbridge.test%s?token=...", link, m.Subject, page)
+	if err != nil || u.Scheme+"://"+u.Host != e.url || u.Path != page || u.Query().Get("token") == "" {
+		t.Fatalf("link %q in %q, want %s%s?token=...", link, m.Subject, e.url, page)
 	}
 	if !strings.Contains(m.HTML, strings.ReplaceAll(link, "&", "&amp;")) {
 		t.Errorf("the HTML part does not carry the link %s", link)
@@ -58,7 +59,7 @@ func TestPasswordResetFlow(t *testing.T) {
 		if m.Subject != "Reset your PinBridge password" || !strings.Contains(m.Text, "1 hour") {
 			t.Errorf("reset mail %q: %s", m.Subject, m.Text)
 		}
-		token := tokenFrom(t, m, "/reset-password")
+		token := e.tokenFrom(m, "/reset-password")
 
 		e.clock.Advance(time.Second) // the test clock stands still; real sessions predate a reset
 		if status, msg := e.reset(token, "a brand new password"); status != http.StatusOK {
@@ -128,7 +129,7 @@ func TestConcurrentResetsWithOneToken(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.register("race-reset@example.com", "a perfectly fine password")
 		e.forgot("race-reset@example.com")
-		token := tokenFrom(t, e.smtp.WaitFor(t, "race-reset@example.com", mailWait), "/reset-password")
+		token := e.tokenFrom(e.smtp.WaitFor(t, "race-reset@example.com", mailWait), "/reset-password")
 		const n = 10
 		type result struct {
 			status int
@@ -166,9 +167,9 @@ func TestResetTokenExpiryAndRetirement(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.register("expire@example.com", "a perfectly fine password")
 		e.forgot("expire@example.com")
-		first := tokenFrom(t, e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		first := e.tokenFrom(e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
 		e.forgot("expire@example.com")
-		second := tokenFrom(t, e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		second := e.tokenFrom(e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
 		if status, _ := e.reset(first, "a brand new password"); status != http.StatusBadRequest {
 			t.Errorf("older token after a newer one was issued: %d, want 400", status)
 		}
@@ -177,7 +178,7 @@ func TestResetTokenExpiryAndRetirement(t *testing.T) {
 			t.Errorf("token after its hour: %d, want 400", status)
 		}
 		e.forgot("expire@example.com")
-		third := tokenFrom(t, e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		third := e.tokenFrom(e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
 		e.clock.Advance(59 * time.Minute)
 		if status, msg := e.reset(third, "a brand new password"); status != http.StatusOK {
 			t.Errorf("token within its hour: %d %s, want 200", status, msg)
@@ -233,7 +234,7 @@ func TestEmailVerification(t *testing.T) {
 			t.Fatalf("request verification: %v %s", err, r.Body)
 		}
 		m := e.smtp.WaitFor(t, "verify@example.com", mailWait)
-		token := tokenFrom(t, m, "/verify-email")
+		token := e.tokenFrom(m, "/verify-email")
 		if !strings.Contains(m.Text, "24 hours") {
 			t.Errorf("verification mail does not say it lasts 24 hours: %s", m.Text)
 		}
@@ -260,7 +261,7 @@ func TestEmailVerification(t *testing.T) {
 		// Expiry: a new account's link is dead after 24 hours.
 		b := e.register("verify-late@example.com", "a perfectly fine password")
 		_, _ = e.client.RequestEmailVerificationWithResponse(ctx, bearer(b.AccessToken))
-		late := tokenFrom(t, e.smtp.WaitFor(t, "verify-late@example.com", mailWait), "/verify-email")
+		late := e.tokenFrom(e.smtp.WaitFor(t, "verify-late@example.com", mailWait), "/verify-email")
 		e.clock.Advance(24*time.Hour + time.Second)
 		if r, _ := e.client.VerifyEmailWithResponse(ctx, &client.VerifyEmailParams{Token: late}); r.StatusCode() != http.StatusBadRequest {
 			t.Errorf("verification after 24 hours: %d, want 400", r.StatusCode())
@@ -282,7 +283,7 @@ func TestEmailChange(t *testing.T) {
 		if profile.JSON200 == nil || profile.JSON200.PendingEmailChangeTo.MustGet() != "new@example.com" || profile.JSON200.Email != "old@example.com" {
 			t.Errorf("profile while pending: %s", profile.Body)
 		}
-		token := tokenFrom(t, e.smtp.WaitFor(t, "new@example.com", mailWait), "/confirm-email-change")
+		token := e.tokenFrom(e.smtp.WaitFor(t, "new@example.com", mailWait), "/confirm-email-change")
 		conf, err := e.client.ConfirmEmailChangeWithResponse(ctx, &client.ConfirmEmailChangeParams{Token: token})
 		if err != nil || conf.JSON200 == nil || conf.JSON200.NewEmail != "new@example.com" {
 			t.Fatalf("confirm: %v %s", err, conf.Body)
@@ -376,7 +377,7 @@ func TestMailSurvivesSMTPOutageAndRestart(t *testing.T) {
 			e.smtp.SetDown(false)
 			e2.server.DeliverMail(context.Background())
 			m := e.smtp.WaitFor(t, "outage@example.com", mailWait)
-			tokenFrom(t, m, "/reset-password")
+			e.tokenFrom(m, "/reset-password")
 			if n := e2.server.DeliverMail(context.Background()); n != 0 {
 				t.Errorf("a second delivery round sent %d messages, want 0", n)
 			}
@@ -396,4 +397,41 @@ func TestMailSurvivesSMTPOutageAndRestart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPagesDoNotConsumeTokens: opening a page (as a link scanner does) leaves the token usable, and
+// the page forbids referrers and third-party loads.
+func TestPagesDoNotConsumeTokens(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.register("scanner@example.com", "a perfectly fine password")
+		e.forgot("scanner@example.com")
+		link := e.smtp.WaitFor(t, "scanner@example.com", mailWait).Link()
+		for range 3 {
+			resp, err := http.Get(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Fatalf("GET %s: %d %s", link, resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "connect-src 'self'") {
+				t.Errorf("CSP = %q", csp)
+			}
+			if rp := resp.Header.Get("Referrer-Policy"); rp != "no-referrer" {
+				t.Errorf("Referrer-Policy = %q, want no-referrer", rp)
+			}
+		}
+		u, _ := url.Parse(link)
+		if status, msg := e.reset(u.Query().Get("token"), "a brand new password"); status != http.StatusOK {
+			t.Errorf("token after the page was opened three times: %d %s, want still usable", status, msg)
+		}
+		for _, p := range []string{"/forgot-password", "/verify-email", "/confirm-email-change", "/assets/app.js", "/assets/style.css"} {
+			resp, err := http.Get(e.url + p)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("GET %s: %v %v", p, err, resp.StatusCode)
+			}
+			resp.Body.Close()
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,16 +34,29 @@ var fastHash = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, K
 
 const testSecret = "test-secret-0123456789-0123456789-abcdef"
 
-// clock is a settable time source shared by the server and the test.
+// clock is a settable time source shared by the server and the test. It stands still unless the
+// test advances it, or follows the wall clock (plus what was advanced) after Follow.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	follow bool
+	since  time.Time
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.follow {
+		return c.now.Add(time.Since(c.since))
+	}
 	return c.now
+}
+
+// Follow makes the clock move with real time from now on.
+func (c *clock) Follow() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.follow, c.since = true, time.Now()
 }
 
 func (c *clock) Advance(d time.Duration) {
@@ -98,7 +112,6 @@ func testConfig(t *testing.T) config.Config {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	cfg.Mail.PublicURL = "https://app.pinbridge.test"
 	cfg.Mail.RetryMin, cfg.Mail.RetryMax, cfg.Mail.PollPeriod = time.Second, time.Minute, 50*time.Millisecond
 	return cfg
 }
@@ -125,6 +138,12 @@ func newEnvWithSMTP(t *testing.T, st *store.Store, cfg config.Config, params pas
 	if cfg.Mail.SMTPURL == "" {
 		cfg.Mail.SMTPURL = config.Secret(smtpServer.URL)
 	}
+	// Links in emails must point at this server, so its address is known before the server is built.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Mail.PublicURL = "http://" + listener.Addr().String()
 	clk := &clock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
 	srv, err := server.New(cfg, st, server.Options{
@@ -136,7 +155,10 @@ func newEnvWithSMTP(t *testing.T, st *store.Store, cfg config.Config, params pas
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.Listener.Close()
+	ts.Listener = listener
+	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
 		srv.Close()

@@ -109,6 +109,7 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 		echomiddleware.BodyLimitWithConfig(echomiddleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.HTTP.BodyLimitBytes)}))
 	handler := gen.NewStrictHandler(s, []gen.StrictMiddlewareFunc{s.authenticate})
 	gen.RegisterHandlers(validatedRouter{e: e, validate: requestValidator(spec)}, handler)
+	registerPages(e)
 	s.echo = e
 	return s, nil
 }

@@ -121,6 +121,24 @@ func (s *Server) WaitFor(t testing.TB, addr string, timeout time.Duration) Messa
 	}
 }
 
+// Next returns the next message to addr, or false after timeout. Unlike WaitFor it does not fail
+// the test, so it can serve other goroutines (an HTTP inbox for browser tests).
+func (s *Server) Next(addr string, timeout time.Duration) (Message, bool) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case m := <-s.messages:
+			for _, to := range m.To {
+				if strings.EqualFold(to, addr) {
+					return m, true
+				}
+			}
+		case <-deadline:
+			return Message{}, false
+		}
+	}
+}
+
 // All returns every message received so far.
 func (s *Server) All() []Message {
 	s.mu.Lock()

@@ -1,0 +1,71 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+)
+
+// TestBrowserPages drives the account pages in headless Chromium (scripts/browser/pages.test.mjs)
+// against a real server, SMTP server and database, on each engine. It needs node, Chromium and
+// scripts/browser/node_modules; PINBRIDGE_BROWSER_TESTS=1 (set by make test when they are there, and
+// always by CI) turns it on.
+func TestBrowserPages(t *testing.T) {
+	if os.Getenv("PINBRIDGE_BROWSER_TESTS") != "1" {
+		t.Skip("browser tests off: set PINBRIDGE_BROWSER_TESTS=1 (needs node, chromium, scripts/browser/node_modules)")
+	}
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "scripts", "browser")
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			e := newEnv(t, st, testConfig(t), fastHash)
+			e.clock.Follow() // pages run in real time: tokens expire by the wall clock
+
+			inbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				m, ok := e.smtp.Next(r.URL.Query().Get("to"), 15*time.Second)
+				if !ok {
+					http.Error(w, "no email", http.StatusNotFound)
+					return
+				}
+				_ = json.NewEncoder(w).Encode(map[string]string{"subject": m.Subject, "link": m.Link(), "text": m.Text})
+			}))
+			defer inbox.Close()
+
+			shots := os.Getenv("PINBRIDGE_SCREENSHOTS")
+			if shots != "" {
+				shots = filepath.Join(shots, eng.Name)
+				_ = os.MkdirAll(shots, 0o755)
+			}
+			cmd := exec.Command("node", "--test", "--test-concurrency=1", "pages.test.mjs")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "BASE_URL="+e.url, "INBOX_URL="+inbox.URL, "SHOTS_DIR="+shots)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("browser tests failed: %v\n%s", err, out)
+			}
+			t.Logf("browser tests passed:\n%s", lastLines(string(out), 10))
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			lines++
+			if lines > n {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}
