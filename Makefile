@@ -3,7 +3,10 @@ BIN     := bin/pinbridge
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help run build test generate check-generate lint clean
+JS      := scripts/js
+JSBIN   := $(JS)/node_modules/.bin
+
+.PHONY: help run build test generate check-generate lint lint-spec js-deps vendor-swagger-ui clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -17,17 +20,26 @@ build: ## Build a static binary into bin/pinbridge
 test: ## Run every test, on SQLite and PostgreSQL (PostgreSQL started if installed)
 	scripts/test.sh
 
-generate: ## Regenerate gen/ from openapi.yaml
+generate: js-deps ## Regenerate gen/ (Go server, models, client; TypeScript types) from openapi.yaml
 	go generate ./gen/...
+	$(JSBIN)/openapi-typescript openapi.yaml -o gen/typescript/schema.d.ts
 
-check-generate: ## Fail when gen/ is not exactly what openapi.yaml generates
-	go generate ./gen/...
+check-generate: generate ## Fail when gen/ is not exactly what openapi.yaml generates
 	@git diff --exit-code --stat -- gen/ && test -z "$$(git status --porcelain -- gen/)" \
 		|| { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
 
 lint: ## gofmt and go vet (generated code excluded from gofmt)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); exit 1; }
 	go vet ./...
+
+lint-spec: js-deps ## Lint openapi.yaml with Redocly (recommended-strict: zero errors, zero warnings)
+	cd $(JS) && node_modules/.bin/redocly lint --config redocly.yaml ../../openapi.yaml
+
+js-deps: ## Install the pinned node tools (scripts/js) if missing
+	@test -d $(JS)/node_modules/.bin || (cd $(JS) && npm ci --no-audit --no-fund --silent)
+
+vendor-swagger-ui: js-deps ## Copy the pinned swagger-ui-dist into server/docs (embedded)
+	scripts/vendor-swagger-ui.sh
 
 clean: ## Remove build output (not ./data)
 	rm -rf bin

@@ -35,11 +35,11 @@ else
   echo "################################################################################"
 fi
 
-# Browser tests need node, Chromium and playwright-core (scripts/browser).
+# Browser tests need node, Chromium and playwright-core (scripts/js).
 if command -v node >/dev/null 2>&1 && [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  if [ ! -d scripts/browser/node_modules/playwright-core ]; then
-    echo "==> npm ci (scripts/browser)"
-    (cd scripts/browser && npm ci --no-audit --no-fund --silent)
+  if [ ! -d scripts/js/node_modules/playwright-core ]; then
+    echo "==> npm ci (scripts/js)"
+    (cd scripts/js && npm ci --no-audit --no-fund --silent)
   fi
   export PINBRIDGE_BROWSER_TESTS=1
   echo "==> browser tests: on (Chromium at ${CHROMIUM:-/usr/bin/chromium})"

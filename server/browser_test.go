@@ -14,16 +14,16 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 )
 
-// TestBrowserPages drives the account pages in headless Chromium (scripts/browser/pages.test.mjs)
+// TestBrowserPages drives the account pages in headless Chromium (scripts/js/pages.test.mjs)
 // against a real server, SMTP server and database, on each engine. It needs node, Chromium and
-// scripts/browser/node_modules; PINBRIDGE_BROWSER_TESTS=1 (set by make test when they are there, and
+// scripts/js/node_modules; PINBRIDGE_BROWSER_TESTS=1 (set by make test when they are there, and
 // always by CI) turns it on.
 func TestBrowserPages(t *testing.T) {
 	if os.Getenv("PINBRIDGE_BROWSER_TESTS") != "1" {
-		t.Skip("browser tests off: set PINBRIDGE_BROWSER_TESTS=1 (needs node, chromium, scripts/browser/node_modules)")
+		t.Skip("browser tests off: set PINBRIDGE_BROWSER_TESTS=1 (needs node, chromium, scripts/js/node_modules)")
 	}
 	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "scripts", "browser")
+	dir := filepath.Join(filepath.Dir(file), "..", "scripts", "js")
 	for _, eng := range testdb.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			st, _ := eng.Open(t)
@@ -52,9 +52,15 @@ func TestBrowserPages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("browser tests failed: %v\n%s", err, out)
 			}
-			t.Logf("browser tests passed:\n%s", lastLines(string(out), 10))
+			t.Logf("browser tests passed:\n%s", out)
 		})
 	}
+}
+
+// jsDir is scripts/js, where the node tools live.
+func jsDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "scripts", "js")
 }
 
 func lastLines(s string, n int) string {

@@ -113,6 +113,9 @@ func (s *Server) renderError(err error, c echo.Context) {
 		return
 	}
 	ae := s.classify(err)
+	if errors.Is(err, password.ErrBusy) {
+		s.metrics.hashBusy.Inc()
+	}
 	// Only server-side failures are logged with their cause; causes never carry request values
 	// (4xx validation errors, which may quote a password, are not logged at all).
 	if ae.status >= 500 {

@@ -39,6 +39,7 @@ type Server struct {
 	access   map[string]access
 	usage    *keyUsage
 	mailer   *mail.Sender
+	metrics  *metrics
 	jobs     chan struct{}
 	jobsWG   sync.WaitGroup
 	echo     *echo.Echo
@@ -89,8 +90,10 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.metrics = newMetrics(s)
 	s.mailer = mail.NewSender(st, transport, s.log, s.now, mail.SenderOptions{
 		Poll: cfg.Mail.PollPeriod, MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax,
+		OnFailure: s.metrics.mailFailures.Inc,
 	})
 	s.mailer.Start()
 	s.jobs = make(chan struct{}, 64)
@@ -110,6 +113,10 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 	handler := gen.NewStrictHandler(s, []gen.StrictMiddlewareFunc{s.authenticate})
 	gen.RegisterHandlers(validatedRouter{e: e, validate: requestValidator(spec)}, handler)
 	registerPages(e)
+	if err := registerDocs(e, spec); err != nil {
+		return nil, err
+	}
+	e.GET("/metrics", s.metrics.handler())
 	s.echo = e
 	return s, nil
 }

@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
@@ -86,4 +89,55 @@ func TestRequestIDAndErrorShapes(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestServedSpecAndMetrics(t *testing.T) {
+	st, _ := testdb.Engines()[0].Open(t)
+	e := newEnv(t, st, testConfig(t), fastHash)
+	e.register("metrics@example.com", "a perfectly fine password")
+	e.do("GET", "/v1/auth/me", "", nil) // a 401 to count
+
+	get := func(path string) (*http.Response, string) {
+		resp, err := http.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := get("/openapi.json")
+	var spec map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &spec) != nil || spec["openapi"] != "3.0.3" {
+		t.Fatalf("/openapi.json: %d %.80s", resp.StatusCode, body)
+	}
+	if _, has := spec["servers"]; has {
+		t.Error("served spec lists servers; it should leave tools on the origin they loaded it from")
+	}
+	if !strings.Contains(body, `"operationId":"getHealth"`) {
+		t.Error("served spec changed the operationIds of openapi.yaml")
+	}
+	resp, body = get("/openapi.yaml")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "openapi: 3.0.3") {
+		t.Errorf("/openapi.yaml: %d %.80s", resp.StatusCode, body)
+	}
+	resp, body = get("/docs")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "swagger-ui-bundle.js") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("/docs: %d", resp.StatusCode)
+	}
+	if resp, _ := get("/docs/swagger-ui/swagger-ui-bundle.js"); resp.StatusCode != http.StatusOK {
+		t.Errorf("swagger-ui bundle: %d", resp.StatusCode)
+	}
+	resp, body = get("/metrics")
+	for _, want := range []string{
+		`pinbridge_http_requests_total{method="POST",route="/v1/auth/register",status="201"} 1`,
+		`pinbridge_auth_failures_total{reason="missing_access_token"} 1`,
+		`pinbridge_password_hash_queue 0`,
+		`pinbridge_mail_outbox_backlog`,
+		`pinbridge_http_request_duration_seconds_bucket{method="POST",route="/v1/auth/register"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }

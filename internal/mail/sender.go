@@ -19,6 +19,7 @@ type Sender struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	lease      time.Duration
+	onFailure  func()
 
 	wake chan struct{}
 	stop chan struct{}
@@ -31,6 +32,7 @@ type SenderOptions struct {
 	Poll       time.Duration // how often to look for due mail without a wake-up (default 2s)
 	MinBackoff time.Duration // first retry delay (default 5s)
 	MaxBackoff time.Duration // largest retry delay (default 10m)
+	OnFailure  func()        // called on each failed delivery attempt (metrics)
 }
 
 // NewSender builds a sender; call Start to run it.
@@ -45,7 +47,7 @@ func NewSender(st *store.Store, t Transport, log *slog.Logger, now func() time.T
 		o.MaxBackoff = 10 * time.Minute
 	}
 	return &Sender{store: st, transport: t, log: log, now: now, poll: o.Poll, minBackoff: o.MinBackoff,
-		maxBackoff: o.MaxBackoff, lease: 2 * time.Minute,
+		maxBackoff: o.MaxBackoff, lease: 2 * time.Minute, onFailure: o.OnFailure,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -111,6 +113,9 @@ func (s *Sender) send(ctx context.Context, m store.OutboxMessage) bool {
 			s.log.Error("record sent mail", slog.String("outbox_id", m.ID), slog.String("error", err.Error()))
 		}
 		return true
+	}
+	if s.onFailure != nil {
+		s.onFailure()
 	}
 	next := s.now().Add(s.backoff(m.Attempts))
 	s.log.Warn("mail delivery failed; will retry", slog.String("outbox_id", m.ID), slog.String("kind", m.Kind),

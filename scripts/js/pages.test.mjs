@@ -157,3 +157,33 @@ test("confirm-email-change moves the account to the new address", async () => {
   const login = await api("POST", "/v1/auth/login", { email: newEmail, password: PASSWORD });
   assert.equal(login.status, 200);
 });
+
+test("Swagger UI at /docs renders every operation and runs GET /healthz", async () => {
+  const spec = await (await fetch(`${BASE}/openapi.json`)).json();
+  let operations = 0;
+  for (const item of Object.values(spec.paths)) {
+    for (const method of ["get", "put", "post", "delete", "patch"]) if (item[method]) operations++;
+  }
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const resp = await page.goto(`${BASE}/docs`);
+  assert.equal(resp.status(), 200);
+  await page.locator(".opblock").first().waitFor();
+  assert.equal(await page.locator(".opblock").count(), operations, "one block per operation");
+
+  // Authorize offers the session JWT and both API-key styles.
+  await page.getByRole("button", { name: /Authorize/ }).first().click();
+  for (const scheme of ["BearerAuth", "ApiKeyHeader", "ApiKeyBearer"]) {
+    await page.getByText(scheme, { exact: false }).first().waitFor();
+  }
+  await page.locator(".modal-ux .close-modal").click();
+  await page.locator(".modal-ux").waitFor({ state: "detached" });
+
+  const health = page.locator("#operations-system-getHealth");
+  await health.locator(".opblock-summary").click();
+  await health.getByRole("button", { name: "Try it out" }).click();
+  await health.getByRole("button", { name: "Execute" }).click();
+  await health.locator(".live-responses-table .response-col_status").filter({ hasText: "200" }).first().waitFor();
+  await shot("docs-healthz");
+  assert.deepEqual(errors, [], "no script errors on /docs");
+});
