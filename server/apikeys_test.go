@@ -217,6 +217,26 @@ func TestMalformedKeyRefusedWithoutQuery(t *testing.T) {
 	}
 }
 
+// TestQueriesPerSessionRequest: authenticating a session and answering me costs one query.
+func TestQueriesPerSessionRequest(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			queries := testdb.CountQueries(t, st)
+			e := newEnv(t, st, testConfig(t), fastHash)
+			a := e.register("count@example.com", "a perfectly fine password")
+			e.sandbox(a.AccessToken) // two projects: still one query
+			before := queries.Total() - queries.Count("email_outbox")
+			if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + a.AccessToken}); status != http.StatusOK {
+				t.Fatalf("me: %d", status)
+			}
+			if n := queries.Total() - queries.Count("email_outbox") - before; n != 1 {
+				t.Errorf("GET /v1/auth/me cost %d queries, want 1", n)
+			}
+		})
+	}
+}
+
 func TestAPIKeyValidation(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		a := e.register("keyval@example.com", "a perfectly fine password")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 )
 
 // NewID returns a fresh identifier: a UUIDv7, so new rows land at the end of primary-key indexes.
@@ -115,26 +117,58 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 	return u, wrap("user by id", err)
 }
 
-// Account loads a user with their organization and its projects (production first); ErrNotFound
-// when any of them is gone.
+// Account loads a user with their organization and its projects (production first) in one query:
+// authentication runs it on every session request. ErrNotFound when any of them is gone.
 func (s *Store) Account(ctx context.Context, userID string) (Account, error) {
-	var a Account
-	db := s.db.WithContext(ctx)
-	if err := db.Where("id = ?", userID).Take(&a.User).Error; err != nil {
-		return Account{}, wrap("account user", err)
+	var rows []accountRow
+	err := s.db.WithContext(ctx).Raw(accountQuery(s.db), userID).Scan(&rows).Error
+	if err != nil {
+		return Account{}, wrap("account", err)
 	}
-	if err := db.Where("id = ?", a.User.OrganizationID).Take(&a.Organization).Error; err != nil {
-		return Account{}, wrap("account organization", err)
+	if len(rows) == 0 {
+		return Account{}, fmt.Errorf("account: %w", ErrNotFound)
 	}
-	if err := db.Where("organization_id = ?", a.User.OrganizationID).
-		Order("CASE WHEN environment = 'production' THEN 0 ELSE 1 END, created_at").
-		Find(&a.Projects).Error; err != nil {
-		return Account{}, wrap("account projects", err)
-	}
-	if len(a.Projects) == 0 {
-		return Account{}, fmt.Errorf("account projects: %w", ErrNotFound)
+	a := Account{User: rows[0].User, Organization: rows[0].Organization, Projects: make([]Project, 0, len(rows))}
+	for _, r := range rows {
+		a.Projects = append(a.Projects, r.Project)
 	}
 	return a, nil
+}
+
+// accountRow is one row of accountQuery: the user and organization repeat for each project.
+type accountRow struct {
+	User         User         `gorm:"embedded;embeddedPrefix:u_"`
+	Organization Organization `gorm:"embedded;embeddedPrefix:o_"`
+	Project      Project      `gorm:"embedded;embeddedPrefix:p_"`
+}
+
+var (
+	accountSQL     string
+	accountSQLOnce sync.Once
+)
+
+// accountQuery joins users, organizations and projects, naming every column with its prefix.
+func accountQuery(db *gorm.DB) string {
+	accountSQLOnce.Do(func() {
+		var cols []string
+		for _, t := range []struct {
+			model any
+			alias string
+		}{{&User{}, "u"}, {&Organization{}, "o"}, {&Project{}, "p"}} {
+			stmt := &gorm.Statement{DB: db}
+			if err := stmt.Parse(t.model); err != nil {
+				panic(err) // the models are fixed at build time
+			}
+			for _, name := range stmt.Schema.DBNames {
+				cols = append(cols, t.alias+"."+name+" AS "+t.alias+"_"+name)
+			}
+		}
+		accountSQL = "SELECT " + strings.Join(cols, ", ") +
+			" FROM users u JOIN organizations o ON o.id = u.organization_id" +
+			" JOIN projects p ON p.organization_id = u.organization_id" +
+			" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at"
+	})
+	return accountSQL
 }
 
 // SetPasswordHash replaces a user's password hash without ending sessions (used to upgrade the

@@ -114,16 +114,31 @@ func (q *QueryCounter) Count(table string) int {
 	return q.counts[table]
 }
 
+// Total returns how many SELECTs ran so far, on any table.
+func (q *QueryCounter) Total() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, c := range q.counts {
+		n += c
+	}
+	return n
+}
+
 // CountQueries starts counting st's SELECTs per table. Call it before anything else uses st: GORM's
 // callback list must not change while queries run.
 func CountQueries(t *testing.T, st *store.Store) *QueryCounter {
 	t.Helper()
 	q := &QueryCounter{counts: map[string]int{}}
-	err := st.DB().Callback().Query().Before("gorm:query").Register("testdb:count", func(db *gorm.DB) {
+	count := func(db *gorm.DB) {
 		q.mu.Lock()
 		q.counts[db.Statement.Table]++
 		q.mu.Unlock()
-	})
+	}
+	err := st.DB().Callback().Query().Before("gorm:query").Register("testdb:count", count)
+	if err == nil {
+		err = st.DB().Callback().Row().Before("gorm:row").Register("testdb:count", count)
+	}
 	if err != nil {
 		t.Fatalf("count queries: %v", err)
 	}

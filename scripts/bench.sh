@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# make bench: builds the binary, starts a throwaway PostgreSQL and the server on it, seeds an
+# account, a sandbox and keys, and drives each scenario with wrk at BENCH_CONNECTIONS connections for
+# BENCH_DURATION. In the same run it measures the ceiling (scripts/bench/ceiling: an Echo handler
+# that verifies an HS256 JWT and does one primary-key SELECT on the same PostgreSQL) and the hash
+# bound (cores / time of one production argon2id hash). Prints a table; writes JSON to BENCH_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-15s}
+CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+OUT=${BENCH_OUT:-bin/bench.json}
+CORES=$(nproc)
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "==> installing wrk"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "bench: wrk is missing (apt-get install wrk)" >&2
+    exit 1
+  fi
+fi
+
+echo "==> build"
+mkdir -p bin
+CGO_ENABLED=0 go build -trimpath -o bin/pinbridge .
+CGO_ENABLED=0 go build -trimpath -o bin/bench-ceiling ./scripts/bench/ceiling
+
+work=$(mktemp -d /tmp/pinbridge-bench.XXXXXX)
+chmod 755 "$work" # the PostgreSQL user must reach its data directory inside
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  scripts/pg.sh stop "$work/pg"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pick_port() { echo $(( 20000 + RANDOM % 30000 )); }
+wait_http() {
+  for _ in $(seq 1 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done
+  echo "bench: $1 did not come up" >&2; return 1
+}
+
+echo "==> PostgreSQL"
+dburl=$(scripts/pg.sh start "$work/pg" "$(pick_port)")
+
+port=$(pick_port)
+while ss -ltn 2>/dev/null | grep -q ":$port "; do port=$(pick_port); done
+base="http://127.0.0.1:$port"
+PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
+  PINBRIDGE_DATA_DIR="$work/data" PINBRIDGE_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" PINBRIDGE_HASH_QUEUE="${BENCH_HASH_QUEUE:-256}" \
+  bin/pinbridge serve >"$work/server.log" 2>&1 &
+server_pid=$!
+pids+=("$server_pid")
+wait_http "$base/readyz" || { cat "$work/server.log" >&2; exit 1; }
+
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+echo "==> seed"
+for i in $(seq 1 50); do
+  curl -fs -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"full_name\":\"Seed $i\",\"email\":\"seed$i@example.com\",\"password\":\"bench password $i\"}"
+done
+reg=$(curl -fs -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
+  -d '{"full_name":"Bench User","email":"bench@example.com","password":"a benchmark password"}')
+token=$(echo "$reg" | json 'd["access_token"]')
+user_id=$(echo "$reg" | json 'd["user"]["id"]')
+sandbox=$(curl -fs -X POST "$base/v1/projects/sandbox" -H "Authorization: Bearer $token" | json '[p["id"] for p in d["projects"] if p["environment"]=="sandbox"][0]')
+sbtoken=$(curl -fs -X POST "$base/v1/projects/switch" -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+  -d "{\"project_id\":\"$sandbox\"}" | json 'd["access_token"]')
+for i in $(seq 1 20); do
+  curl -fs -o /dev/null -X POST "$base/v1/api-keys" -H 'Content-Type: application/json' -H "Authorization: Bearer $sbtoken" -d "{\"name\":\"seed $i\"}"
+done
+key=$(curl -fs -X POST "$base/v1/api-keys" -H 'Content-Type: application/json' -H "Authorization: Bearer $sbtoken" \
+  -d '{"name":"bench","scopes":["read"]}' | json 'd["api_key"]')
+
+cport=$(pick_port)
+bin/bench-ceiling serve -addr "127.0.0.1:$cport" -db "$dburl" -conns 16 >"$work/ceiling.log" 2>&1 &
+ceiling_pid=$!
+pids+=("$ceiling_pid")
+ctoken=$(bin/bench-ceiling token "$user_id")
+for _ in $(seq 1 200); do curl -fs -o /dev/null -H "Authorization: Bearer $ctoken" "http://127.0.0.1:$cport/me" && break; sleep 0.05; done
+
+echo "==> hash bound"
+hash_ns=$(bin/bench-ceiling hash)
+
+results="$work/results.jsonl"
+: >"$results"
+# run NAME URL PID METHOD BODY HEADER
+run() {
+  local name=$1 url=$2 pid=$3 method=$4 body=$5 header=$6
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  local line
+  line=$(BENCH_METHOD="$method" BENCH_BODY="$body" BENCH_HEADER="$header" \
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s scripts/bench/report.lua "$url" | tail -n 1)
+  local rss_kb
+  rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  echo "{\"scenario\":\"$name\",\"rss_kb\":$rss_kb,\"wrk\":$line}" >>"$results"
+  echo "    $name done"
+}
+
+echo "==> scenarios ($DURATION each, $CONNS connections)"
+run "ceiling (JWT + 1 SELECT)" "http://127.0.0.1:$cport/me" "$ceiling_pid" GET "" "Authorization: Bearer $ctoken"
+run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key"
+run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token"
+run "GET /healthz" "$base/healthz" "$server_pid" GET "" ""
+run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
+run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
+
+python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" <<'PY'
+import json, sys, platform
+results_path, out_path, hash_ns, cores, duration, conns = sys.argv[1:]
+rows = [json.loads(l) for l in open(results_path)]
+hash_bound = int(cores) * 1e9 / int(hash_ns)
+ceiling = None
+table = []
+for r in rows:
+    w = r["wrk"]
+    rps = w["requests"] / (w["duration_us"] / 1e6)
+    row = {"scenario": r["scenario"], "req_per_s": round(rps, 1), "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+           "errors": w["errors"], "requests": w["requests"], "peak_rss_mb": round(r["rss_kb"] / 1024, 1)}
+    if r["scenario"].startswith("ceiling"):
+        ceiling = rps
+    table.append(row)
+for row in table:
+    s = row["scenario"]
+    if s.startswith("POST"):
+        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / hash_bound, 3), "hash bound"
+    elif s.startswith("GET /v1") and ceiling:
+        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / ceiling, 3), "ceiling"
+    row["p99_over_p50"] = round(row["p99_ms"] / row["p50_ms"], 2) if row["p50_ms"] else None
+report = {"machine": {"cores": int(cores), "cpu": platform.processor() or platform.machine()},
+          "duration": duration, "connections": int(conns),
+          "hash_ms": round(int(hash_ns) / 1e6, 2), "hash_bound_req_per_s": round(hash_bound, 1), "results": table}
+json.dump(report, open(out_path, "w"), indent=2)
+print(f"\nhash: {report['hash_ms']} ms per argon2id hash (m=19456,t=2,p=1) -> hash bound {hash_bound:.1f} req/s on {cores} cores")
+print(f"{'scenario':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'errors':>7} {'ratio':>14} {'peak RSS':>9}")
+for r in table:
+    ratio = f"{r['ratio']:.2f}x {'ceil' if r.get('ratio_to') == 'ceiling' else 'hash'}" if "ratio" in r else "-"
+    print(f"{r['scenario']:<42} {r['req_per_s']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p99_over_p50'] or 0:>8.2f} {r['errors']:>7} {ratio:>14} {r['peak_rss_mb']:>7.1f}MB")
+print(f"\nJSON: {out_path}")
+PY

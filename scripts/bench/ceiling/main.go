@@ -1,0 +1,101 @@
+// Command ceiling is the benchmark's yardstick. "serve" runs the smallest Echo service that does
+// what an authenticated read must: verify an HS256 JWT and do one primary-key SELECT on the same
+// PostgreSQL. "hash" prints the time of one argon2id hash with the production parameters, and
+// "token" prints a JWT for a user id that serve accepts.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/labstack/echo/v4"
+
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+)
+
+var secret = []byte("ceiling-benchmark-secret-0123456789abcdef")
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: ceiling serve -addr A -db URL | hash | token USER_ID")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ExitOnError)
+		addr := fs.String("addr", "127.0.0.1:18990", "listen address")
+		dbURL := fs.String("db", "", "postgres URL")
+		conns := fs.Int("conns", 16, "pool size")
+		_ = fs.Parse(os.Args[2:])
+		if err := serve(*addr, *dbURL, *conns); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	case "hash":
+		fmt.Println(hashTime().Nanoseconds())
+	case "token":
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": os.Args[2], "exp": time.Now().Add(24 * time.Hour).Unix(), "iat": time.Now().Unix(),
+		}).SignedString(secret)
+		fmt.Println(tok)
+	}
+}
+
+// hashTime is the median of 15 production-parameter hashes on one core.
+func hashTime() time.Duration {
+	runtime.GOMAXPROCS(1)
+	var ds []time.Duration
+	for range 15 {
+		start := time.Now()
+		if _, err := password.Hash("correct horse battery staple", password.OWASP); err != nil {
+			panic(err)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
+func serve(addr, dbURL string, conns int) error {
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired())
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/me", func(c echo.Context) error {
+		raw, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "missing"})
+		}
+		var claims jwt.RegisteredClaims
+		if _, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return secret, nil }); err != nil {
+			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid"})
+		}
+		var id, email string
+		err := db.QueryRowContext(c.Request().Context(), "SELECT id, email FROM users WHERE id = $1", claims.Subject).Scan(&id, &email)
+		if err != nil {
+			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "unknown"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"id": id, "email": email})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		return err
+	}
+	return e.Start(addr)
+}
