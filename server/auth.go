@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	pw "github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -153,8 +154,12 @@ func timezoneOrUTC(tz *string) (string, error) {
 	return name, nil
 }
 
-// checkPasswordStrength refuses passwords built from the account's email.
+// checkPasswordStrength refuses common and breached passwords (an embedded list of about 200,000)
+// and passwords built from the account's email.
 func checkPasswordStrength(field, password, email string) error {
+	if pw.Common(password) {
+		return errWeakPassword(field, "is one of the most common or breached passwords; choose something less guessable, such as a few unrelated words")
+	}
 	pw := strings.ToLower(strings.TrimSpace(password))
 	email = strings.ToLower(email)
 	local, _, _ := strings.Cut(email, "@")

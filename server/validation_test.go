@@ -72,7 +72,7 @@ func TestValidationNamesTheField(t *testing.T) {
 
 func TestPasswordBuiltFromEmailIsWeak(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
-		for _, pw := range []string{"jane.doe@example.com", "Jane.Doe1", "jane.doe123"} {
+		for _, pw := range []string{"jane.doe@example.com", "Jane.Doe1", "jane.doe123", "password123", "Iloveyou1"} {
 			status, _, body := e.do("POST", "/v1/auth/register", `{"full_name":"Jane","email":"jane.doe@example.com","password":"`+pw+`"}`, nil)
 			code, _ := errorOf(t, body)
 			if status != http.StatusUnprocessableEntity || code != "weak_password" {

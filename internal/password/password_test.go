@@ -138,3 +138,19 @@ func BenchmarkHashOWASP(b *testing.B) {
 		}
 	}
 }
+
+func TestCommonPasswords(t *testing.T) {
+	if n := BlocklistSize(); n < 100_000 {
+		t.Fatalf("blocklist has %d entries, want at least 100,000", n)
+	}
+	for _, pw := range []string{"password123", "PASSWORD123", "iloveyou1", "qwertyuiop", "123456789"} {
+		if !Common(pw) {
+			t.Errorf("Common(%q) = false, want true", pw)
+		}
+	}
+	for _, pw := range []string{"a perfectly fine password", "Tr0ub4dor&3-but-longer", "zq8!Lw#2mVx"} {
+		if Common(pw) {
+			t.Errorf("Common(%q) = true, want false", pw)
+		}
+	}
+}
