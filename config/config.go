@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,6 +37,7 @@ type Config struct {
 	Mail     Mail
 	Tokens   Tokens
 	HTTP     HTTP
+	Limits   Limits
 	Hashing  Hashing
 }
 
@@ -71,6 +73,18 @@ type Tokens struct {
 	PasswordResetTTL time.Duration
 	EmailVerifyTTL   time.Duration
 	EmailChangeTTL   time.Duration
+}
+
+// Limits are the abuse controls. Every rate limit is a count per window, stored in the database
+// and shared by all instances.
+type Limits struct {
+	// Scale multiplies every rate limit (1 in production; tests raise it).
+	Scale float64
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed; otherwise the socket's
+	// address is the client.
+	TrustedProxies []*net.IPNet
+	// CORSOrigins may call the API from a browser (exact origins); empty: no CORS.
+	CORSOrigins []string
 }
 
 // HTTP holds server limits.
@@ -185,6 +199,30 @@ func Load(lookup Lookup) (Config, error) {
 		IdleTimeout:       duration("PINBRIDGE_IDLE_TIMEOUT", "120s"),
 		ShutdownTimeout:   duration("PINBRIDGE_SHUTDOWN_TIMEOUT", "20s"),
 	}
+	c.Limits = Limits{Scale: 1}
+	if raw := get("PINBRIDGE_RATE_LIMIT_SCALE", "1"); raw != "1" {
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || f <= 0 {
+			errs = append(errs, fmt.Errorf("PINBRIDGE_RATE_LIMIT_SCALE: %q is not a positive number", raw))
+		}
+		c.Limits.Scale = f
+	}
+	for _, cidr := range splitList(get("PINBRIDGE_TRUSTED_PROXIES", "")) {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PINBRIDGE_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", cidr))
+			continue
+		}
+		c.Limits.TrustedProxies = append(c.Limits.TrustedProxies, n)
+	}
+	for _, origin := range splitList(get("PINBRIDGE_CORS_ORIGINS", "")) {
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("PINBRIDGE_CORS_ORIGINS: %q is not an origin such as https://app.example.com", origin))
+			continue
+		}
+		c.Limits.CORSOrigins = append(c.Limits.CORSOrigins, origin)
+	}
 	c.Hashing = Hashing{
 		Workers: integer("PINBRIDGE_HASH_WORKERS", 0, 0),
 		Queue:   integer("PINBRIDGE_HASH_QUEUE", 64, 0),
@@ -195,6 +233,16 @@ func Load(lookup Lookup) (Config, error) {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 func (c Config) validate() []error {

@@ -19,6 +19,9 @@ var allScopes = []string{store.ScopeRead, store.ScopeWrite, store.ScopeDestructi
 // CreateAPIKey mints a key for the caller's active project and returns its plaintext, once.
 func (s *Server) CreateAPIKey(ctx context.Context, req gen.CreateAPIKeyRequestObject) (gen.CreateAPIKeyResponseObject, error) {
 	p := principalFrom(ctx)
+	if err := s.limitAccount(ctx, limitKeyCreateOrg, p.organizationID); err != nil {
+		return nil, err
+	}
 	b := req.Body
 	now := s.now()
 	scopes := allScopes

@@ -17,6 +17,9 @@ import (
 // Register creates the user, their organization and its production project, and opens a session.
 func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (gen.RegisterResponseObject, error) {
 	b := req.Body
+	if err := s.limit(ctx, limitRegisterIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
 	email := strings.TrimSpace(string(b.Email))
 	fullName := strings.TrimSpace(b.FullName)
 	tz, err := timezoneOrUTC(b.Timezone)
@@ -76,12 +79,26 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 			return nil, err
 		}
 	}
-	user, err := s.store.UserByEmail(ctx, string(b.Email))
+	email := string(b.Email)
+	if err := s.limit(ctx, limitLoginIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
+	if err := s.limit(ctx, limitLoginEmail, emailSubject(email)); err != nil {
+		return nil, err
+	}
+	// Backoff after repeated failures applies to every email, registered or not, so it reveals
+	// nothing; it is never permanent, and a success or a reset clears it.
+	if until, err := s.store.LoginLockedUntil(ctx, email); err != nil {
+		return nil, err
+	} else if wait := until.Sub(s.now()); wait > 0 {
+		return nil, errRateLimited(wait)
+	}
+	user, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		if err := s.hasher.VerifyDummy(ctx, b.Password); err != nil {
 			return nil, fmt.Errorf("verify password: %w", err)
 		}
-		return nil, errInvalidCredentials
+		return nil, s.loginFailed(ctx, email)
 	}
 	if err != nil {
 		return nil, err
@@ -91,7 +108,10 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 		return nil, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return nil, errInvalidCredentials
+		return nil, s.loginFailed(ctx, email)
+	}
+	if err := s.store.ClearLoginFailures(ctx, email); err != nil {
+		return nil, err
 	}
 	if rehash {
 		s.upgradeHash(ctx, user.ID, b.Password)
@@ -110,6 +130,14 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 		return nil, err
 	}
 	return gen.Login200JSONResponse(body), nil
+}
+
+// loginFailed records a failed login for the backoff and returns the answer every failure gets.
+func (s *Server) loginFailed(ctx context.Context, email string) error {
+	if _, err := s.store.RecordLoginFailure(ctx, email, s.now(), loginForget, loginBackoff); err != nil {
+		return err
+	}
+	return errInvalidCredentials
 }
 
 // upgradeHash re-hashes a password whose stored hash uses outdated parameters. A failure only

@@ -19,8 +19,15 @@ const forgotPasswordMessage = "If an account exists for this email, a password r
 // ForgotPassword answers at once, the same way whether or not the email is registered; the lookup,
 // the token and its email happen off the request path, so neither the answer nor its timing says
 // whether the account exists.
-func (s *Server) ForgotPassword(_ context.Context, req gen.ForgotPasswordRequestObject) (gen.ForgotPasswordResponseObject, error) {
+func (s *Server) ForgotPassword(ctx context.Context, req gen.ForgotPasswordRequestObject) (gen.ForgotPasswordResponseObject, error) {
 	email := string(req.Body.Email)
+	// Both limits apply whether or not the account exists, so a 429 reveals nothing either.
+	if err := s.limit(ctx, limitForgotIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
+	if err := s.limit(ctx, limitForgotEmail, emailSubject(email)); err != nil {
+		return nil, err
+	}
 	s.background("forgot-password", func(ctx context.Context) error { return s.sendPasswordReset(ctx, email) })
 	return gen.ForgotPassword200JSONResponse{Message: forgotPasswordMessage}, nil
 }
@@ -116,6 +123,9 @@ func (s *Server) notice(ctx context.Context, tx *store.Store, kind string, user 
 // conditional UPDATE in the same transaction as the new password, so of concurrent uses exactly
 // one succeeds. Every session of the user ends; the email counts as verified.
 func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequestObject) (gen.ResetPasswordResponseObject, error) {
+	if err := s.limit(ctx, limitResetIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
 	hash := otp.Hash(req.Body.Token)
 	t, err := s.store.UsableToken(ctx, store.PurposePasswordReset, hash, s.now())
 	if errors.Is(err, store.ErrNotFound) {
@@ -147,6 +157,9 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 			return err
 		}
 		if err := tx.RetireTokens(ctx, user.ID, store.PurposePasswordReset, now); err != nil {
+			return err
+		}
+		if err := tx.ClearLoginFailures(ctx, user.Email); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
@@ -220,6 +233,9 @@ func retryAfter(sentAt, now time.Time) (int, bool) {
 // minute; a request inside that minute says how long to wait).
 func (s *Server) RequestEmailVerification(ctx context.Context, _ gen.RequestEmailVerificationRequestObject) (gen.RequestEmailVerificationResponseObject, error) {
 	user := principalFrom(ctx).account.User
+	if err := s.limitAccount(ctx, limitVerifyUser, user.ID); err != nil {
+		return nil, err
+	}
 	if user.EmailVerifiedAt != nil {
 		return gen.RequestEmailVerification200JSONResponse{Message: "Your email address is already verified."}, nil
 	}
@@ -242,6 +258,9 @@ func (s *Server) RequestEmailVerification(ctx context.Context, _ gen.RequestEmai
 
 // VerifyEmail consumes a verification token; it verifies only the address the link was sent to.
 func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObject) (gen.VerifyEmailResponseObject, error) {
+	if err := s.limit(ctx, limitLinkIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
 	hash := otp.Hash(req.Params.Token)
 	err := s.store.Tx(ctx, func(tx *store.Store) error {
 		now := s.now()
@@ -271,6 +290,9 @@ func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObje
 // it, the answer is the same and that address gets a notice instead: the caller learns nothing.
 func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailChangeRequestObject) (gen.RequestEmailChangeResponseObject, error) {
 	user := principalFrom(ctx).account.User
+	if err := s.limitAccount(ctx, limitEmailChangeUser, user.ID); err != nil {
+		return nil, err
+	}
 	newEmail := strings.TrimSpace(string(req.Body.NewEmail))
 	if store.EmailKey(newEmail) == user.EmailKey {
 		return nil, fieldError("new_email", "value_error", "is already the email of this account")
@@ -310,6 +332,9 @@ func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailCha
 // ConfirmEmailChange consumes an email-change token and makes its address the account's, verified.
 // The old address is told. Sessions stay valid.
 func (s *Server) ConfirmEmailChange(ctx context.Context, req gen.ConfirmEmailChangeRequestObject) (gen.ConfirmEmailChangeResponseObject, error) {
+	if err := s.limit(ctx, limitLinkIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
 	hash := otp.Hash(req.Params.Token)
 	var newEmail string
 	err := s.store.Tx(ctx, func(tx *store.Store) error {

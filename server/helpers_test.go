@@ -113,6 +113,7 @@ func testConfig(t *testing.T) config.Config {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Mail.RetryMin, cfg.Mail.RetryMax, cfg.Mail.PollPeriod = time.Second, time.Minute, 50*time.Millisecond
+	cfg.Limits.Scale = 1000 // the rate-limit tests set 1
 	return cfg
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -91,7 +90,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int64("bytes_out", c.Response().Size),
-			slog.String("remote_ip", remoteIP(c.Request())),
+			slog.String("client_ip", c.RealIP()),
 		}
 		if code, ok := c.Get(ctxErrorCode).(string); ok {
 			attrs = append(attrs, slog.String("error_code", code))
@@ -105,15 +104,6 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
 		return nil
 	}
-}
-
-// remoteIP is the socket's address. Forwarded headers are not trusted.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // recoverPanics turns a panic into an ordinary 500 with the stack logged.

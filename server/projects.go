@@ -36,6 +36,9 @@ func (s *Server) CreateSandboxProject(ctx context.Context, req gen.CreateSandbox
 // ResetSandboxProject restores the sandbox's initial state; 404 when there is no sandbox.
 func (s *Server) ResetSandboxProject(ctx context.Context, _ gen.ResetSandboxProjectRequestObject) (gen.ResetSandboxProjectResponseObject, error) {
 	p := principalFrom(ctx)
+	if err := s.limit(ctx, limitSandboxResetOrg, p.organizationID); err != nil {
+		return nil, err
+	}
 	if _, err := s.store.ResetSandbox(ctx, p.organizationID, s.now()); errors.Is(err, store.ErrNotFound) {
 		return nil, errNotFound("Sandbox project")
 	} else if err != nil {

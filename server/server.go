@@ -108,8 +108,12 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
-	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders,
-		echomiddleware.BodyLimitWithConfig(echomiddleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.HTTP.BodyLimitBytes)}))
+	e.IPExtractor = ipExtractor(cfg.Limits)
+	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, withClientIP)
+	if cors := corsMiddleware(cfg.Limits); cors != nil {
+		e.Use(cors)
+	}
+	e.Use(echomiddleware.BodyLimitWithConfig(echomiddleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.HTTP.BodyLimitBytes)}))
 	handler := gen.NewStrictHandler(s, []gen.StrictMiddlewareFunc{s.authenticate})
 	gen.RegisterHandlers(validatedRouter{e: e, validate: requestValidator(spec)}, handler)
 	registerPages(e)

@@ -159,6 +159,23 @@ var migrations = []*gormigrate.Migration{
 			return tx.Table("email_outbox").Migrator().CreateTable(&emailOutbox{})
 		},
 	},
+	{
+		ID: "20261125_0004_rate_limits",
+		Migrate: func(tx *gorm.DB) error {
+			type rateLimit struct {
+				Bucket    string    `gorm:"primaryKey;size:255"`
+				Count     int       `gorm:"not null"`
+				ExpiresAt time.Time `gorm:"not null;index"`
+			}
+			type loginThrottle struct {
+				EmailKey     string    `gorm:"primaryKey;size:254"`
+				Failures     int       `gorm:"not null"`
+				LockedUntil  time.Time `gorm:"not null"`
+				LastFailedAt time.Time `gorm:"not null"`
+			}
+			return tx.Migrator().CreateTable(&rateLimit{}, &loginThrottle{})
+		},
+	},
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

@@ -136,3 +136,18 @@ type OutboxMessage struct {
 
 // TableName keeps the outbox's table name what the design calls it.
 func (OutboxMessage) TableName() string { return "email_outbox" }
+
+// RateLimit counts hits of one bucket (limit, subject and window) until it expires.
+type RateLimit struct {
+	Bucket    string    `gorm:"primaryKey;size:255"`
+	Count     int       `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null;index"`
+}
+
+// LoginThrottle tracks failed logins for one email (registered or not), to back off.
+type LoginThrottle struct {
+	EmailKey     string    `gorm:"primaryKey;size:254"`
+	Failures     int       `gorm:"not null"`
+	LockedUntil  time.Time `gorm:"not null"`
+	LastFailedAt time.Time `gorm:"not null"`
+}

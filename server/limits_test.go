@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
+)
+
+// strictEnv is an env with the production rate limits (scale 1).
+func strictEnv(t *testing.T, eng testdb.Engine, mutate func(*config.Config)) *env {
+	t.Helper()
+	st, _ := eng.Open(t)
+	cfg := testConfig(t)
+	cfg.Limits.Scale = 1
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return newEnv(t, st, cfg, fastHash)
+}
+
+func expect429(t *testing.T, what string, status int, hdr http.Header, body map[string]any) {
+	t.Helper()
+	code, _ := errorOf(t, body)
+	retry, err := strconv.Atoi(hdr.Get("Retry-After"))
+	if status != http.StatusTooManyRequests || code != "rate_limited" || err != nil || retry < 1 {
+		t.Errorf("%s: %d %s Retry-After %q, want 429 rate_limited with Retry-After", what, status, code, hdr.Get("Retry-After"))
+	}
+}
+
+func TestForgotPasswordIsRateLimitedPerEmailAlike(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := strictEnv(t, eng, nil)
+			e.register("limited@example.com", "a perfectly fine password")
+			for _, email := range []string{"limited@example.com", "nobody@example.com"} {
+				for i := range 3 {
+					if status, _, _ := e.do("POST", "/v1/auth/forgot-password", `{"email":"`+email+`"}`, nil); status != http.StatusOK {
+						t.Fatalf("%s request %d: %d, want 200", email, i+1, status)
+					}
+				}
+				status, hdr, body := e.do("POST", "/v1/auth/forgot-password", `{"email":"`+email+`"}`, nil)
+				expect429(t, "4th forgot-password for "+email, status, hdr, body)
+			}
+		})
+	}
+}
+
+func TestLoginBackoff(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := strictEnv(t, eng, nil)
+			e.register("backoff@example.com", "a perfectly fine password")
+			login := func(email, pw string) (int, http.Header, map[string]any) {
+				return e.do("POST", "/v1/auth/login", `{"email":"`+email+`","password":"`+pw+`"}`, nil)
+			}
+			for _, email := range []string{"backoff@example.com", "ghost@example.com"} {
+				for i := range 6 {
+					if status, _, _ := login(email, "wrong password "+strconv.Itoa(i)); status != http.StatusUnauthorized {
+						t.Fatalf("%s failure %d: %d, want 401", email, i+1, status)
+					}
+				}
+				// The sixth failure costs a wait; even the right password must wait it out.
+				status, hdr, body := login(email, "a perfectly fine password")
+				expect429(t, "login during backoff for "+email, status, hdr, body)
+			}
+			e.clock.Advance(2 * time.Second)
+			if status, _, body := login("backoff@example.com", "a perfectly fine password"); status != http.StatusOK {
+				t.Fatalf("after the wait: %d %v, want 200", status, body)
+			}
+			// The success cleared the failures: five free ones again.
+			for i := range 5 {
+				if status, _, _ := login("backoff@example.com", "wrong again"); status != http.StatusUnauthorized {
+					t.Fatalf("failure %d after a success: %d, want 401", i+1, status)
+				}
+			}
+			// A password reset clears the backoff too.
+			login("backoff@example.com", "wrong again")
+			e.forgot("backoff@example.com")
+			e.clock.Advance(time.Millisecond)
+			token := e.tokenFrom(e.smtp.WaitFor(t, "backoff@example.com", mailWait), "/reset-password")
+			if status, msg := e.reset(token, "a brand new password"); status != http.StatusOK {
+				t.Fatalf("reset: %d %s", status, msg)
+			}
+			if status, _, body := login("backoff@example.com", "a brand new password"); status != http.StatusOK {
+				t.Errorf("login right after a reset: %d %v, want 200", status, body)
+			}
+		})
+	}
+}
+
+// TestRateLimitsAreSharedByInstances: two servers over one database count together.
+func TestRateLimitsAreSharedByInstances(t *testing.T) {
+	for _, eng := range testdb.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			st, _ := eng.Open(t)
+			cfg := testConfig(t)
+			cfg.Limits.Scale = 1
+			a := newEnv(t, st, cfg, fastHash)
+			b := newEnvWithSMTP(t, st, cfg, fastHash, a.smtp)
+			body := `{"email":"shared@example.com"}`
+			for _, e := range []*env{a, b, a} {
+				if status, _, _ := e.do("POST", "/v1/auth/forgot-password", body, nil); status != http.StatusOK {
+					t.Fatalf("request: %d", status)
+				}
+			}
+			status, hdr, out := b.do("POST", "/v1/auth/forgot-password", body, nil)
+			expect429(t, "4th request, through the other instance", status, hdr, out)
+		})
+	}
+}
+
+func TestForwardedForTrustedOnlyFromConfiguredProxies(t *testing.T) {
+	eng := testdb.Engines()[0]
+	register := func(e *env, n int) int {
+		status, _, _ := e.do("POST", "/v1/auth/register",
+			fmt.Sprintf(`{"full_name":"IP %d","email":"ip%d@example.com","password":"a perfectly fine password"}`, n, n),
+			map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", n)})
+		return status
+	}
+	untrusted := strictEnv(t, eng, nil)
+	for i := 1; i <= 10; i++ {
+		if status := register(untrusted, i); status != http.StatusCreated {
+			t.Fatalf("registration %d: %d", i, status)
+		}
+	}
+	if status := register(untrusted, 11); status != http.StatusTooManyRequests {
+		t.Errorf("11th registration from one socket with forged X-Forwarded-For: %d, want 429", status)
+	}
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	trusted := strictEnv(t, eng, func(c *config.Config) { c.Limits.TrustedProxies = []*net.IPNet{loopback} })
+	for i := 1; i <= 11; i++ {
+		if status := register(trusted, i); status != http.StatusCreated {
+			t.Errorf("registration %d through a trusted proxy, distinct clients: %d, want 201", i, status)
+		}
+	}
+}
+
+func TestCORSAllowList(t *testing.T) {
+	st, _ := testdb.Engines()[0].Open(t)
+	cfg := testConfig(t)
+	cfg.Limits.CORSOrigins = []string{"https://app.pinbridge.io"}
+	e := newEnvWithSMTP(t, st, cfg, fastHash, testsmtp.Start(t))
+	_, hdr, _ := e.do("GET", "/healthz", "", map[string]string{"Origin": "https://app.pinbridge.io"})
+	if hdr.Get("Access-Control-Allow-Origin") != "https://app.pinbridge.io" {
+		t.Errorf("allowed origin: Access-Control-Allow-Origin = %q", hdr.Get("Access-Control-Allow-Origin"))
+	}
+	_, hdr, _ = e.do("GET", "/healthz", "", map[string]string{"Origin": "https://evil.example"})
+	if got := hdr.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("other origin: Access-Control-Allow-Origin = %q, want none", got)
+	}
+}
