@@ -172,7 +172,12 @@ func TestAPIKeyExpiry(t *testing.T) {
 
 func (e *env) login(email string) string {
 	e.t.Helper()
-	resp, err := e.client.LoginWithResponse(context.Background(), client.LoginJSONRequestBody{Email: client.Email(email), Password: "a perfectly fine password"})
+	return e.loginWith(email, "a perfectly fine password")
+}
+
+func (e *env) loginWith(email, password string) string {
+	e.t.Helper()
+	resp, err := e.client.LoginWithResponse(context.Background(), client.LoginJSONRequestBody{Email: client.Email(email), Password: password})
 	if err != nil || resp.JSON200 == nil {
 		e.t.Fatalf("login %s: %v %s", email, err, resp.Body)
 	}

@@ -51,7 +51,7 @@ type Server struct {
 // Start runs a server until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{messages: make(chan Message, 100), refused: make(chan struct{}, 100)}
+	s := &Server{messages: make(chan Message, 10000), refused: make(chan struct{}, 100)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		if s.down.Load() {
 			select {
