@@ -25,7 +25,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		keep(a.AccessToken)
 		e.do("POST", "/v1/auth/login", `{"email":"secrets@example.com","password":"`+pw4+`"}`, nil)
 		e.do("POST", "/v1/auth/login", `{"email":"nobody@example.com","password":"`+pw4+`"}`, nil)
-		e.do("POST", "/v1/auth/register", `{"full_name":"x","email":"bad","password":"`+pw4+`"}`, nil)         // 422 with a password inside
+		e.do("POST", "/v1/auth/register", `{"full_name":"x","email":"bad","password":"`+pw4+`"}`, nil)            // 422 with a password inside
 		e.do("POST", "/v1/auth/register", `{"full_name":"x","email":"a@example.com","password":"`+pw4+`",}`, nil) // malformed JSON
 		e.do("POST", "/v1/auth/register", `{"full_name":"x","email":"secrets@example.com","password":"`+pw4+`"}`, nil)
 		token := e.loginWith("secrets@example.com", pw1)
