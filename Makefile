@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 JS      := scripts/js
 JSBIN   := $(JS)/node_modules/.bin
 
-.PHONY: help run build test bench generate check-generate lint lint-spec js-deps vendor-passwords vendor-swagger-ui clean
+.PHONY: help run build test e2e bench generate check-generate lint lint-spec js-deps vendor-passwords vendor-swagger-ui clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,6 +19,9 @@ build: ## Build a static binary into bin/pinbridge
 
 test: ## Run every test, on SQLite and PostgreSQL (PostgreSQL started if installed)
 	scripts/test.sh
+
+e2e: ## Only the end-to-end tests: two server processes over one PostgreSQL, and a crash mid-burst
+	PINBRIDGE_E2E_ONLY=1 scripts/test.sh
 
 bench: ## Load-test against a throwaway PostgreSQL (BENCH_DURATION=15s per scenario); table + bin/bench.json
 	scripts/bench.sh

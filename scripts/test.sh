@@ -24,7 +24,8 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && scripts/pg.sh available; then
 fi
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
-  echo "==> PostgreSQL: ${TEST_DATABASE_URL%%\?*}"
+  echo "==> PostgreSQL: ${TEST_DATABASE_URL%%\?*} (and the two-instance and crash tests of internal/e2e)"
+  export PINBRIDGE_E2E=1
 elif [ "${PINBRIDGE_REQUIRE_POSTGRES:-}" = 1 ]; then
   echo "PostgreSQL is required (PINBRIDGE_REQUIRE_POSTGRES=1) but not installed: apt-get install postgresql" >&2
   exit 1
@@ -51,6 +52,12 @@ else
   echo "## SKIPPING the browser tests of the account pages: node or Chromium missing."
   echo "## Install them (apt-get install chromium nodejs npm) to run them."
   echo "################################################################################"
+fi
+
+if [ "${PINBRIDGE_E2E_ONLY:-}" = 1 ]; then
+  [ -n "${TEST_DATABASE_URL:-}" ] || { echo "e2e needs PostgreSQL" >&2; exit 1; }
+  echo "==> go test ./internal/e2e"
+  exec go test -count=1 -v ./internal/e2e/
 fi
 
 echo "==> go test -race ./..."

@@ -67,7 +67,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one running API over one store.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  *store.Store
 	cfg    config.Config
@@ -96,7 +96,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.Load(func(name string) (string, bool) {
 		switch name {
@@ -128,13 +128,13 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-func newEnv(t *testing.T, st *store.Store, cfg config.Config, params password.Params) *env {
+func newEnv(t testing.TB, st *store.Store, cfg config.Config, params password.Params) *env {
 	t.Helper()
 	return newEnvWithSMTP(t, st, cfg, params, testsmtp.Start(t))
 }
 
 // newEnvWithSMTP is newEnv delivering to an SMTP server the test already runs.
-func newEnvWithSMTP(t *testing.T, st *store.Store, cfg config.Config, params password.Params, smtpServer *testsmtp.Server) *env {
+func newEnvWithSMTP(t testing.TB, st *store.Store, cfg config.Config, params password.Params, smtpServer *testsmtp.Server) *env {
 	t.Helper()
 	if cfg.Mail.SMTPURL == "" {
 		cfg.Mail.SMTPURL = config.Secret(smtpServer.URL)
@@ -175,11 +175,11 @@ func newEnvWithSMTP(t *testing.T, st *store.Store, cfg config.Config, params pas
 // validatingTransport fails the test on any response that openapi.yaml does not allow for its
 // operation and status.
 type validatingTransport struct {
-	t      *testing.T
+	t      testing.TB
 	router routers.Router
 }
 
-func newValidatingTransport(t *testing.T) *validatingTransport {
+func newValidatingTransport(t testing.TB) *validatingTransport {
 	t.Helper()
 	spec, err := gen.GetSwagger()
 	if err != nil {
@@ -285,7 +285,7 @@ func (e *env) do(method, path string, body string, headers map[string]string) (i
 }
 
 // errorOf returns detail.code and detail.message of an error body.
-func errorOf(t *testing.T, body map[string]any) (string, string) {
+func errorOf(t testing.TB, body map[string]any) (string, string) {
 	t.Helper()
 	d, ok := body["detail"].(map[string]any)
 	if !ok {

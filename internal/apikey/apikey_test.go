@@ -76,3 +76,24 @@ func TestCheckRefusesShapes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheck: no input makes Check panic; whatever it accepts has the exact shape of a key.
+func FuzzCheck(f *testing.F) {
+	k, _ := New(true)
+	t2, _ := New(false)
+	for _, s := range []string{k.Plaintext, t2.Plaintext, "", "pb_live_", k.Plaintext[:Len-1], k.Plaintext + "0", "pb_live_" + strings.Repeat("0", 49), strings.Repeat("\xff", Len)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		live, err := Check(s)
+		if err != nil {
+			return
+		}
+		if len(s) != Len || (live && !strings.HasPrefix(s, LivePrefix)) || (!live && !strings.HasPrefix(s, TestPrefix)) {
+			t.Fatalf("Check accepted %q (live=%v)", s, live)
+		}
+		if checksum(s[:Len-sumChars]) != s[Len-sumChars:] {
+			t.Fatalf("Check accepted %q with a wrong checksum", s)
+		}
+	})
+}

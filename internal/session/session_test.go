@@ -63,3 +63,36 @@ func TestParseRefuses(t *testing.T) {
 		t.Errorf("valid token refused: %v", err)
 	}
 }
+
+// FuzzParse: no input makes Parse panic, and nothing but a token signed with the secret is
+// accepted.
+func FuzzParse(f *testing.F) {
+	now := time.Date(2026, 2, 23, 12, 0, 0, 0, time.UTC)
+	m := NewManager(secret, "iss", "aud", time.Hour, fixed(now))
+	valid, _ := m.Issue("4ec5bd77-724f-40a9-be5f-21862cebad72", "org", "pid")
+	parts := strings.Split(valid, ".")
+	f.Add(valid)
+	f.Add(parts[0] + "." + parts[1] + ".")
+	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + ".")
+	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1e309}`)) + "." + parts[2])
+	f.Add("")
+	f.Add("....")
+	f.Add("eyJ.eyJ.x")
+	f.Fuzz(func(t *testing.T, token string) {
+		c, err := m.Parse(token)
+		if err == nil {
+			// Whatever is accepted must carry a genuine HS256 signature of its header and payload.
+			parts := strings.Split(token, ".")
+			if len(parts) != 3 {
+				t.Fatalf("Parse accepted %q, which is not three parts", token)
+			}
+			sig, serr := jwt.SigningMethodHS256.Sign(parts[0]+"."+parts[1], secret)
+			if serr != nil || base64.RawURLEncoding.EncodeToString(sig) != parts[2] {
+				t.Fatalf("Parse accepted %q as %+v without a valid signature", token, c)
+			}
+		}
+		if err != nil && err != ErrInvalid {
+			t.Fatalf("Parse returned %v, want ErrInvalid", err)
+		}
+	})
+}

@@ -21,7 +21,7 @@ import (
 // Engine is one database engine a test runs on.
 type Engine struct {
 	Name string
-	open func(t *testing.T) (*store.Store, string)
+	open func(t testing.TB) (*store.Store, string)
 }
 
 // Engines lists sqlite, then postgres.
@@ -42,7 +42,7 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 
 // Open returns a migrated store and its URL, closed and dropped when the test ends. A test on
 // postgres without TEST_DATABASE_URL is skipped, or fails when PostgreSQL is required.
-func (e Engine) Open(t *testing.T) (*store.Store, string) {
+func (e Engine) Open(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	st, u := e.open(t)
 	if err := st.Migrate(context.Background()); err != nil {
@@ -51,7 +51,7 @@ func (e Engine) Open(t *testing.T) (*store.Store, string) {
 	return st, u
 }
 
-func openSQLite(t *testing.T) (*store.Store, string) {
+func openSQLite(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	u := "sqlite://" + filepath.Join(t.TempDir(), "test.db")
 	st, err := store.Open(context.Background(), u, store.Options{})
@@ -62,7 +62,7 @@ func openSQLite(t *testing.T) (*store.Store, string) {
 	return st, u
 }
 
-func openPostgres(t *testing.T) (*store.Store, string) {
+func openPostgres(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -127,7 +127,7 @@ func (q *QueryCounter) Total() int {
 
 // CountQueries starts counting st's SELECTs per table. Call it before anything else uses st: GORM's
 // callback list must not change while queries run.
-func CountQueries(t *testing.T, st *store.Store) *QueryCounter {
+func CountQueries(t testing.TB, st *store.Store) *QueryCounter {
 	t.Helper()
 	q := &QueryCounter{counts: map[string]int{}}
 	count := func(db *gorm.DB) {
