@@ -51,7 +51,8 @@ dburl=$(scripts/pg.sh start "$work/pg" "$(pick_port)")
 port=$(pick_port)
 while ss -ltn 2>/dev/null | grep -q ":$port "; do port=$(pick_port); done
 base="http://127.0.0.1:$port"
-PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
+# Rate limits off the way (every request comes from one address): this measures throughput.
+PINBRIDGE_RATE_LIMIT_SCALE=1000000 PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
   PINBRIDGE_DATA_DIR="$work/data" PINBRIDGE_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" PINBRIDGE_HASH_QUEUE="${BENCH_HASH_QUEUE:-256}" \
   bin/pinbridge serve >"$work/server.log" 2>&1 &
 server_pid=$!
