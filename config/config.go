@@ -85,6 +85,14 @@ type Limits struct {
 	TrustedProxies []*net.IPNet
 	// CORSOrigins may call the API from a browser (exact origins); empty: no CORS.
 	CORSOrigins []string
+	// Overrides replace individual rate limits by name (e.g. "login:ip": 120 per minute).
+	Overrides map[string]RateLimit
+}
+
+// RateLimit is a count per window.
+type RateLimit struct {
+	Limit  int
+	Window time.Duration
 }
 
 // HTTP holds server limits.
@@ -222,6 +230,18 @@ func Load(lookup Lookup) (Config, error) {
 			continue
 		}
 		c.Limits.CORSOrigins = append(c.Limits.CORSOrigins, origin)
+	}
+	c.Limits.Overrides = map[string]RateLimit{}
+	for _, item := range splitList(get("PINBRIDGE_RATE_LIMITS", "")) {
+		name, spec, ok := strings.Cut(item, "=")
+		count, window, ok2 := strings.Cut(spec, "/")
+		n, err := strconv.Atoi(strings.TrimSpace(count))
+		d, derr := time.ParseDuration(strings.TrimSpace(window))
+		if !ok || !ok2 || err != nil || n < 1 || derr != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("PINBRIDGE_RATE_LIMITS: %q is not NAME=COUNT/WINDOW such as login:ip=120/1m", item))
+			continue
+		}
+		c.Limits.Overrides[strings.TrimSpace(name)] = RateLimit{Limit: n, Window: d}
 	}
 	c.Hashing = Hashing{
 		Workers: integer("PINBRIDGE_HASH_WORKERS", 0, 0),

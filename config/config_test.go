@@ -98,3 +98,16 @@ func TestDevelopmentSecretGeneratedOnceAndKept(t *testing.T) {
 		t.Errorf("second start got another secret (%v); sessions would not survive a restart", err)
 	}
 }
+
+func TestRateLimitOverrides(t *testing.T) {
+	c, err := Load(env(map[string]string{"PINBRIDGE_RATE_LIMITS": "login:ip=120/1m, forgot:email=5/1h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Limits.Overrides["login:ip"]; got.Limit != 120 || got.Window != time.Minute {
+		t.Errorf("login:ip = %+v", got)
+	}
+	if _, err := Load(env(map[string]string{"PINBRIDGE_RATE_LIMITS": "login:ip=lots"})); err == nil || !strings.Contains(err.Error(), "PINBRIDGE_RATE_LIMITS") {
+		t.Errorf("bad override accepted: %v", err)
+	}
+}

@@ -21,6 +21,9 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 		return nil, err
 	}
 	email := strings.TrimSpace(string(b.Email))
+	if err := s.limit(ctx, limitRegisterEmail, emailSubject(email)); err != nil {
+		return nil, err
+	}
 	fullName := strings.TrimSpace(b.FullName)
 	tz, err := timezoneOrUTC(b.Timezone)
 	if err != nil {

@@ -30,6 +30,7 @@ type rule struct {
 // The limits, before PINBRIDGE_RATE_LIMIT_SCALE.
 var (
 	limitRegisterIP      = rule{"register:ip", 10, 10 * time.Minute}
+	limitRegisterEmail   = rule{"register:email", 5, 10 * time.Minute}
 	limitLoginIP         = rule{"login:ip", 60, time.Minute}
 	limitLoginEmail      = rule{"login:email", 30, 10 * time.Minute}
 	limitForgotIP        = rule{"forgot:ip", 10, 10 * time.Minute}
@@ -72,8 +73,31 @@ func errRateLimited(retryAfter time.Duration) *apiError {
 
 var purgeTick atomic.Uint64
 
+// knownLimits are the names PINBRIDGE_RATE_LIMITS may override.
+var knownLimits = []rule{limitRegisterIP, limitRegisterEmail, limitLoginIP, limitLoginEmail, limitForgotIP,
+	limitForgotEmail, limitResetIP, limitLinkIP, limitVerifyUser, limitEmailChangeUser, limitSessionIP,
+	limitSandboxResetOrg, limitKeyCreateOrg, limitKeyCreateIP}
+
+// checkLimitOverrides refuses overrides of limits that do not exist (a typo would silently keep the
+// default).
+func checkLimitOverrides(l config.Limits) error {
+	for name := range l.Overrides {
+		found := false
+		for _, r := range knownLimits {
+			found = found || r.name == name
+		}
+		if !found {
+			return fmt.Errorf("PINBRIDGE_RATE_LIMITS: unknown limit %q", name)
+		}
+	}
+	return nil
+}
+
 // limit counts one hit of r for subject and refuses it past the limit (fixed windows).
 func (s *Server) limit(ctx context.Context, r rule, subject string) error {
+	if o, ok := s.cfg.Limits.Overrides[r.name]; ok {
+		r.limit, r.window = o.Limit, o.Window
+	}
 	max := int(math.Ceil(float64(r.limit) * s.cfg.Limits.Scale))
 	now := s.now()
 	start := now.Truncate(r.window)

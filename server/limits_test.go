@@ -156,3 +156,18 @@ func TestCORSAllowList(t *testing.T) {
 		t.Errorf("other origin: Access-Control-Allow-Origin = %q, want none", got)
 	}
 }
+
+func TestRateLimitOverride(t *testing.T) {
+	e := strictEnv(t, testdb.Engines()[0], func(c *config.Config) {
+		c.Limits.Overrides = map[string]config.RateLimit{"forgot:email": {Limit: 1, Window: time.Hour}}
+	})
+	if status, _, _ := e.do("POST", "/v1/auth/forgot-password", `{"email":"o@example.com"}`, nil); status != http.StatusOK {
+		t.Fatalf("first: %d", status)
+	}
+	status, hdr, body := e.do("POST", "/v1/auth/forgot-password", `{"email":"o@example.com"}`, nil)
+	// The default allows 3; the override makes the second one too many.
+	expect429(t, "second request with forgot:email=1/1h", status, hdr, body)
+	if r, _ := strconv.Atoi(hdr.Get("Retry-After")); r > 3600 {
+		t.Errorf("Retry-After %d, want at most the hour window", r)
+	}
+}
