@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -53,6 +54,9 @@ func registerDocs(e *echo.Echo, spec *openapi3.T) error {
 	})
 	files := http.StripPrefix("/docs/", http.FileServer(http.FS(docs)))
 	static := func(c echo.Context) error {
+		if strings.HasSuffix(c.Request().URL.Path, "/") {
+			return echo.ErrNotFound // files only, no directory listings
+		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(c.Response(), c.Request())
 		return nil

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"embed"
+	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -26,19 +29,36 @@ func registerPages(e *echo.Echo) {
 		panic(err) // the embedded tree is fixed at build time
 	}
 	for _, name := range pages {
-		body, err := fs.ReadFile(web, name+".html")
+		// Each page is the shared layout filled with its own title and form.
+		t, err := template.ParseFS(web, "layout.html", "pages/"+name+".html")
 		if err != nil {
 			panic(err)
 		}
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, "layout.html", name); err != nil {
+			panic(err)
+		}
+		body := buf.Bytes()
 		e.GET("/"+name, func(c echo.Context) error {
 			c.Response().Header().Set("Content-Security-Policy", pageCSP)
 			return c.HTMLBlob(http.StatusOK, body)
 		})
 	}
-	assets := http.FileServer(http.FS(web))
+	assets := http.FileServer(http.FS(mustSub(web, "assets")))
 	e.GET("/assets/*", func(c echo.Context) error {
+		if strings.HasSuffix(c.Request().URL.Path, "/") {
+			return echo.ErrNotFound // files only, no directory listings
+		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
-		assets.ServeHTTP(c.Response(), c.Request())
+		http.StripPrefix("/assets", assets).ServeHTTP(c.Response(), c.Request())
 		return nil
 	})
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
 }
