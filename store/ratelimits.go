@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -25,11 +26,14 @@ func (s *Store) PurgeRateLimits(ctx context.Context, now time.Time) error {
 // LoginLockedUntil returns until when logins for the email must wait (zero time when they need not).
 func (s *Store) LoginLockedUntil(ctx context.Context, email string) (time.Time, error) {
 	var t LoginThrottle
-	err := s.db.WithContext(ctx).Where("email_key = ?", EmailKey(email)).Take(&t).Error
-	if errors.Is(err, ErrNotFound) || errors.Is(translate(err), ErrNotFound) {
+	err := translate(s.db.WithContext(ctx).Where("email_key = ?", EmailKey(email)).Take(&t).Error)
+	if errors.Is(err, ErrNotFound) {
 		return time.Time{}, nil
 	}
-	return t.LockedUntil, wrap("login throttle", err)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("login throttle: %w", err)
+	}
+	return t.LockedUntil, nil
 }
 
 // RecordLoginFailure counts a failed login for the email and sets its next allowed time from the
