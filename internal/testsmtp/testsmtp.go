@@ -105,20 +105,11 @@ func (s *Server) Wait(t testing.TB, timeout time.Duration) Message {
 // addresses that arrive first are kept in All but skipped here.
 func (s *Server) WaitFor(t testing.TB, addr string, timeout time.Duration) Message {
 	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case m := <-s.messages:
-			for _, to := range m.To {
-				if strings.EqualFold(to, addr) {
-					return m
-				}
-			}
-		case <-deadline:
-			t.Fatalf("no email to %s arrived within %v", addr, timeout)
-			return Message{}
-		}
+	m, ok := s.Next(addr, timeout)
+	if !ok {
+		t.Fatalf("no email to %s arrived within %v", addr, timeout)
 	}
+	return m
 }
 
 // Next returns the next message to addr, or false after timeout. Unlike WaitFor it does not fail
