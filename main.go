@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -49,12 +50,12 @@ func main() {
 	}
 }
 
-func setup(ctx context.Context) (config.Config, *slog.Logger, *store.Store, error) {
+func setup(ctx context.Context, out io.Writer) (config.Config, *slog.Logger, *store.Store, error) {
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
 		return cfg, nil, nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	log := newLogger(cfg)
+	log := newLogger(cfg, out)
 	st, err := store.Open(ctx, cfg.Database.URL, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
 	if err != nil {
 		return cfg, nil, nil, err
@@ -66,18 +67,18 @@ func setup(ctx context.Context) (config.Config, *slog.Logger, *store.Store, erro
 	return cfg, log, st, nil
 }
 
-func newLogger(cfg config.Config) *slog.Logger {
+func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Env == config.EnvProduction {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(out, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(out, opts))
 }
 
 func migrate() error {
-	_, log, st, err := setup(context.Background())
+	_, log, st, err := setup(context.Background(), os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,9 @@ func serve() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	cfg, log, st, err := setup(ctx)
+	logs := newBufferedLog(os.Stderr)
+	defer logs.Close()
+	cfg, log, st, err := setup(ctx, logs)
 	if err != nil {
 		return err
 	}
