@@ -306,7 +306,7 @@ func (c Config) validate() []error {
 		u, err := url.Parse(c.Mail.SMTPURL.Reveal())
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 			// The value may hold a password: never echo it.
-			errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: must look like smtp://user:pass@host:port or smtps://..."))
+			errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: must look like smtp://user:pass@host:port or smtps://user:pass@host:port"))
 		}
 	}
 	return errs

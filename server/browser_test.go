@@ -62,16 +62,3 @@ func jsDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "scripts", "js")
 }
-
-func lastLines(s string, n int) string {
-	lines := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			lines++
-			if lines > n {
-				return s[i+1:]
-			}
-		}
-	}
-	return s
-}

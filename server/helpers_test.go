@@ -181,7 +181,7 @@ type validatingTransport struct {
 
 func newValidatingTransport(t testing.TB) *validatingTransport {
 	t.Helper()
-	spec, err := gen.GetSwagger()
+	spec, err := gen.GetSpec()
 	if err != nil {
 		t.Fatalf("spec: %v", err)
 	}

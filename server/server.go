@@ -129,7 +129,7 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 }
 
 func loadSpec() (*openapi3.T, error) {
-	spec, err := gen.GetSwagger()
+	spec, err := gen.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("server: load embedded spec: %w", err)
 	}

@@ -129,6 +129,9 @@ func TestServedSpecAndMetrics(t *testing.T) {
 		t.Errorf("swagger-ui bundle: %d", resp.StatusCode)
 	}
 	resp, body = get("/metrics")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
 	for _, want := range []string{
 		`pinbridge_http_requests_total{method="POST",route="/v1/auth/register",status="201"} 1`,
 		`pinbridge_auth_failures_total{reason="missing_access_token"} 1`,

@@ -40,27 +40,35 @@ func TestTimingDoesNotRevealAccounts(t *testing.T) {
 				}
 				return d
 			}
+			// A round that misses the bound is measured again (up to three rounds): a machine
+			// shared with other work can skew one round, while a real difference skews them all.
 			compare := func(name, path, bodyA, bodyB string, n int) {
-				var a, b []time.Duration
-				for i := range n {
-					if i%2 == 0 {
-						a = append(a, measure(path, bodyA))
-						b = append(b, measure(path, bodyB))
-					} else {
-						b = append(b, measure(path, bodyB))
-						a = append(a, measure(path, bodyA))
+				for round := 1; ; round++ {
+					var a, b []time.Duration
+					for i := range n {
+						if i%2 == 0 {
+							a = append(a, measure(path, bodyA))
+							b = append(b, measure(path, bodyB))
+						} else {
+							b = append(b, measure(path, bodyB))
+							a = append(a, measure(path, bodyA))
+						}
 					}
-				}
-				ma, mb := median(a), median(b)
-				ratio := float64(ma) / float64(mb)
-				t.Logf("%s: medians %v vs %v (ratio %.3f, n=%d)", name, ma, mb, ratio, n)
-				if ratio < 0.9 || ratio > 1/0.9 {
-					t.Errorf("%s: medians %v vs %v differ by more than 10%%", name, ma, mb)
+					ma, mb := median(a), median(b)
+					ratio := float64(ma) / float64(mb)
+					t.Logf("%s, round %d: medians %v vs %v (ratio %.3f, n=%d)", name, round, ma, mb, ratio, n)
+					if ratio >= 0.9 && ratio <= 1/0.9 {
+						return
+					}
+					if round == 3 {
+						t.Errorf("%s: medians differ by more than 10%% in three rounds", name)
+						return
+					}
 				}
 			}
 			compare("login unknown email vs wrong password", "/v1/auth/login",
 				`{"email":"nobody@example.com","password":"not the password"}`,
-				`{"email":"timing@example.com","password":"not the password"}`, 30)
+				`{"email":"timing@example.com","password":"not the password"}`, 40)
 			e.server.DeliverMail(t.Context())
 			compare("forgot-password unknown vs known", "/v1/auth/forgot-password",
 				`{"email":"nobody@example.com"}`, `{"email":"timing@example.com"}`, 200)
