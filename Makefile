@@ -34,9 +34,10 @@ check-generate: generate ## Fail when gen/ is not exactly what openapi.yaml gene
 	@git diff --exit-code --stat -- gen/ && test -z "$$(git status --porcelain -- gen/)" \
 		|| { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
 
-lint: ## gofmt and go vet (generated code excluded from gofmt)
+lint: ## gofmt, go vet and staticcheck (generated code excluded)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); exit 1; }
 	go vet ./...
+	go tool staticcheck $$(go list ./... | grep -v '/gen')
 
 lint-spec: js-deps ## Lint openapi.yaml with Redocly (recommended-strict: zero errors, zero warnings)
 	cd $(JS) && node_modules/.bin/redocly lint --config redocly.yaml ../../openapi.yaml
