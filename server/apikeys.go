@@ -19,7 +19,7 @@ var allScopes = []string{store.ScopeRead, store.ScopeWrite, store.ScopeDestructi
 // CreateAPIKey mints a key for the caller's active project and returns its plaintext, once.
 func (s *Server) CreateAPIKey(ctx context.Context, req gen.CreateAPIKeyRequestObject) (gen.CreateAPIKeyResponseObject, error) {
 	p := principalFrom(ctx)
-	if err := s.limitAccount(ctx, limitKeyCreateOrg, p.organizationID); err != nil {
+	if err := s.limitAccount(ctx, limitKeyCreateOrg, p.organizationID, limitKeyCreateIP); err != nil {
 		return nil, err
 	}
 	b := req.Body

@@ -233,7 +233,7 @@ func retryAfter(sentAt, now time.Time) (int, bool) {
 // minute; a request inside that minute says how long to wait).
 func (s *Server) RequestEmailVerification(ctx context.Context, _ gen.RequestEmailVerificationRequestObject) (gen.RequestEmailVerificationResponseObject, error) {
 	user := principalFrom(ctx).account.User
-	if err := s.limitAccount(ctx, limitVerifyUser, user.ID); err != nil {
+	if err := s.limitAccount(ctx, limitVerifyUser, user.ID, limitSessionIP); err != nil {
 		return nil, err
 	}
 	if user.EmailVerifiedAt != nil {
@@ -290,7 +290,7 @@ func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObje
 // it, the answer is the same and that address gets a notice instead: the caller learns nothing.
 func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailChangeRequestObject) (gen.RequestEmailChangeResponseObject, error) {
 	user := principalFrom(ctx).account.User
-	if err := s.limitAccount(ctx, limitEmailChangeUser, user.ID); err != nil {
+	if err := s.limitAccount(ctx, limitEmailChangeUser, user.ID, limitSessionIP); err != nil {
 		return nil, err
 	}
 	newEmail := strings.TrimSpace(string(req.Body.NewEmail))

@@ -118,15 +118,10 @@ func (s *Server) limit(ctx context.Context, r rule, subject string) error {
 	return nil
 }
 
-// limitAccount applies r to subject (a user or an organization) and the generic per-IP limit of
-// authenticated write requests.
-func (s *Server) limitAccount(ctx context.Context, r rule, subject string) error {
+// limitAccount applies r to subject (a user or an organization) and ipRule to the client's address.
+func (s *Server) limitAccount(ctx context.Context, r rule, subject string, ipRule rule) error {
 	if err := s.limit(ctx, r, subject); err != nil {
 		return err
-	}
-	ipRule := limitSessionIP
-	if r == limitKeyCreateOrg {
-		ipRule = limitKeyCreateIP
 	}
 	return s.limit(ctx, ipRule, clientIP(ctx))
 }

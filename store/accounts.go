@@ -171,29 +171,69 @@ func accountQuery(db *gorm.DB) string {
 	return accountSQL
 }
 
-// SetPasswordHash replaces a user's password hash without ending sessions (used to upgrade the
-// hash parameters on login); ErrNotFound when the user is gone.
-func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
-		Updates(map[string]any{"password_hash": hash, "updated_at": now.UTC()})
+// updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.
+func (s *Store) updateUser(ctx context.Context, op, userID string, updates map[string]any) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Updates(updates)
 	if res.Error != nil {
-		return wrap("set password hash", res.Error)
+		return wrap(op, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("set password hash: %w", ErrNotFound)
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
 	return nil
 }
 
+// SetPasswordHash replaces a user's password hash without ending sessions (used to upgrade the
+// hash parameters on login); ErrNotFound when the user is gone.
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
+	return s.updateUser(ctx, "set password hash", userID, map[string]any{"password_hash": hash, "updated_at": now.UTC()})
+}
+
 // SetTimezone records a user's time zone; ErrNotFound when the user is gone.
 func (s *Store) SetTimezone(ctx context.Context, userID, tz string, now time.Time) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
-		Updates(map[string]any{"timezone": tz, "updated_at": now.UTC()})
-	if res.Error != nil {
-		return wrap("set timezone", res.Error)
+	return s.updateUser(ctx, "set timezone", userID, map[string]any{"timezone": tz, "updated_at": now.UTC()})
+}
+
+// SetPassword replaces the password hash and ends every session issued before now; with
+// verifyEmail it also marks the email verified (a reset link proves the address). ErrNotFound when
+// the user is gone.
+func (s *Store) SetPassword(ctx context.Context, userID, hash string, now time.Time, verifyEmail bool) error {
+	now = now.UTC()
+	if err := s.updateUser(ctx, "set password", userID, map[string]any{
+		"password_hash": hash, "sessions_valid_after": now, "updated_at": now,
+	}); err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("set timezone: %w", ErrNotFound)
+	if verifyEmail {
+		return s.MarkEmailVerified(ctx, userID, now)
 	}
 	return nil
+}
+
+// MarkEmailVerified records that the user proved their address (the first time only).
+func (s *Store) MarkEmailVerified(ctx context.Context, userID string, now time.Time) error {
+	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND email_verified_at IS NULL", userID).
+		Updates(map[string]any{"email_verified_at": now.UTC(), "updated_at": now.UTC()}).Error
+	return wrap("mark email verified", err)
+}
+
+// SetPendingEmail records (or clears, with nil) the address an email change waits to confirm;
+// ErrNotFound when the user is gone.
+func (s *Store) SetPendingEmail(ctx context.Context, userID string, email *string, now time.Time) error {
+	var at *time.Time
+	if email != nil {
+		n := now.UTC()
+		at = &n
+	}
+	return s.updateUser(ctx, "set pending email", userID, map[string]any{"pending_email": email, "pending_email_at": at, "updated_at": now.UTC()})
+}
+
+// ChangeEmail makes email the user's address, verified, and clears the pending change.
+// ErrConflict when another account has it; ErrNotFound when the user is gone.
+func (s *Store) ChangeEmail(ctx context.Context, userID, email string, now time.Time) error {
+	now = now.UTC()
+	return s.updateUser(ctx, "change email", userID, map[string]any{
+		"email": email, "email_key": EmailKey(email), "email_verified_at": now,
+		"pending_email": nil, "pending_email_at": nil, "updated_at": now,
+	})
 }
