@@ -50,11 +50,15 @@ var (
 	errAccountExists       = newError(http.StatusConflict, gen.ErrorCodeAccountExists, "Account already exists")
 	errPayloadTooLarge     = newError(http.StatusRequestEntityTooLarge, gen.ErrorCodePayloadTooLarge, "Request body too large")
 	errMethodNotAllowed    = newError(http.StatusMethodNotAllowed, gen.ErrorCodeMethodNotAllowed, "Method not allowed")
-	errUnsupportedMedia    = newError(http.StatusUnsupportedMediaType, gen.ErrorCodeUnsupportedMediaType, "Content-Type must be application/json")
 	errInvalidResetToken   = newError(http.StatusBadRequest, gen.ErrorCodeInvalidResetToken, "Invalid or expired password reset token")
 	errInvalidVerification = newError(http.StatusBadRequest, gen.ErrorCodeInvalidVerificationToken, "The verification link is invalid or has expired")
 	errIncorrectPassword   = newError(http.StatusBadRequest, gen.ErrorCodeIncorrectPassword, "The current password is incorrect")
 )
+
+// errUnsupportedMedia is a 422 like every other malformed request (the contract has no 415).
+var errUnsupportedMedia = errValidation(gen.ValidationIssue{
+	Loc: []string{"header", "Content-Type"}, Msg: "must be application/json", Type: "unsupported_media_type",
+})
 
 func errInsufficientScope(scope string) *apiError {
 	return newError(http.StatusForbidden, gen.ErrorCodeInsufficientScope, fmt.Sprintf("This API key lacks the %q scope this request needs", scope))

@@ -92,6 +92,10 @@ func TestUnsupportedMediaTypeAndBodyLimit(t *testing.T) {
 		if status != http.StatusUnprocessableEntity && status != http.StatusUnsupportedMediaType {
 			t.Errorf("empty text/plain body: status %d (%v), want 415 or 422", status, body)
 		}
+		status, _, body = e.do("POST", "/v1/auth/login", `email=a@example.com`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		if code, msg := errorOf(t, body); status != http.StatusUnprocessableEntity || code != "validation_error" || !strings.Contains(msg, "Content-Type") {
+			t.Errorf("form-encoded body: got %d %s %q, want 422 validation_error naming Content-Type", status, code, msg)
+		}
 		big := `{"email":"a@example.com","password":"` + strings.Repeat("x", 70<<10) + `"}`
 		status, _, body = e.do("POST", "/v1/auth/login", big, nil)
 		if code, _ := errorOf(t, body); status != http.StatusRequestEntityTooLarge || code != "payload_too_large" {

@@ -51,8 +51,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// Every write here is one statement or runs in Tx; GORM's implicit BEGIN/COMMIT around each
 		// single statement would only add two round trips (a login's DELETE, a key's INSERT).
 		SkipDefaultTransaction: true,
-		Logger:         logger.Discard,
-		NowFunc:        func() time.Time { return time.Now().UTC() },
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var (
 		db  *gorm.DB

@@ -125,7 +125,6 @@ const (
 	ErrorCodeRateLimited              ErrorCode = "rate_limited"
 	ErrorCodeSessionRequired          ErrorCode = "session_required"
 	ErrorCodeUnavailable              ErrorCode = "unavailable"
-	ErrorCodeUnsupportedMediaType     ErrorCode = "unsupported_media_type"
 	ErrorCodeValidationError          ErrorCode = "validation_error"
 	ErrorCodeWeakPassword             ErrorCode = "weak_password"
 )
@@ -166,8 +165,6 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeSessionRequired:
 		return true
 	case ErrorCodeUnavailable:
-		return true
-	case ErrorCodeUnsupportedMediaType:
 		return true
 	case ErrorCodeValidationError:
 		return true

@@ -460,7 +460,7 @@ export interface components {
          * @description A closed list; clients may branch on it.
          * @enum {string}
          */
-        ErrorCode: "missing_api_key" | "missing_access_token" | "invalid_api_key" | "invalid_access_token" | "invalid_credentials" | "session_required" | "insufficient_scope" | "invalid_reset_token" | "invalid_verification_token" | "incorrect_password" | "not_found" | "method_not_allowed" | "account_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "weak_password" | "rate_limited" | "internal_error" | "unavailable";
+        ErrorCode: "missing_api_key" | "missing_access_token" | "invalid_api_key" | "invalid_access_token" | "invalid_credentials" | "session_required" | "insufficient_scope" | "invalid_reset_token" | "invalid_verification_token" | "incorrect_password" | "not_found" | "method_not_allowed" | "account_exists" | "payload_too_large" | "validation_error" | "weak_password" | "rate_limited" | "internal_error" | "unavailable";
         ValidationIssue: {
             /** @description Where the problem is, e.g. `["body", "email"]` or `["query", "token"]`. */
             loc: string[];
