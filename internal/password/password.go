@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/pinbridge/pinbridge-auth/internal/argon2"
 )
 
 // Params are argon2id's cost parameters.
@@ -32,11 +32,29 @@ var b64 = base64.RawStdEncoding
 
 // Hash derives a PHC string for password with fresh random salt.
 func Hash(password string, p Params) (string, error) {
+	return hash(nil, password, p)
+}
+
+// workspace is a hashing worker's argon2 memory, reused for hashes of up to max KiB. Larger ones (an
+// old hash made with more memory) get fresh memory, so a worker never keeps more than max.
+type workspace struct {
+	mem argon2.Memory
+	max uint32
+}
+
+func (w *workspace) memory(p Params) *argon2.Memory {
+	if w == nil || p.Memory > w.max {
+		return nil
+	}
+	return &w.mem
+}
+
+func hash(w *workspace, password string, p Params) (string, error) {
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := argon2.IDKeyWith(w.memory(p), []byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -45,11 +63,15 @@ func Hash(password string, p Params) (string, error) {
 // returns the parameters encoded was made with (so callers can re-hash when they are outdated).
 // ErrMalformed when encoded cannot be parsed.
 func Verify(password, encoded string) (bool, Params, error) {
+	return verify(nil, password, encoded)
+}
+
+func verify(w *workspace, password, encoded string) (bool, Params, error) {
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, Params{}, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := argon2.IDKeyWith(w.memory(p), []byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return subtle.ConstantTimeCompare(got, key) == 1, p, nil
 }
 

@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,54 @@ func TestPoolVerifyAndRehash(t *testing.T) {
 	if err := p.VerifyDummy(ctx, "anything"); err != nil {
 		t.Errorf("VerifyDummy: %v", err)
 	}
+	// A hash made with more memory than the pool's is verified in fresh memory, correctly.
+	bigger, _ := Hash("pw-123456", Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if ok, rehash, err := p.Verify(ctx, "pw-123456", bigger); !ok || !rehash || err != nil {
+		t.Errorf("Verify(more memory) = %v %v %v, want true true nil", ok, rehash, err)
+	}
+	if ok, _, _ := p.Verify(ctx, "pw-654321", h); ok {
+		t.Error("Verify accepted a wrong password")
+	}
+}
+
+// TestPoolReusesWorkingMemory: hashing on the pool allocates no argon2 working memory per request
+// (each worker keeps its own), while a hash off the pool allocates all of it.
+func TestPoolReusesWorkingMemory(t *testing.T) {
+	params := Params{Memory: 4096, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	p, err := NewPool(params, 1, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	h, err := p.Hash(ctx, "warm up the worker") // the worker grows its memory here, once
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	pooled := allocated(func() {
+		for range 4 {
+			if _, err := p.Hash(ctx, "pw-123456"); err != nil {
+				t.Fatal(err)
+			}
+			if ok, _, err := p.Verify(ctx, "warm up the worker", h); !ok || err != nil {
+				t.Fatalf("Verify = %v, %v", ok, err)
+			}
+		}
+	})
+	single := allocated(func() { _, _ = Hash("pw-123456", params) })
+	if single < uint64(params.Memory)*1024 {
+		t.Fatalf("a hash off the pool allocated %d bytes; the measurement is broken", single)
+	}
+	if pooled > 256*1024 {
+		t.Errorf("8 hashes on the pool allocated %d bytes; want no working memory (one off the pool: %d)", pooled, single)
+	}
 }
 
 // TestPoolRefusesWhenSaturated: with the worker busy and the queue full, the next request is
@@ -90,12 +139,12 @@ func TestPoolRefusesWhenSaturated(t *testing.T) {
 	defer p.Close()
 	ctx := context.Background()
 	started, release := make(chan struct{}), make(chan struct{})
-	busy, err := p.submit(ctx, func() { close(started); <-release })
+	busy, err := p.submit(ctx, func(*workspace) { close(started); <-release })
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-started // the worker holds the first job; the queue is empty
-	queued, err := p.submit(ctx, func() {})
+	queued, err := p.submit(ctx, func(*workspace) {})
 	if err != nil {
 		t.Fatalf("queueing one job behind a busy worker: %v", err)
 	}
@@ -137,6 +186,24 @@ func BenchmarkHashOWASP(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPoolHash measures the pool's throughput with one worker per CPU, each hash submitted
+// from its own goroutine as requests are.
+func BenchmarkPoolHash(b *testing.B) {
+	p, err := NewPool(OWASP, 0, 1024)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Hash(context.Background(), "correct horse battery staple"); err != nil {
+				b.Error(err)
+			}
+		}
+	})
 }
 
 func TestCommonPasswords(t *testing.T) {

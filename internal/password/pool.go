@@ -25,7 +25,7 @@ type Pool struct {
 
 type job struct {
 	ctx  context.Context
-	work func()
+	work func(w *workspace)
 	done chan struct{}
 }
 
@@ -50,8 +50,11 @@ func NewPool(params Params, workers, queue int) (*Pool, error) {
 	return p, nil
 }
 
+// worker runs jobs in its own argon2 memory, allocated once: a hash costs no allocation, and memory
+// stays at workers x Params.Memory.
 func (p *Pool) worker() {
 	defer p.wg.Done()
+	w := &workspace{max: p.params.Memory}
 	for {
 		select {
 		case <-p.quit:
@@ -59,7 +62,7 @@ func (p *Pool) worker() {
 		case j := <-p.jobs:
 			p.waiting.Add(-1)
 			if j.ctx.Err() == nil {
-				j.work()
+				j.work(w)
 			}
 			close(j.done)
 		}
@@ -78,7 +81,7 @@ func (p *Pool) Waiting() int64 { return p.waiting.Load() }
 // Params returns the parameters new hashes use.
 func (p *Pool) Params() Params { return p.params }
 
-func (p *Pool) run(ctx context.Context, work func()) error {
+func (p *Pool) run(ctx context.Context, work func(w *workspace)) error {
 	j, err := p.submit(ctx, work)
 	if err != nil {
 		return err
@@ -87,7 +90,7 @@ func (p *Pool) run(ctx context.Context, work func()) error {
 }
 
 // submit queues work without waiting for it; ErrBusy when the queue is full.
-func (p *Pool) submit(ctx context.Context, work func()) (job, error) {
+func (p *Pool) submit(ctx context.Context, work func(w *workspace)) (job, error) {
 	j := job{ctx: ctx, work: work, done: make(chan struct{})}
 	p.waiting.Add(1)
 	select {
@@ -117,7 +120,7 @@ func (p *Pool) Hash(ctx context.Context, password string) (string, error) {
 		out string
 		err error
 	)
-	if runErr := p.run(ctx, func() { out, err = Hash(password, p.params) }); runErr != nil {
+	if runErr := p.run(ctx, func(w *workspace) { out, err = hash(w, password, p.params) }); runErr != nil {
 		return "", runErr
 	}
 	return out, err
@@ -127,7 +130,7 @@ func (p *Pool) Hash(ctx context.Context, password string) (string, error) {
 // other parameters than the pool's. ErrBusy, a context error, or ErrMalformed otherwise.
 func (p *Pool) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
 	var params Params
-	if runErr := p.run(ctx, func() { ok, params, err = Verify(password, encoded) }); runErr != nil {
+	if runErr := p.run(ctx, func(w *workspace) { ok, params, err = verify(w, password, encoded) }); runErr != nil {
 		return false, false, runErr
 	}
 	if err != nil {
