@@ -44,7 +44,8 @@ type Config struct {
 // Database says where the data lives.
 type Database struct {
 	// URL is sqlite://PATH or postgres://...
-	URL          string
+	URL string
+	// MaxOpenConns bounds the PostgreSQL pool; 0 sizes it for the process (see store.Options).
 	MaxOpenConns int
 }
 
@@ -177,7 +178,7 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	c.Database = Database{
 		URL:          get("PINBRIDGE_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "pinbridge.db"))),
-		MaxOpenConns: integer("PINBRIDGE_DB_MAX_OPEN_CONNS", 16, 1),
+		MaxOpenConns: integer("PINBRIDGE_DB_MAX_OPEN_CONNS", 0, 0),
 	}
 	c.Auth = Auth{
 		JWTSecret:      Secret(get("PINBRIDGE_JWT_SECRET", "")),

@@ -3,7 +3,8 @@
 # account, a sandbox and keys, and drives each scenario with wrk at BENCH_CONNECTIONS connections for
 # BENCH_DURATION. In the same run it measures the ceiling (scripts/bench/ceiling: an Echo handler
 # that verifies an HS256 JWT and does one primary-key SELECT on the same PostgreSQL) and the hash
-# bound (cores / time of one production argon2id hash). Prints a table; writes JSON to BENCH_OUT.
+# bound (cores / time of one production argon2id hash). Both services get the same PostgreSQL pool
+# size. Prints a table; writes JSON to BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 OUT=${BENCH_OUT:-bin/bench.json}
 CORES=$(nproc)
+# The server's default pool (store.DefaultMaxOpenConns: 2 per CPU, at least 4); the ceiling gets the same.
+POOL=${BENCH_DB_CONNS:-$(( CORES * 2 > 4 ? CORES * 2 : 4 ))}
 
 if ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
@@ -52,7 +55,7 @@ port=$(pick_port)
 while ss -ltn 2>/dev/null | grep -q ":$port "; do port=$(pick_port); done
 base="http://127.0.0.1:$port"
 # Rate limits off the way (every request comes from one address): this measures throughput.
-PINBRIDGE_RATE_LIMIT_SCALE=1000000 PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
+PINBRIDGE_RATE_LIMIT_SCALE=1000000 PINBRIDGE_DB_MAX_OPEN_CONNS="$POOL" PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
   PINBRIDGE_DATA_DIR="$work/data" PINBRIDGE_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" PINBRIDGE_HASH_QUEUE="${BENCH_HASH_QUEUE:-256}" \
   bin/pinbridge serve >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -80,7 +83,7 @@ key=$(curl -fs -X POST "$base/v1/api-keys" -H 'Content-Type: application/json' -
   -d '{"name":"bench","scopes":["read"]}' | json 'd["api_key"]')
 
 cport=$(pick_port)
-bin/bench-ceiling serve -addr "127.0.0.1:$cport" -db "$dburl" -conns 16 >"$work/ceiling.log" 2>&1 &
+bin/bench-ceiling serve -addr "127.0.0.1:$cport" -db "$dburl" -conns "$POOL" >"$work/ceiling.log" 2>&1 &
 ceiling_pid=$!
 pids+=("$ceiling_pid")
 ctoken=$(bin/bench-ceiling token "$user_id")
@@ -112,9 +115,9 @@ run "GET /healthz" "$base/healthz" "$server_pid" GET "" ""
 run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
 run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
 
-python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" <<'PY'
+python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" "$POOL" <<'PY'
 import json, sys, platform
-results_path, out_path, hash_ns, cores, duration, conns = sys.argv[1:]
+results_path, out_path, hash_ns, cores, duration, conns, pool = sys.argv[1:]
 rows = [json.loads(l) for l in open(results_path)]
 hash_bound = int(cores) * 1e9 / int(hash_ns)
 ceiling = None
@@ -135,10 +138,10 @@ for row in table:
         row["ratio"], row["ratio_to"] = round(row["req_per_s"] / ceiling, 3), "ceiling"
     row["p99_over_p50"] = round(row["p99_ms"] / row["p50_ms"], 2) if row["p50_ms"] else None
 report = {"machine": {"cores": int(cores), "cpu": platform.processor() or platform.machine()},
-          "duration": duration, "connections": int(conns),
+          "duration": duration, "connections": int(conns), "db_pool": int(pool),
           "hash_ms": round(int(hash_ns) / 1e6, 2), "hash_bound_req_per_s": round(hash_bound, 1), "results": table}
 json.dump(report, open(out_path, "w"), indent=2)
-print(f"\nhash: {report['hash_ms']} ms per argon2id hash (m=19456,t=2,p=1) -> hash bound {hash_bound:.1f} req/s on {cores} cores")
+print(f"\nhash: {report['hash_ms']} ms per argon2id hash (m=19456,t=2,p=1) -> hash bound {hash_bound:.1f} req/s on {cores} cores; PostgreSQL pool {pool} connections")
 print(f"{'scenario':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'errors':>7} {'ratio':>14} {'peak RSS':>9}")
 for r in table:
     ratio = f"{r['ratio']:.2f}x {'ceil' if r.get('ratio_to') == 'ceiling' else 'hash'}" if "ratio" in r else "-"

@@ -35,7 +35,7 @@ func main() {
 		fs := flag.NewFlagSet("serve", flag.ExitOnError)
 		addr := fs.String("addr", "127.0.0.1:18990", "listen address")
 		dbURL := fs.String("db", "", "postgres URL")
-		conns := fs.Int("conns", 16, "pool size")
+		conns := fs.Int("conns", 4, "pool size")
 		_ = fs.Parse(os.Args[2:])
 		if err := serve(*addr, *dbURL, *conns); err != nil {
 			fmt.Fprintln(os.Stderr, err)
