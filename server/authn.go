@@ -63,6 +63,8 @@ type principal struct {
 	account        *store.Account // session only
 	project        store.Project  // session only: the active project
 	key            *store.APIKey  // API key only
+	// keyAccounts are the Pinterest accounts the API key may act on, loaded with it (API key only).
+	keyAccounts []store.PinterestAccount
 }
 
 type principalKey struct{}
@@ -162,21 +164,22 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 }
 
 // keyPrincipal resolves an API key: its format and checksum first (a malformed key never reaches
-// the database), then one indexed lookup by hash, read fresh on every request so a revocation is
-// effective on the next request on every instance. A valid key on a session-only operation gets 403
+// the database), then one indexed lookup by hash that also loads the accounts the key may act on,
+// read fresh on every request so a revocation is effective on the next request on every instance. A valid key on a session-only operation gets 403
 // session_required; one without the scope its method needs gets 403 insufficient_scope.
 func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, method string) (*principal, error) {
 	if _, err := apikey.Check(value); err != nil {
 		return nil, errInvalidAPIKey
 	}
 	hash := apikey.Hash(value)
-	key, err := s.store.APIKeyByHash(ctx, hash)
+	access, err := s.store.APIKeyAccess(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errInvalidAPIKey
 	}
 	if err != nil {
 		return nil, err
 	}
+	key := access.Key
 	now := s.now()
 	if subtle.ConstantTimeCompare([]byte(key.SecretHash), []byte(hash)) != 1 || !key.Usable(now) {
 		return nil, errInvalidAPIKey
@@ -188,7 +191,7 @@ func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, met
 		return nil, errInsufficientScope(scope)
 	}
 	s.usage.note(key, now)
-	return &principal{organizationID: key.OrganizationID, projectID: key.ProjectID, key: &key}, nil
+	return &principal{organizationID: key.OrganizationID, projectID: key.ProjectID, key: &key, keyAccounts: access.Accounts}, nil
 }
 
 // scopeFor is the API-key scope a method needs: read for GET, write for POST/PUT/PATCH,

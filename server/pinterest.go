@@ -7,16 +7,15 @@ import (
 )
 
 // ListPinterestAccounts lists the caller's project's accounts; an API key limited to some accounts
-// sees only those.
+// sees only those. A key's accounts came with the key, in the same query.
 func (s *Server) ListPinterestAccounts(ctx context.Context, _ gen.ListPinterestAccountsRequestObject) (gen.ListPinterestAccountsResponseObject, error) {
 	p := principalFrom(ctx)
-	var only []string
-	if p.key != nil {
-		only = p.key.AccountIDs()
-	}
-	accounts, err := s.store.PinterestAccounts(ctx, p.projectID, only)
-	if err != nil {
-		return nil, err
+	accounts := p.keyAccounts
+	if p.key == nil {
+		var err error
+		if accounts, err = s.store.PinterestAccounts(ctx, p.projectID); err != nil {
+			return nil, err
+		}
 	}
 	out := make(gen.ListPinterestAccounts200JSONResponse, 0, len(accounts))
 	for _, a := range accounts {

@@ -150,25 +150,34 @@ var (
 // accountQuery joins users, organizations and projects, naming every column with its prefix.
 func accountQuery(db *gorm.DB) string {
 	accountSQLOnce.Do(func() {
-		var cols []string
-		for _, t := range []struct {
-			model any
-			alias string
-		}{{&User{}, "u"}, {&Organization{}, "o"}, {&Project{}, "p"}} {
-			stmt := &gorm.Statement{DB: db}
-			if err := stmt.Parse(t.model); err != nil {
-				panic(err) // the models are fixed at build time
-			}
-			for _, name := range stmt.Schema.DBNames {
-				cols = append(cols, t.alias+"."+name+" AS "+t.alias+"_"+name)
-			}
-		}
-		accountSQL = "SELECT " + strings.Join(cols, ", ") +
+		accountSQL = "SELECT " + prefixedColumns(db, aliased{&User{}, "u"}, aliased{&Organization{}, "o"}, aliased{&Project{}, "p"}) +
 			" FROM users u JOIN organizations o ON o.id = u.organization_id" +
 			" JOIN projects p ON p.organization_id = u.organization_id" +
 			" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at"
 	})
 	return accountSQL
+}
+
+// aliased is a model and the alias its table has in a join.
+type aliased struct {
+	model any
+	alias string
+}
+
+// prefixedColumns lists every column of the models as "alias.column AS alias_column", the names an
+// embedded struct with embeddedPrefix "alias_" scans.
+func prefixedColumns(db *gorm.DB, models ...aliased) string {
+	var cols []string
+	for _, m := range models {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(m.model); err != nil {
+			panic(err) // the models are fixed at build time
+		}
+		for _, name := range stmt.Schema.DBNames {
+			cols = append(cols, m.alias+"."+name+" AS "+m.alias+"_"+name)
+		}
+	}
+	return strings.Join(cols, ", ")
 }
 
 // updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.

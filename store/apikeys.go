@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // APIKey scopes.
@@ -110,11 +114,53 @@ func (s *Store) APIKeys(ctx context.Context, projectID string) ([]APIKey, error)
 	return keys, wrap("list api keys", err)
 }
 
-// APIKeyByHash finds the key with this secret hash, in one indexed query; ErrNotFound when none.
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
-	var k APIKey
-	err := s.db.WithContext(ctx).Where("secret_hash = ?", hash).Take(&k).Error
-	return k, wrap("api key by hash", err)
+// KeyAccess is what an API key opens: the key and the Pinterest accounts it may act on (its
+// project's, or the subset it is limited to), oldest first.
+type KeyAccess struct {
+	Key      APIKey
+	Accounts []PinterestAccount
+}
+
+// APIKeyAccess finds the key with this secret hash and the accounts it may act on, in one indexed
+// query: authentication runs it on every API-key request. ErrNotFound when no key has this hash.
+// The caller still checks that the key is usable (not revoked, not expired).
+func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error) {
+	var rows []keyAccessRow
+	if err := s.db.WithContext(ctx).Raw(keyAccessQuery(s.db), hash).Scan(&rows).Error; err != nil {
+		return KeyAccess{}, wrap("api key access", err)
+	}
+	if len(rows) == 0 {
+		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
+	}
+	ka := KeyAccess{Key: rows[0].Key, Accounts: make([]PinterestAccount, 0, len(rows))}
+	only := ka.Key.AccountIDs()
+	for _, r := range rows {
+		if r.Account.ID != "" && (only == nil || slices.Contains(only, r.Account.ID)) {
+			ka.Accounts = append(ka.Accounts, r.Account)
+		}
+	}
+	return ka, nil
+}
+
+// keyAccessRow is one row of keyAccessQuery: the key repeats for each account of its project; a
+// project without accounts gives one row whose account is zero.
+type keyAccessRow struct {
+	Key     APIKey           `gorm:"embedded;embeddedPrefix:k_"`
+	Account PinterestAccount `gorm:"embedded;embeddedPrefix:a_"`
+}
+
+var (
+	keyAccessSQL     string
+	keyAccessSQLOnce sync.Once
+)
+
+func keyAccessQuery(db *gorm.DB) string {
+	keyAccessSQLOnce.Do(func() {
+		keyAccessSQL = "SELECT " + prefixedColumns(db, aliased{&APIKey{}, "k"}, aliased{&PinterestAccount{}, "a"}) +
+			" FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id" +
+			" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id"
+	})
+	return keyAccessSQL
 }
 
 // APIKeyInOrganization finds a key of the organization; ErrNotFound for a key that does not exist

@@ -101,17 +101,10 @@ func SimulatedAccounts(projectID string, now time.Time) []PinterestAccount {
 	}
 }
 
-// PinterestAccounts lists a project's accounts, optionally only those with the given ids (nil: all).
-func (s *Store) PinterestAccounts(ctx context.Context, projectID string, only []string) ([]PinterestAccount, error) {
+// PinterestAccounts lists a project's accounts, oldest first.
+func (s *Store) PinterestAccounts(ctx context.Context, projectID string) ([]PinterestAccount, error) {
 	out := []PinterestAccount{}
-	q := s.db.WithContext(ctx).Where("project_id = ?", projectID)
-	if only != nil {
-		if len(only) == 0 {
-			return out, nil
-		}
-		q = q.Where("id IN ?", only)
-	}
-	err := q.Order("created_at, id").Find(&out).Error
+	err := s.db.WithContext(ctx).Where("project_id = ?", projectID).Order("created_at, id").Find(&out).Error
 	return out, wrap("list pinterest accounts", err)
 }
 
