@@ -120,64 +120,63 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 // Account loads a user with their organization and its projects (production first) in one query:
 // authentication runs it on every session request. ErrNotFound when any of them is gone.
 func (s *Store) Account(ctx context.Context, userID string) (Account, error) {
-	var rows []accountRow
-	err := s.db.WithContext(ctx).Raw(accountQuery(s.db), userID).Scan(&rows).Error
+	plan, query := accountQuery(s.db)
+	var a Account
+	err := scanJoin(ctx, s, plan, query, userID, func(row *accountRow) {
+		if a.Projects == nil {
+			a = Account{User: row.User, Organization: row.Organization, Projects: make([]Project, 0, 2)}
+		}
+		a.Projects = append(a.Projects, row.Project)
+	})
 	if err != nil {
 		return Account{}, wrap("account", err)
 	}
-	if len(rows) == 0 {
+	if a.Projects == nil {
 		return Account{}, fmt.Errorf("account: %w", ErrNotFound)
-	}
-	a := Account{User: rows[0].User, Organization: rows[0].Organization, Projects: make([]Project, 0, len(rows))}
-	for _, r := range rows {
-		a.Projects = append(a.Projects, r.Project)
 	}
 	return a, nil
 }
 
 // accountRow is one row of accountQuery: the user and organization repeat for each project.
 type accountRow struct {
-	User         User         `gorm:"embedded;embeddedPrefix:u_"`
-	Organization Organization `gorm:"embedded;embeddedPrefix:o_"`
-	Project      Project      `gorm:"embedded;embeddedPrefix:p_"`
+	User         User
+	Organization Organization
+	Project      Project
 }
 
 var (
+	accountPlan    *joinPlan
 	accountSQL     string
 	accountSQLOnce sync.Once
 )
 
-// accountQuery joins users, organizations and projects, naming every column with its prefix.
-func accountQuery(db *gorm.DB) string {
+// accountQuery joins users, organizations and projects.
+func accountQuery(db *gorm.DB) (*joinPlan, string) {
 	accountSQLOnce.Do(func() {
-		accountSQL = "SELECT " + prefixedColumns(db, aliased{&User{}, "u"}, aliased{&Organization{}, "o"}, aliased{&Project{}, "p"}) +
+		accountPlan = newJoinPlan[accountRow](db, joined{field: "User", alias: "u"}, joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
+		accountSQL = "SELECT " + accountPlan.columns +
 			" FROM users u JOIN organizations o ON o.id = u.organization_id" +
 			" JOIN projects p ON p.organization_id = u.organization_id" +
 			" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at"
 	})
-	return accountSQL
+	return accountPlan, accountSQL
 }
 
-// aliased is a model and the alias its table has in a join.
-type aliased struct {
-	model any
-	alias string
-}
-
-// prefixedColumns lists every column of the models as "alias.column AS alias_column", the names an
-// embedded struct with embeddedPrefix "alias_" scans.
-func prefixedColumns(db *gorm.DB, models ...aliased) string {
-	var cols []string
-	for _, m := range models {
-		stmt := &gorm.Statement{DB: db}
-		if err := stmt.Parse(m.model); err != nil {
-			panic(err) // the models are fixed at build time
-		}
-		for _, name := range stmt.Schema.DBNames {
-			cols = append(cols, m.alias+"."+name+" AS "+m.alias+"_"+name)
-		}
+// scanJoin runs a planned join query and hands each row to each, in order.
+func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, query string, arg any, each func(*R)) error {
+	rows, err := s.db.WithContext(ctx).Raw(query, arg).Rows()
+	if err != nil {
+		return err
 	}
-	return strings.Join(cols, ", ")
+	defer rows.Close()
+	for rows.Next() {
+		var row R
+		if err := plan.scan(rows, &row); err != nil {
+			return err
+		}
+		each(&row)
+	}
+	return rows.Err()
 }
 
 // updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.

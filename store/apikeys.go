@@ -125,19 +125,25 @@ type KeyAccess struct {
 // query: authentication runs it on every API-key request. ErrNotFound when no key has this hash.
 // The caller still checks that the key is usable (not revoked, not expired).
 func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error) {
-	var rows []keyAccessRow
-	if err := s.db.WithContext(ctx).Raw(keyAccessQuery(s.db), hash).Scan(&rows).Error; err != nil {
+	plan, query := keyAccessQuery(s.db)
+	var (
+		ka    KeyAccess
+		found bool
+		only  []string
+	)
+	err := scanJoin(ctx, s, plan, query, hash, func(row *keyAccessRow) {
+		if !found {
+			found, ka, only = true, KeyAccess{Key: row.Key, Accounts: []PinterestAccount{}}, row.Key.AccountIDs()
+		}
+		if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
+			ka.Accounts = append(ka.Accounts, row.Account)
+		}
+	})
+	if err != nil {
 		return KeyAccess{}, wrap("api key access", err)
 	}
-	if len(rows) == 0 {
+	if !found {
 		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
-	}
-	ka := KeyAccess{Key: rows[0].Key, Accounts: make([]PinterestAccount, 0, len(rows))}
-	only := ka.Key.AccountIDs()
-	for _, r := range rows {
-		if r.Account.ID != "" && (only == nil || slices.Contains(only, r.Account.ID)) {
-			ka.Accounts = append(ka.Accounts, r.Account)
-		}
 	}
 	return ka, nil
 }
@@ -145,22 +151,24 @@ func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error
 // keyAccessRow is one row of keyAccessQuery: the key repeats for each account of its project; a
 // project without accounts gives one row whose account is zero.
 type keyAccessRow struct {
-	Key     APIKey           `gorm:"embedded;embeddedPrefix:k_"`
-	Account PinterestAccount `gorm:"embedded;embeddedPrefix:a_"`
+	Key     APIKey
+	Account PinterestAccount
 }
 
 var (
+	keyAccessPlan    *joinPlan
 	keyAccessSQL     string
 	keyAccessSQLOnce sync.Once
 )
 
-func keyAccessQuery(db *gorm.DB) string {
+func keyAccessQuery(db *gorm.DB) (*joinPlan, string) {
 	keyAccessSQLOnce.Do(func() {
-		keyAccessSQL = "SELECT " + prefixedColumns(db, aliased{&APIKey{}, "k"}, aliased{&PinterestAccount{}, "a"}) +
+		keyAccessPlan = newJoinPlan[keyAccessRow](db, joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
+		keyAccessSQL = "SELECT " + keyAccessPlan.columns +
 			" FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id" +
 			" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id"
 	})
-	return keyAccessSQL
+	return keyAccessPlan, keyAccessSQL
 }
 
 // APIKeyInOrganization finds a key of the organization; ErrNotFound for a key that does not exist

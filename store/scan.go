@@ -1,0 +1,100 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// joinPlan reads the rows of a join straight from database/sql into a struct with one field per
+// joined model. Authentication runs such a join on every request, and GORM's generic per-row
+// scanning (a pooled value and a reflective Set per column) cost about as much CPU as the query's
+// round trip; here the destinations are the fields themselves, located once from GORM's schema.
+type joinPlan struct {
+	columns string // the SELECT list: alias.column AS alias_column, ...
+	fields  []planField
+}
+
+type planField struct {
+	index []int // path of the field in the row struct
+	// outer: the model is on the outer side of a LEFT JOIN, so a column the field cannot hold as
+	// nil may be NULL; it then keeps the zero value.
+	outer bool
+}
+
+// joined names one model of a join: the row struct's field holding it, its table alias, and
+// whether it is on the outer side of a LEFT JOIN.
+type joined struct {
+	field string
+	alias string
+	outer bool
+}
+
+// newJoinPlan plans rows of type R (a struct whose named fields are models) for the given parts.
+// It panics on a mistake: the models and queries are fixed at build time and tests run them.
+func newJoinPlan[R any](db *gorm.DB, parts ...joined) *joinPlan {
+	rowType := reflect.TypeFor[R]()
+	p := &joinPlan{}
+	var cols []string
+	for _, part := range parts {
+		sf, ok := rowType.FieldByName(part.field)
+		if !ok {
+			panic(fmt.Sprintf("join plan: %s has no field %s", rowType, part.field))
+		}
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(reflect.New(sf.Type).Interface()); err != nil {
+			panic(err)
+		}
+		for _, name := range stmt.Schema.DBNames {
+			f := stmt.Schema.FieldsByDBName[name]
+			cols = append(cols, part.alias+"."+name+" AS "+part.alias+"_"+name)
+			p.fields = append(p.fields, planField{index: append(append([]int{}, sf.Index...), f.StructField.Index...), outer: part.outer})
+		}
+	}
+	p.columns = strings.Join(cols, ", ")
+	return p
+}
+
+// scan reads the current row into row (a pointer to the planned struct type).
+func (p *joinPlan) scan(rows *sql.Rows, row any) error {
+	v := reflect.ValueOf(row).Elem()
+	dest := make([]any, len(p.fields))
+	for i, f := range p.fields {
+		fv := v.FieldByIndex(f.index)
+		dest[i] = fv.Addr().Interface()
+		if f.outer && fv.Kind() != reflect.Pointer {
+			dest[i] = orZero(dest[i])
+		}
+	}
+	return rows.Scan(dest...)
+}
+
+// orZero wraps a destination that cannot hold NULL so that NULL leaves it at its zero value.
+func orZero(dest any) sql.Scanner {
+	switch d := dest.(type) {
+	case *string:
+		return nullable[string]{d}
+	case *bool:
+		return nullable[bool]{d}
+	case *int:
+		return nullable[int]{d}
+	case *time.Time:
+		return nullable[time.Time]{d}
+	}
+	panic(fmt.Sprintf("join plan: no NULL handling for %T", dest))
+}
+
+type nullable[T any] struct{ dst *T }
+
+func (n nullable[T]) Scan(src any) error {
+	var v sql.Null[T]
+	if err := v.Scan(src); err != nil {
+		return err
+	}
+	*n.dst = v.V
+	return nil
+}
