@@ -1,0 +1,59 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/server"
+)
+
+// BenchmarkAuthenticatedReads serves the two hottest reads in process (no network between client
+// and server; the database is real): GET /v1/auth/me with a session JWT and GET
+// /v1/pinterest/accounts with an API key. Allocations per request are the stable number to watch
+// on a shared machine; `make bench` measures throughput and latency over the network.
+func BenchmarkAuthenticatedReads(b *testing.B) {
+	for _, eng := range testdb.Engines() {
+		b.Run(eng.Name, func(b *testing.B) {
+			st, _ := eng.Open(b)
+			e := newEnv(b, st, testConfig(b), fastHash)
+			a := e.register("bench@example.com", "a perfectly fine password")
+			sandbox := e.sandbox(a.AccessToken)
+			sw, err := e.client.SwitchProjectWithResponse(context.Background(), client.SwitchProjectJSONRequestBody{ProjectID: sandbox.ID}, bearer(a.AccessToken))
+			if err != nil || sw.JSON200 == nil {
+				b.Fatalf("switch: %v", err)
+			}
+			key := e.createKey(sw.JSON200.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "bench"}).APIKey
+			// A server of its own, logging as production does (JSON at info), to nowhere.
+			srv, err := server.New(e.cfg, st, server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})), PasswordParams: &fastHash})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(srv.Close)
+			handler := srv.Handler()
+			for _, c := range []struct{ name, path, header, value string }{
+				{"me", "/v1/auth/me", "Authorization", "Bearer " + a.AccessToken},
+				{"accounts_by_key", "/v1/pinterest/accounts", "X-API-Key", key},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					req := httptest.NewRequest(http.MethodGet, c.path, nil)
+					req.Header.Set(c.header, c.value)
+					req.RemoteAddr = "127.0.0.1:40000"
+					b.ReportAllocs()
+					for b.Loop() {
+						rec := httptest.NewRecorder()
+						handler.ServeHTTP(rec, req)
+						if rec.Code != http.StatusOK {
+							b.Fatalf("%s: %d %s", c.path, rec.Code, rec.Body)
+						}
+					}
+				})
+			}
+		})
+	}
+}
