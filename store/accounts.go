@@ -122,7 +122,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 func (s *Store) Account(ctx context.Context, userID string) (Account, error) {
 	plan, query := accountQuery(s.db)
 	var a Account
-	err := scanJoin(ctx, s, plan, query, userID, func(row *accountRow) {
+	err := scanJoin(ctx, s, "users", plan, query, userID, func(row *accountRow) {
 		if a.Projects == nil {
 			a = Account{User: row.User, Organization: row.Organization, Projects: make([]Project, 0, 2)}
 		}
@@ -146,25 +146,25 @@ type accountRow struct {
 
 var (
 	accountPlan    *joinPlan
-	accountSQL     string
+	accountSQL     *rawQuery
 	accountSQLOnce sync.Once
 )
 
 // accountQuery joins users, organizations and projects.
-func accountQuery(db *gorm.DB) (*joinPlan, string) {
+func accountQuery(db *gorm.DB) (*joinPlan, *rawQuery) {
 	accountSQLOnce.Do(func() {
 		accountPlan = newJoinPlan[accountRow](db, joined{field: "User", alias: "u"}, joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
-		accountSQL = "SELECT " + accountPlan.columns +
+		accountSQL = newRawQuery("SELECT " + accountPlan.columns +
 			" FROM users u JOIN organizations o ON o.id = u.organization_id" +
 			" JOIN projects p ON p.organization_id = u.organization_id" +
-			" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at"
+			" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at")
 	})
 	return accountPlan, accountSQL
 }
 
-// scanJoin runs a planned join query and hands each row to each, in order.
-func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, query string, arg any, each func(*R)) error {
-	rows, err := s.db.WithContext(ctx).Raw(query, arg).Rows()
+// scanJoin runs a planned join query (reading table first) and hands each row to each, in order.
+func scanJoin[R any](ctx context.Context, s *Store, table string, plan *joinPlan, query *rawQuery, arg any, each func(*R)) error {
+	rows, err := s.queryRows(ctx, table, query, arg)
 	if err != nil {
 		return err
 	}

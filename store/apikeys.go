@@ -131,7 +131,7 @@ func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error
 		found bool
 		only  []string
 	)
-	err := scanJoin(ctx, s, plan, query, hash, func(row *keyAccessRow) {
+	err := scanJoin(ctx, s, "api_keys", plan, query, hash, func(row *keyAccessRow) {
 		if !found {
 			found, ka, only = true, KeyAccess{Key: row.Key, Accounts: []PinterestAccount{}}, row.Key.AccountIDs()
 		}
@@ -157,16 +157,16 @@ type keyAccessRow struct {
 
 var (
 	keyAccessPlan    *joinPlan
-	keyAccessSQL     string
+	keyAccessSQL     *rawQuery
 	keyAccessSQLOnce sync.Once
 )
 
-func keyAccessQuery(db *gorm.DB) (*joinPlan, string) {
+func keyAccessQuery(db *gorm.DB) (*joinPlan, *rawQuery) {
 	keyAccessSQLOnce.Do(func() {
 		keyAccessPlan = newJoinPlan[keyAccessRow](db, joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
-		keyAccessSQL = "SELECT " + keyAccessPlan.columns +
+		keyAccessSQL = newRawQuery("SELECT " + keyAccessPlan.columns +
 			" FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id" +
-			" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id"
+			" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id")
 	})
 	return keyAccessPlan, keyAccessSQL
 }

@@ -15,7 +15,7 @@ import (
 // scanning (a pooled value and a reflective Set per column) cost about as much CPU as the query's
 // round trip; here the destinations are the fields themselves, located once from GORM's schema.
 type joinPlan struct {
-	columns string // the SELECT list: alias.column AS alias_column, ...
+	columns string // the SELECT list: alias.column, ... (read by position)
 	fields  []planField
 }
 
@@ -51,7 +51,7 @@ func newJoinPlan[R any](db *gorm.DB, parts ...joined) *joinPlan {
 		}
 		for _, name := range stmt.Schema.DBNames {
 			f := stmt.Schema.FieldsByDBName[name]
-			cols = append(cols, part.alias+"."+name+" AS "+part.alias+"_"+name)
+			cols = append(cols, part.alias+"."+name)
 			p.fields = append(p.fields, planField{index: append(append([]int{}, sf.Index...), f.StructField.Index...), outer: part.outer})
 		}
 	}

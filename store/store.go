@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -36,6 +37,8 @@ var (
 type Store struct {
 	db       *gorm.DB
 	postgres bool
+	// onQuery, when set, hears about every query the store runs without GORM (see OnQuery).
+	onQuery func(table string)
 }
 
 // Options tune Open.
@@ -138,8 +141,47 @@ func (s *Store) Ping(ctx context.Context) error {
 // Tx runs fn in one transaction: every write fn makes through tx commits together or not at all.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Store{db: db, postgres: s.postgres})
+		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery})
 	})
+}
+
+// OnQuery registers f to hear about each query the store runs past GORM (the per-request
+// authentication joins), with the table it reads first; GORM's own callbacks report the others.
+// Call it before the store is shared: it is not synchronised.
+func (s *Store) OnQuery(f func(table string)) { s.onQuery = f }
+
+// queryRows runs one read past GORM, straight on its connection pool (or transaction): for the
+// queries authentication makes on every request, GORM's statement building and callbacks cost more
+// than the query itself. query uses ? placeholders, rewritten to $n on PostgreSQL once per query.
+func (s *Store) queryRows(ctx context.Context, table string, q *rawQuery, args ...any) (*sql.Rows, error) {
+	if s.onQuery != nil {
+		s.onQuery(table)
+	}
+	text := q.sqlite
+	if s.postgres {
+		text = q.postgres
+	}
+	return s.db.Statement.ConnPool.QueryContext(ctx, text, args...)
+}
+
+// rawQuery is a query's text for each engine.
+type rawQuery struct {
+	sqlite, postgres string
+}
+
+// newRawQuery numbers the ? placeholders of query for PostgreSQL. query must hold no other ?.
+func newRawQuery(query string) *rawQuery {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return &rawQuery{sqlite: query, postgres: b.String()}
 }
 
 // DB exposes the handle to tests in this module that need raw access (query counting, fixtures).

@@ -125,8 +125,9 @@ func (q *QueryCounter) Total() int {
 	return n
 }
 
-// CountQueries starts counting st's SELECTs per table. Call it before anything else uses st: GORM's
-// callback list must not change while queries run.
+// CountQueries starts counting st's SELECTs per table: those made through GORM (its callbacks) and
+// those the store makes past it (Store.OnQuery). Call it before anything else uses st: neither
+// list of listeners may change while queries run.
 func CountQueries(t testing.TB, st *store.Store) *QueryCounter {
 	t.Helper()
 	q := &QueryCounter{counts: map[string]int{}}
@@ -142,5 +143,10 @@ func CountQueries(t testing.TB, st *store.Store) *QueryCounter {
 	if err != nil {
 		t.Fatalf("count queries: %v", err)
 	}
+	st.OnQuery(func(table string) {
+		q.mu.Lock()
+		q.counts[table]++
+		q.mu.Unlock()
+	})
 	return q
 }
