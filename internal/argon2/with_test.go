@@ -58,3 +58,19 @@ func TestIDKeyWithReusesMemory(t *testing.T) {
 		t.Fatalf("a warm Memory allocated %d and %d bytes per hash; want no working memory (upstream: %d)", reused, smaller, fresh)
 	}
 }
+
+// TestIDKeyWithIgnoresStaleMemory: memory full of an earlier hash's blocks gives the same keys as
+// fresh memory, for every lane count (lanes reference each other's blocks).
+func TestIDKeyWithIgnoresStaleMemory(t *testing.T) {
+	var m Memory
+	IDKeyWith(&m, []byte("an earlier password"), []byte("an earlier salt"), 3, 4096, 4, 32)
+	for threads := uint8(1); threads <= 4; threads++ {
+		for _, time := range []uint32{1, 2} {
+			got := IDKeyWith(&m, []byte("password"), []byte("somesaltsomesalt"), time, 2048, threads, 32)
+			want := upstream.IDKey([]byte("password"), []byte("somesaltsomesalt"), time, 2048, threads, 32)
+			if !bytes.Equal(got, want) {
+				t.Errorf("t=%d p=%d on stale memory: %x, upstream %x", time, threads, got, want)
+			}
+		}
+	}
+}
