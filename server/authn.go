@@ -165,8 +165,9 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 
 // keyPrincipal resolves an API key: its format and checksum first (a malformed key never reaches
 // the database), then one indexed lookup by hash that also loads the accounts the key may act on,
-// read fresh on every request so a revocation is effective on the next request on every instance. A valid key on a session-only operation gets 403
-// session_required; one without the scope its method needs gets 403 insufficient_scope.
+// read fresh on every request so a revocation is effective on the next request on every instance.
+// A valid key on a session-only operation gets 403 session_required; one without the scope its
+// method needs gets 403 insufficient_scope.
 func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, method string) (*principal, error) {
 	if _, err := apikey.Check(value); err != nil {
 		return nil, errInvalidAPIKey

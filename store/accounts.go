@@ -162,23 +162,6 @@ func accountQuery(db *gorm.DB) (*joinPlan, *rawQuery) {
 	return accountPlan, accountSQL
 }
 
-// scanJoin runs a planned join query (reading table first) and hands each row to each, in order.
-func scanJoin[R any](ctx context.Context, s *Store, table string, plan *joinPlan, query *rawQuery, arg any, each func(*R)) error {
-	rows, err := s.queryRows(ctx, table, query, arg)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var row R
-		if err := plan.scan(rows, &row); err != nil {
-			return err
-		}
-		each(&row)
-	}
-	return rows.Err()
-}
-
 // updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.
 func (s *Store) updateUser(ctx context.Context, op, userID string, updates map[string]any) error {
 	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Updates(updates)

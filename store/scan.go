@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"reflect"
@@ -97,4 +98,55 @@ func (n nullable[T]) Scan(src any) error {
 	}
 	*n.dst = v.V
 	return nil
+}
+
+// scanJoin runs a planned join query (reading table first) and hands each row to each, in order.
+func scanJoin[R any](ctx context.Context, s *Store, table string, plan *joinPlan, query *rawQuery, arg any, each func(*R)) error {
+	rows, err := s.queryRows(ctx, table, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row R
+		if err := plan.scan(rows, &row); err != nil {
+			return err
+		}
+		each(&row)
+	}
+	return rows.Err()
+}
+
+// queryRows runs one read past GORM, straight on its connection pool (or transaction): for the
+// queries authentication makes on every request, GORM's statement building and callbacks cost more
+// than the query itself. query uses ? placeholders, rewritten to $n on PostgreSQL once per query.
+func (s *Store) queryRows(ctx context.Context, table string, q *rawQuery, args ...any) (*sql.Rows, error) {
+	if s.onQuery != nil {
+		s.onQuery(table)
+	}
+	text := q.sqlite
+	if s.postgres {
+		text = q.postgres
+	}
+	return s.db.Statement.ConnPool.QueryContext(ctx, text, args...)
+}
+
+// rawQuery is a query's text for each engine.
+type rawQuery struct {
+	sqlite, postgres string
+}
+
+// newRawQuery numbers the ? placeholders of query for PostgreSQL. query must hold no other ?.
+func newRawQuery(query string) *rawQuery {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return &rawQuery{sqlite: query, postgres: b.String()}
 }

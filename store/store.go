@@ -5,7 +5,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -149,40 +148,6 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 // authentication joins), with the table it reads first; GORM's own callbacks report the others.
 // Call it before the store is shared: it is not synchronised.
 func (s *Store) OnQuery(f func(table string)) { s.onQuery = f }
-
-// queryRows runs one read past GORM, straight on its connection pool (or transaction): for the
-// queries authentication makes on every request, GORM's statement building and callbacks cost more
-// than the query itself. query uses ? placeholders, rewritten to $n on PostgreSQL once per query.
-func (s *Store) queryRows(ctx context.Context, table string, q *rawQuery, args ...any) (*sql.Rows, error) {
-	if s.onQuery != nil {
-		s.onQuery(table)
-	}
-	text := q.sqlite
-	if s.postgres {
-		text = q.postgres
-	}
-	return s.db.Statement.ConnPool.QueryContext(ctx, text, args...)
-}
-
-// rawQuery is a query's text for each engine.
-type rawQuery struct {
-	sqlite, postgres string
-}
-
-// newRawQuery numbers the ? placeholders of query for PostgreSQL. query must hold no other ?.
-func newRawQuery(query string) *rawQuery {
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return &rawQuery{sqlite: query, postgres: b.String()}
-}
 
 // DB exposes the handle to tests in this module that need raw access (query counting, fixtures).
 func (s *Store) DB() *gorm.DB { return s.db }
