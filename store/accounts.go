@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 )
 
 // NewID returns a fresh identifier: a UUIDv7, so new rows land at the end of primary-key indexes.
@@ -120,9 +119,8 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 // Account loads a user with their organization and its projects (production first) in one query:
 // authentication runs it on every session request. ErrNotFound when any of them is gone.
 func (s *Store) Account(ctx context.Context, userID string) (Account, error) {
-	plan, query := accountQuery(s.db)
 	var a Account
-	err := scanJoin(ctx, s, "users", plan, query, userID, func(row *accountRow) {
+	err := scanJoin(ctx, s, accountJoin(), userID, func(row *accountRow) {
 		if a.Projects == nil {
 			a = Account{User: row.User, Organization: row.Organization, Projects: make([]Project, 0, 2)}
 		}
@@ -137,30 +135,20 @@ func (s *Store) Account(ctx context.Context, userID string) (Account, error) {
 	return a, nil
 }
 
-// accountRow is one row of accountQuery: the user and organization repeat for each project.
+// accountRow is one row of accountJoin: the user and organization repeat for each project.
 type accountRow struct {
 	User         User
 	Organization Organization
 	Project      Project
 }
 
-var (
-	accountPlan    *joinPlan
-	accountSQL     *rawQuery
-	accountSQLOnce sync.Once
-)
-
-// accountQuery joins users, organizations and projects.
-func accountQuery(db *gorm.DB) (*joinPlan, *rawQuery) {
-	accountSQLOnce.Do(func() {
-		accountPlan = newJoinPlan[accountRow](db, joined{field: "User", alias: "u"}, joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
-		accountSQL = newRawQuery("SELECT " + accountPlan.columns +
-			" FROM users u JOIN organizations o ON o.id = u.organization_id" +
-			" JOIN projects p ON p.organization_id = u.organization_id" +
-			" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at")
-	})
-	return accountPlan, accountSQL
-}
+// accountJoin joins users, organizations and projects, production first.
+var accountJoin = sync.OnceValue(func() *joinPlan {
+	return newJoinPlan[accountRow]("FROM users u JOIN organizations o ON o.id = u.organization_id"+
+		" JOIN projects p ON p.organization_id = u.organization_id"+
+		" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at",
+		joined{field: "User", alias: "u"}, joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
+})
 
 // updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.
 func (s *Store) updateUser(ctx context.Context, op, userID string, updates map[string]any) error {

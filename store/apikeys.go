@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // APIKey scopes.
@@ -125,13 +123,12 @@ type KeyAccess struct {
 // query: authentication runs it on every API-key request. ErrNotFound when no key has this hash.
 // The caller still checks that the key is usable (not revoked, not expired).
 func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error) {
-	plan, query := keyAccessQuery(s.db)
 	var (
 		ka    KeyAccess
 		found bool
 		only  []string
 	)
-	err := scanJoin(ctx, s, "api_keys", plan, query, hash, func(row *keyAccessRow) {
+	err := scanJoin(ctx, s, keyAccessJoin(), hash, func(row *keyAccessRow) {
 		if !found {
 			found, ka, only = true, KeyAccess{Key: row.Key, Accounts: []PinterestAccount{}}, row.Key.AccountIDs()
 		}
@@ -148,28 +145,19 @@ func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error
 	return ka, nil
 }
 
-// keyAccessRow is one row of keyAccessQuery: the key repeats for each account of its project; a
+// keyAccessRow is one row of keyAccessJoin: the key repeats for each account of its project; a
 // project without accounts gives one row whose account is zero.
 type keyAccessRow struct {
 	Key     APIKey
 	Account PinterestAccount
 }
 
-var (
-	keyAccessPlan    *joinPlan
-	keyAccessSQL     *rawQuery
-	keyAccessSQLOnce sync.Once
-)
-
-func keyAccessQuery(db *gorm.DB) (*joinPlan, *rawQuery) {
-	keyAccessSQLOnce.Do(func() {
-		keyAccessPlan = newJoinPlan[keyAccessRow](db, joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
-		keyAccessSQL = newRawQuery("SELECT " + keyAccessPlan.columns +
-			" FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id" +
-			" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id")
-	})
-	return keyAccessPlan, keyAccessSQL
-}
+// keyAccessJoin joins a key with its project's accounts, oldest first.
+var keyAccessJoin = sync.OnceValue(func() *joinPlan {
+	return newJoinPlan[keyAccessRow]("FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id"+
+		" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id",
+		joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
+})
 
 // APIKeyInOrganization finds a key of the organization; ErrNotFound for a key that does not exist
 // or belongs to another organization.

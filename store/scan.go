@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
-	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // joinPlan reads the rows of a join straight from database/sql into a struct with one field per
@@ -16,8 +17,9 @@ import (
 // scanning (a pooled value and a reflective Set per column) cost about as much CPU as the query's
 // round trip; here the destinations are the fields themselves, located once from GORM's schema.
 type joinPlan struct {
-	columns string // the SELECT list: alias.column, ... (read by position)
-	fields  []planField
+	query  *rawQuery // SELECT alias.column, ... (read by position) followed by the rest of the query
+	table  string    // the first model's table, the one a query count names
+	fields []planField
 }
 
 type planField struct {
@@ -35,9 +37,11 @@ type joined struct {
 	outer bool
 }
 
-// newJoinPlan plans rows of type R (a struct whose named fields are models) for the given parts.
-// It panics on a mistake: the models and queries are fixed at build time and tests run them.
-func newJoinPlan[R any](db *gorm.DB, parts ...joined) *joinPlan {
+// newJoinPlan plans rows of type R (a struct whose named fields are models) for the query
+// "SELECT <every column of parts> " + rest, where rest names the tables by the parts' aliases.
+// Columns come from GORM's schema with GORM's default naming, which the store uses. It panics on a
+// mistake: the models and queries are fixed at build time, and tests compare the rows with GORM's.
+func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 	rowType := reflect.TypeFor[R]()
 	p := &joinPlan{}
 	var cols []string
@@ -46,17 +50,20 @@ func newJoinPlan[R any](db *gorm.DB, parts ...joined) *joinPlan {
 		if !ok {
 			panic(fmt.Sprintf("join plan: %s has no field %s", rowType, part.field))
 		}
-		stmt := &gorm.Statement{DB: db}
-		if err := stmt.Parse(reflect.New(sf.Type).Interface()); err != nil {
+		sch, err := schema.Parse(reflect.New(sf.Type).Interface(), &sync.Map{}, schema.NamingStrategy{})
+		if err != nil {
 			panic(err)
 		}
-		for _, name := range stmt.Schema.DBNames {
-			f := stmt.Schema.FieldsByDBName[name]
+		if p.table == "" {
+			p.table = sch.Table
+		}
+		for _, name := range sch.DBNames {
 			cols = append(cols, part.alias+"."+name)
-			p.fields = append(p.fields, planField{index: append(append([]int{}, sf.Index...), f.StructField.Index...), outer: part.outer})
+			index := append(append([]int{}, sf.Index...), sch.FieldsByDBName[name].StructField.Index...)
+			p.fields = append(p.fields, planField{index: index, outer: part.outer})
 		}
 	}
-	p.columns = strings.Join(cols, ", ")
+	p.query = newRawQuery("SELECT " + strings.Join(cols, ", ") + " " + rest)
 	return p
 }
 
@@ -81,8 +88,6 @@ func orZero(dest any) sql.Scanner {
 		return nullable[string]{d}
 	case *bool:
 		return nullable[bool]{d}
-	case *int:
-		return nullable[int]{d}
 	case *time.Time:
 		return nullable[time.Time]{d}
 	}
@@ -100,9 +105,9 @@ func (n nullable[T]) Scan(src any) error {
 	return nil
 }
 
-// scanJoin runs a planned join query (reading table first) and hands each row to each, in order.
-func scanJoin[R any](ctx context.Context, s *Store, table string, plan *joinPlan, query *rawQuery, arg any, each func(*R)) error {
-	rows, err := s.queryRows(ctx, table, query, arg)
+// scanJoin runs a planned join and hands each row to each, in order.
+func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, each func(*R)) error {
+	rows, err := s.queryRows(ctx, plan.table, plan.query, arg)
 	if err != nil {
 		return err
 	}
