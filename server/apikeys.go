@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -107,11 +106,8 @@ func (s *Server) UpdateAPIKey(ctx context.Context, req gen.UpdateAPIKeyRequestOb
 		}
 	}
 	k, err := s.store.UpdateAPIKey(ctx, p.organizationID, req.KeyID.String(), patch, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("API key")
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errNotFound("API key"))
 	}
 	return gen.UpdateAPIKey200JSONResponse(apiKey(k)), nil
 }
@@ -119,21 +115,15 @@ func (s *Server) UpdateAPIKey(ctx context.Context, req gen.UpdateAPIKeyRequestOb
 // RevokeAPIKey revokes a key of the caller's organization; revoking twice is harmless.
 func (s *Server) RevokeAPIKey(ctx context.Context, req gen.RevokeAPIKeyRequestObject) (gen.RevokeAPIKeyResponseObject, error) {
 	k, err := s.store.RevokeAPIKey(ctx, principalFrom(ctx).organizationID, req.KeyID.String(), s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("API key")
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errNotFound("API key"))
 	}
 	return gen.RevokeAPIKey200JSONResponse(apiKey(k)), nil
 }
 
 func (s *Server) keyOfOrganization(ctx context.Context, orgID, keyID string) (store.APIKey, error) {
 	k, err := s.store.APIKeyInOrganization(ctx, orgID, keyID)
-	if errors.Is(err, store.ErrNotFound) {
-		return k, errNotFound("API key")
-	}
-	return k, err
+	return k, notFoundAs(err, errNotFound("API key"))
 }
 
 // accountLimit validates a pinterest_account_ids value against the project's accounts. set is

@@ -128,18 +128,12 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 	}
 	hash := otp.Hash(req.Body.Token)
 	t, err := s.store.UsableToken(ctx, store.PurposePasswordReset, hash, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errInvalidResetToken
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidResetToken)
 	}
 	user, err := s.store.UserByID(ctx, t.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errInvalidResetToken
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidResetToken)
 	}
 	if err := checkPasswordStrength("password", req.Body.Password, user.Email); err != nil {
 		return nil, err
@@ -164,11 +158,8 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errInvalidResetToken
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidResetToken)
 	}
 	s.mailer.Wake()
 	return gen.ResetPassword200JSONResponse{Message: "Your password has been reset. Sign in with your new password."}, nil
@@ -277,11 +268,8 @@ func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObje
 		}
 		return tx.MarkEmailVerified(ctx, user.ID, now)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errInvalidVerification
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidVerification)
 	}
 	return gen.VerifyEmail200JSONResponse{Message: "Your email address is verified."}, nil
 }

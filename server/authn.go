@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -147,11 +146,8 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 		return nil, errInvalidAccessToken
 	}
 	account, err := s.store.Account(ctx, claims.Subject)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errInvalidAccessToken
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidAccessToken)
 	}
 	if account.Organization.ID != claims.OrganizationID || !issuedAfter(claims, account.User.SessionsValidAfter) {
 		return nil, errInvalidAccessToken
@@ -174,11 +170,8 @@ func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, met
 	}
 	hash := apikey.Hash(value)
 	access, err := s.store.APIKeyAccess(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errInvalidAPIKey
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidAPIKey)
 	}
 	key := access.Key
 	now := s.now()

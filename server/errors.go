@@ -68,6 +68,15 @@ func errNotFound(what string) *apiError {
 	return newError(http.StatusNotFound, gen.ErrorCodeNotFound, what+" not found")
 }
 
+// notFoundAs answers a missing row (store.ErrNotFound) with what the API says instead, and passes
+// any other error through.
+func notFoundAs(err error, answer error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return answer
+	}
+	return err
+}
+
 func errUnavailable(cause error) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, code: gen.ErrorCodeUnavailable,
 		message: "Service temporarily unavailable; retry later", retryAfter: 1, cause: cause}
