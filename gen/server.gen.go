@@ -183,13 +183,22 @@ func (e ErrorCode) Valid() bool {
 
 // Defines values for OrganizationRole.
 const (
-	Owner OrganizationRole = "owner"
+	Admin  OrganizationRole = "admin"
+	Editor OrganizationRole = "editor"
+	Owner  OrganizationRole = "owner"
+	Viewer OrganizationRole = "viewer"
 )
 
 // Valid indicates whether the value is a known member of the OrganizationRole enum.
 func (e OrganizationRole) Valid() bool {
 	switch e {
+	case Admin:
+		return true
+	case Editor:
+		return true
 	case Owner:
+		return true
+	case Viewer:
 		return true
 	default:
 		return false
@@ -385,16 +394,20 @@ type AuthResponse struct {
 	AccessToken string `json:"access_token"`
 
 	// ActiveProject A project as shown by auth and me (`workspace` is the legacy name of the active project).
-	ActiveProject          Workspace                 `json:"active_project"`
-	AvailableOrganizations *[]OrganizationMembership `json:"available_organizations,omitempty"`
+	ActiveProject Workspace `json:"active_project"`
+
+	// AvailableOrganizations Every organization the user belongs to, the current one included.
+	AvailableOrganizations []OrgSession `json:"available_organizations"`
 
 	// ExpiresIn Lifetime of `access_token` in seconds.
 	//
 	// Example: 3600
-	ExpiresIn        int                    `json:"expires_in"`
-	Organization     Organization           `json:"organization"`
-	OrganizationRole *OrganizationRole      `json:"organization_role,omitempty"`
-	Permissions      *Permissions           `json:"permissions,omitempty"`
+	ExpiresIn    int          `json:"expires_in"`
+	Organization Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole       `json:"organization_role"`
+	Permissions      Permissions            `json:"permissions"`
 	Projects         []Workspace            `json:"projects"`
 	TokenType        *AuthResponseTokenType `json:"token_type,omitempty"`
 	User             User                   `json:"user"`
@@ -511,13 +524,17 @@ type MarketingAttribution map[string]*string
 // MeResponse defines model for MeResponse.
 type MeResponse struct {
 	// ActiveProject A project as shown by auth and me (`workspace` is the legacy name of the active project).
-	ActiveProject          Workspace                 `json:"active_project"`
-	AvailableOrganizations *[]OrganizationMembership `json:"available_organizations,omitempty"`
-	Organization           Organization              `json:"organization"`
-	OrganizationRole       *OrganizationRole         `json:"organization_role,omitempty"`
-	Permissions            *Permissions              `json:"permissions,omitempty"`
-	Projects               []Workspace               `json:"projects"`
-	User                   User                      `json:"user"`
+	ActiveProject Workspace `json:"active_project"`
+
+	// AvailableOrganizations Every organization the user belongs to, the current one included.
+	AvailableOrganizations []OrgSession `json:"available_organizations"`
+	Organization           Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole `json:"organization_role"`
+	Permissions      Permissions      `json:"permissions"`
+	Projects         []Workspace      `json:"projects"`
+	User             User             `json:"user"`
 
 	// Workspace A project as shown by auth and me (`workspace` is the legacy name of the active project).
 	Workspace Workspace `json:"workspace"`
@@ -533,20 +550,27 @@ type MessageResponse struct {
 // Example: your-strong-password
 type NewPassword = string
 
+// OrgSession One organization of the user, as a session there would see it: each entry of
+// `available_organizations`. The same five fields, for the current organization, are at the
+// top level of register, login, me and switch.
+type OrgSession struct {
+	// ActiveProject A project as shown by auth and me (`workspace` is the legacy name of the active project).
+	ActiveProject Workspace    `json:"active_project"`
+	Organization  Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole `json:"organization_role"`
+	Permissions      Permissions      `json:"permissions"`
+	Projects         []Workspace      `json:"projects"`
+}
+
 // Organization defines model for Organization.
 type Organization struct {
 	ID   openapi_types.UUID `json:"id"`
 	Name string             `json:"name"`
 }
 
-// OrganizationMembership defines model for OrganizationMembership.
-type OrganizationMembership struct {
-	ID   openapi_types.UUID `json:"id"`
-	Name string             `json:"name"`
-	Role OrganizationRole   `json:"role"`
-}
-
-// OrganizationRole defines model for OrganizationRole.
+// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
 type OrganizationRole string
 
 // PasswordChanged defines model for PasswordChanged.
@@ -662,11 +686,18 @@ type ProjectSwitched struct {
 	AccessToken string `json:"access_token"`
 
 	// ActiveProject A project as shown by `/v1/projects*`.
-	ActiveProject Project                  `json:"active_project"`
-	ExpiresIn     int                      `json:"expires_in"`
-	Organization  Organization             `json:"organization"`
-	Projects      []Project                `json:"projects"`
-	TokenType     ProjectSwitchedTokenType `json:"token_type"`
+	ActiveProject Project `json:"active_project"`
+
+	// AvailableOrganizations Every organization the user belongs to, the current one included.
+	AvailableOrganizations []OrgSession `json:"available_organizations"`
+	ExpiresIn              int          `json:"expires_in"`
+	Organization           Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole         `json:"organization_role"`
+	Permissions      Permissions              `json:"permissions"`
+	Projects         []Project                `json:"projects"`
+	TokenType        ProjectSwitchedTokenType `json:"token_type"`
 }
 
 // ProjectSwitchedTokenType defines model for ProjectSwitched.TokenType.
@@ -4566,129 +4597,132 @@ func (sh *strictHandler) SwitchProject(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rc9u2ln8Fw92Z2B1KfiVtan+5bpJu3Sapb+LcdDfOiBB5JOGaBBgAtKJm/N938CAJkqAelu32tvnS",
-	"xiKeB+d9Dg6+BDHLckaBShEcfwlmgBPg+p9vQPLF6UQCV38lIGJOckkYDY6DtxAzmggkGZpjItEYJowD",
-	"4qoLodNhEAYinkGGVdeMUJIVWXB8EAZykUNwHBAqYQo8uLm5CYMcc5yBtNP+Aouz590ZL2aATs/P0BUs",
-	"HglEEjUFUR9yLGdBGFCcqYGvYDEiSRAGHD4VhEMSHEtegLucCeMZlsFxUBS6pV2SkJzQaaAWdMGugP6z",
-	"AL7wr0MQOk1hUAhAUjVFE84yJGeAIMMkhQSlhF5VK/ykR6qWqLssXWGGP78EOpWz4PjJwWGoAFj+fbjf",
-	"XfCNGkvkjArQEPwBJ2/gUwFCqr9iRiVQ/U+c5ymJsdrJ3r+F2s6XAD7jLE/BbFRikpo+iTmla5ySZMRB",
-	"gByV685ACDxV38/Md8Q4gs+52gvKsRBzxhOk+xjwaJjWu/tvDpPgOPivvRrz9sxXsfeCc2axogt2A2vG",
-	"NaTjgnOgsp6QCDTnjE7RTuRZdxSi6udr4GRi4eB+jRnnEMtROWS0OwxuwuAZo5OUxNsCE8cxK6gcwWci",
-	"pGjA8dR8QjjlgJMFsk3uCGwaJxV4yuE5TImQwCHR+/uR8TFJEqBbblCAEAqiFV67W7yYEYGAJjkjVCIK",
-	"kAiEUSGAI9sP7WD08/sLQ0spmxK6e1JSvEAxppRJ1QEReReQOaXl4IhRhMtVDBhNF/VCd6L2rqJdhYFz",
-	"ImeskBoT1WYgQSJmOWjkE8VkQmICVI70jxaPzqgETnFqlrQtZZqxRqAHaxKl+YQE8GvgSLdAO9xwBEQS",
-	"9N14P/k2PoTBk6eTJ4PH8ZMng+/x9zB4khzF+/HR+BAf7O/eEYwLCp9ziCUkZiEnGmR2tSjGnBMQ+rd6",
-	"gRpar5n8kRU02RJQlMnRRI/TIDh78gqlzNc72O3rcrBQYcgYUkanWkJiyuQMOGJ8iin5XS9e7/EcL1KG",
-	"kwvGXmI+hS23mpvRRpKxUarHc7dsJQIas2SBJGPINLkjHsPd0YkwgytGjak+XIuLOI4hl0Jv/g2W8JJk",
-	"RMK2Z8yxhFFqh2owHcZQhumiXJ44MRoKSrHUysf2e++bASu9ybCHIhurw58gYZUmQlGklauB1q4ipSi0",
-	"9a5BpXj51mVb7zkqml7cO4oLOWOc/L41UEthqY5MiCXC3zS4O0n/igilXykasmtAMYcEqCQ4NajzjuJr",
-	"TFI8TrelmcIZyd3cW+DXJAYkIcsZx5ykC+S0vXs8mgFKsMRjrAScQAXlgOOZmqtUeCwJEYHYNXBF6ZA0",
-	"se2ekOpf6gw0SO9Ccl1Xo1WyS/9fBMcfvgQpi4PjD4FiI+qD0lyCj2GQiWlwHEwIpAly1AurCGcGY4Kb",
-	"jz78tJR5rHnTUA95jFpD3TEXTBgILVsyLOOZOT3dH+1E7f0bfUI1cTVZxaDngK/QTqT+11RJq8Xqkz09",
-	"P/sFtKGSc5YDl8RYATEHLCEZYdkwehIsYSBJBl3LJwyMFi+W9aFFagnPWC2dMUiyhpEVBikWclSI5Qtc",
-	"OZkxqb50P+RaQwIhR6XeTRINFiIhE2utsGdyzDle6Ck4TMjnroX4I+MoISJPsVIt00WIYDgdoigfj1Jy",
-	"DaPT8bMDTZ6dGTlcs6stIaI1zuZOl+GzwZ63qpPq3d6jYAWPNYSBKgv+Q5BhWmBNlJ2p54xfiRzHMDI4",
-	"0CUQY7znnP0bYqlAsNoWr63kD4Fu0pjFYkDoYnu9NDZW86ilmW0+040c2xgnCVHLw+m5QzsTnAoIW+TU",
-	"JI3m1n7NzSBGuVWKJRGIw0Shd6UJECX4hcRUDtGrQulKoDQB1WNSyIJDAx5LybTEesdPcPjkScNPcBAG",
-	"OZbKEgiOg8vLt75hemlkGcKcl52s0Xr2XDTRbk1sE53T1btadXgasXCa/jrR8mL1ZMFN2OaMOCejK+jx",
-	"7eQpVjv8LNU5DtHbGZtTc076TI2bRdP1CRKScWWPqu/Kgow5SKH0QTwFPlyJzuU6unv+WO3aUGZnpZGy",
-	"5COE05TNBfqfFxchiuacSIjQ+a9vL/bO313snZ9ePPspRFECQvIiluQaIvT8xcsXFy/U2kqCViMpslK9",
-	"Ay3VytZeIm8c4S25TIY/n5luRxpp7R8HLf4TBgUlnwqwnxXDqxbwLk82IOWMUPfXgzZx/3UIqks8hZy9",
-	"sWjbVRIa2r3f12m9Mz+/vzhBAmii8B0LFJ1aS0PrMsfoB8AcOLos9vePYndY/Qv4BR7WeDayAmHVZt+X",
-	"nF93LXXxkWtWr4+Svzq9XoEy0cSM5D4ZWHJ+4oHQSzIBxaWVeRe5u44UT7AGn6a2UiU++nZ/v+sGDwN3",
-	"F5usvd13xJnRvNcd4I1qr5AXuFakLRCXoqzTVCtC+vjWh33jINvg1uAbmV9rtWOs0cvLkQrRb9OUM74T",
-	"BsqV8rDBEttcu2kQO9hhl9I6yw6WOwBzF+STfM9mmE7h3Cr/t1NcrKO8MiFW87muvgHzRvdlgHsN83K9",
-	"HdB1ltIa2geC55CnbJEBlS/oNeGMZtbwLDEjgWtIWa5/DgOpAKRBkCghxqgXZV5k1iityDJYsOIf9q9h",
-	"zDJXFzNmaNiE2uMG1I76JjEn+IzRCeGZ0V6ax1MZrF/8cIdyqR5rQUNWjDjgQs6ASmuHO63HjKWAaeck",
-	"ylndOZaN6DsZZ3+3w8zG9pYa3bpRR1+suq+3uk2hnwNNCJ2uOAE98EZGtnbZjLRZMLISwhm9joz2nVhz",
-	"Xa1V9ILiX07Q65YA6Vl4UyK+n4FShlNCr9AcC6UySHQNfIE4xEClsodnbI5SRqeooJKklX88xlQZRdV+",
-	"HJVhFVS82y69Vc0d1h6plX6e56Zpe1I7Qu+cz7Snqw2YUxSnTOjYsJAnKE6JmhBleIHGHNN4hhhFRLqq",
-	"uXVsjUpDIax/aQqhyllbNexx35Y/Ox7VIPRF7rpRLKd3Mx7cH1bVH9tRVcVzGkEZOWPJSP2krRk9eydW",
-	"6otteDyJDV+ZIo1mZKATNXPdv1454WBB18Fmj3klGml8uKn9nD6HUdcvGCJGAQGVfIFyHUCYGMI3zkud",
-	"XbCOslW7b8+EKLwql0P0zZX9VGSYDpSFaLzeyk4y0TrjQLWeS16kgOYz4IDkDEs0gzQXPR4uTdu9DiL7",
-	"/ZFA0W8Dy6YGZ881MBoBTbHavNbnEy5lET8yPmVyO/1qCwnWL71+ApwqvaKDczOIr0T/Cj1cu+WqauCU",
-	"Hu4EXeO0AIEwB2T6CbQTsatInSlFM72Wxa4D8Xqh0FTKlsHAr8kpU1diWYimOsaufOhzDVw0FZyes7dD",
-	"1j2aKw1LQPpg/5JNCb1/XFBM7dYaudItfmd0Jf+5KNv5Uc9Zgw8SrzC/Akno9FRKTsZFqVz24V47b2ml",
-	"s9rvRkW4nq5GyHcXr1CdKRYiDhPgHHiIUmz4Yo6nsDtEv0AudYKG5k3KJGsY4F+CQmajGGc5JlM1bYoL",
-	"Gs+UNJDZqHR4K+1SpCClsRsz/NndqpOF5UALlvlZ/gMcHV9dEBYQD+xRuGuvwSsj8fqxsV/J30C9dg39",
-	"jix/iiRDh0+eoHiGOY4VxZ6gmGUZowjTBI11eNvJFzTSp4yZeKKeYdNW5wMhOaPTgaPtLeGhTz3M59cW",
-	"ujdhtGYYsycA6Qtc9cY3eij0jpcUBrcjy96t2AFX7eiNnbU0atic9jjySnQyVnuyqbf6FE04iFnlsbap",
-	"uWW+KE5TsOlniuAeCWSsTttcoBm+VrpR0jA8u7HxrdzAXb/vMoN7Q1foBsR73uS0LSUT01ECKUgYYSFA",
-	"Cp9DKXSbOfkg/nYmJlbap2JlwzFJU7WnVe00IHktEZc2zgxt9bfLi3FKxKy/gTF8BabJmH3ub3ZNYD7i",
-	"kDPuh13bUOku0QsMPyj74dHcVOg5V9+uPFvwnrUXrVqxrLvJSrHJFKOSsa1UK43FMtI6/pbpFHYoh0rX",
-	"7VJbNa3QrbWnIh2anXKcQBIpSzoqaPnpBKlZylsVxt7mQhp7bXiHWTilP8mTNdLlRu38lyraqfipNek9",
-	"Fn/MKIVY1t4lL93cbe5LE+TPWJbhgQBlPkhI0K+nhZyZhG1RZueMGeaJOOaAk9D+W4fEw5xQ+7P+l4my",
-	"eyWEYdd3kUNV6Oj2ZlSiDmFtCmmn6myfh9PFhuo8Gtk5jc2tw0POngu/r6hqiKy7UKAdkghzgSBKiZDt",
-	"oUS0W2XoZHih9ABLaYwjlhGpkCMDTAXCadrwsK2mpCqn4WB/f0XymD+x4TzF1JXzEw7qoIXEXGoDYcrZ",
-	"XN91yjnTDg0JPOdE+H2X55xNSOqzRZOEKwUlJnKxFrJUHRQM+WZ9UkLhYOMehxv1yJmQOB2V/ti1+ykO",
-	"vV4PK4HrUNDaPfKZ9dKs7KGUcUw3kHJlhzmMBVlzI/2xrEmRpuvP3YhBjWKtsI/WCofdbmjJ1lqWxJ8t",
-	"Q9uAA5ab9uSCVVHkMmfxkdA+8NXO59K/1prGy/AMoZqMppUOx7bNk2MuCU6R4aonFRvTDnqBhMQLhLXP",
-	"fqFM7BBFCjQRilPAXCCMSkjVYYVV2VJtBuLY3QeH++GtGIo7xiZDVPylbfxvzm9uPUKL/zjjPN5kKxU7",
-	"2hieHfa0MnVhc/7l+nbXWVObnW0MXQ9723iMBlPbuHfNTRrYuc7uu9xlq9TCGz/bKH3JHZ5gPim6Fzp/",
-	"dbxA0d71wV7pQvxGK7B3cF9g/eiPXW4r9LOtSyu3OtPSmVNjYbgxk3Xdde2wkZ5vZba5Z6+OXufkJoVB",
-	"aXX3aHBqmLdzIuPZJpnPtqN4xnQmsy8FuuVJW+Ht6rqttnNNtbISnMEaM/sTo9u72zLYUtLRlgGQjSMQ",
-	"zrxNy7oFq7XDAj5MfAM4IRSEx8tXXjdr+GavtG1S3T3zouUdh3ydNPTFGikZdxcCrgDgB5y5I/8QceCG",
-	"lKqjHD9jCug5g+WRjXXy0rMyjjvCzUDusuV5g786KfGzHOmiG77cL+uumsMY4TxHUwbC3oARZEoHRX5i",
-	"LwFDogNB9lJ/okSUNCU+hq0N7z/2RW9ulY96m8D5alPhNTaef7V+l1r1BokUHjviBCUwwUUq9QVxRgGN",
-	"C5JK67uoECIabnv4LaKoUS1cLwXgDQjYMkHmtidVyqYNq6E0N1yKmKWbfGuE8DbXw+5NzbM3kc/ohHl4",
-	"OItbeTN7+iefb9SM02ydEzrmJJnCABfas7SM3dbdDob7w/2VuFbO6HJgvTrvEWglx8rEW+KZ6Xwrj6bT",
-	"17e6C4drdEpcnJ2+PkU6+qeaVP6BGlwvCrXOvXPMiWjS87ePV2b6vLO5CHegrPf6foyrxeRv9vnnN/MP",
-	"ranXy164NoEaoujdxbNICQnLN4frOalLHldN1NnsSmW+nT/ZOQt9Z71fFOacjVPIEKlCDR8u9QX3yyBE",
-	"l2Y5l8FHEwL6cGmqRZlv5v5U8DFquKJXBmb0bfnedl1zUcwYlyjD8YxQqLI90RWhSblkGyeKQhSZ8XQm",
-	"ru6ofoPPkuPRpCwkFK0+HQU0s1Lb0gf6925uzTpGruJiWupmgHaiSm5H+kr9DFAKUxwvNImWAtvo0+Vo",
-	"u1/t4lvZxQ596am7p6lFUFxwIhdv1QIMcE9z8gsszN1B9bcxIH8s923r9ARLijfp+wX99xHLS/fD4TCq",
-	"qtJp1mbmrNY5k1InxZkV/aRrYXjZfTnxTuSOrak3H48kCKl/2K3Kv5m6GnX9t98Gp+dng1/0tkrS1ZOq",
-	"6c2y1V484Pj5/UUHFG/r+5lGeyyre4WmiJZaWEkqQgvZNcCgTotYjSNmVGJjRtsNnBP6g9YalLnGU9tL",
-	"HO/tVfrEkLBufueZvnIgF5pCJVBM4wWKGde0WA0aarKsg3s2f4HQqQL9cRXsC92rqSK8pE7puZhdA1+E",
-	"tvSZezEhRNazqYAyISmEDZVdmMRR7KrsarWYXlJWpqdan00J1lC3SBmdDhQ6JHXRsgnjNml9INnApq/H",
-	"OE3F8JJe0tPGHavjSzpA33zjnOc331h7oDxSxWr1oRp0E67OFIWrSMFczf33XJY3cs2EdrXVZIbfmYvF",
-	"7qAV2h7bka5gYUfSq1k2ad10eEkR0neEmh00i8456OmILBl2fU/lxFlBZOor4ETfw6+KsRGpwarvXAiE",
-	"0zle2KwuXYFlhnNA0ZdLe3/nMjhGXy71LQH1z8tgOBwasWuTPZxfb24inSVvFYFLOsEkLbiybamYA0eP",
-	"Dw8N5kRm8KG5pBDpyz4K2wDHs84VjkulEqckBpulWdIXZzknILGuGtlPYXsSeCYMC5dpgzKRznA4PT9z",
-	"tO9Sb78JA5YDxTkJjoOj4f7wSNtHcqY58p76zxSk38wVVSkiEoPGe6GAPK+0HU22VqYmLC6UfDDGsKIN",
-	"nQOnhKvRp5LgWE3lmjitUpaH+/tr1Btar3SPO42ngE9Z8knxPcVvyyJtT8wSfCNXS91r1vZzhV1w/OFj",
-	"GIgiy9RxeqdR3BdPhbaZFkJCFnxUI+yZbKDfew/kVOOeQIf7+2g+I2mlb+qCXEQgrcZJZnhQVaJsiM6c",
-	"EkWSFbZEUekP856RvZByj8djZ+gpreTuSmHSfRzNS3INVE2iVHboOxXtqFz3UIA2QGvZhQjRk/0jtCOU",
-	"Hqr50q5pS+qD8Z5C7c69x4OoJ/GcxRtdQbTCKcnxZEJiexpHD7OGJcXS7qrq2RIsqZa2HE2uD/ZwTgZl",
-	"tqsXV2xJJFHaIiZH+ZFoGSUhojBXqpBOAgyRTZVDjIJAhMZpkUAyRK/h2pYcrGrYdJFIySMj27fGoQ0q",
-	"v3iCHN1ioWiMOSD9XQFEAUbj1eP9g9VU3qh8qDsdre5UV769JTOpkH7l4qqYhkYth+UIWemLDipVqPNR",
-	"GXNMeJDHeCsFwtoaaaa5d1DIsVZ0Snqt3oa12aK/4Etq9dvdIWoWRIpszrFWv3pKIhnVjWpUNGY5nmJC",
-	"jarTREVX0ayvsf/AksVmJQZrranU2M+NyWAilesxHF+BsJum/WvT9Fo0c3BnPK9Z5qqH713BIjSapg4s",
-	"VGezY4DNaAy7D0k1jw/W6NGuc6v6HR6u7teuPKn7fb+6n1ta9o+ibHOOCFcOAz91t0TF3hdTwP7G0HsK",
-	"0uP7emNvSVVV53V5BarQwBKRvi4N+mdTcy6GIXqjxIYyPuRcK6DKNuJZCsKjlRsR49DmPekapXhYhexR",
-	"nR4eIQHyQVF8//HqHlW56i1w+w/BU40Vq/G0+UpDT/5J3WTPvOJw81FblrF2ZjUxzOQr3hn3f02mM5ku",
-	"bs/6mwXl1mL9D0UGNmFeFyT8U+P9A8uCP4heTPSAIw4DU/N/XR5fyNmeyWceuDFxv3r3xtZi8j52MUQv",
-	"9OsrvXcZMU0QB1lw9e/mvchL6rsY6VXQGtXHtiHSbg0yc4fX/j7oKwhmm1GYd677rk3e/hpqD0zg7aut",
-	"HkovmyAD9sSS+hoo7rz38lXx++MVP318jYreLlso5KzFEnSQwjKGvdhUiut1GTxjVBSlH7b1+JCuuaUd",
-	"6JLZl0nmyGaXd1U8O5NTJy3YVMg77yQpSX9v1OOtpNcjLG146JGo372hbN4Fx22Jaw0srB4M+guje49z",
-	"zB6PEokG/BbelqltQAi8zgHyC8i3QPUbQhaPyyADvfJgv7n2b0ZGM5znQEXlcSUCTZgpPeYzhPQymlRy",
-	"e2W1rnio/t0oOLn+EwTduosPLM28tRV76LF7PESYSncCzfEDK7SbEu9XGdenBJuHLrYgcx2UX9xKzpWP",
-	"7Llx/erFvSb5mlleVJmuf0bp1i7X4yGkF04ewxaa4d9LFumKp4sOjq6PnOvLIOdByA5Soh3zDs3hYzRj",
-	"BRe7pXyqNZVeHc2VPm4B1+C+mbu/WmwPi+9ydbRjjcvO24MlDj+sk/o/ha8qfKoRtoNKy1F3ootZruFa",
-	"ODWZMTYWbTI6cAYmZF3WzdO/2EyYUOlK9gk7kzTgHq3znOQlfV8pVWG9EZtT5VCJeR20RBxts7DJpPEO",
-	"YI7lzOeVmDRqdm6jjZWaWLv099qamL986AMrY2uIj9Pyxs2O5xwtG7KPjlq6/Kr4rCNhKjWo/extlXbe",
-	"T606j2+Z+6903pVZjqW/zjr8uneKhki/t3lF2bwSeYqd2GdxyyVe0inImsQf7x/UL+M6ZaGjsHydSDeT",
-	"JAMfNZpt3AMRuje8/AX/1ibTRkHXh/bsu8+veEjzJZtOIUGEbiEPvxLrOsT6kk0RocuJ0mTT9+bqKNJr",
-	"5guH7TwLRXHljdwyradRkNCb1/UKgnuVEMsw0H3khwiT5fqXz7u5cIIqdvPLMSOvqylZ9OgcYllw6T7D",
-	"CHaK/iRJ9flvcXqtNP7u6YVBXvirYzQq5hx7K+YU1EZhVtbLuaRR835whDjUdfJ9V3/LpdsJzUvRpVXY",
-	"eCT6kkZaPkbl++fj0ouZIJ1yvSMAUNR1Uka7PmFtduzi6S2FdqvgTPn3P3CcldK7fWk6OI0zKMPzVb2+",
-	"DZDe1kd66MDdcoorQ/N/AOX9LaLt5tA1YbQIHu1YOt5dzrhL67Rf1S4TKWUl4TFd9x6/0pEZ1XnQVGCb",
-	"UIlpckl5rwLv09w16Zoa2KY0IIqxgAGhAqggSsNIFz6KrnZ3Lxq4c+fXrUZxZ4p5u8jGQydcrtDNbdVI",
-	"ZG+Anqx3ll8jDfdpcBuEQRjZovlLKV/AOu6wtyC1XId5bcZXbrCe0IOONuj0aNOACNe7pRmArWOksabQ",
-	"9Y4mRVr6B2gibH6mdrsovlailjUa9LsVXop3CnJsQ/brJNlUVTiCo0+Hg+/m/8yOnl19+u379On405Of",
-	"92f/So7EQf7+01Pxf/zbq//dx//8/BvbhP49xUX+fO6zO8vM+Urk6+UQKBSV0HGr9ZJ7VXt4r7wcvNSM",
-	"9xQObl/AcV1q9U1zEFoNYHNaX82xr4shyS6p+hh5HwGOqmyDmSnGmQ3RawCbw2dfc9bZhF4nm6+W8YNc",
-	"3+kUdL/FRZ4SyH9Vs7RG4y+N6/sfPt6EX1r1BNzfyqoHHz7etHNoKMQKp7qI6pBAhWcOHTg16LxeCo1I",
-	"9TMy92k1NQsQ+q2npietW43D+K/TtPKo/S08Gy5UalbUOPqq5F/75PectylWWzutmVp1DawSNGdIkKxI",
-	"tZ0bL8HN4SU9SyDLmcKf444RpRgflihjQmqTyc52opmuUoD0RbEqa7mKPDAK/bfHbOWu86oa4m3VobV1",
-	"Fm+tsBurtPx5yMlBnNDC0hwuzrSzSUmgr86Ke7ny5UK7un5JKsrY3YiQjRWzhJyNW9KZ85HQl6PtFQAh",
-	"GbdqS03FJcWelDZsxWxVO5JoH+jQb3p4KO5PifV/8hti/zGJfqIKFjcwek0k1hVq1oly+57ums+Y6KgE",
-	"RKnYVbW+qIuljao4WxnITj3B4NvJQXyQPIbB4fg7PHiMnxwNvsffweBw8n2yHx+Nn8LBwfqGr7fa4cN7",
-	"thvVpftjSlaKlFk8LReYTrNunNHXS2p/tCQyh+rRqHvIdoUZ89GUDy3zZlvekcoFOkQvmVLmFiGKMnwF",
-	"iBc0MoVCHH1OmdNKHZQyP97bS1WPGRPy+On+032bp8/yhbHIiaiKCJlxEqVC7tnyRcMFzlJdYUkgaiuS",
-	"8BAJhiRjqdCKpdVzydQksyyQOldQgk479YadAktq3GYZs48VzL6sLhkU6jpHujyIEcC2WMiwrv9my4Qo",
-	"Q7A1nKmQbAu3VfXNRIjWKm1myqp1IyXO1Npt0p345Wa1y9Ar/dhc0uYIjKYLd7LyBmR3Qr/cbsdWSoWk",
-	"r/CaM1eFzN25PN6e2oqRzNR6aw9X2dY3H2/+PwAA//8=",
+	"7H17c9s29uhXwfDemdgdSn4l3dT+5+dN0rtu09SbOJu9N8qIEHkkYU0CDABaUTP+7nfwIAmSoB6W7Xbb",
+	"/NPGIp4H530ODr4GMctyRoFKEZx+DeaAE+D6n29B8uX5VAJXfyUgYk5ySRgNToN3EDOaCCQZWmAi0QSm",
+	"jAPiqguhs2EQBiKeQ4ZV14xQkhVZcHoUBnKZQ3AaECphBjy4vb0NgxxznIG00/4My4uX3Rmv5oDOLy/Q",
+	"NSyfCEQSNQVRH3Is50EYUJypga9hOSZJEAYcPheEQxKcSl6Au5wp4xmWwWlQFLqlXZKQnNBZoBZ0xa6B",
+	"/rMAvvSvQxA6S2FQCEBSNUVTzjIk54AgwySFBKWEXlcr/KxHqpaou6xcYYa/vAY6k/Pg9NnRcagAWP59",
+	"fNhd8K0aS+SMCtAQ/DtO3sLnAoRUf8WMSqD6nzjPUxJjtZOD/wi1na8BfMFZnoLZqMQkNX0Sc0o3OCXJ",
+	"mIMAOS7XnYEQeKa+X5jviHEEX3K1F5RjIRaMJ0j3MeDRMK139785TIPT4H8d1Jh3YL6Kg1ecM4sVXbAb",
+	"WDOuIR0XnAOV9YREoAVndIb2Is+6oxBVP98AJ1MLB/drzDiHWI7LIaP9YXAbBi8YnaYk3hWYOI5ZQeUY",
+	"vhAhRQOO5+YTwikHnCyRbXJPYNM4qcBTDs9hRoQEDone34+MT0iSAN1xgwKEUBCt8Nrd4tWcCAQ0yRmh",
+	"ElGARCCMCgEc2X5oD6OfPlwZWkrZjND9s5LiBYoxpUyqDojI+4DMOS0HR4wiXK5iwGi6rBe6F7V3Fe0r",
+	"DFwQOWeF1JioNgMJEjHLQSOfKKZTEhOgcqx/tHh0QSVwilOzpF0p04w1Bj1YkyjNJySA3wBHugXa44Yj",
+	"IJKgv00Ok+/jYxg8ez59NngaP3s2+AH/AINnyUl8GJ9MjvHR4f49wbig8CWHWEJiFnKmQWZXi2LMOQGh",
+	"f6sXqKH1hskfWUGTHQFFmRxP9TgNgrMnr1DKfL2H3b4pBwsVhkwgZXSmJSSmTM6BI8ZnmJLf9OL1Hi/x",
+	"MmU4uWLsNeYz2HGruRltLBkbp3o8d8tWIqAJS5ZIMoZMk3viMdwdnQgzuGLUmOrDtbiI4xhyKfTm32IJ",
+	"r0lGJOx6xhxLGKd2qAbTYQxlmC7L5Ykzo6GgFEutfOy+974ZsNKbDHsosok6/CkSVmkiFEVauRpo7SpS",
+	"ikJb7xpUipdvXbb1gaOi6cW9p7iQc8bJbzsDtRSW6siEWCH8TYP7k/S/EKH0K0VDdg0o5pAAlQSnBnXe",
+	"U3yDSYon6a40UzgjuZt7B/yGxIAkZDnjmJN0iZy2949Hc0AJlniClYATqKAccDxXc5UKjyUhIhC7Aa4o",
+	"HZImtj0QUv1LnYEG6X1IrptqtEp26f+L4PTj1yBlcXD6MVBsRH1QmkvwKQwyMQtOgymBNEGOemEV4cxg",
+	"THD7yYefljJPNW8a6iFPUWuoe+aCCQOhZUuGZTw3p6f7o72ovX+jT6gmriarGPQC8DXai9T/mipptVh9",
+	"sueXFz+DNlRyznLgkhgrIOaAJSRjLBtGT4IlDCTJoGv5hIHR4sWqPrRILeEZq6UzBkk2MLLCIMVCjgux",
+	"eoFrJzMm1dfuh1xrSCDkuNS7SaLBQiRkYqMV9kyOOcdLPQWHKfnStRB/ZBwlROQpVqplugwRDGdDFOWT",
+	"cUpuYHw+eXGkybMzI4cbdr0jRLTG2dzpKnw22PNOdVK923sUrOCxhjBQZcF/DDJMC6yJsjP1gvFrkeMY",
+	"xgYHugRijPecs/9ALBUI1tvitZX8MdBNGrNYDAhdbK+XxiZqHrU0s80XupFjG+MkIWp5OL10aGeKUwFh",
+	"i5yapNHc2q+5GcQot0qxJAJxmCr0rjQBogS/kJjKIfqlULoSKE1A9ZgWsuDQgMdKMi2x3vETHD971vAT",
+	"HIVBjqWyBILTYDR65xuml0ZWIcxl2ckarRcvRRPtNsQ20Tldvat1h6cRC6fpr1MtL9ZPFtyGbc6IczK+",
+	"hh7fTp5itcMvUp3jEL2bswU156TP1LhZNF2fISEZV/ao+q4syJiDFEofxDPgw7XoXK6ju+dP1a4NZXZW",
+	"GilLPkI4TdlCoP/z6ipE0YITCRG6/PXd1cHl+6uDy/OrF/8IUZSAkLyIJbmBCL189frV1Su1tpKg1UiK",
+	"rFTvQEu1srWXyBtHeEcuk+EvF6bbiUZa+8dRi/+EQUHJ5wLsZ8XwqgW8z5MtSDkj1P31qE3cfx6C6hJP",
+	"IedvLdp2lYSGdu/3dVrvzE8frs6QAJoofMcCRefW0tC6zCn6O2AOHI2Kw8OT2B1W/wJ+gYc1no2tQFi3",
+	"2Q8l59ddS1187JrVoruJVzfAlw3bW/Nc7XqqjfSw4VRkVPHmOC0SMI7mTZD8Vz57Z4Dlk6Sl/CAeOL8m",
+	"U1C8XhmJkQu7SHEWazZqmi0V65PvDw+7zvQwcLe5wXrrtq2+Y86M/r7pAG9Ve0UCwLU6bo9iJeI7TbU6",
+	"pZFgc6bSQIc2uDX4xubXWnmZaCT18jWFD+tmfC8MlCsVZIsltnl/06x2sMMupXWWHVpxAOYuyHeMzVPp",
+	"Jx2f7H0xx3QGl9b8uJvqZKmqMmLWc9quxgOLRvdVQH8Di3K9HbB3ltIa2geCl5CnbJkBla/oDeGMZtb0",
+	"LbEqgRtIWa5/DgOpAKRBkCgxyqgX3V5l1iyuSDpYsuJ/7F/DmGWuNmgM4bAJtacNqJ30TWJO8AWjU8Iz",
+	"oz81j6cymb/64Q7lUj32ioasGHPAhZwDldYT4LSeMJYCpp2TKGd151g1ou9knP3dDTMb21tp9utGHY21",
+	"6r7Z6raFfg40IXS25gT0wFuZ+dppNNaGydhKF2f0Ojbbd2LNdbVW0QuKfzlhtzsCpGfhTWn6YQ5KHU8J",
+	"vUYLLJTSIpFWAjjEQKWyyOdsgZToRwWVJK089DGmyiyr9uMoLeug4t126S9r7rD2ia31NL00TduT2hF6",
+	"53yhfW1twJyjOGVCR6eFPENxStSEKMNLNOGYxnPEKCLSNQ6sa21cmiph/UtTgFXu4qphjwO5/Nnx6Qah",
+	"L3bYjaM5vZsR6f7Arv7YjusqntMIC8k5S8bqJ21P6dk70VpfdMXjy2x46xRpNGMTnbid64D2ygkHC7ou",
+	"PnvMa9FI48Nt7Wn1uay6nslQ68FAJV+iXIcwpobwjft0Y8W4diBfCFF41TWH6Jsr+0eRYTpQNqrxuytL",
+	"zcQLjQvX+k55kQJazIEDknMs0RzSXPT42DRt97qo7PcnAkX/Hlg2Nbh4qYHRCKmK9Qa+Pp9wJYv4kfEZ",
+	"k7vpVztIsH7p9Q/AqdIrOjg3h/ha9K/Qw7VbzrIGTunhztANTgsQCHNApp9AexG7jtSZUjTXa1nuOxCv",
+	"FwpNpWwVDPyanDK2JZaFaKpj7NqHPjfARVPB6Tl7O2Tdo7nSsASkD/av2YzQh8cFxdTurJEr3eI3Rtfy",
+	"n6uynR/1nDX4IPEL5tcgCZ2dS8nJpCiVyz7ca2dOrXWX+x25CNfT1Qj5/uoXVOeqhYjDFDgHHqIUG76Y",
+	"4xnsD9HPkEudIlJ5GhrG+9egkNk4xlmOyUxNm+KCxnMlDWQ2Ll3uSrsUKUhpbM4Mf3G36uSBOdCCVZ6e",
+	"v4yr5ZsTxALikX0afyS/xS9G5vbTQ7+ZsYWC77oaOtTwHEmGjp89Q/EccxwrnnGGYpZljCJMEzTRIX4n",
+	"Z9LIvzJu5In8hk1vAR8IyRmdDRx9cwUXf+5hfw4hdaNaFJq0zKYVOYcIizppTv3MAS1YkSZIACAiT5Ha",
+	"nBX0bDqiUc/pRUOk3cw4UyrdjdXrRIimrURPt1eoIYV1/t2ISpajFG4gVSsskxtDk0MYogw0tMWCyHg+",
+	"HNEgvD/O+I3TaE7TopgWA9iAsHtZhI/ofm0BvXmaG6Yf9CQO+ALOvXHJzoF4DYoMsgnwJwKprZcRXxcm",
+	"Z4hINCM31q6hhAKKHABFrkHOFlQzWZxk2lcMCZHakLwhsOhxbZcsyviikm2jQOdoykHMa2I3Ke8leeI0",
+	"BZvWqTjDE4GML8U2F2iOb5TGnzTcKd2ck50CI91IyCo30pbBgS0EwmWTHlumE6bjBFKQMMZCgBQ+N2no",
+	"NnPyrPztTKy59LqItQ0nJE3Vnta104DktZ63srHB8BXt8mKSEjHvb2DcOQLTZMK+9DdTOD7mkDPuh13b",
+	"/O4u0QsMPyj74dHcVOg5V9+uPFvwnrUXrVox4vvJ9rJJSuOSF641lowdPtaW645pSnYoh0o37VLb6q2U",
+	"COsliHTKw4zjBJIIMY6igpafzpCapbytZLxIXEjjhRjeY3Zb6SX1ZGN1uVE7r6zKIlD81DqqPH6smFEK",
+	"sax9pl66ud+csibIX7AswwMByiiWkKBfzws5NxchRJn1NmGYJ+KUA05C+2+dahLmhNqf9b9M9opXQhh2",
+	"fR+5iYXOGtmOStQhbEwh7RS43fPbuthQnUcj662xuU14yMVL4VdYqobIOsEF2iOJMBdzopQI2R5KRPtV",
+	"5luGl0oPsJTGOGIZkQo5MsBUIJymDSt/PSVVuUJHh4drkjL9CUOXKaaunJ9yUActJOZS61Izzhb6DmHO",
+	"mVa1JPCcE+H3yF9yNiWpz8OSJFwpKDGRy42QpeqgYMi365MSCkdb9zjeqkfOhMTpuIwybNxPcejNelgJ",
+	"XAc4N+6Rz63vcW0PZcpguoWUKzssYCLIhhvpj9BOizTdfO5GZHUca4V9vFGQ925DS7bRsiT+YhnaFhyw",
+	"3LQnx7LKjShzgZ8IHdlZH1IpvcatabwMzxCqyRRc60Zv2zw55pLgFBmuelaxMeOeQELiJcLaYlsizCFE",
+	"kQJNhOIUMBcIoxJSdbBsXRZim4E4vpyj48PwTgzFHWObISr+0nYobc9v7jxCi/844zzdZisVO9oanh32",
+	"tDYhZ3v+5UYsNllTm51tDV0Pe9t6jAZT27p3zU0a2LnJ7rvcZaeU3Vs/2yj9gB2eYD4puhc6L3yyRNHB",
+	"zdFB6a/6Tiuw93APZ/OYpl1uK6C5mxcsDHKrM62cOTUWhhsJ3NSd1g6G6vnW3uLw7NXR65yMuzAore4e",
+	"DU4N8057hLe5UWA7ihdM3xDwXS1oedK6TOm/Om15dcLx7+DF3s2T10pNcgZrZeTeZ2zqU42BFSLtGK0t",
+	"WdaOEYmtQwLOvNsEBLZz978FnBAKwuNQLW/Mumev0zac67NeDnDPOSPOTZrlBjld95dDUgHADzgTCXuM",
+	"RJKGQlAHKX/CFNBLBqsDk5tcrcnKRJAxbmaCrFqeN3tEZzV/kWNdN8iXPGo9gwuYIJznaMZA2Et8gszo",
+	"oMjPbB0DSHRk0dYlSZQ2IE2VomFrw4dPfcHXOyW03yXzZr1V9gabIEs7NqU3SKTwmGxnKIEpLlKpa1wo",
+	"0TMpSCqtm6hCiGi46+G3iKJGtXCzHKK3IGDHDLu7nlSpBmxZ0Km54VI8rdzkO6Pv7HLD9cE0altM4YJO",
+	"mYeHs7iVeHegf/K5oc04zdY5oRNOkhkMcKGdeKvYbd3taHg4PFyLa+WMLgfWq/MegdYnrUy8I56Zzndy",
+	"Hjt9fau7crhGp0rPxfmbc6QDrapJ5YqpwfWqUOs8uMSciCY9f/90barge5uGdA92Ua+bzXi1TAJ4Xyhk",
+	"O1fchiaU7IVrE6ghit5fvYiUkLB8c7hZPKDkcdVEnc2utZvaCdids9BlN/pFYc7ZJIUMkSqq83Gka3SM",
+	"ghCNzHJGwScTbfs4MgXvzDdzBTT4FDXskbUxMF3wo7dd1zIXc8YlynA8JxSqdHF0TWhSLtmG5KIQRWY8",
+	"ncqvO6rf4IvkeDwta6FF609HAc2s1Lb0gf6Dm1a3iT9BcTEtdTNAe1EltyNdFWQOKIUZjpeaREuBbfTp",
+	"crT9by6IO7kgHPrSU3dPU4uguOBELt+pBRjgnufkZ1ia68/qb2N8/lju25YaC1bUn9MXlPqvVJd1Q4bD",
+	"YVQV1tSszcxZrXMuZa6vfOsV/UOX8/Gy+3LivcgdW1NvPhlLEFL/sF9VsDSlgeoSlv8enF9eDH7W2ypJ",
+	"V0+qpjfLVnvxgOOnD1cdULyrr5gb7bGVw6cWVpKKTeNbDwZ1WsRqHDGjEhsz2m7gktC/a61BmWs8tb3E",
+	"6cFBpU8MCesmiF/oO0tyqSlUAsU0XqKYcU2L1aDGK1PHUW2qCKEzBfrTKq4aurfrRTiiTvXMmN0AX4a2",
+	"eqN7sylE1omsgDIlKYQNlV2YzHPsquxqtZiOKCvz2617rARrqFukjM4GCh2Suu7ilHF762Ug2cDef4lx",
+	"morhiI7oeeOS5umIDtB33znn+d131h4oj1SxWn2oBt2EqzNF4TpSMNUF/rOQZVEBM6FdbTWZ4XemNoI7",
+	"aIW2p3aka1jakfRqVk1aNx2OKEL6kmGzg2bROQc9HZElw64vup05K4hMiRic6FIiVT1JIjVY9aUtgXC6",
+	"wEubQKeLSM1xDij6OrIXAEfBKfo60teM1D9HwXA4NGLX5tU4v97eRvqajVUERnSKSVpwZdtSsQCOnh4f",
+	"G8yJzOBDc8sp0rcFFbbphN72HTCdT5uSGGySdUlfnOWcgMS68G0/hR1I4Jnx5BGZNigT6WSS88sLR/su",
+	"9fbbMGA5UJyT4DQ4GR4OT7R9JOeaIx+o/8xA+s1cUVVTI7FNDVZAXlTajiZbK1MTFhdKPhhjWNGGTjdU",
+	"wtXoU0lwqqZyTZxWNd7jw8MNSqZtVn3MncZTg6ysWqf4nuK3ZZ3JZ2YJvpGrpR40y5O6wi44/fgpDESR",
+	"Zeo4vdMo7otnQttMSyEhCz6pEQ5M4tVvvQdyrnFPoOPDQ7SYk7TSN3VNQSKQVuMkMzyoqrI4RBdOlTXJ",
+	"CltlrfSHec/I3mh7wOOxM/RUh3N3pTDpIY7mNbkBqiZRKjv0nYp2VG56KEAboLXsQoTo2eEJ2tN5+5ov",
+	"7Zu2pD4Y7ynU7twHPIh6Es9ZvNVFkCuckhxPpyS2p3HyOGtYUe/xvgo3rsCSammr0eTm6ADnZFAmFntx",
+	"xVZ1E6UtYtLBn4iWURIiCgulCul8yxDZrETEKIg6ZIXewI2tmlqV4eoikZJHRrbvjENbFK/yBDm69Y7R",
+	"RN9LUd8VQBRgNF49PTxaT+WN4q2608n6TnXx7jsykwrp1y6uimlo1HJYjpCVvuigUoU6n5Qxx4QHeYy3",
+	"UiCsrZHmjYIOCjnWis7+r9XbsDZb9Bc8ola/3TeXi+qabpFN79bqV09VN6O6UY2KxizHM0yoUXWaqOgq",
+	"mnUdjL+zZLldldRaayo19ktjMpgg62YMx1fj8LZp/9qMyBbNHN0bz2tW6uvhe9ewDI2mqQML1dnsGWAz",
+	"GsP+Y1LN06MNerRLdat+x8fr+7WL5+p+P6zv51bH/r0o25wjwpXDwE/dLVFx8NW8wXFr6D0F6fF9vbWX",
+	"HKuHM3S2A1VoYIlI11sA/bMpmxnDEL1VYkMZH3KhFVBlG/EsBeHRyo2IcWjzgXSNUjysQ/aozsSPkAD5",
+	"qCh++HR9j6ri/g64/bvgqcaK9XjafGimJ9WnbnJgHqK5/aQty1g7s5oYZlJD7437vyGzuUyXd2f9zZqY",
+	"G7H+xyIDezdB11T9Q+P9I8uC34leTPSAIw4D82zJpjy+kPMDkzo+cGPifvXurS3m5n2vZ4he6Qekeq+N",
+	"YpogDrLg6t/NK6gj6ruD6lXQGuULdyHSbhFDcwXf/j7oqyhom1FYdG7rb0ze/iKMj0zg7VvEHkovmyAD",
+	"9sSS+gYo7jxZ9U3x+/0VP318jUcJXLZQyHmLJegghWUMB7EpNdnrMnjBqChKP2zr/TRdtE870CWzjyst",
+	"kE3k76p4dian0GKwrZB3nnpTkv7BqMdbirNHWNrw0BNRP91F2aILjrsS1wZYWL159idG9x7nmD0eJRIN",
+	"+C28LVPbghB4nQPkF5DvgOpn0Cwel0EGeu3BflNhwYyM5jjPgYrK40oEmjJTu9BnCOllNKnk7spqXTJV",
+	"/btRsXbzV1S6hVsfWZp5i7P20GP3eIgwpTIFWuBHVmi3Jd5vMq5PCTZv9exA5joov7yTnCvfCXXj+tWj",
+	"oU3yNbO8qjJd/4jSrV1ty0NIr5w8hh00w7+WLNIlk5cdHN0cOTeXQc6bth2kRHvmKa3jp2jOCi72S/lU",
+	"ayq9OporfdwK0MFDM3d/uekeFt/l6mjPGped51NLHH5cJ/V/C19V+FQjbAeVVqPuVFfD3cC1cG4yY2ws",
+	"2mR04AxMyLosvKl/sZkwodKV7CucJmnAPVrnRdwR/VApVWG9EZtT5VCJeeC4RBxts7DptPGUaY7l3OeV",
+	"mDaK/u6ijZWaWPvtgI01MX/94UdWxjYQH+fljZs9zzlaNmTfTbZ0+U3x2UTCVGpQ++XuKu28n1p1Ht8q",
+	"91/pvCuzHEt/nXX4de8UDZF+MviaskUl8hQ7sS97l0sc0RnImsSfHh7Vj3s7deWjsCy3p5tJkoGPGs02",
+	"HoAI3Rte/nqdG5NpoyL0Y3v23RekPKT5ms1mkCBCd5CH34h1E2J9zWaI0NVEabLpe3N1TPHWVi3VZp6F",
+	"orjyRm6Z1tOo/ejN6/oFggeVEKsw0H2njAiT5fqnz7u5coIqdvOrMSOvC1dZ9OgcYlnb6iHDCHaK/iRJ",
+	"9fkvcXqtNP7u6YVBXvgLkTSKE516ixMV1EZh1pYmGtGoeT84QhzqhzZ8V3/LpdsJTUGK0ipsvHM/opGW",
+	"jxGKMVUK26T0YiZIp1zvCQAUdZ2U0b5PWJsdu3h6R6Hdqu1T/v0/OM5K6d2+NB2cxxmU4fmqNOIWSG9L",
+	"UT124G41xZWh+d+B8v4S0XZz6JowWgSP9iwd769m3KV12q9ql4mUTnl2uuk9fqUjM6rzoKnANqES02RE",
+	"ea8C79PcNemaEvamCiOKsYABoQKoIErDSJc+iq529yAauHPn161GcW+KebvIxmMnXK7RzW2BTmRvgJ5t",
+	"dpbfIg0PaXAbhEEY2fcyVlK+gE3cYe9AarkOi9qMr9xgPaEHHW3Q6dGmARGud0szAFsDSWNNoWslTYu0",
+	"9A/QRNj8TO12UXytRC3noQg/xTsFOXYh+02SbKoqHMHJ5+PB3xb/zE5eXH/+9w/p88nnZz8dzv+VnIij",
+	"/MPn5+L/8e+v/+8h/ueXf7Nt6N9TXOSP5z67t8ycb0S+WQ6BQlEJHbdaL7lXZZ4PysvBK814T43m9gUc",
+	"16VW3zQHodUAtqD11Rz7PCGSbETVx8j7jnlUZRvMTd3TbIjeANgcPvsgvc4m9DrZfGWjH+X6Tqd2/h0u",
+	"8pRA/rOapTUaf21c3//46Tb82qon4P5WVj34+Om2nUNDIVY41UVUhwQqPHPowKlB5/VSaESqX5B6SKup",
+	"WevRbz01PWndahzGf52mlUftL+HZcKFSs6LG0Vcl/9onf+A8A7Le2mnN1KprYJWgBUOCZEWq7dx4BW4O",
+	"R/QigSxnCn9OO0aUYnxYoowJU2vTznamma5SgPRFsSpruYo8MAr9t8ds5a7LqhriXdWhjXUWb62wW6u0",
+	"/HHIyUGc0MLSHC7OtLNJSaBvzooHufLlQru6fkkqytjfipCNFbOCnI1b0pnzidCXo+0VACEZt2pLTcUl",
+	"xZ6VNmzFbFU7kmgf6NBvengo7g+J9X/wG2L/NYl+ogoWNzB6QyTWFWo2iXL7XklbzJnoqAREqdhVtb6o",
+	"i6WNqjg7GchOPcHg++lRfJQ8hcHx5G948BQ/Oxn8gP8Gg+PpD8lhfDJ5DkdHmxu+3mqHj+/ZbhTy7o8p",
+	"WSlSZvG0XGA6zbpxRt8uqf3eksgcqkej7iHbNWbMJ1M+tMybbXlHKhfoEL1mSplbhijK8DUgXtDIFApx",
+	"9DllTit1UMr89OAgVT3mTMjT54fPD22ePsuXxiInoioiZMZJlAp5YMsXDZc4S3WFJYGorUjCQyQYkoyl",
+	"QiuWVs8lM5PMskTqXEEJOu3UG3YKLKlxm2XMPlUw+7q+ZFCo6xzp8iBGANtiIcO6/pstE6IMwdZwpkJy",
+	"9fhqeZsvRBuVNjNl1bqREmdq7TbpTvx6u9pl6Bf9rl/S5giMpkt3svIGZHdCv9xux1ZKhaSv8JozV4XM",
+	"3bk83p7aipHM1HprD1fZ1refbv9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -50,7 +50,7 @@ func TestRegisterLoginMe(t *testing.T) {
 		if a.ActiveProject.Plan != client.Free || a.ActiveProject.Timezone != tz || a.ActiveProject.CreatedAt == nil {
 			t.Errorf("active project = %+v, want plan free, timezone %s, created_at", a.ActiveProject, tz)
 		}
-		if a.OrganizationRole == nil || *a.OrganizationRole != client.Owner || a.Permissions == nil || !a.Permissions.CanManageAPIKeys {
+		if a.OrganizationRole != client.Owner || !a.Permissions.CanManageAPIKeys {
 			t.Errorf("role %v permissions %+v, want owner with every permission", a.OrganizationRole, a.Permissions)
 		}
 
@@ -84,7 +84,7 @@ func TestRegisterDefaults(t *testing.T) {
 		if a.Organization.Name != "Jane Doe's Workspace" {
 			t.Errorf("organization name = %q, want one built from the full name", a.Organization.Name)
 		}
-		if a.AvailableOrganizations == nil || len(*a.AvailableOrganizations) != 1 {
+		if len(a.AvailableOrganizations) != 1 || a.AvailableOrganizations[0].Organization != a.Organization {
 			t.Errorf("available_organizations = %v, want the user's one organization", a.AvailableOrganizations)
 		}
 	})

@@ -63,20 +63,36 @@ var ownerPermissions = gen.Permissions{
 	CanDeleteContent:      true,
 }
 
+// apiOrgSession is the account's organization as a session there sees it, with active as its
+// active project (CONTRACT 7.3).
+func apiOrgSession(a store.Account, active store.Project) gen.OrgSession {
+	return gen.OrgSession{
+		Organization:     apiOrganization(a.Organization),
+		OrganizationRole: gen.Owner,
+		Permissions:      ownerPermissions,
+		ActiveProject:    apiWorkspace(active),
+		Projects:         apiWorkspaces(a.Projects),
+	}
+}
+
+// apiAvailableOrganizations is one OrgSession per organization of the user, the current one
+// (with the session's active project) included.
+func apiAvailableOrganizations(a store.Account, active store.Project) []gen.OrgSession {
+	return []gen.OrgSession{apiOrgSession(a, active)}
+}
+
 // apiMe is the session view of an account with its active project.
 func apiMe(a store.Account, active store.Project) gen.MeResponse {
-	role := gen.Owner
-	perms := ownerPermissions
-	orgs := []gen.OrganizationMembership{{ID: apiUUID(a.Organization.ID), Name: a.Organization.Name, Role: gen.Owner}}
+	current := apiOrgSession(a, active)
 	return gen.MeResponse{
 		User:                   apiUser(a.User),
-		Organization:           apiOrganization(a.Organization),
-		ActiveProject:          apiWorkspace(active),
-		Projects:               apiWorkspaces(a.Projects),
-		Workspace:              apiWorkspace(active),
-		OrganizationRole:       &role,
-		Permissions:            &perms,
-		AvailableOrganizations: &orgs,
+		Organization:           current.Organization,
+		ActiveProject:          current.ActiveProject,
+		Projects:               current.Projects,
+		Workspace:              current.ActiveProject,
+		OrganizationRole:       current.OrganizationRole,
+		Permissions:            current.Permissions,
+		AvailableOrganizations: apiAvailableOrganizations(a, active),
 	}
 }
 

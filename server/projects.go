@@ -60,13 +60,17 @@ func (s *Server) SwitchProject(ctx context.Context, req gen.SwitchProjectRequest
 		return nil, err
 	}
 	pc := apiProjects(*p.account, target)
+	current := apiOrgSession(*p.account, target)
 	return gen.SwitchProject200JSONResponse{
-		Organization:  pc.Organization,
-		ActiveProject: pc.ActiveProject,
-		Projects:      pc.Projects,
-		AccessToken:   token,
-		TokenType:     gen.ProjectSwitchedTokenTypeBearer,
-		ExpiresIn:     int(s.sessions.TTL() / time.Second),
+		Organization:           pc.Organization,
+		ActiveProject:          pc.ActiveProject,
+		Projects:               pc.Projects,
+		OrganizationRole:       current.OrganizationRole,
+		Permissions:            current.Permissions,
+		AvailableOrganizations: apiAvailableOrganizations(*p.account, target),
+		AccessToken:            token,
+		TokenType:              gen.ProjectSwitchedTokenTypeBearer,
+		ExpiresIn:              int(s.sessions.TTL() / time.Second),
 	}, nil
 }
 

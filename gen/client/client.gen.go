@@ -177,13 +177,22 @@ func (e ErrorCode) Valid() bool {
 
 // Defines values for OrganizationRole.
 const (
-	Owner OrganizationRole = "owner"
+	Admin  OrganizationRole = "admin"
+	Editor OrganizationRole = "editor"
+	Owner  OrganizationRole = "owner"
+	Viewer OrganizationRole = "viewer"
 )
 
 // Valid indicates whether the value is a known member of the OrganizationRole enum.
 func (e OrganizationRole) Valid() bool {
 	switch e {
+	case Admin:
+		return true
+	case Editor:
+		return true
 	case Owner:
+		return true
+	case Viewer:
 		return true
 	default:
 		return false
@@ -379,16 +388,20 @@ type AuthResponse struct {
 	AccessToken string `json:"access_token"`
 
 	// ActiveProject A project as shown by auth and me (`workspace` is the legacy name of the active project).
-	ActiveProject          Workspace                 `json:"active_project"`
-	AvailableOrganizations *[]OrganizationMembership `json:"available_organizations,omitempty"`
+	ActiveProject Workspace `json:"active_project"`
+
+	// AvailableOrganizations Every organization the user belongs to, the current one included.
+	AvailableOrganizations []OrgSession `json:"available_organizations"`
 
 	// ExpiresIn Lifetime of `access_token` in seconds.
 	//
 	// Example: 3600
-	ExpiresIn        int                    `json:"expires_in"`
-	Organization     Organization           `json:"organization"`
-	OrganizationRole *OrganizationRole      `json:"organization_role,omitempty"`
-	Permissions      *Permissions           `json:"permissions,omitempty"`
+	ExpiresIn    int          `json:"expires_in"`
+	Organization Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole       `json:"organization_role"`
+	Permissions      Permissions            `json:"permissions"`
 	Projects         []Workspace            `json:"projects"`
 	TokenType        *AuthResponseTokenType `json:"token_type,omitempty"`
 	User             User                   `json:"user"`
@@ -505,13 +518,17 @@ type MarketingAttribution map[string]*string
 // MeResponse defines model for MeResponse.
 type MeResponse struct {
 	// ActiveProject A project as shown by auth and me (`workspace` is the legacy name of the active project).
-	ActiveProject          Workspace                 `json:"active_project"`
-	AvailableOrganizations *[]OrganizationMembership `json:"available_organizations,omitempty"`
-	Organization           Organization              `json:"organization"`
-	OrganizationRole       *OrganizationRole         `json:"organization_role,omitempty"`
-	Permissions            *Permissions              `json:"permissions,omitempty"`
-	Projects               []Workspace               `json:"projects"`
-	User                   User                      `json:"user"`
+	ActiveProject Workspace `json:"active_project"`
+
+	// AvailableOrganizations Every organization the user belongs to, the current one included.
+	AvailableOrganizations []OrgSession `json:"available_organizations"`
+	Organization           Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole `json:"organization_role"`
+	Permissions      Permissions      `json:"permissions"`
+	Projects         []Workspace      `json:"projects"`
+	User             User             `json:"user"`
 
 	// Workspace A project as shown by auth and me (`workspace` is the legacy name of the active project).
 	Workspace Workspace `json:"workspace"`
@@ -527,20 +544,27 @@ type MessageResponse struct {
 // Example: your-strong-password
 type NewPassword = string
 
+// OrgSession One organization of the user, as a session there would see it: each entry of
+// `available_organizations`. The same five fields, for the current organization, are at the
+// top level of register, login, me and switch.
+type OrgSession struct {
+	// ActiveProject A project as shown by auth and me (`workspace` is the legacy name of the active project).
+	ActiveProject Workspace    `json:"active_project"`
+	Organization  Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole `json:"organization_role"`
+	Permissions      Permissions      `json:"permissions"`
+	Projects         []Workspace      `json:"projects"`
+}
+
 // Organization defines model for Organization.
 type Organization struct {
 	ID   openapi_types.UUID `json:"id"`
 	Name string             `json:"name"`
 }
 
-// OrganizationMembership defines model for OrganizationMembership.
-type OrganizationMembership struct {
-	ID   openapi_types.UUID `json:"id"`
-	Name string             `json:"name"`
-	Role OrganizationRole   `json:"role"`
-}
-
-// OrganizationRole defines model for OrganizationRole.
+// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
 type OrganizationRole string
 
 // PasswordChanged defines model for PasswordChanged.
@@ -656,11 +680,18 @@ type ProjectSwitched struct {
 	AccessToken string `json:"access_token"`
 
 	// ActiveProject A project as shown by `/v1/projects*`.
-	ActiveProject Project                  `json:"active_project"`
-	ExpiresIn     int                      `json:"expires_in"`
-	Organization  Organization             `json:"organization"`
-	Projects      []Project                `json:"projects"`
-	TokenType     ProjectSwitchedTokenType `json:"token_type"`
+	ActiveProject Project `json:"active_project"`
+
+	// AvailableOrganizations Every organization the user belongs to, the current one included.
+	AvailableOrganizations []OrgSession `json:"available_organizations"`
+	ExpiresIn              int          `json:"expires_in"`
+	Organization           Organization `json:"organization"`
+
+	// OrganizationRole The member's role in the organization; it gives the nine `permissions`.
+	OrganizationRole OrganizationRole         `json:"organization_role"`
+	Permissions      Permissions              `json:"permissions"`
+	Projects         []Project                `json:"projects"`
+	TokenType        ProjectSwitchedTokenType `json:"token_type"`
 }
 
 // ProjectSwitchedTokenType defines model for ProjectSwitched.TokenType.

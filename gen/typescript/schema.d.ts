@@ -597,14 +597,23 @@ export interface components {
             id: string;
             name: string;
         };
-        OrganizationMembership: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            role: components["schemas"]["OrganizationRole"];
+        /**
+         * @description One organization of the user, as a session there would see it: each entry of
+         *     `available_organizations`. The same five fields, for the current organization, are at the
+         *     top level of register, login, me and switch.
+         */
+        OrgSession: {
+            organization: components["schemas"]["Organization"];
+            organization_role: components["schemas"]["OrganizationRole"];
+            permissions: components["schemas"]["Permissions"];
+            active_project: components["schemas"]["Workspace"];
+            projects: components["schemas"]["Workspace"][];
         };
-        /** @enum {string} */
-        OrganizationRole: "owner";
+        /**
+         * @description The member's role in the organization; it gives the nine `permissions`.
+         * @enum {string}
+         */
+        OrganizationRole: "owner" | "admin" | "editor" | "viewer";
         /** @enum {string} */
         ProjectEnvironment: "production" | "sandbox";
         /** @enum {string} */
@@ -648,9 +657,10 @@ export interface components {
             active_project: components["schemas"]["Workspace"];
             projects: components["schemas"]["Workspace"][];
             workspace: components["schemas"]["Workspace"];
-            organization_role?: components["schemas"]["OrganizationRole"];
-            permissions?: components["schemas"]["Permissions"];
-            available_organizations?: components["schemas"]["OrganizationMembership"][];
+            organization_role: components["schemas"]["OrganizationRole"];
+            permissions: components["schemas"]["Permissions"];
+            /** @description Every organization the user belongs to, the current one included. */
+            available_organizations: components["schemas"]["OrgSession"][];
         };
         AuthResponse: {
             /** @description The session JWT; send it as `Authorization: Bearer <access_token>`. */
@@ -667,9 +677,10 @@ export interface components {
             active_project: components["schemas"]["Workspace"];
             projects: components["schemas"]["Workspace"][];
             workspace: components["schemas"]["Workspace"];
-            organization_role?: components["schemas"]["OrganizationRole"];
-            permissions?: components["schemas"]["Permissions"];
-            available_organizations?: components["schemas"]["OrganizationMembership"][];
+            organization_role: components["schemas"]["OrganizationRole"];
+            permissions: components["schemas"]["Permissions"];
+            /** @description Every organization the user belongs to, the current one included. */
+            available_organizations: components["schemas"]["OrgSession"][];
         };
         Profile: {
             email: string;
@@ -776,6 +787,10 @@ export interface components {
             /** @enum {string} */
             token_type: "bearer";
             expires_in: number;
+            organization_role: components["schemas"]["OrganizationRole"];
+            permissions: components["schemas"]["Permissions"];
+            /** @description Every organization the user belongs to, the current one included. */
+            available_organizations: components["schemas"]["OrgSession"][];
         };
         PinterestAccount: {
             /** Format: uuid */
