@@ -15,9 +15,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // IANA time zones without relying on the host's files
 
 	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
+	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -101,11 +107,40 @@ func serve() error {
 	if err := cfg.EnsureJWTSecret(); err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, st, server.Options{Logger: log, Version: version})
+
+	// The parts the service is made of, and their workers. The defers stop them in reverse:
+	// flows still running off the request path finish, key usage is written, the mail sender
+	// stops between messages (queued mail stays in the database), the hash pool closes; the store
+	// closes last.
+	hasher, err := password.NewPool(password.OWASP, cfg.Hashing.Workers, cfg.Hashing.Queue)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer hasher.Close()
+	transport, err := mail.NewTransport(cfg.Mail, log)
+	if err != nil {
+		return err
+	}
+	sender := mail.NewSender(st, transport, log, store.Clock(nil), mail.SenderOptions{
+		Poll: cfg.Mail.PollPeriod, MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax,
+	})
+	sender.Start()
+	defer sender.Stop()
+	usage := keyusage.New(st, log, nil, 5*time.Second)
+	usage.Start()
+	defer usage.Close()
+	sessions := session.NewManager([]byte(cfg.Auth.JWTSecret.Reveal()), cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTokenTTL, store.Clock(nil))
+	accounts := account.New(account.Deps{
+		Store: st, Hasher: hasher, Sessions: sessions, Mailer: sender, Log: log, Settings: account.SettingsFrom(cfg),
+	})
+	defer accounts.Close()
+	srv, err := server.New(cfg, server.Deps{
+		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
+		Logger: log, Version: version,
+	})
+	if err != nil {
+		return err
+	}
 
 	httpServer := &http.Server{
 		Addr:              cfg.Addr,

@@ -116,7 +116,7 @@ func TestForgotPasswordAnswersTheSame(t *testing.T) {
 		if len(m.To) != 1 || m.To[0] != "known@example.com" {
 			t.Errorf("first mail went to %v, want only known@example.com (nothing for the unknown address)", m.To)
 		}
-		e.server.DeliverMail(context.Background())
+		e.stack.Sender.Deliver(context.Background())
 		for _, msg := range e.smtp.All() {
 			if strings.Contains(strings.Join(msg.To, ","), "nobody") {
 				t.Errorf("mail sent to an unregistered address: %v", msg.To)
@@ -370,15 +370,15 @@ func TestMailSurvivesSMTPOutageAndRestart(t *testing.T) {
 			e.smtp.WaitRefused(t, mailWait)
 
 			// Restart: a new server over the same database and the same (still down) SMTP server.
-			e.server.Close()
+			e.stack.Close()
 			cfg.Mail.SMTPURL = "" // newEnv fills in its own SMTP server; point it at ours below
 			e2 := newEnvWithSMTP(t, st, cfg, fastHash, e.smtp)
 			e2.clock.Advance(time.Hour) // past any backoff
 			e.smtp.SetDown(false)
-			e2.server.DeliverMail(context.Background())
+			e2.stack.Sender.Deliver(context.Background())
 			m := e.smtp.WaitFor(t, "outage@example.com", mailWait)
 			e.tokenFrom(m, "/reset-password")
-			if n := e2.server.DeliverMail(context.Background()); n != 0 {
+			if n := e2.stack.Sender.Deliver(context.Background()); n != 0 {
 				t.Errorf("a second delivery round sent %d messages, want 0", n)
 			}
 			count := 0

@@ -2,18 +2,14 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"time"
 
+	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
-	"github.com/pinbridge/pinbridge-auth/internal/apikey"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
-
-var allScopes = []string{store.ScopeRead, store.ScopeWrite, store.ScopeDestructive}
 
 // CreateAPIKey mints a key for the caller's active project and returns its plaintext, once.
 func (s *Server) CreateAPIKey(ctx context.Context, req gen.CreateAPIKeyRequestObject) (gen.CreateAPIKeyResponseObject, error) {
@@ -22,51 +18,20 @@ func (s *Server) CreateAPIKey(ctx context.Context, req gen.CreateAPIKeyRequestOb
 		return nil, err
 	}
 	b := req.Body
-	now := s.now()
-	scopes := allScopes
+	k := account.NewKey{Name: b.Name, PinterestAccountIDs: accountIDs(b.PinterestAccountIds).Value, ExpiresAt: b.ExpiresAt}
 	if b.Scopes != nil {
-		scopes = scopeStrings(*b.Scopes)
+		k.Scopes = scopeStrings(*b.Scopes)
 	}
-	accounts, set, err := s.accountLimit(ctx, p.projectID, b.PinterestAccountIds)
+	key, plaintext, err := s.accounts.CreateKey(ctx, p.caller(), k)
 	if err != nil {
 		return nil, err
 	}
-	if !set {
-		accounts = nil
-	}
-	if b.ExpiresAt != nil && !b.ExpiresAt.After(now) {
-		return nil, fieldError("expires_at", "value_error", "must be in the future")
-	}
-	var expires = b.ExpiresAt
-	if expires != nil {
-		utc := expires.UTC().Truncate(time.Microsecond)
-		expires = &utc
-	}
-	minted, err := apikey.New(p.project.Environment == store.EnvironmentProduction)
-	if err != nil {
-		return nil, fmt.Errorf("mint api key: %w", err)
-	}
-	key, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{
-		ProjectID:           p.projectID,
-		OrganizationID:      p.organizationID,
-		CreatedBy:           p.account.User.ID,
-		Name:                strings.TrimSpace(b.Name),
-		Prefix:              minted.Display,
-		SecretHash:          minted.Hash,
-		Scopes:              scopes,
-		PinterestAccountIDs: accounts,
-		ExpiresAt:           expires,
-		Now:                 now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return gen.CreateAPIKey201JSONResponse(apiKeyCreated(key, minted.Plaintext)), nil
+	return gen.CreateAPIKey201JSONResponse(apiKeyCreated(key, plaintext)), nil
 }
 
 // ListAPIKeys lists the active project's keys, newest first, revoked ones included.
 func (s *Server) ListAPIKeys(ctx context.Context, _ gen.ListAPIKeysRequestObject) (gen.ListAPIKeysResponseObject, error) {
-	keys, err := s.store.APIKeys(ctx, principalFrom(ctx).projectID)
+	keys, err := s.accounts.Keys(ctx, principalFrom(ctx).caller())
 	if err != nil {
 		return nil, err
 	}
@@ -77,86 +42,49 @@ func (s *Server) ListAPIKeys(ctx context.Context, _ gen.ListAPIKeysRequestObject
 	return out, nil
 }
 
-// UpdateAPIKey renames or re-scopes a key of the caller's organization.
+// UpdateAPIKey renames, re-scopes or re-limits a key of the caller's organization.
 func (s *Server) UpdateAPIKey(ctx context.Context, req gen.UpdateAPIKeyRequestObject) (gen.UpdateAPIKeyResponseObject, error) {
-	p := principalFrom(ctx)
 	b := req.Body
-	var patch store.APIKeyPatch
-	if b.Name != nil {
-		name := strings.TrimSpace(*b.Name)
-		patch.Name = &name
-	}
+	patch := store.APIKeyPatch{Name: b.Name, PinterestAccountIDs: accountIDs(b.PinterestAccountIds)}
 	if b.Scopes != nil {
-		scopes := scopeStrings(*b.Scopes)
-		patch.Scopes = &scopes
+		patch.Scopes = new(scopeStrings(*b.Scopes))
 	}
-	if b.PinterestAccountIds.IsSpecified() {
-		// The limit is checked against the key's own project, so look the key up first.
-		k, err := s.keyOfOrganization(ctx, p.organizationID, req.KeyID.String())
-		if err != nil {
-			return nil, err
-		}
-		accounts, set, err := s.accountLimit(ctx, k.ProjectID, b.PinterestAccountIds)
-		if err != nil {
-			return nil, err
-		}
-		patch.SetAccounts = true
-		if set {
-			patch.PinterestAccountIDs = accounts
-		}
-	}
-	k, err := s.store.UpdateAPIKey(ctx, p.organizationID, req.KeyID.String(), patch, s.now())
+	k, err := s.accounts.UpdateKey(ctx, principalFrom(ctx).caller(), req.KeyID.String(), patch)
 	if err != nil {
-		return nil, notFoundAs(err, errNotFound("API key"))
+		return nil, err
 	}
 	return gen.UpdateAPIKey200JSONResponse(apiKey(k)), nil
 }
 
 // RevokeAPIKey revokes a key of the caller's organization; revoking twice is harmless.
 func (s *Server) RevokeAPIKey(ctx context.Context, req gen.RevokeAPIKeyRequestObject) (gen.RevokeAPIKeyResponseObject, error) {
-	k, err := s.store.RevokeAPIKey(ctx, principalFrom(ctx).organizationID, req.KeyID.String(), s.now())
+	k, err := s.accounts.RevokeKey(ctx, principalFrom(ctx).caller(), req.KeyID.String())
 	if err != nil {
-		return nil, notFoundAs(err, errNotFound("API key"))
+		return nil, err
 	}
 	return gen.RevokeAPIKey200JSONResponse(apiKey(k)), nil
 }
 
-func (s *Server) keyOfOrganization(ctx context.Context, orgID, keyID string) (store.APIKey, error) {
-	k, err := s.store.APIKeyInOrganization(ctx, orgID, keyID)
-	return k, notFoundAs(err, errNotFound("API key"))
-}
-
-// accountLimit validates a pinterest_account_ids value against the project's accounts. set is
-// false when the value means "all accounts" (omitted or null).
-func (s *Server) accountLimit(ctx context.Context, projectID string, v nullable.Nullable[gen.PinterestAccountIDs]) (*[]string, bool, error) {
-	if !v.IsSpecified() || v.IsNull() {
-		return nil, false, nil
+// accountIDs reads a pinterest_account_ids value: unset when omitted, a nil Value (every account)
+// when null.
+func accountIDs(v nullable.Nullable[gen.PinterestAccountIDs]) store.Change[[]string] {
+	if !v.IsSpecified() {
+		return store.Change[[]string]{}
 	}
-	uuids := v.MustGet()
-	ids := make([]string, 0, len(uuids))
-	for _, id := range uuids {
-		ids = append(ids, id.String())
+	if v.IsNull() {
+		return store.SetTo[[]string](nil)
 	}
-	n, err := s.store.CountPinterestAccounts(ctx, projectID, ids)
-	if err != nil {
-		return nil, false, err
+	ids := make([]string, 0, len(v.MustGet()))
+	for _, id := range v.MustGet() {
+		ids = append(ids, uuid.UUID(id).String())
 	}
-	if n != len(ids) {
-		return nil, false, fieldError("pinterest_account_ids", "value_error", "every id must be a Pinterest account of the key's project")
-	}
-	return &ids, true, nil
+	return store.SetTo(&ids)
 }
 
 func scopeStrings(scopes []gen.APIKeyScope) []string {
-	// Kept in canonical order, whatever order the caller sent.
 	out := make([]string, 0, len(scopes))
-	for _, want := range allScopes {
-		for _, sc := range scopes {
-			if string(sc) == want {
-				out = append(out, want)
-				break
-			}
-		}
+	for _, sc := range scopes {
+		out = append(out, string(sc))
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	})
 }
 
-func (e *env) flushUsage() { e.server.FlushKeyUsage(context.Background()) }
+func (e *env) flushUsage() { e.stack.KeyUsage.Flush(context.Background()) }
 
 func TestAPIKeyScopesAndSessionOnlyEndpoints(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/apikey"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -64,6 +65,11 @@ type principal struct {
 	key            *store.APIKey  // API key only
 	// keyAccounts are the Pinterest accounts the API key may act on, loaded with it (API key only).
 	keyAccounts []store.PinterestAccount
+}
+
+// caller is the session's user as the account flows know them (session only).
+func (p *principal) caller() account.Caller {
+	return account.Caller{Account: *p.account, Project: p.project}
 }
 
 type principalKey struct{}
@@ -184,7 +190,7 @@ func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, met
 	if scope := scopeFor(method); !key.HasScope(scope) {
 		return nil, errInsufficientScope(scope)
 	}
-	s.usage.note(key, now)
+	s.usage.Note(key, now)
 	return &principal{organizationID: key.OrganizationID, projectID: key.ProjectID, key: &key, keyAccounts: access.Accounts}, nil
 }
 

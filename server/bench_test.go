@@ -10,7 +10,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
-	"github.com/pinbridge/pinbridge-auth/server"
+	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 )
 
 // BenchmarkAuthenticatedReads serves the two hottest reads in process (no network between client
@@ -30,12 +30,11 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 			}
 			key := e.createKey(sw.JSON200.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "bench"}).APIKey
 			// A server of its own, logging as production does (JSON at info), to nowhere.
-			srv, err := server.New(e.cfg, st, server.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})), PasswordParams: &fastHash})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(srv.Close)
-			handler := srv.Handler()
+			stack := testserver.New(b, e.cfg, st, testserver.Options{
+				Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				PasswordParams: fastHash,
+			})
+			handler := stack.Server.Handler()
 			for _, c := range []struct{ name, path, header, value string }{
 				{"me", "/v1/auth/me", "Authorization", "Bearer " + a.AccessToken},
 				{"accounts_by_key", "/v1/pinterest/accounts", "X-API-Key", key},

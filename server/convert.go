@@ -8,6 +8,7 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -96,14 +97,14 @@ func apiMe(a store.Account, active store.Project) gen.MeResponse {
 	}
 }
 
-// apiAuth is apiMe plus a session token.
-func apiAuth(a store.Account, active store.Project, token string, expiresIn int) gen.AuthResponse {
-	me := apiMe(a, active)
+// apiAuth is an opened session: apiMe plus its token.
+func apiAuth(sess account.Session) gen.AuthResponse {
+	me := apiMe(sess.Account, sess.Project)
 	bearer := gen.AuthResponseTokenTypeBearer
 	return gen.AuthResponse{
-		AccessToken:            token,
+		AccessToken:            sess.Token,
 		TokenType:              &bearer,
-		ExpiresIn:              expiresIn,
+		ExpiresIn:              int(sess.TTL / time.Second),
 		User:                   me.User,
 		Organization:           me.Organization,
 		ActiveProject:          me.ActiveProject,

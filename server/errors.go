@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -80,6 +81,42 @@ func notFoundAs(err error, answer error) error {
 func errUnavailable(cause error) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, code: gen.ErrorCodeUnavailable,
 		message: "Service temporarily unavailable; retry later", retryAfter: 1, cause: cause}
+}
+
+// flowErrors are the answers to the account flows' sentinel errors.
+var flowErrors = []struct {
+	err    error
+	answer *apiError
+}{
+	{account.ErrAccountExists, errAccountExists},
+	{account.ErrInvalidCredentials, errInvalidCredentials},
+	{account.ErrIncorrectPassword, errIncorrectPassword},
+	{account.ErrInvalidResetToken, errInvalidResetToken},
+	{account.ErrInvalidVerification, errInvalidVerification},
+	{account.ErrKeyNotFound, errNotFound("API key")},
+	{account.ErrProjectNotFound, errNotFound("Project")},
+	{account.ErrSandboxNotFound, errNotFound("Sandbox project")},
+}
+
+// flowError is the answer to an error of the account flows; nil for any other error.
+func flowError(err error) *apiError {
+	var fe *account.FieldError
+	if errors.As(err, &fe) {
+		if fe.Type == account.TypeWeakPassword {
+			return errWeakPassword(fe.Field, fe.Msg)
+		}
+		return fieldError(fe.Field, fe.Type, fe.Msg)
+	}
+	var be *account.BackoffError
+	if errors.As(err, &be) {
+		return errRateLimited(be.Wait)
+	}
+	for _, f := range flowErrors {
+		if errors.Is(err, f.err) {
+			return f.answer
+		}
+	}
+	return nil
 }
 
 // errValidation is a 422 naming the offending field(s).
@@ -163,6 +200,9 @@ func (s *Server) renderError(err error, c echo.Context) {
 func (s *Server) classify(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
+		return ae
+	}
+	if ae := flowError(err); ae != nil {
 		return ae
 	}
 	var he *echo.HTTPError

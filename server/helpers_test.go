@@ -23,8 +23,8 @@ import (
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
-	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -75,7 +75,7 @@ type env struct {
 	client *client.ClientWithResponses
 	http   *http.Client
 	logs   *syncBuffer
-	server *server.Server
+	stack  *testserver.Stack // the workers main would run: deliver mail or flush key usage now
 	smtp   *testsmtp.Server
 }
 
@@ -147,29 +147,23 @@ func newEnvWithSMTP(t testing.TB, st *store.Store, cfg config.Config, params pas
 	cfg.Mail.PublicURL = "http://" + listener.Addr().String()
 	clk := &clock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
-	srv, err := server.New(cfg, st, server.Options{
+	stack := testserver.New(t, cfg, st, testserver.Options{
 		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:            clk.Now,
 		Version:        "test",
-		PasswordParams: &params,
+		PasswordParams: params,
 	})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(stack.Server.Handler())
 	ts.Listener.Close()
 	ts.Listener = listener
 	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
+	t.Cleanup(ts.Close) // registered after the stack's, so it runs first: requests end before the workers stop
 	hc := &http.Client{Transport: newValidatingTransport(t)}
 	c, err := client.NewClientWithResponses(ts.URL, client.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, server: srv, smtp: smtpServer}
+	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, stack: stack, smtp: smtpServer}
 }
 
 // validatingTransport fails the test on any response that openapi.yaml does not allow for its

@@ -45,23 +45,6 @@ var (
 	limitKeyCreateIP     = rule{"key-create:ip", 60, 10 * time.Minute}
 )
 
-// Login backoff: after loginFreeFailures failed logins for one email within loginForget, each
-// further failure doubles the wait before the next attempt, up to loginMaxBackoff. Never a permanent
-// lockout; a successful login or a password reset clears it.
-const (
-	loginFreeFailures = 5
-	loginForget       = time.Hour
-	loginMaxBackoff   = 15 * time.Minute
-)
-
-func loginBackoff(failures int) time.Duration {
-	if failures <= loginFreeFailures {
-		return 0
-	}
-	d := time.Second << min(failures-loginFreeFailures-1, 20)
-	return min(d, loginMaxBackoff)
-}
-
 func errRateLimited(retryAfter time.Duration) *apiError {
 	secs := int(math.Ceil(retryAfter.Seconds()))
 	if secs < 1 {

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
 )
 
 // metrics are the service's Prometheus metrics, on a registry of its own (one per Server).
@@ -19,11 +21,10 @@ type metrics struct {
 	latency      *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
 	hashBusy     prometheus.Counter
-	mailFailures prometheus.Counter
 	rateLimited  *prometheus.CounterVec
 }
 
-func newMetrics(s *Server) *metrics {
+func newMetrics(s *Server, sender *mail.Sender) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -38,9 +39,6 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"reason"}),
 		hashBusy: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pinbridge_password_hash_rejected_total", Help: "Requests refused because the password-hashing pool was saturated.",
-		}),
-		mailFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pinbridge_mail_send_failures_total", Help: "Failed email delivery attempts (each is retried).",
 		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pinbridge_rate_limited_total", Help: "Requests refused by a rate limit, by limit.",
@@ -60,7 +58,10 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(n)
 	})
-	m.registry.MustRegister(m.requests, m.latency, m.authFailures, m.hashBusy, m.mailFailures, m.rateLimited,
+	mailFailures := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "pinbridge_mail_send_failures_total", Help: "Failed email delivery attempts (each is retried).",
+	}, func() float64 { return float64(sender.Failures()) })
+	m.registry.MustRegister(m.requests, m.latency, m.authFailures, m.hashBusy, mailFailures, m.rateLimited,
 		hashQueue, backlog, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -17,50 +17,38 @@ func (s *Server) GetProfile(ctx context.Context, _ gen.GetProfileRequestObject) 
 
 // UpdateProfile applies a partial update: omitted fields stay, null clears a nullable one.
 func (s *Server) UpdateProfile(ctx context.Context, req gen.UpdateProfileRequestObject) (gen.UpdateProfileResponseObject, error) {
-	p := principalFrom(ctx)
 	b := req.Body
-	patch := store.ProfilePatch{Billing: map[string]*string{}}
-	if b.WorkspaceName != nil {
-		name := strings.TrimSpace(*b.WorkspaceName)
-		patch.WorkspaceName = &name
+	patch := store.ProfilePatch{
+		WorkspaceName: b.WorkspaceName,
+		Billing: store.BillingPatch{
+			CompanyName: change(b.CompanyName), CompanyWebsite: change(b.CompanyWebsite),
+			BillingEmail: change(b.BillingEmail), BillingPhone: change(b.BillingPhone), TaxID: change(b.TaxID),
+			AddressLine1: change(b.AddressLine1), AddressLine2: change(b.AddressLine2),
+			AddressCity: change(b.AddressCity), AddressState: change(b.AddressState),
+			AddressPostalCode: change(b.AddressPostalCode), AddressCountry: change(b.AddressCountry),
+		},
 	}
 	if b.FullName.IsSpecified() {
-		name := ""
+		// full_name is not nullable in storage: null clears it to empty.
+		patch.FullName = new("")
 		if !b.FullName.IsNull() {
-			name = strings.TrimSpace(b.FullName.MustGet())
-		}
-		patch.FullName = &name
-	}
-	billing := map[string]nullable.Nullable[string]{
-		"company_name": b.CompanyName, "company_website": b.CompanyWebsite, "billing_phone": b.BillingPhone,
-		"tax_id": b.TaxID, "address_line1": b.AddressLine1, "address_line2": b.AddressLine2,
-		"address_city": b.AddressCity, "address_state": b.AddressState, "address_postal_code": b.AddressPostalCode,
-		"address_country": b.AddressCountry,
-	}
-	if b.BillingEmail.IsSpecified() {
-		if b.BillingEmail.IsNull() {
-			billing["billing_email"] = nullable.NewNullNullable[string]()
-		} else {
-			billing["billing_email"] = nullable.NewNullableWithValue(string(b.BillingEmail.MustGet()))
+			patch.FullName = new(b.FullName.MustGet())
 		}
 	}
-	for col, v := range billing {
-		if !v.IsSpecified() {
-			continue
-		}
-		if v.IsNull() {
-			patch.Billing[col] = nil
-			continue
-		}
-		val := strings.TrimSpace(v.MustGet())
-		patch.Billing[col] = &val
-	}
-	if err := s.store.UpdateProfile(ctx, p.account.User.ID, p.organizationID, patch, s.now()); err != nil {
-		return nil, err
-	}
-	account, err := s.store.Account(ctx, p.account.User.ID)
+	account, err := s.accounts.UpdateProfile(ctx, principalFrom(ctx).caller(), patch)
 	if err != nil {
 		return nil, err
 	}
 	return gen.UpdateProfile200JSONResponse(apiProfile(account)), nil
+}
+
+// change reads one nullable profile field, trimmed: unset when omitted, cleared when null.
+func change[T ~string](v nullable.Nullable[T]) store.Change[string] {
+	if !v.IsSpecified() {
+		return store.Change[string]{}
+	}
+	if v.IsNull() {
+		return store.SetTo[string](nil)
+	}
+	return store.SetTo(new(strings.TrimSpace(string(v.MustGet()))))
 }

@@ -2,12 +2,9 @@ package server
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
-	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 // ListProjects shows the organization's projects and the session's active one.
@@ -19,14 +16,11 @@ func (s *Server) ListProjects(ctx context.Context, _ gen.ListProjectsRequestObje
 // CreateSandboxProject creates the organization's sandbox, or returns the one it has.
 func (s *Server) CreateSandboxProject(ctx context.Context, req gen.CreateSandboxProjectRequestObject) (gen.CreateSandboxProjectResponseObject, error) {
 	p := principalFrom(ctx)
-	name := "Sandbox"
-	if req.Body != nil && req.Body.Name != nil {
-		name = strings.TrimSpace(*req.Body.Name)
+	var name *string
+	if req.Body != nil {
+		name = req.Body.Name
 	}
-	if _, err := s.store.EnsureSandbox(ctx, p.organizationID, name, p.account.Production().Timezone, s.now()); err != nil {
-		return nil, err
-	}
-	account, err := s.refreshProjects(ctx, p)
+	account, err := s.accounts.CreateSandbox(ctx, p.caller(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -39,9 +33,7 @@ func (s *Server) ResetSandboxProject(ctx context.Context, _ gen.ResetSandboxProj
 	if err := s.limit(ctx, limitSandboxResetOrg, p.organizationID); err != nil {
 		return nil, err
 	}
-	if _, err := s.store.ResetSandbox(ctx, p.organizationID, s.now()); errors.Is(err, store.ErrNotFound) {
-		return nil, errNotFound("Sandbox project")
-	} else if err != nil {
+	if err := s.accounts.ResetSandbox(ctx, p.caller()); err != nil {
 		return nil, err
 	}
 	return gen.ResetSandboxProject200JSONResponse(apiProjects(*p.account, p.project)), nil
@@ -50,37 +42,17 @@ func (s *Server) ResetSandboxProject(ctx context.Context, _ gen.ResetSandboxProj
 // SwitchProject issues a session whose active project is the one asked for; 404 for a project of
 // another organization, as for one that does not exist.
 func (s *Server) SwitchProject(ctx context.Context, req gen.SwitchProjectRequestObject) (gen.SwitchProjectResponseObject, error) {
-	p := principalFrom(ctx)
-	target, ok := p.account.Project(req.Body.ProjectID.String())
-	if !ok {
-		return nil, errNotFound("Project")
-	}
-	token, err := s.sessions.Issue(p.account.User.ID, p.organizationID, target.ID)
+	sess, err := s.accounts.SwitchProject(ctx, principalFrom(ctx).caller(), req.Body.ProjectID.String())
 	if err != nil {
 		return nil, err
 	}
-	pc := apiProjects(*p.account, target)
-	current := apiOrgSession(*p.account, target)
+	pc := apiProjects(sess.Account, sess.Project)
+	current := apiOrgSession(sess.Account, sess.Project)
 	return gen.SwitchProject200JSONResponse{
-		Organization:           pc.Organization,
-		ActiveProject:          pc.ActiveProject,
-		Projects:               pc.Projects,
-		OrganizationRole:       current.OrganizationRole,
-		Permissions:            current.Permissions,
-		AvailableOrganizations: apiAvailableOrganizations(*p.account, target),
-		AccessToken:            token,
-		TokenType:              gen.ProjectSwitchedTokenTypeBearer,
-		ExpiresIn:              int(s.sessions.TTL() / time.Second),
+		Organization: pc.Organization, ActiveProject: pc.ActiveProject, Projects: pc.Projects,
+		OrganizationRole: current.OrganizationRole, Permissions: current.Permissions,
+		AvailableOrganizations: apiAvailableOrganizations(sess.Account, sess.Project),
+		AccessToken:            sess.Token, TokenType: gen.ProjectSwitchedTokenTypeBearer,
+		ExpiresIn: int(sess.TTL / time.Second),
 	}, nil
-}
-
-// refreshProjects reloads the organization's projects after a change.
-func (s *Server) refreshProjects(ctx context.Context, p *principal) (store.Account, error) {
-	projects, err := s.store.Projects(ctx, p.organizationID)
-	if err != nil {
-		return store.Account{}, err
-	}
-	a := *p.account
-	a.Projects = projects
-	return a, nil
 }

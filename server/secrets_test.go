@@ -77,7 +77,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		keep(ct)
 		e.do("GET", "/v1/auth/email/change/confirm?token="+url.QueryEscape(ct), "", nil)
 
-		e.server.DeliverMail(ctx)
+		e.stack.Sender.Deliver(ctx)
 		logs := e.logs.String()
 		if !strings.Contains(logs, `"msg":"request"`) {
 			t.Fatal("no access log captured; the test would prove nothing")

@@ -69,7 +69,7 @@ func TestTimingDoesNotRevealAccounts(t *testing.T) {
 			compare("login unknown email vs wrong password", "/v1/auth/login",
 				`{"email":"nobody@example.com","password":"not the password"}`,
 				`{"email":"timing@example.com","password":"not the password"}`, 40)
-			e.server.DeliverMail(t.Context())
+			e.stack.Sender.Deliver(t.Context())
 			compare("forgot-password unknown vs known", "/v1/auth/forgot-password",
 				`{"email":"nobody@example.com"}`, `{"email":"timing@example.com"}`, 200)
 		})

@@ -171,9 +171,8 @@ func (s *Store) APIKeyInOrganization(ctx context.Context, orgID, keyID string) (
 type APIKeyPatch struct {
 	Name   *string
 	Scopes *[]string
-	// SetAccounts says whether PinterestAccountIDs is part of the patch (nil then means all accounts).
-	SetAccounts         bool
-	PinterestAccountIDs *[]string
+	// PinterestAccountIDs limits the key to these accounts; a nil Value means every account.
+	PinterestAccountIDs Change[[]string]
 }
 
 // UpdateAPIKey patches a key of the organization; ErrNotFound when it is not one of its keys.
@@ -185,8 +184,8 @@ func (s *Store) UpdateAPIKey(ctx context.Context, orgID, keyID string, p APIKeyP
 	if p.Scopes != nil {
 		updates["scopes"] = strings.Join(*p.Scopes, ",")
 	}
-	if p.SetAccounts {
-		updates["pinterest_account_ids"] = encodeIDs(p.PinterestAccountIDs)
+	if p.PinterestAccountIDs.Set {
+		updates["pinterest_account_ids"] = encodeIDs(p.PinterestAccountIDs.Value)
 	}
 	return s.updateKey(ctx, "update api key", orgID, keyID, updates)
 }

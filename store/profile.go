@@ -2,15 +2,55 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
-// Billing columns of organizations that the profile edits.
-var billingColumns = map[string]bool{
-	"company_name": true, "company_website": true, "billing_email": true, "billing_phone": true, "tax_id": true,
-	"address_line1": true, "address_line2": true, "address_city": true, "address_state": true,
-	"address_postal_code": true, "address_country": true,
+// Change is an optional update of one nullable column: when Set, the column becomes Value (nil
+// clears it); when not, the column stays as it is.
+type Change[T any] struct {
+	Set   bool
+	Value *T
+}
+
+// SetTo is a Change to v (nil clears the column).
+func SetTo[T any](v *T) Change[T] { return Change[T]{Set: true, Value: v} }
+
+func (c Change[T]) apply(updates map[string]any, column string) {
+	if c.Set {
+		updates[column] = c.Value
+	}
+}
+
+// BillingPatch changes the organization's billing profile: each field that is Set.
+type BillingPatch struct {
+	CompanyName       Change[string]
+	CompanyWebsite    Change[string]
+	BillingEmail      Change[string]
+	BillingPhone      Change[string]
+	TaxID             Change[string]
+	AddressLine1      Change[string]
+	AddressLine2      Change[string]
+	AddressCity       Change[string]
+	AddressState      Change[string]
+	AddressPostalCode Change[string]
+	AddressCountry    Change[string]
+}
+
+// updates lists the organization columns the patch sets.
+func (b BillingPatch) updates() map[string]any {
+	u := map[string]any{}
+	b.CompanyName.apply(u, "company_name")
+	b.CompanyWebsite.apply(u, "company_website")
+	b.BillingEmail.apply(u, "billing_email")
+	b.BillingPhone.apply(u, "billing_phone")
+	b.TaxID.apply(u, "tax_id")
+	b.AddressLine1.apply(u, "address_line1")
+	b.AddressLine2.apply(u, "address_line2")
+	b.AddressCity.apply(u, "address_city")
+	b.AddressState.apply(u, "address_state")
+	b.AddressPostalCode.apply(u, "address_postal_code")
+	b.AddressCountry.apply(u, "address_country")
+	return u
 }
 
 // ProfilePatch is a partial profile update: only the fields set change.
@@ -18,8 +58,7 @@ type ProfilePatch struct {
 	// WorkspaceName renames the production project.
 	WorkspaceName *string
 	FullName      *string
-	// Billing maps billing columns (company_name, tax_id, ...) to their new value; nil clears one.
-	Billing map[string]*string
+	Billing       BillingPatch
 }
 
 // UpdateProfile applies a profile patch in one transaction.
@@ -38,14 +77,8 @@ func (s *Store) UpdateProfile(ctx context.Context, userID, orgID string, p Profi
 				return wrap("update full name", err)
 			}
 		}
-		if len(p.Billing) > 0 {
-			updates := map[string]any{"updated_at": now}
-			for col, v := range p.Billing {
-				if !billingColumns[col] {
-					return fmt.Errorf("update profile: unknown billing field %q", col)
-				}
-				updates[col] = v
-			}
+		if updates := p.Billing.updates(); len(updates) > 0 {
+			updates["updated_at"] = now
 			if err := tx.db.Model(&Organization{}).Where("id = ?", orgID).Updates(updates).Error; err != nil {
 				return wrap("update billing profile", err)
 			}

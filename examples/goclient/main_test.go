@@ -10,7 +10,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
-	"github.com/pinbridge/pinbridge-auth/server"
+	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 )
 
 // TestExample runs the example against a live server, twice (register, then log in).
@@ -31,12 +31,8 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-	srv, err := server.New(cfg, st, server.Options{PasswordParams: &params})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer srv.Close()
+	stack := testserver.New(t, cfg, st, testserver.Options{PasswordParams: params})
+	ts := httptest.NewServer(stack.Server.Handler())
 	defer ts.Close()
 
 	var out bytes.Buffer

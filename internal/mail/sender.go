@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -19,7 +20,7 @@ type Sender struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	lease      time.Duration
-	onFailure  func()
+	failures   atomic.Uint64
 
 	wake chan struct{}
 	stop chan struct{}
@@ -32,7 +33,6 @@ type SenderOptions struct {
 	Poll       time.Duration // how often to look for due mail without a wake-up (default 2s)
 	MinBackoff time.Duration // first retry delay (default 5s)
 	MaxBackoff time.Duration // largest retry delay (default 10m)
-	OnFailure  func()        // called on each failed delivery attempt (metrics)
 }
 
 // NewSender builds a sender; call Start to run it.
@@ -47,9 +47,12 @@ func NewSender(st *store.Store, t Transport, log *slog.Logger, now func() time.T
 		o.MaxBackoff = 10 * time.Minute
 	}
 	return &Sender{store: st, transport: t, log: log, now: now, poll: o.Poll, minBackoff: o.MinBackoff,
-		maxBackoff: o.MaxBackoff, lease: 2 * time.Minute, onFailure: o.OnFailure,
+		maxBackoff: o.MaxBackoff, lease: 2 * time.Minute,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
+
+// Failures counts the failed delivery attempts so far (each is retried); metrics read it.
+func (s *Sender) Failures() uint64 { return s.failures.Load() }
 
 // Start runs the delivery loop until Stop.
 func (s *Sender) Start() { go s.loop() }
@@ -114,9 +117,7 @@ func (s *Sender) send(ctx context.Context, m store.OutboxMessage) bool {
 		}
 		return true
 	}
-	if s.onFailure != nil {
-		s.onFailure()
-	}
+	s.failures.Add(1)
 	next := s.now().Add(s.backoff(m.Attempts))
 	s.log.Warn("mail delivery failed; will retry", slog.String("outbox_id", m.ID), slog.String("kind", m.Kind),
 		slog.Int("attempt", m.Attempts+1), slog.Time("next_attempt_at", next), slog.String("error", err.Error()))

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/pinbridge/pinbridge-auth/config"
 )
 
 // Message is one email to deliver.
@@ -147,4 +149,13 @@ func (d *Dir) Send(_ context.Context, m Message) error {
 	d.log.Info("development mail written (no PINBRIDGE_SMTP_URL); open the file for its link",
 		slog.String("file", path), slog.String("subject", m.Subject))
 	return nil
+}
+
+// NewTransport is SMTP when the configuration names a server (PINBRIDGE_SMTP_URL), else .eml files
+// in the outbox directory (configuration refuses production without SMTP).
+func NewTransport(cfg config.Mail, log *slog.Logger) (Transport, error) {
+	if cfg.SMTPURL != "" {
+		return NewSMTP(cfg.SMTPURL.Reveal(), cfg.From)
+	}
+	return NewDir(cfg.OutboxDir, cfg.From, log), nil
 }

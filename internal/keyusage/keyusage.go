@@ -1,4 +1,5 @@
-package server
+// Package keyusage records when API keys were last used, off the request path.
+package keyusage
 
 import (
 	"context"
@@ -9,10 +10,10 @@ import (
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
-// keyUsage batches API keys' last_used_at off the request path: a request only notes the key in
+// Recorder batches API keys' last_used_at off the request path: a request only notes the key in
 // memory (when its stored value is over a minute old), and a background flush writes the noted keys
 // in one UPDATE. Losing a note on a crash costs at most a stale last_used_at, never a security check.
-type keyUsage struct {
+type Recorder struct {
 	store    *store.Store
 	log      *slog.Logger
 	now      func() time.Time
@@ -29,14 +30,21 @@ type keyUsage struct {
 // usageResolution is how stale last_used_at may be before a request notes the key again.
 const usageResolution = time.Minute
 
-func newKeyUsage(st *store.Store, log *slog.Logger, now func() time.Time, interval time.Duration) *keyUsage {
-	u := &keyUsage{store: st, log: log, now: now, interval: interval, pending: map[string]struct{}{},
+// New builds a Recorder that flushes every interval once started.
+func New(st *store.Store, log *slog.Logger, now func() time.Time, interval time.Duration) *Recorder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{store: st, log: log, now: store.Clock(now), interval: interval, pending: map[string]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{})}
-	go u.run()
-	return u
 }
 
-func (u *keyUsage) note(k store.APIKey, now time.Time) {
+// Start runs the periodic flush until Close.
+func (u *Recorder) Start() { go u.run() }
+
+// Note records that k was used at now; it is written on the next flush unless the stored
+// last_used_at is recent enough already.
+func (u *Recorder) Note(k store.APIKey, now time.Time) {
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < usageResolution {
 		return
 	}
@@ -45,23 +53,23 @@ func (u *keyUsage) note(k store.APIKey, now time.Time) {
 	u.mu.Unlock()
 }
 
-func (u *keyUsage) run() {
+func (u *Recorder) run() {
 	defer close(u.done)
 	t := time.NewTicker(u.interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-u.stop:
-			u.flush(context.Background())
+			u.Flush(context.Background())
 			return
 		case <-t.C:
-			u.flush(context.Background())
+			u.Flush(context.Background())
 		}
 	}
 }
 
-// flush writes the noted keys' last_used_at; on failure they are noted again for the next flush.
-func (u *keyUsage) flush(ctx context.Context) {
+// Flush writes the noted keys' last_used_at now; on failure they are noted again for the next flush.
+func (u *Recorder) Flush(ctx context.Context) {
 	u.mu.Lock()
 	if len(u.pending) == 0 {
 		u.mu.Unlock()
@@ -85,8 +93,8 @@ func (u *keyUsage) flush(ctx context.Context) {
 	}
 }
 
-// close flushes what is pending and stops the background flush.
-func (u *keyUsage) close() {
+// Close stops the periodic flush after writing what is pending. It must follow Start.
+func (u *Recorder) Close() {
 	u.once.Do(func() { close(u.stop) })
 	<-u.done
 }

@@ -1,0 +1,123 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/apikey"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// AllScopes are the scopes of an API key, in their canonical order.
+var AllScopes = []string{store.ScopeRead, store.ScopeWrite, store.ScopeDestructive}
+
+// NewKey is what an API key is created with.
+type NewKey struct {
+	Name   string
+	Scopes []string // nil: every scope
+	// PinterestAccountIDs limits the key to these accounts of its project; nil means every account.
+	PinterestAccountIDs *[]string
+	ExpiresAt           *time.Time
+}
+
+// CreateKey mints a key for the caller's active project and returns it with its plaintext, which
+// is never stored and never available again. A *FieldError for an expiry in the past or an account
+// id that is not one of the project's.
+func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIKey, string, error) {
+	now := s.now()
+	scopes := AllScopes
+	if k.Scopes != nil {
+		scopes = canonicalScopes(k.Scopes)
+	}
+	if err := s.checkAccounts(ctx, c.Project.ID, k.PinterestAccountIDs); err != nil {
+		return store.APIKey{}, "", err
+	}
+	expires := k.ExpiresAt
+	if expires != nil {
+		if !expires.After(now) {
+			return store.APIKey{}, "", invalid("expires_at", "must be in the future")
+		}
+		expires = new(expires.UTC().Truncate(time.Microsecond))
+	}
+	minted, err := apikey.New(c.Project.Environment == store.EnvironmentProduction)
+	if err != nil {
+		return store.APIKey{}, "", fmt.Errorf("mint api key: %w", err)
+	}
+	key, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{
+		ProjectID: c.Project.ID, OrganizationID: c.organization(), CreatedBy: c.user().ID,
+		Name: strings.TrimSpace(k.Name), Prefix: minted.Display, SecretHash: minted.Hash, Scopes: scopes,
+		PinterestAccountIDs: k.PinterestAccountIDs, ExpiresAt: expires, Now: now,
+	})
+	if err != nil {
+		return store.APIKey{}, "", err
+	}
+	return key, minted.Plaintext, nil
+}
+
+// Keys lists the keys of the caller's active project, newest first, revoked ones included.
+func (s *Service) Keys(ctx context.Context, c Caller) ([]store.APIKey, error) {
+	return s.store.APIKeys(ctx, c.Project.ID)
+}
+
+// UpdateKey renames, re-scopes or re-limits a key of the caller's organization. ErrKeyNotFound
+// for a key of another organization as for one that does not exist; a *FieldError for an account
+// id that is not one of the key's project.
+func (s *Service) UpdateKey(ctx context.Context, c Caller, keyID string, p store.APIKeyPatch) (store.APIKey, error) {
+	if p.Name != nil {
+		p.Name = new(strings.TrimSpace(*p.Name))
+	}
+	if p.Scopes != nil {
+		p.Scopes = new(canonicalScopes(*p.Scopes))
+	}
+	if p.PinterestAccountIDs.Set {
+		// The limit is checked against the key's own project, so look the key up first.
+		k, err := s.store.APIKeyInOrganization(ctx, c.organization(), keyID)
+		if err != nil {
+			return store.APIKey{}, notFoundAs(err, ErrKeyNotFound)
+		}
+		if err := s.checkAccounts(ctx, k.ProjectID, p.PinterestAccountIDs.Value); err != nil {
+			return store.APIKey{}, err
+		}
+	}
+	k, err := s.store.UpdateAPIKey(ctx, c.organization(), keyID, p, s.now())
+	return k, notFoundAs(err, ErrKeyNotFound)
+}
+
+// RevokeKey revokes a key of the caller's organization; revoking twice is harmless.
+// ErrKeyNotFound as for UpdateKey.
+func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.APIKey, error) {
+	k, err := s.store.RevokeAPIKey(ctx, c.organization(), keyID, s.now())
+	return k, notFoundAs(err, ErrKeyNotFound)
+}
+
+// checkAccounts refuses a limit naming an account that is not one of the project's; nil ids
+// (every account) always passes.
+func (s *Service) checkAccounts(ctx context.Context, projectID string, ids *[]string) error {
+	if ids == nil {
+		return nil
+	}
+	n, err := s.store.CountPinterestAccounts(ctx, projectID, *ids)
+	if err != nil {
+		return err
+	}
+	if n != len(*ids) {
+		return invalid("pinterest_account_ids", "every id must be a Pinterest account of the key's project")
+	}
+	return nil
+}
+
+// canonicalScopes keeps the known scopes of scopes in canonical order, whatever order they came in.
+func canonicalScopes(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, want := range AllScopes {
+		for _, sc := range scopes {
+			if sc == want {
+				out = append(out, want)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
+	"github.com/pinbridge/pinbridge-auth/internal/otp"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// RequestPasswordReset sends a reset link to email if it is registered. It returns at once: the
+// lookup, the token and its email happen off the request path, so neither the answer nor its
+// timing says whether the account exists.
+func (s *Service) RequestPasswordReset(email string) {
+	s.background("forgot-password", func(ctx context.Context) error { return s.sendPasswordReset(ctx, email) })
+}
+
+func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
+	user, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.issueLink(ctx, user, store.PurposePasswordReset, mail.KindPasswordReset, user.Email, "", nil)
+}
+
+// ResetPassword sets a new password with an emailed token. The token is consumed by one
+// conditional UPDATE in the same transaction as the new password, so of concurrent uses exactly one
+// succeeds. Every session of the user ends; the email counts as verified. ErrInvalidResetToken
+// for a token that is unknown, used or expired; a *FieldError for a guessable password.
+func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
+	hash := otp.Hash(token)
+	t, err := s.store.UsableToken(ctx, store.PurposePasswordReset, hash, s.now())
+	if err != nil {
+		return notFoundAs(err, ErrInvalidResetToken)
+	}
+	user, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return notFoundAs(err, ErrInvalidResetToken)
+	}
+	if err := checkPasswordStrength("password", password, user.Email); err != nil {
+		return err
+	}
+	newHash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		now := s.now()
+		if _, err := tx.ConsumeToken(ctx, store.PurposePasswordReset, hash, now); err != nil {
+			return err
+		}
+		if err := tx.SetPassword(ctx, user.ID, newHash, now, true); err != nil {
+			return err
+		}
+		if err := tx.RetireTokens(ctx, user.ID, store.PurposePasswordReset, now); err != nil {
+			return err
+		}
+		if err := tx.ClearLoginFailures(ctx, user.Email); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
+	})
+	if err != nil {
+		return notFoundAs(err, ErrInvalidResetToken)
+	}
+	s.mailer.Wake()
+	return nil
+}
+
+// ChangePassword replaces the caller's password after checking the current one, ends every
+// session issued before, and opens a fresh session on the caller's project. ErrIncorrectPassword
+// when current is wrong; a *FieldError when the new password equals it or is guessable.
+func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) (Session, error) {
+	user := c.user()
+	ok, _, err := s.hasher.Verify(ctx, current, user.PasswordHash)
+	if err != nil {
+		return Session{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok {
+		return Session{}, ErrIncorrectPassword
+	}
+	if next == current {
+		return Session{}, invalid("new_password", "must differ from the current password")
+	}
+	if err := checkPasswordStrength("new_password", next, user.Email); err != nil {
+		return Session{}, err
+	}
+	newHash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return Session{}, fmt.Errorf("hash password: %w", err)
+	}
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := tx.SetPassword(ctx, user.ID, newHash, s.now(), false); err != nil {
+			return err
+		}
+		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	s.mailer.Wake()
+	return s.open(c.Account, c.Project)
+}
+
+// issueLink creates a one-time token for user and queues the email carrying its link, in one
+// transaction with extra (when not nil); older unused tokens of the same purpose stop working.
+func (s *Service) issueLink(ctx context.Context, user store.User, purpose, kind, to, newEmail string, extra func(tx *store.Store) error) error {
+	token, hash, err := otp.New()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	ttl, page := s.linkSettings(purpose)
+	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
+	subject, text, html, err := mail.Render(kind, mail.Data{Name: user.FullName, Link: link, NewEmail: newEmail, Expires: humanDuration(ttl)})
+	if err != nil {
+		return err
+	}
+	var payload *string
+	if purpose != store.PurposePasswordReset {
+		// Verification and email-change tokens are bound to the address they were sent to.
+		payload = &to
+	}
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := tx.RetireTokens(ctx, user.ID, purpose, now); err != nil {
+			return err
+		}
+		if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: purpose, Hash: hash, Payload: payload, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
+			return err
+		}
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Enqueue(ctx, store.NewMessage{Kind: kind, To: to, Subject: subject, Text: text, HTML: html}, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("issue %s link: %w", purpose, err)
+	}
+	s.mailer.Wake()
+	return nil
+}
+
+func (s *Service) linkSettings(purpose string) (time.Duration, string) {
+	switch purpose {
+	case store.PurposePasswordReset:
+		return s.settings.PasswordResetTTL, "/reset-password"
+	case store.PurposeEmailVerify:
+		return s.settings.EmailVerifyTTL, "/verify-email"
+	default:
+		return s.settings.EmailChangeTTL, "/confirm-email-change"
+	}
+}
+
+// notice queues an informational email (password or email changed) inside tx; the caller wakes
+// the mailer after the commit.
+func (s *Service) notice(ctx context.Context, tx *store.Store, kind string, user store.User, to, newEmail string) error {
+	subject, text, html, err := mail.Render(kind, mail.Data{Name: user.FullName, NewEmail: newEmail})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: kind, To: to, Subject: subject, Text: text, HTML: html}, s.now())
+	return err
+}
+
+// humanDuration says 1 hour, 24 hours, 30 minutes.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
+}
+
+// notFoundAs answers a missing row (store.ErrNotFound) with the flow's own error and passes any
+// other error through.
+func notFoundAs(err, answer error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return answer
+	}
+	return err
+}

@@ -1,0 +1,118 @@
+// Package account holds the flows of PinBridge accounts: registration, login, password recovery
+// and change, email verification and change, API keys, projects and the profile. Each flow is one
+// method with plain Go inputs and outputs; it owns its transaction, its one-time tokens and the mail
+// it queues. Failures a caller can act on are the sentinel errors of errors.go; anything else is
+// unexpected. The package knows nothing of HTTP or of the API's generated types.
+package account
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/session"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// Settings are the links and lifetimes of one-time tokens.
+type Settings struct {
+	PublicURL        string // base of the links in emails, without a trailing slash
+	PasswordResetTTL time.Duration
+	EmailVerifyTTL   time.Duration
+	EmailChangeTTL   time.Duration
+}
+
+// SettingsFrom reads the Settings of the configuration.
+func SettingsFrom(cfg config.Config) Settings {
+	return Settings{
+		PublicURL: cfg.Mail.PublicURL, PasswordResetTTL: cfg.Tokens.PasswordResetTTL,
+		EmailVerifyTTL: cfg.Tokens.EmailVerifyTTL, EmailChangeTTL: cfg.Tokens.EmailChangeTTL,
+	}
+}
+
+// Mailer is told when mail was queued, so it delivers without waiting for its next poll.
+type Mailer interface{ Wake() }
+
+// Deps are the parts a Service works with; main builds them (tests build their own).
+type Deps struct {
+	Store    *store.Store
+	Hasher   *password.Pool
+	Sessions *session.Manager
+	Mailer   Mailer
+	Settings Settings
+	Log      *slog.Logger     // nil: discard
+	Now      func() time.Time // nil: time.Now; truncated to what the store keeps
+}
+
+// Service runs the account flows.
+type Service struct {
+	store    *store.Store
+	hasher   *password.Pool
+	sessions *session.Manager
+	mailer   Mailer
+	settings Settings
+	log      *slog.Logger
+	now      func() time.Time
+
+	jobs   chan struct{}
+	jobsWG sync.WaitGroup
+}
+
+// New builds a Service over its parts.
+func New(d Deps) *Service {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store: d.Store, hasher: d.Hasher, sessions: d.Sessions, mailer: d.Mailer, settings: d.Settings,
+		log: log, now: store.Clock(d.Now), jobs: make(chan struct{}, 64),
+	}
+}
+
+// Close waits for the flows still running off the request path (forgot-password).
+func (s *Service) Close() { s.jobsWG.Wait() }
+
+// background runs fn off the request path, bounded, with its own deadline; Close waits for it.
+func (s *Service) background(name string, fn func(ctx context.Context) error) {
+	s.jobs <- struct{}{}
+	s.jobsWG.Add(1)
+	go func() {
+		defer func() { <-s.jobs; s.jobsWG.Done() }()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := fn(ctx); err != nil {
+			s.log.Error("background job failed", slog.String("job", name), slog.String("error", err.Error()))
+		}
+	}()
+}
+
+// Caller is who asks for a flow on their own account: a user in a session on one project of
+// their organization.
+type Caller struct {
+	Account store.Account
+	Project store.Project // the session's active project
+}
+
+func (c Caller) user() store.User     { return c.Account.User }
+func (c Caller) organization() string { return c.Account.Organization.ID }
+
+// Session is an opened session: the account, its active project and the token that carries them.
+type Session struct {
+	Account store.Account
+	Project store.Project
+	Token   string
+	TTL     time.Duration
+}
+
+// open issues a session token for account on project.
+func (s *Service) open(account store.Account, project store.Project) (Session, error) {
+	token, err := s.sessions.Issue(account.User.ID, account.Organization.ID, project.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Account: account, Project: project, Token: token, TTL: s.sessions.TTL()}, nil
+}
