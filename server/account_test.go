@@ -12,7 +12,6 @@ import (
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
-	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 const mailWait = 10 * time.Second
@@ -89,15 +88,16 @@ func TestPasswordResetFlow(t *testing.T) {
 			t.Errorf("notice after reset = %q (link %q)", notice.Subject, notice.Link())
 		}
 		// The database keeps only the token's hash, and the sent message's bodies are blanked.
-		var rows []store.OneTimeToken
-		e.store.DB().Find(&rows)
-		for _, r := range rows {
-			if strings.Contains(r.TokenHash, token) || r.TokenHash == token {
+		hashes := e.sql.Strings(t, "SELECT token_hash FROM one_time_tokens")
+		if len(hashes) == 0 {
+			t.Fatal("no one-time token stored")
+		}
+		for _, h := range hashes {
+			if strings.Contains(h, token) {
 				t.Error("a token is stored in plaintext")
 			}
 		}
-		var leaked int64
-		e.store.DB().Model(&store.OutboxMessage{}).Where("sent_at IS NOT NULL AND (text_body LIKE ? OR html_body LIKE ?)", "%"+token+"%", "%"+token+"%").Count(&leaked)
+		leaked := e.sql.Int(t, "SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NOT NULL AND (text_body LIKE ? OR html_body LIKE ?)", "%"+token+"%", "%"+token+"%")
 		if leaked != 0 {
 			t.Errorf("%d sent messages still hold the token", leaked)
 		}
@@ -361,7 +361,7 @@ func TestProfile(t *testing.T) {
 func TestMailSurvivesSMTPOutageAndRestart(t *testing.T) {
 	for _, eng := range testdb.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			st, _ := eng.Open(t)
+			st, dbURL := eng.Open(t)
 			cfg := testConfig(t)
 			e := newEnv(t, st, cfg, fastHash)
 			e.register("outage@example.com", "a perfectly fine password")
@@ -390,10 +390,12 @@ func TestMailSurvivesSMTPOutageAndRestart(t *testing.T) {
 			if count != 1 {
 				t.Errorf("reset mail delivered %d times, want exactly once", count)
 			}
-			var row store.OutboxMessage
-			st.DB().Where("to_address = ?", "outage@example.com").Take(&row)
-			if row.SentAt == nil || row.Attempts < 2 || row.LastError == nil || row.TextBody != "" {
-				t.Errorf("outbox row = sent %v attempts %d last_error %v body %q; want sent after a failed attempt, body blanked", row.SentAt, row.Attempts, row.LastError, row.TextBody)
+			db := testdb.OpenSQL(t, dbURL)
+			const where = " FROM email_outbox WHERE to_address = 'outage@example.com'"
+			sent := db.Int(t, "SELECT COUNT(*)"+where+" AND sent_at IS NOT NULL AND last_error IS NOT NULL AND text_body = ''")
+			attempts := db.Int(t, "SELECT MAX(attempts)"+where)
+			if sent != 1 || attempts < 2 {
+				t.Errorf("outbox: %d rows sent after a failed attempt with the body blanked, %d attempts; want 1 row, at least 2 attempts", sent, attempts)
 			}
 		})
 	}

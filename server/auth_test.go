@@ -18,7 +18,6 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
-	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 func TestRegisterLoginMe(t *testing.T) {
@@ -273,8 +272,8 @@ func TestInvalidAccessTokens(t *testing.T) {
 		}
 		// Ending the user's sessions (as a password reset does) refuses tokens issued before.
 		e.clock.Advance(time.Second)
-		if err := e.store.DB().Model(&store.User{}).Where("id = ?", userID).Update("sessions_valid_after", e.clock.Now()).Error; err != nil {
-			t.Fatal(err)
+		if n := e.sql.Exec(t, "UPDATE users SET sessions_valid_after = ? WHERE id = ?", e.clock.Now().UTC(), userID); n != 1 {
+			t.Fatalf("ended the sessions of %d users, want 1", n)
 		}
 		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + valid}); status != http.StatusUnauthorized {
 			t.Errorf("token issued before sessions_valid_after: status %d, want 401", status)

@@ -70,6 +70,7 @@ type env struct {
 	t      testing.TB
 	url    string
 	store  *store.Store
+	sql    *testdb.SQL // the rows as stored, for what the API never shows (eachEngine sets it)
 	cfg    config.Config
 	clock  *clock
 	client *client.ClientWithResponses
@@ -122,8 +123,10 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	for _, eng := range testdb.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			st, _ := eng.Open(t)
-			fn(t, newEnv(t, st, testConfig(t), fastHash))
+			st, dbURL := eng.Open(t)
+			e := newEnv(t, st, testConfig(t), fastHash)
+			e.sql = testdb.OpenSQL(t, dbURL)
+			fn(t, e)
 		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pinbridge/pinbridge-auth/gen/client"
-	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 func (e *env) sandbox(token string) client.Project {
@@ -85,8 +84,8 @@ func TestSandboxFlow(t *testing.T) {
 		}
 
 		// Reset: data cleared and restored, same project id, same account ids, keys kept.
-		if err := e.store.DB().Where("project_id = ?", sb.ID.String()).Delete(&store.PinterestAccount{}).Error; err != nil {
-			t.Fatal(err)
+		if n := e.sql.Exec(t, "DELETE FROM pinterest_accounts WHERE project_id = ?", sb.ID.String()); n != 2 {
+			t.Fatalf("cleared %d sandbox accounts, want 2", n)
 		}
 		if _, got := e.accountsWith(map[string]string{"X-API-Key": key.APIKey}); len(got) != 0 {
 			t.Fatalf("accounts after clearing: %v", got)
@@ -155,10 +154,8 @@ func TestConcurrentSandboxCreationMakesOne(t *testing.T) {
 				t.Fatalf("sandbox ids = %v, want one", ids)
 			}
 		}
-		var count int64
-		e.store.DB().Model(&store.Project{}).Where("organization_id = ? AND environment = ?", a.Organization.ID.String(), "sandbox").Count(&count)
-		var accounts int64
-		e.store.DB().Model(&store.PinterestAccount{}).Where("project_id = ?", ids[0]).Count(&accounts)
+		count := e.sql.Int(t, "SELECT COUNT(*) FROM projects WHERE organization_id = ? AND environment = 'sandbox'", a.Organization.ID.String())
+		accounts := e.sql.Int(t, "SELECT COUNT(*) FROM pinterest_accounts WHERE project_id = ?", ids[0])
 		if count != 1 || accounts != 2 {
 			t.Errorf("%d sandboxes with %d accounts, want 1 with 2", count, accounts)
 		}

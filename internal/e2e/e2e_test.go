@@ -258,8 +258,7 @@ func TestTwoInstances(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // waiting on two other processes' delivery loops
 	}
-	var sent int64
-	st.DB().Model(&store.OutboxMessage{}).Where("sent_at IS NOT NULL").Count(&sent)
+	sent := testdb.OpenSQL(t, dbURL).Int(t, "SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NOT NULL")
 	seen := map[string]int{}
 	for _, m := range smtp.All() {
 		seen[m.ID]++
@@ -279,7 +278,7 @@ func TestTwoInstances(t *testing.T) {
 // nothing is half-written.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	requireE2E(t)
-	st, dbURL := postgres(t)
+	_, dbURL := postgres(t)
 	smtp := testsmtp.Start(t)
 	// Rate limits off the way (scale 1000): the burst is about crashing, not limiting.
 	in := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=1000")
@@ -335,35 +334,33 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if s, _ := restarted.call("GET", "/readyz", ""); s != http.StatusOK {
 		t.Fatalf("restart: %d", s)
 	}
-	db := st.DB()
+	db := testdb.OpenSQL(t, dbURL)
 	for _, a := range got {
 		var n int64
 		switch a.kind {
 		case "user":
-			db.Model(&store.User{}).Where("id = ?", a.id).Count(&n)
+			n = db.Int(t, "SELECT COUNT(*) FROM users WHERE id = ?", a.id)
 		case "key":
-			db.Model(&store.APIKey{}).Where("id = ?", a.id).Count(&n)
+			n = db.Int(t, "SELECT COUNT(*) FROM api_keys WHERE id = ?", a.id)
 		}
 		if n != 1 {
 			t.Errorf("acknowledged %s %s is missing after the crash", a.kind, a.id)
 		}
 	}
-	var orphans int64
-	db.Raw("SELECT COUNT(*) FROM users u LEFT JOIN organizations o ON o.id = u.organization_id WHERE o.id IS NULL").Scan(&orphans)
+	orphans := db.Int(t, "SELECT COUNT(*) FROM users u LEFT JOIN organizations o ON o.id = u.organization_id WHERE o.id IS NULL")
 	if orphans != 0 {
 		t.Errorf("%d users without an organization", orphans)
 	}
-	db.Raw("SELECT COUNT(*) FROM organizations o WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.organization_id = o.id AND p.environment = 'production')").Scan(&orphans)
+	orphans = db.Int(t, "SELECT COUNT(*) FROM organizations o WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.organization_id = o.id AND p.environment = 'production')")
 	if orphans != 0 {
 		t.Errorf("%d organizations without a production project", orphans)
 	}
-	db.Raw("SELECT COUNT(*) FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id WHERE p.id IS NULL").Scan(&orphans)
+	orphans = db.Int(t, "SELECT COUNT(*) FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id WHERE p.id IS NULL")
 	if orphans != 0 {
 		t.Errorf("%d keys without a project", orphans)
 	}
-	var tokens, mails int64
-	db.Model(&store.OneTimeToken{}).Where("purpose = ?", store.PurposePasswordReset).Count(&tokens)
-	db.Model(&store.OutboxMessage{}).Where("kind = ?", "password_reset").Count(&mails)
+	tokens := db.Int(t, "SELECT COUNT(*) FROM one_time_tokens WHERE purpose = ?", store.PurposePasswordReset)
+	mails := db.Int(t, "SELECT COUNT(*) FROM email_outbox WHERE kind = 'password_reset'")
 	if tokens != mails {
 		t.Errorf("%d reset tokens but %d reset emails queued: a token without its mail", tokens, mails)
 	}
