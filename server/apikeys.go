@@ -22,7 +22,7 @@ func (s *Server) CreateAPIKey(ctx context.Context, req gen.CreateAPIKeyRequestOb
 	if b.Scopes != nil {
 		k.Scopes = scopeStrings(*b.Scopes)
 	}
-	key, plaintext, err := s.accounts.CreateKey(ctx, p.caller(), k)
+	key, plaintext, err := s.accounts.CreateKey(ctx, callerOf(ctx), k)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (s *Server) CreateAPIKey(ctx context.Context, req gen.CreateAPIKeyRequestOb
 
 // ListAPIKeys lists the active project's keys, newest first, revoked ones included.
 func (s *Server) ListAPIKeys(ctx context.Context, _ gen.ListAPIKeysRequestObject) (gen.ListAPIKeysResponseObject, error) {
-	keys, err := s.accounts.Keys(ctx, principalFrom(ctx).caller())
+	keys, err := s.accounts.Keys(ctx, callerOf(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (s *Server) UpdateAPIKey(ctx context.Context, req gen.UpdateAPIKeyRequestOb
 	if b.Scopes != nil {
 		patch.Scopes = new(scopeStrings(*b.Scopes))
 	}
-	k, err := s.accounts.UpdateKey(ctx, principalFrom(ctx).caller(), req.KeyID.String(), patch)
+	k, err := s.accounts.UpdateKey(ctx, callerOf(ctx), req.KeyID.String(), patch)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (s *Server) UpdateAPIKey(ctx context.Context, req gen.UpdateAPIKeyRequestOb
 
 // RevokeAPIKey revokes a key of the caller's organization; revoking twice is harmless.
 func (s *Server) RevokeAPIKey(ctx context.Context, req gen.RevokeAPIKeyRequestObject) (gen.RevokeAPIKeyResponseObject, error) {
-	k, err := s.accounts.RevokeKey(ctx, principalFrom(ctx).caller(), req.KeyID.String())
+	k, err := s.accounts.RevokeKey(ctx, callerOf(ctx), req.KeyID.String())
 	if err != nil {
 		return nil, err
 	}

@@ -33,13 +33,12 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 // Login checks the password and opens a session on the production project.
 func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
 	b := req.Body
-	if err := s.limit(ctx, limitLoginIP, clientIP(ctx)); err != nil {
+	if err := s.limitPasswordCheck(ctx, string(b.Email)); err != nil {
 		return nil, err
 	}
-	if err := s.limit(ctx, limitLoginEmail, emailSubject(string(b.Email))); err != nil {
-		return nil, err
-	}
-	sess, err := s.accounts.Login(ctx, account.Credentials{Email: string(b.Email), Password: b.Password, Timezone: b.Timezone})
+	sess, err := s.accounts.Login(ctx, account.Credentials{
+		Email: string(b.Email), Password: b.Password, Timezone: b.Timezone, Source: clientIP(ctx),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -50,4 +49,15 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMeResponseObject, error) {
 	p := principalFrom(ctx)
 	return gen.GetMe200JSONResponse(apiMe(*p.account, p.project)), nil
+}
+
+// limitPasswordCheck applies the limits of a login to any request that checks an account's
+// password (login, change-password): per source address, and per account from that address, so
+// that nobody exhausts the owner's limit from elsewhere.
+func (s *Server) limitPasswordCheck(ctx context.Context, email string) error {
+	ip := clientIP(ctx)
+	if err := s.limit(ctx, limitLoginIP, ip); err != nil {
+		return err
+	}
+	return s.limit(ctx, limitLoginEmail, emailSubject(email)+":"+ip)
 }

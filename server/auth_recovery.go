@@ -38,7 +38,11 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 // ChangePassword replaces the password after checking the current one, ends the user's other
 // sessions, and returns a fresh session for the caller.
 func (s *Server) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
-	sess, err := s.accounts.ChangePassword(ctx, principalFrom(ctx).caller(), req.Body.CurrentPassword, req.Body.NewPassword)
+	c := callerOf(ctx)
+	if err := s.limitPasswordCheck(ctx, c.Account.User.Email); err != nil {
+		return nil, err
+	}
+	sess, err := s.accounts.ChangePassword(ctx, c, req.Body.CurrentPassword, req.Body.NewPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +61,7 @@ func (s *Server) RequestEmailVerification(ctx context.Context, _ gen.RequestEmai
 	if err := s.limitAccount(ctx, limitVerifyUser, p.account.User.ID, limitSessionIP); err != nil {
 		return nil, err
 	}
-	sent, err := s.accounts.RequestEmailVerification(ctx, p.caller())
+	sent, err := s.accounts.RequestEmailVerification(ctx, callerOf(ctx))
 	switch {
 	case err != nil:
 		return nil, err
@@ -89,7 +93,7 @@ func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailCha
 	if err := s.limitAccount(ctx, limitEmailChangeUser, p.account.User.ID, limitSessionIP); err != nil {
 		return nil, err
 	}
-	change, err := s.accounts.RequestEmailChange(ctx, p.caller(), string(req.Body.NewEmail))
+	change, err := s.accounts.RequestEmailChange(ctx, callerOf(ctx), string(req.Body.NewEmail))
 	if err != nil {
 		return nil, err
 	}

@@ -67,9 +67,10 @@ type principal struct {
 	keyAccounts []store.PinterestAccount
 }
 
-// caller is the session's user as the account flows know them (session only).
-func (p *principal) caller() account.Caller {
-	return account.Caller{Account: *p.account, Project: p.project}
+// callerOf is the session's user as the account flows know them (session operations only).
+func callerOf(ctx context.Context) account.Caller {
+	p := principalFrom(ctx)
+	return account.Caller{Account: *p.account, Project: p.project, Source: clientIP(ctx)}
 }
 
 type principalKey struct{}

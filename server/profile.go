@@ -35,7 +35,7 @@ func (s *Server) UpdateProfile(ctx context.Context, req gen.UpdateProfileRequest
 			patch.FullName = new(b.FullName.MustGet())
 		}
 	}
-	account, err := s.accounts.UpdateProfile(ctx, principalFrom(ctx).caller(), patch)
+	account, err := s.accounts.UpdateProfile(ctx, callerOf(ctx), patch)
 	if err != nil {
 		return nil, err
 	}

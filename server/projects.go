@@ -20,7 +20,7 @@ func (s *Server) CreateSandboxProject(ctx context.Context, req gen.CreateSandbox
 	if req.Body != nil {
 		name = req.Body.Name
 	}
-	account, err := s.accounts.CreateSandbox(ctx, p.caller(), name)
+	account, err := s.accounts.CreateSandbox(ctx, callerOf(ctx), name)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (s *Server) ResetSandboxProject(ctx context.Context, _ gen.ResetSandboxProj
 	if err := s.limit(ctx, limitSandboxResetOrg, p.organizationID); err != nil {
 		return nil, err
 	}
-	if err := s.accounts.ResetSandbox(ctx, p.caller()); err != nil {
+	if err := s.accounts.ResetSandbox(ctx, callerOf(ctx)); err != nil {
 		return nil, err
 	}
 	return gen.ResetSandboxProject200JSONResponse(apiProjects(*p.account, p.project)), nil
@@ -42,7 +42,7 @@ func (s *Server) ResetSandboxProject(ctx context.Context, _ gen.ResetSandboxProj
 // SwitchProject issues a session whose active project is the one asked for; 404 for a project of
 // another organization, as for one that does not exist.
 func (s *Server) SwitchProject(ctx context.Context, req gen.SwitchProjectRequestObject) (gen.SwitchProjectResponseObject, error) {
-	sess, err := s.accounts.SwitchProject(ctx, principalFrom(ctx).caller(), req.Body.ProjectID.String())
+	sess, err := s.accounts.SwitchProject(ctx, callerOf(ctx), req.Body.ProjectID.String())
 	if err != nil {
 		return nil, err
 	}

@@ -205,6 +205,13 @@ func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string, now time.
 	return k, err
 }
 
+// RevokeOrganizationKeys revokes every live key of the organization and returns how many it revoked.
+func (s *Store) RevokeOrganizationKeys(ctx context.Context, orgID string, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&APIKey{}).Where("organization_id = ? AND revoked_at IS NULL", orgID).
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+	return res.RowsAffected, wrap("revoke organization keys", res.Error)
+}
+
 func (s *Store) updateKey(ctx context.Context, op, orgID, keyID string, updates map[string]any) (APIKey, error) {
 	var k APIKey
 	err := s.Tx(ctx, func(tx *Store) error {

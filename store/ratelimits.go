@@ -2,8 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,24 +22,31 @@ func (s *Store) PurgeRateLimits(ctx context.Context, now time.Time) error {
 	return wrap("purge rate limits", s.db.WithContext(ctx).Where("expires_at < ?", now.UTC()).Delete(&RateLimit{}).Error)
 }
 
-// LoginLockedUntil returns until when logins for the email must wait (zero time when they need not).
-func (s *Store) LoginLockedUntil(ctx context.Context, email string) (time.Time, error) {
-	var t LoginThrottle
-	err := translate(s.db.WithContext(ctx).Where("email_key = ?", EmailKey(email)).Take(&t).Error)
-	if errors.Is(err, ErrNotFound) {
-		return time.Time{}, nil
+// Login throttles are counted per key: the flows key them on an account and on an account seen
+// from one source address (see account.Login). The column is named email_key for history; it holds
+// these keys.
+
+// LoginLockedUntil returns until when logins under any of keys must wait: the latest of their
+// locks (zero time when none is locked).
+func (s *Store) LoginLockedUntil(ctx context.Context, keys ...string) (time.Time, error) {
+	var ts []LoginThrottle
+	if err := s.db.WithContext(ctx).Where("email_key IN ?", keys).Find(&ts).Error; err != nil {
+		return time.Time{}, wrap("login throttle", err)
 	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("login throttle: %w", err)
+	var until time.Time
+	for _, t := range ts {
+		if t.LockedUntil.After(until) {
+			until = t.LockedUntil
+		}
 	}
-	return t.LockedUntil, nil
+	return until, nil
 }
 
-// RecordLoginFailure counts a failed login for the email and sets its next allowed time from the
-// number of recent failures with backoff(failures). Failures older than forget start over.
-func (s *Store) RecordLoginFailure(ctx context.Context, email string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (int, error) {
+// RecordLoginFailure counts a failed login under key and sets its next allowed time from the
+// number of recent failures with backoff(failures). Failures older than forget start over. It
+// returns the count so far.
+func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (int, error) {
 	now = now.UTC()
-	key := EmailKey(email)
 	var failures int
 	err := s.Tx(ctx, func(tx *Store) error {
 		err := tx.db.Raw(
@@ -58,7 +64,19 @@ func (s *Store) RecordLoginFailure(ctx context.Context, email string, now time.T
 	return failures, err
 }
 
-// ClearLoginFailures forgets the failed logins of the email (after a success or a reset).
-func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
-	return wrap("clear login failures", s.db.WithContext(ctx).Where("email_key = ?", EmailKey(email)).Delete(&LoginThrottle{}).Error)
+// ClearLoginFailures forgets the failed logins under keys (after a success).
+func (s *Store) ClearLoginFailures(ctx context.Context, keys ...string) error {
+	return wrap("clear login failures", s.db.WithContext(ctx).Where("email_key IN ?", keys).Delete(&LoginThrottle{}).Error)
+}
+
+// ClearLoginFailuresUnder forgets the failed logins under key and under every key that extends it
+// with "|" (after a password reset: the account from every source).
+func (s *Store) ClearLoginFailuresUnder(ctx context.Context, key string) error {
+	err := s.db.WithContext(ctx).Where(`email_key = ? OR email_key LIKE ? ESCAPE '\'`, key, escapeLike(key)+"|%").Delete(&LoginThrottle{}).Error
+	return wrap("clear login failures", err)
+}
+
+// escapeLike makes s match itself in a LIKE pattern whose escape character is a backslash.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }

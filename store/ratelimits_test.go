@@ -51,25 +51,52 @@ func TestLoginThrottle(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 2, 23, 12, 0, 0, 0, time.UTC)
 		backoff := func(n int) time.Duration { return time.Duration(n) * time.Second }
+		const account, source = "acct:1f2e", "acct:1f2e|203.0.113.7"
 		for i := 1; i <= 3; i++ {
-			n, err := st.RecordLoginFailure(ctx, "Who@Example.com", now, time.Hour, backoff)
+			n, err := st.RecordLoginFailure(ctx, source, now, time.Hour, backoff)
 			if err != nil || n != i {
 				t.Fatalf("failure %d: got %d, %v", i, n, err)
 			}
 		}
-		until, err := st.LoginLockedUntil(ctx, "who@example.com")
-		if err != nil || !until.Equal(now.Add(3*time.Second)) {
-			t.Errorf("locked until %v (%v), want %v", until, err, now.Add(3*time.Second))
-		}
-		// A failure after the forget window starts over.
-		if n, _ := st.RecordLoginFailure(ctx, "who@example.com", now.Add(2*time.Hour), time.Hour, backoff); n != 1 {
-			t.Errorf("failures after the window = %d, want 1", n)
-		}
-		if err := st.ClearLoginFailures(ctx, "WHO@example.com"); err != nil {
+		if _, err := st.RecordLoginFailure(ctx, account, now, time.Hour, backoff); err != nil {
 			t.Fatal(err)
 		}
-		if until, _ := st.LoginLockedUntil(ctx, "who@example.com"); !until.IsZero() {
+		until, err := st.LoginLockedUntil(ctx, account, source)
+		if err != nil || !until.Equal(now.Add(3*time.Second)) {
+			t.Errorf("locked until %v (%v), want the later of both keys' locks, %v", until, err, now.Add(3*time.Second))
+		}
+		if until, _ := st.LoginLockedUntil(ctx, "acct:1f2e|198.51.100.1"); !until.IsZero() {
+			t.Errorf("another source is locked until %v, want zero", until)
+		}
+		// A failure after the forget window starts over.
+		if n, _ := st.RecordLoginFailure(ctx, source, now.Add(2*time.Hour), time.Hour, backoff); n != 1 {
+			t.Errorf("failures after the window = %d, want 1", n)
+		}
+		if err := st.ClearLoginFailures(ctx, source); err != nil {
+			t.Fatal(err)
+		}
+		if until, _ := st.LoginLockedUntil(ctx, source); !until.IsZero() {
 			t.Errorf("locked until %v after clear, want zero", until)
+		}
+		if until, _ := st.LoginLockedUntil(ctx, account); until.IsZero() {
+			t.Error("clearing one source cleared the account's count too")
+		}
+
+		// Clearing under the account clears it from every source, and nothing of another account
+		// (whose key merely starts the same way).
+		for _, k := range []string{source, "acct:1f2e|198.51.100.1", "acct:1f2eff|203.0.113.7", "acct:1f2eff"} {
+			if _, err := st.RecordLoginFailure(ctx, k, now, time.Hour, backoff); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.ClearLoginFailuresUnder(ctx, account); err != nil {
+			t.Fatal(err)
+		}
+		if until, _ := st.LoginLockedUntil(ctx, account, source, "acct:1f2e|198.51.100.1"); !until.IsZero() {
+			t.Errorf("account still locked until %v after clearing under it", until)
+		}
+		if until, _ := st.LoginLockedUntil(ctx, "acct:1f2eff", "acct:1f2eff|203.0.113.7"); until.IsZero() {
+			t.Error("clearing under acct:1f2e cleared acct:1f2eff too")
 		}
 	})
 }

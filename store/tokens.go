@@ -25,13 +25,14 @@ func (s *Store) CreateToken(ctx context.Context, t NewToken) (OneTimeToken, erro
 	return row, wrap("create token", s.db.WithContext(ctx).Create(&row).Error)
 }
 
-// RetireTokens marks every unused token of the user with this purpose as used, so only a newer
-// one can work.
-func (s *Store) RetireTokens(ctx context.Context, userID, purpose string, now time.Time) error {
-	err := s.db.WithContext(ctx).Model(&OneTimeToken{}).
-		Where("user_id = ? AND purpose = ? AND used_at IS NULL", userID, purpose).
-		UpdateColumn("used_at", now.UTC()).Error
-	return wrap("retire tokens", err)
+// RetireTokens marks every unused token of the user with one of purposes (every purpose when none
+// is named) as used, so only a newer one can work.
+func (s *Store) RetireTokens(ctx context.Context, userID string, now time.Time, purposes ...string) error {
+	q := s.db.WithContext(ctx).Model(&OneTimeToken{}).Where("user_id = ? AND used_at IS NULL", userID)
+	if len(purposes) > 0 {
+		q = q.Where("purpose IN ?", purposes)
+	}
+	return wrap("retire tokens", q.UpdateColumn("used_at", now.UTC()).Error)
 }
 
 // ConsumeToken uses a token: one conditional UPDATE that succeeds only for an unused, unexpired

@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	pw "github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -72,15 +75,21 @@ type Credentials struct {
 	Email    string
 	Password string
 	Timezone *string // when set, recorded as the user's time zone
+	Source   string  // the client's address
 }
 
-// Login backoff: after loginFreeFailures failed logins for one email within loginForget, each
-// further failure doubles the wait before the next attempt, up to loginMaxBackoff. Never a permanent
-// lockout; a successful login or a password reset clears it.
+// Failed logins are throttled per account and source address: after loginFreeFailures failures of
+// one account from one address within loginForget, each further failure from that address doubles
+// its wait, up to loginMaxBackoff. Another address is not slowed, so nobody can lock the owner out
+// from a single address. Across every source, loginAccountCeiling failures within loginForget lock
+// the account for loginMaxBackoff (it then takes many addresses, each slowed as above) and tell the
+// owner by email. Nothing is permanent; a successful login clears the source's count, a password
+// reset clears the account's.
 const (
-	loginFreeFailures = 5
-	loginForget       = time.Hour
-	loginMaxBackoff   = 15 * time.Minute
+	loginFreeFailures   = 5
+	loginForget         = time.Hour
+	loginMaxBackoff     = 15 * time.Minute
+	loginAccountCeiling = 200
 )
 
 func loginBackoff(failures int) time.Duration {
@@ -91,10 +100,39 @@ func loginBackoff(failures int) time.Duration {
 	return min(d, loginMaxBackoff)
 }
 
+func accountBackoff(failures int) time.Duration {
+	if failures < loginAccountCeiling {
+		return 0
+	}
+	return loginMaxBackoff
+}
+
+// throttle is where an account's failed logins are counted: for the account across sources and
+// for the account from one source. The keys carry a hash of the email, never the address.
+type throttle struct{ account, source string }
+
+func throttleOf(email, source string) throttle {
+	sum := sha256.Sum256([]byte(store.EmailKey(email)))
+	account := "acct:" + hex.EncodeToString(sum[:16])
+	return throttle{account: account, source: account + "|" + source}
+}
+
+// wait returns a *BackoffError while the account, from this source or from everywhere, must wait.
+func (s *Service) wait(ctx context.Context, t throttle) error {
+	until, err := s.store.LoginLockedUntil(ctx, t.account, t.source)
+	if err != nil {
+		return err
+	}
+	if wait := until.Sub(s.now()); wait > 0 {
+		return &BackoffError{Wait: wait}
+	}
+	return nil
+}
+
 // Login checks the password and opens a session on the production project. An unknown email and a
 // wrong password get the same error, ErrInvalidCredentials, after the same work: one password
-// verification. A *BackoffError while the email waits after repeated failures (registered or not,
-// so it reveals nothing); a *FieldError for a bad time zone.
+// verification. A *BackoffError while the account must wait after repeated failures (registered or
+// not, so it reveals nothing); a *FieldError for a bad time zone.
 func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	var tz string
 	if c.Timezone != nil {
@@ -103,17 +141,16 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 			return Session{}, err
 		}
 	}
-	if until, err := s.store.LoginLockedUntil(ctx, c.Email); err != nil {
+	t := throttleOf(c.Email, c.Source)
+	if err := s.wait(ctx, t); err != nil {
 		return Session{}, err
-	} else if wait := until.Sub(s.now()); wait > 0 {
-		return Session{}, &BackoffError{Wait: wait}
 	}
 	user, err := s.store.UserByEmail(ctx, c.Email)
 	if errors.Is(err, store.ErrNotFound) {
 		if err := s.hasher.VerifyDummy(ctx, c.Password); err != nil {
 			return Session{}, fmt.Errorf("verify password: %w", err)
 		}
-		return Session{}, s.loginFailed(ctx, c.Email)
+		return Session{}, s.loginFailed(ctx, t, nil, ErrInvalidCredentials)
 	}
 	if err != nil {
 		return Session{}, err
@@ -123,9 +160,9 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		return Session{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return Session{}, s.loginFailed(ctx, c.Email)
+		return Session{}, s.loginFailed(ctx, t, &user, ErrInvalidCredentials)
 	}
-	if err := s.store.ClearLoginFailures(ctx, c.Email); err != nil {
+	if err := s.store.ClearLoginFailures(ctx, t.source); err != nil {
 		return Session{}, err
 	}
 	if rehash {
@@ -143,12 +180,30 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	return s.open(account, account.Production())
 }
 
-// loginFailed records a failed login for the backoff and returns the error every failure gets.
-func (s *Service) loginFailed(ctx context.Context, email string) error {
-	if _, err := s.store.RecordLoginFailure(ctx, email, s.now(), loginForget, loginBackoff); err != nil {
+// loginFailed counts a failed password check (a login, or a change of password) against the
+// source and the account, and returns answer. The failure that reaches the account's ceiling is a
+// security event: it is logged and the owner (user, when the account exists) is told by email.
+func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User, answer error) error {
+	now := s.now()
+	if _, err := s.store.RecordLoginFailure(ctx, t.source, now, loginForget, loginBackoff); err != nil {
 		return err
 	}
-	return ErrInvalidCredentials
+	n, err := s.store.RecordLoginFailure(ctx, t.account, now, loginForget, accountBackoff)
+	if err != nil {
+		return err
+	}
+	if n == loginAccountCeiling && user != nil {
+		s.log.Warn("security event: failed logins reached the account ceiling; the account waits",
+			slog.String("user_id", user.ID), slog.Int("failures", n), slog.Duration("wait", loginMaxBackoff))
+		err := s.store.Tx(ctx, func(tx *store.Store) error {
+			return s.notice(ctx, tx, mail.KindLoginLocked, *user, user.Email, "")
+		})
+		if err != nil {
+			return err
+		}
+		s.mailer.Wake()
+	}
+	return answer
 }
 
 // upgradeHash re-hashes a password whose stored hash uses outdated parameters. A failure only

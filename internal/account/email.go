@@ -104,6 +104,10 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 	switch {
 	case err == nil:
 		err = s.store.Tx(ctx, func(tx *store.Store) error {
+			// Newer always retires older: a link to a previous address must stop working here too.
+			if err := tx.RetireTokens(ctx, user.ID, now, store.PurposeEmailChange); err != nil {
+				return err
+			}
 			if err := setPending(tx); err != nil {
 				return err
 			}
@@ -141,6 +145,10 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string,
 		}
 		newEmail = *t.Payload
 		if err := tx.ChangeEmail(ctx, user.ID, newEmail, now); err != nil {
+			return err
+		}
+		// Reset and verification links went to the old address: they stop working with it.
+		if err := tx.RetireTokens(ctx, user.ID, now, store.PurposePasswordReset, store.PurposeEmailVerify); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindEmailChanged, user, user.Email, newEmail)

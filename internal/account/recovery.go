@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/otp"
@@ -31,9 +35,13 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 }
 
 // ResetPassword sets a new password with an emailed token. The token is consumed by one
-// conditional UPDATE in the same transaction as the new password, so of concurrent uses exactly one
-// succeeds. Every session of the user ends; the email counts as verified. ErrInvalidResetToken
-// for a token that is unknown, used or expired; a *FieldError for a guessable password.
+// conditional UPDATE in the same transaction as the rest, so of concurrent uses exactly one
+// succeeds. The reset ends what a thief of the account could have started: every session, every
+// other one-time token (email change, verification, reset) and a pending email change; the failed
+// logins are forgotten and the email counts as verified. When that address had never been verified,
+// the reset is the owner taking the account back from whoever registered it (pre-hijacking), so
+// every API key of the account is revoked too. ErrInvalidResetToken for a token that is unknown,
+// used or expired; a *FieldError for a guessable password.
 func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
 	hash := otp.Hash(token)
 	t, err := s.store.UsableToken(ctx, store.PurposePasswordReset, hash, s.now())
@@ -59,10 +67,15 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if err := tx.SetPassword(ctx, user.ID, newHash, now, true); err != nil {
 			return err
 		}
-		if err := tx.RetireTokens(ctx, user.ID, store.PurposePasswordReset, now); err != nil {
+		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
-		if err := tx.ClearLoginFailures(ctx, user.Email); err != nil {
+		if user.EmailVerifiedAt == nil {
+			if _, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.ClearLoginFailuresUnder(ctx, throttleOf(user.Email, "").account); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
@@ -74,17 +87,34 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	return nil
 }
 
+// endWhatSessionsStarted retires every outstanding one-time token of the user and cancels a
+// pending email change, inside the transaction that ends their sessions: a link asked for from a
+// stolen session must not outlive it.
+func (s *Service) endWhatSessionsStarted(ctx context.Context, tx *store.Store, userID string, now time.Time) error {
+	if err := tx.RetireTokens(ctx, userID, now); err != nil {
+		return err
+	}
+	return tx.SetPendingEmail(ctx, userID, nil, now)
+}
+
 // ChangePassword replaces the caller's password after checking the current one, ends every
-// session issued before, and opens a fresh session on the caller's project. ErrIncorrectPassword
-// when current is wrong; a *FieldError when the new password equals it or is guessable.
+// session issued before and what they started (see ResetPassword), and opens a fresh session on the
+// caller's project. A wrong current password counts as a failed login of the account from the
+// caller's address. ErrIncorrectPassword when current is wrong; a *BackoffError while the account
+// must wait after repeated failures; a *FieldError when the new password equals the current one or
+// is guessable.
 func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) (Session, error) {
 	user := c.user()
+	t := throttleOf(user.Email, c.Source)
+	if err := s.wait(ctx, t); err != nil {
+		return Session{}, err
+	}
 	ok, _, err := s.hasher.Verify(ctx, current, user.PasswordHash)
 	if err != nil {
 		return Session{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return Session{}, ErrIncorrectPassword
+		return Session{}, s.loginFailed(ctx, t, &user, ErrIncorrectPassword)
 	}
 	if next == current {
 		return Session{}, invalid("new_password", "must differ from the current password")
@@ -97,7 +127,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		if err := tx.SetPassword(ctx, user.ID, newHash, s.now(), false); err != nil {
+		now := s.now()
+		if err := tx.SetPassword(ctx, user.ID, newHash, now, false); err != nil {
+			return err
+		}
+		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
@@ -119,7 +153,7 @@ func (s *Service) issueLink(ctx context.Context, user store.User, purpose, kind,
 	now := s.now()
 	ttl, page := s.linkSettings(purpose)
 	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
-	subject, text, html, err := mail.Render(kind, mail.Data{Name: user.FullName, Link: link, NewEmail: newEmail, Expires: humanDuration(ttl)})
+	subject, text, html, err := mail.Render(kind, mail.Data{Name: greetingName(user, to), Link: link, NewEmail: newEmail, Expires: humanDuration(ttl)})
 	if err != nil {
 		return err
 	}
@@ -129,7 +163,7 @@ func (s *Service) issueLink(ctx context.Context, user store.User, purpose, kind,
 		payload = &to
 	}
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		if err := tx.RetireTokens(ctx, user.ID, purpose, now); err != nil {
+		if err := tx.RetireTokens(ctx, user.ID, now, purpose); err != nil {
 			return err
 		}
 		if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: purpose, Hash: hash, Payload: payload, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
@@ -164,12 +198,42 @@ func (s *Service) linkSettings(purpose string) (time.Duration, string) {
 // notice queues an informational email (password or email changed) inside tx; the caller wakes
 // the mailer after the commit.
 func (s *Service) notice(ctx context.Context, tx *store.Store, kind string, user store.User, to, newEmail string) error {
-	subject, text, html, err := mail.Render(kind, mail.Data{Name: user.FullName, NewEmail: newEmail})
+	subject, text, html, err := mail.Render(kind, mail.Data{Name: greetingName(user, to), NewEmail: newEmail})
 	if err != nil {
 		return err
 	}
 	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: kind, To: to, Subject: subject, Text: text, HTML: html}, s.now())
 	return err
+}
+
+// maxGreetingName bounds the name a greeting shows, in characters.
+const maxGreetingName = 40
+
+// greetingName is the name a message to the address to may greet: none unless to is the user's
+// own verified address (anyone can register someone else's address with a "name" that reads like
+// an instruction), and even then only a short name that cannot read as a link or an address.
+func greetingName(user store.User, to string) string {
+	if user.EmailVerifiedAt == nil || store.EmailKey(to) != user.EmailKey {
+		return ""
+	}
+	return safeName(user.FullName)
+}
+
+// linkLike matches text a mail client could turn into a link: a scheme, an address, a host name.
+var linkLike = regexp.MustCompile(`(?i)[:/@\\]|www|\.[\p{L}\p{N}-]{2,}`)
+
+// safeName is name when it is short and reads as a name, else "".
+func safeName(name string) string {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > maxGreetingName || linkLike.MatchString(name) {
+		return ""
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return ""
+		}
+	}
+	return name
 }
 
 // humanDuration says 1 hour, 24 hours, 30 minutes.

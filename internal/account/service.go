@@ -95,6 +95,7 @@ func (s *Service) background(name string, fn func(ctx context.Context) error) {
 type Caller struct {
 	Account store.Account
 	Project store.Project // the session's active project
+	Source  string        // the client's address
 }
 
 func (c Caller) user() store.User     { return c.Account.User }

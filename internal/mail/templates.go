@@ -15,6 +15,7 @@ const (
 	KindEmailChangeTaken = "email_change_taken"
 	KindPasswordChanged  = "password_changed"
 	KindEmailChanged     = "email_changed"
+	KindLoginLocked      = "login_locked"
 )
 
 // Data fills a template.
@@ -64,6 +65,9 @@ var templates = map[string]template{
 	KindEmailChanged: tmpl("Your PinBridge email was changed",
 		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe email of your PinBridge account was changed to {{.NewEmail}}. If this wasn't you, contact support right away.\n",
 		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The email of your PinBridge account was changed to <strong>{{.NewEmail}}</strong>. If this wasn't you, contact support right away.</p>`),
+	KindLoginLocked: tmpl("Sign-ins to your PinBridge account are paused",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThere were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in. If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>There were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in.</p><p>If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).</p>`),
 }
 
 // Render returns the subject, plain-text and HTML bodies of a message of kind.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/glebarez/go-sqlite" // database/sql driver "sqlite"
+	_ "github.com/glebarez/go-sqlite"  // database/sql driver "sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 )
 
