@@ -86,7 +86,8 @@ type Limits struct {
 	TrustedProxies []*net.IPNet
 	// CORSOrigins may call the API from a browser (exact origins); empty: no CORS.
 	CORSOrigins []string
-	// Overrides replace individual rate limits by name (e.g. "login:ip": 120 per minute).
+	// Overrides replace individual rate limits by name (e.g. "login:ip": 120 per minute); Load
+	// accepts only the names of RateRules.
 	Overrides map[string]RateLimit
 }
 
@@ -243,6 +244,9 @@ func Load(lookup Lookup) (Config, error) {
 			continue
 		}
 		c.Limits.Overrides[strings.TrimSpace(name)] = RateLimit{Limit: n, Window: d}
+	}
+	if err := c.Limits.CheckOverrides(); err != nil {
+		errs = append(errs, err)
 	}
 	c.Hashing = Hashing{
 		Workers: integer("PINBRIDGE_HASH_WORKERS", 0, 0),

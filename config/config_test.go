@@ -111,3 +111,55 @@ func TestRateLimitOverrides(t *testing.T) {
 		t.Errorf("bad override accepted: %v", err)
 	}
 }
+
+func TestRateLimitOverrideOfUnknownLimitRefused(t *testing.T) {
+	for _, raw := range []string{"login:ipp=120/1m", "login:ip=120/1m,nosuch=1/1h"} {
+		_, err := Load(env(map[string]string{"PINBRIDGE_RATE_LIMITS": raw}))
+		if err == nil {
+			t.Errorf("PINBRIDGE_RATE_LIMITS=%q accepted, want the unknown name refused", raw)
+			continue
+		}
+		name, _, _ := strings.Cut(raw[strings.LastIndex(raw, ",")+1:], "=")
+		if !strings.Contains(err.Error(), "PINBRIDGE_RATE_LIMITS") || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("PINBRIDGE_RATE_LIMITS=%q: got %v, want an error naming the variable and %q", raw, err, name)
+		}
+	}
+}
+
+func TestRateLimitOverrideApplies(t *testing.T) {
+	c, err := Load(env(map[string]string{"PINBRIDGE_RATE_LIMITS": "forgot:email=1/1h", "PINBRIDGE_RATE_LIMIT_SCALE": "2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Limits.Effective(LimitForgotEmail), (RateRule{"forgot:email", 2, time.Hour}); got != want {
+		t.Errorf("forgot:email overridden to 1/1h, scale 2: got %+v, want %+v", got, want)
+	}
+	if got, want := c.Limits.Effective(LimitLoginIP), (RateRule{"login:ip", 120, time.Minute}); got != want {
+		t.Errorf("login:ip not overridden, scale 2: got %+v, want %+v", got, want)
+	}
+}
+
+// TestEveryRateRuleOverridable: each limit of the table is accepted by PINBRIDGE_RATE_LIMITS and is
+// whole (a name, a positive limit and window).
+func TestEveryRateRuleOverridable(t *testing.T) {
+	rules := RateRules()
+	if len(rules) == 0 {
+		t.Fatal("no rate limits")
+	}
+	var items []string
+	for _, r := range rules {
+		if r.Name == "" || r.Limit < 1 || r.Window <= 0 {
+			t.Errorf("rate limit %+v is not whole", r)
+		}
+		items = append(items, r.Name+"=7/1m")
+	}
+	c, err := Load(env(map[string]string{"PINBRIDGE_RATE_LIMITS": strings.Join(items, ",")}))
+	if err != nil {
+		t.Fatalf("overriding every known limit: %v", err)
+	}
+	for _, r := range rules {
+		if got := c.Limits.Effective(r); got.Limit != 7 || got.Window != time.Minute {
+			t.Errorf("%s: got %+v, want 7 per 1m", r.Name, got)
+		}
+	}
+}

@@ -61,7 +61,7 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 	if len(cfg.Auth.JWTSecret) < config.MinJWTSecretBytes {
 		return nil, errors.New("server: JWT secret missing or shorter than 32 bytes")
 	}
-	if err := checkLimitOverrides(cfg.Limits); err != nil {
+	if err := cfg.Limits.CheckOverrides(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: st, log: opts.Logger, version: opts.Version}
