@@ -56,7 +56,7 @@ func setup(ctx context.Context, out io.Writer) (config.Config, *slog.Logger, *st
 		return cfg, nil, nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, out)
-	st, err := store.Open(ctx, cfg.Database.URL, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+	st, err := store.Open(ctx, cfg.Database.Parsed, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
 	if err != nil {
 		return cfg, nil, nil, err
 	}

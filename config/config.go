@@ -43,8 +43,10 @@ type Config struct {
 
 // Database says where the data lives.
 type Database struct {
-	// URL is sqlite://PATH or postgres://...
+	// URL is PINBRIDGE_DATABASE_URL as configured: sqlite://PATH or postgres://...
 	URL string
+	// Parsed is URL parsed once by Load; store.Open consumes it.
+	Parsed DatabaseURL
 	// MaxOpenConns bounds the PostgreSQL pool; 0 sizes it for the process (see store.Options).
 	MaxOpenConns int
 }
@@ -132,14 +134,6 @@ func (s Secret) GoString() string { return s.String() }
 // Reveal returns the secret itself; call it only where the value is used.
 func (s Secret) Reveal() string { return string(s) }
 
-// IsPostgres reports whether the database URL names PostgreSQL.
-func (d Database) IsPostgres() bool {
-	return strings.HasPrefix(d.URL, "postgres://") || strings.HasPrefix(d.URL, "postgresql://")
-}
-
-// SQLitePath returns the file of a sqlite:// URL.
-func (d Database) SQLitePath() string { return strings.TrimPrefix(d.URL, "sqlite://") }
-
 // Lookup reads one variable; os.LookupEnv is the production one.
 type Lookup func(name string) (string, bool)
 
@@ -180,6 +174,11 @@ func Load(lookup Lookup) (Config, error) {
 	c.Database = Database{
 		URL:          get("PINBRIDGE_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "pinbridge.db"))),
 		MaxOpenConns: integer("PINBRIDGE_DB_MAX_OPEN_CONNS", 0, 0),
+	}
+	if u, err := ParseDatabaseURL(c.Database.URL); err != nil {
+		errs = append(errs, fmt.Errorf("PINBRIDGE_DATABASE_URL: %w", err))
+	} else {
+		c.Database.Parsed = u
 	}
 	c.Auth = Auth{
 		JWTSecret:      Secret(get("PINBRIDGE_JWT_SECRET", "")),
@@ -281,18 +280,6 @@ func (c Config) validate() []error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("PINBRIDGE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
-	}
-	switch {
-	case c.Database.IsPostgres():
-		if _, err := url.Parse(c.Database.URL); err != nil {
-			errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: not a valid postgres:// URL"))
-		}
-	case strings.HasPrefix(c.Database.URL, "sqlite://"):
-		if c.Database.SQLitePath() == "" {
-			errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: sqlite:// needs a file path"))
-		}
-	default:
-		errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: must start with sqlite:// or postgres://"))
 	}
 	if c.Env == EnvProduction {
 		if len(c.Auth.JWTSecret) < MinJWTSecretBytes {

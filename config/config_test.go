@@ -163,3 +163,43 @@ func TestEveryRateRuleOverridable(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabaseURLParsedOnce(t *testing.T) {
+	cases := []struct {
+		raw, wantErr string
+		engine       Engine
+		path, dsn    string
+	}{
+		{raw: "", engine: EngineSQLite, path: "data/pinbridge.db"}, // the default
+		{raw: "sqlite:///tmp/x.db", engine: EngineSQLite, path: "/tmp/x.db"},
+		{raw: "postgres://u:p@db:5432/pinbridge?sslmode=disable", engine: EnginePostgres, dsn: "postgres://u:p@db:5432/pinbridge?sslmode=disable"},
+		{raw: "postgresql://db/pinbridge", engine: EnginePostgres, dsn: "postgresql://db/pinbridge"},
+		{raw: "sqlite://", wantErr: "sqlite:// needs a file path"},
+		{raw: "postgres://u:hunter2@db:5432/%zz", wantErr: "not a valid postgres:// URL"},
+		{raw: "mysql://x", wantErr: "must start with sqlite:// or postgres://"},
+	}
+	for _, c := range cases {
+		vars := map[string]string{}
+		if c.raw != "" {
+			vars["PINBRIDGE_DATABASE_URL"] = c.raw
+		}
+		cfg, err := Load(env(vars))
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), "PINBRIDGE_DATABASE_URL: "+c.wantErr) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%q: got %v, want PINBRIDGE_DATABASE_URL: %s (without the password)", c.raw, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.raw, err)
+			continue
+		}
+		u := cfg.Database.Parsed
+		if u.Engine() != c.engine || u.SQLitePath() != c.path || u.PostgresDSN() != c.dsn {
+			t.Errorf("%q: got engine %q path %q dsn %q, want %q %q %q", c.raw, u.Engine(), u.SQLitePath(), u.PostgresDSN(), c.engine, c.path, c.dsn)
+		}
+		if strings.Contains(fmt.Sprintf("%+v", u), "u:p@") {
+			t.Errorf("%q: printing the parsed URL reveals the password: %+v", c.raw, u)
+		}
+	}
+}
