@@ -22,8 +22,18 @@ const (
 	EnvProduction  = "production"
 )
 
-// MinJWTSecretBytes is the shortest JWT secret accepted in production.
+// MinJWTSecretBytes is the shortest JWT secret accepted (CheckJWTSecret).
 const MinJWTSecretBytes = 32
+
+// CheckJWTSecret is the one rule for the key that signs sessions: at least MinJWTSecretBytes bytes.
+// Load, EnsureJWTSecret and server.New all apply it. The error names PINBRIDGE_JWT_SECRET and never
+// echoes the secret.
+func CheckJWTSecret(s Secret) error {
+	if len(s) < MinJWTSecretBytes {
+		return fmt.Errorf("PINBRIDGE_JWT_SECRET: must be at least %d bytes", MinJWTSecretBytes)
+	}
+	return nil
+}
 
 // Config is the whole configuration of the service.
 type Config struct {
@@ -281,15 +291,14 @@ func (c Config) validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("PINBRIDGE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
-	if c.Env == EnvProduction {
-		if len(c.Auth.JWTSecret) < MinJWTSecretBytes {
-			errs = append(errs, fmt.Errorf("PINBRIDGE_JWT_SECRET: production needs a secret of at least %d bytes", MinJWTSecretBytes))
+	// Outside production an unset secret is fine here: EnsureJWTSecret generates one.
+	if c.Env == EnvProduction || c.Auth.JWTSecret != "" {
+		if err := CheckJWTSecret(c.Auth.JWTSecret); err != nil {
+			errs = append(errs, err)
 		}
-		if c.Mail.SMTPURL == "" {
-			errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: production needs a mail transport"))
-		}
-	} else if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < MinJWTSecretBytes {
-		errs = append(errs, fmt.Errorf("PINBRIDGE_JWT_SECRET: must be at least %d bytes", MinJWTSecretBytes))
+	}
+	if c.Env == EnvProduction && c.Mail.SMTPURL == "" {
+		errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: production needs a mail transport"))
 	}
 	if u, err := url.Parse(c.Mail.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("PINBRIDGE_PUBLIC_URL: %q is not an http(s) URL", c.Mail.PublicURL))
@@ -305,19 +314,19 @@ func (c Config) validate() []error {
 }
 
 // EnsureJWTSecret fills in a development secret when none was configured: it is generated once
-// and kept in DataDir/jwt-secret (mode 0600), so sessions survive restarts. Production never gets here
-// without a secret, because Load refuses it.
+// and kept in DataDir/jwt-secret (mode 0600), so sessions survive restarts; a kept one that fails
+// CheckJWTSecret is replaced. A configured secret, and production's, is only checked (Load has
+// refused production without one). On success the secret passes CheckJWTSecret.
 func (c *Config) EnsureJWTSecret() error {
-	if c.Auth.JWTSecret != "" {
-		return nil
-	}
-	if c.Env == EnvProduction {
-		return errors.New("PINBRIDGE_JWT_SECRET: required in production")
+	if c.Auth.JWTSecret != "" || c.Env == EnvProduction {
+		return CheckJWTSecret(c.Auth.JWTSecret)
 	}
 	path := filepath.Join(c.DataDir, "jwt-secret")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= MinJWTSecretBytes {
-		c.Auth.JWTSecret = Secret(strings.TrimSpace(string(b)))
-		return nil
+	if b, err := os.ReadFile(path); err == nil {
+		if kept := Secret(strings.TrimSpace(string(b))); CheckJWTSecret(kept) == nil {
+			c.Auth.JWTSecret = kept
+			return nil
+		}
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)

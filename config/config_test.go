@@ -203,3 +203,33 @@ func TestDatabaseURLParsedOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestJWTSecretRule(t *testing.T) {
+	for _, c := range []struct {
+		secret string
+		ok     bool
+	}{{"", false}, {strings.Repeat("s", MinJWTSecretBytes-1), false}, {strings.Repeat("s", MinJWTSecretBytes), true}} {
+		err := CheckJWTSecret(Secret(c.secret))
+		if (err == nil) != c.ok || (err != nil && !strings.Contains(err.Error(), "PINBRIDGE_JWT_SECRET")) {
+			t.Errorf("CheckJWTSecret of %d bytes: got %v, want ok=%v (an error naming PINBRIDGE_JWT_SECRET)", len(c.secret), err, c.ok)
+		}
+		_, err = Load(env(map[string]string{"PINBRIDGE_JWT_SECRET": c.secret}))
+		if c.secret != "" && (err == nil) != c.ok {
+			t.Errorf("Load in development with a %d-byte secret: got %v, want ok=%v", len(c.secret), err, c.ok)
+		}
+	}
+}
+
+func TestKeptDevelopmentSecretTooShortIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "jwt-secret"), []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(env(map[string]string{"PINBRIDGE_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureJWTSecret(); err != nil || CheckJWTSecret(c.Auth.JWTSecret) != nil {
+		t.Errorf("EnsureJWTSecret over a 5-byte kept secret: %v, secret of %d bytes; want a new one of >= %d", err, len(c.Auth.JWTSecret), MinJWTSecretBytes)
+	}
+}

@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,8 +57,8 @@ type Options struct {
 
 // New builds the server over an opened, migrated store. cfg must have its JWT secret set.
 func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
-	if len(cfg.Auth.JWTSecret) < config.MinJWTSecretBytes {
-		return nil, errors.New("server: JWT secret missing or shorter than 32 bytes")
+	if err := config.CheckJWTSecret(cfg.Auth.JWTSecret); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	if err := cfg.Limits.CheckOverrides(); err != nil {
 		return nil, err
