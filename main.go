@@ -18,6 +18,7 @@ import (
 	_ "time/tzdata" // IANA time zones without relying on the host's files
 
 	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -91,7 +92,7 @@ func serve() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	logs := newBufferedLog(os.Stderr)
+	logs := logbuf.New(os.Stderr)
 	defer logs.Close()
 	cfg, log, st, err := setup(ctx, logs)
 	if err != nil {
