@@ -19,6 +19,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
+	_ "github.com/pinbridge/pinbridge-auth/internal/profiling" // /debug/pprof, only with -tags pprof
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
