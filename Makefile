@@ -6,10 +6,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 JS      := scripts/js
 JSBIN   := $(JS)/node_modules/.bin
 
-.PHONY: help run build test e2e bench generate check-generate lint lint-spec js-deps vendor-passwords vendor-swagger-ui clean
+.PHONY: help run build test test-short e2e bench generate generate-go generate-ts check-generate lint lint-spec js-deps vendor-passwords vendor-swagger-ui clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: ## Start the service on :8080 with the embedded SQLite database (./data)
 	go run -ldflags "$(LDFLAGS)" . serve
@@ -20,24 +20,33 @@ build: ## Build a static binary into bin/pinbridge
 test: ## Run every test, on SQLite and PostgreSQL (PostgreSQL started if installed)
 	scripts/test.sh
 
-e2e: ## Only the end-to-end tests: two server processes over one PostgreSQL, and a crash mid-burst
+test-short: ## Fast inner loop: the tests on SQLite only (no PostgreSQL, browser or -race)
+	TEST_DATABASE_URL= PINBRIDGE_REQUIRE_POSTGRES= PINBRIDGE_BROWSER_TESTS= PINBRIDGE_REQUIRE_BROWSER= PINBRIDGE_E2E= \
+		go test -short -count=1 ./...
+
+e2e: ## Only the end-to-end tests (two instances over one PostgreSQL, a crash mid-burst)
 	PINBRIDGE_E2E_ONLY=1 scripts/test.sh
 
-bench: ## Load-test against a throwaway PostgreSQL (BENCH_DURATION=15s per scenario); table + bin/bench.json
+bench: ## Load-test on a throwaway PostgreSQL (BENCH_DURATION=15s each); writes bin/bench.json
 	scripts/bench.sh
 
-generate: js-deps ## Regenerate gen/ (Go server, models, client; TypeScript types) from openapi.yaml
+generate: generate-go generate-ts ## Regenerate all of gen/ from openapi.yaml (Go and TypeScript)
+
+generate-go: ## Regenerate the Go server, models and client in gen/ (needs only Go)
 	go generate ./gen/...
+
+generate-ts: js-deps ## Regenerate the TypeScript types in gen/typescript (needs node)
 	$(JSBIN)/openapi-typescript openapi.yaml -o gen/typescript/schema.d.ts
 
 check-generate: generate ## Fail when gen/ is not exactly what openapi.yaml generates
 	@git diff --exit-code --stat -- gen/ && test -z "$$(git status --porcelain -- gen/)" \
 		|| { echo "gen/ is stale: run 'make generate' and commit"; exit 1; }
 
-lint: ## gofmt, go vet and staticcheck (generated code and upstream's argon2 copy excluded)
+lint: ## gofmt, go vet, staticcheck (not gen/ nor internal/argon2); handlers of at most 40 lines
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); exit 1; }
 	go vet ./...
 	go tool staticcheck $$(go list ./... | grep -v -e '/gen' -e '/internal/argon2$$')
+	go run ./scripts/handlerlen -max 40 server
 
 lint-spec: js-deps ## Lint openapi.yaml with Redocly (recommended-strict: zero errors, zero warnings)
 	cd $(JS) && node_modules/.bin/redocly lint --config redocly.yaml ../../openapi.yaml

@@ -21,8 +21,10 @@ import (
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
+	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
+	_ "github.com/pinbridge/pinbridge-auth/internal/profiling" // /debug/pprof, only with -tags pprof
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -62,7 +64,7 @@ func setup(ctx context.Context, out io.Writer) (config.Config, *slog.Logger, *st
 		return cfg, nil, nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, out)
-	st, err := store.Open(ctx, cfg.Database.URL, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+	st, err := store.Open(ctx, cfg.Database.Parsed, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
 	if err != nil {
 		return cfg, nil, nil, err
 	}
@@ -97,7 +99,7 @@ func serve() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	logs := newBufferedLog(os.Stderr)
+	logs := logbuf.New(os.Stderr)
 	defer logs.Close()
 	cfg, log, st, err := setup(ctx, logs)
 	if err != nil {

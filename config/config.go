@@ -22,8 +22,18 @@ const (
 	EnvProduction  = "production"
 )
 
-// MinJWTSecretBytes is the shortest JWT secret accepted in production.
+// MinJWTSecretBytes is the shortest JWT secret accepted (CheckJWTSecret).
 const MinJWTSecretBytes = 32
+
+// CheckJWTSecret is the one rule for the key that signs sessions: at least MinJWTSecretBytes bytes.
+// Load, EnsureJWTSecret and server.New all apply it. The error names PINBRIDGE_JWT_SECRET and never
+// echoes the secret.
+func CheckJWTSecret(s Secret) error {
+	if len(s) < MinJWTSecretBytes {
+		return fmt.Errorf("PINBRIDGE_JWT_SECRET: must be at least %d bytes", MinJWTSecretBytes)
+	}
+	return nil
+}
 
 // Config is the whole configuration of the service.
 type Config struct {
@@ -43,8 +53,10 @@ type Config struct {
 
 // Database says where the data lives.
 type Database struct {
-	// URL is sqlite://PATH or postgres://...
+	// URL is PINBRIDGE_DATABASE_URL as configured: sqlite://PATH or postgres://...
 	URL string
+	// Parsed is URL parsed once by Load; store.Open consumes it.
+	Parsed DatabaseURL
 	// MaxOpenConns bounds the PostgreSQL pool; 0 sizes it for the process (see store.Options).
 	MaxOpenConns int
 }
@@ -86,7 +98,8 @@ type Limits struct {
 	TrustedProxies []*net.IPNet
 	// CORSOrigins may call the API from a browser (exact origins); empty: no CORS.
 	CORSOrigins []string
-	// Overrides replace individual rate limits by name (e.g. "login:ip": 120 per minute).
+	// Overrides replace individual rate limits by name (e.g. "login:ip": 120 per minute); Load
+	// accepts only the names of RateRules.
 	Overrides map[string]RateLimit
 }
 
@@ -131,14 +144,6 @@ func (s Secret) GoString() string { return s.String() }
 // Reveal returns the secret itself; call it only where the value is used.
 func (s Secret) Reveal() string { return string(s) }
 
-// IsPostgres reports whether the database URL names PostgreSQL.
-func (d Database) IsPostgres() bool {
-	return strings.HasPrefix(d.URL, "postgres://") || strings.HasPrefix(d.URL, "postgresql://")
-}
-
-// SQLitePath returns the file of a sqlite:// URL.
-func (d Database) SQLitePath() string { return strings.TrimPrefix(d.URL, "sqlite://") }
-
 // Lookup reads one variable; os.LookupEnv is the production one.
 type Lookup func(name string) (string, bool)
 
@@ -179,6 +184,11 @@ func Load(lookup Lookup) (Config, error) {
 	c.Database = Database{
 		URL:          get("PINBRIDGE_DATABASE_URL", "sqlite://"+filepath.ToSlash(filepath.Join(c.DataDir, "pinbridge.db"))),
 		MaxOpenConns: integer("PINBRIDGE_DB_MAX_OPEN_CONNS", 0, 0),
+	}
+	if u, err := ParseDatabaseURL(c.Database.URL); err != nil {
+		errs = append(errs, fmt.Errorf("PINBRIDGE_DATABASE_URL: %w", err))
+	} else {
+		c.Database.Parsed = u
 	}
 	c.Auth = Auth{
 		JWTSecret:      Secret(get("PINBRIDGE_JWT_SECRET", "")),
@@ -244,6 +254,9 @@ func Load(lookup Lookup) (Config, error) {
 		}
 		c.Limits.Overrides[strings.TrimSpace(name)] = RateLimit{Limit: n, Window: d}
 	}
+	if err := c.Limits.CheckOverrides(); err != nil {
+		errs = append(errs, err)
+	}
 	c.Hashing = Hashing{
 		Workers: integer("PINBRIDGE_HASH_WORKERS", 0, 0),
 		Queue:   integer("PINBRIDGE_HASH_QUEUE", 64, 0),
@@ -278,27 +291,14 @@ func (c Config) validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("PINBRIDGE_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
-	switch {
-	case c.Database.IsPostgres():
-		if _, err := url.Parse(c.Database.URL); err != nil {
-			errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: not a valid postgres:// URL"))
+	// Outside production an unset secret is fine here: EnsureJWTSecret generates one.
+	if c.Env == EnvProduction || c.Auth.JWTSecret != "" {
+		if err := CheckJWTSecret(c.Auth.JWTSecret); err != nil {
+			errs = append(errs, err)
 		}
-	case strings.HasPrefix(c.Database.URL, "sqlite://"):
-		if c.Database.SQLitePath() == "" {
-			errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: sqlite:// needs a file path"))
-		}
-	default:
-		errs = append(errs, errors.New("PINBRIDGE_DATABASE_URL: must start with sqlite:// or postgres://"))
 	}
-	if c.Env == EnvProduction {
-		if len(c.Auth.JWTSecret) < MinJWTSecretBytes {
-			errs = append(errs, fmt.Errorf("PINBRIDGE_JWT_SECRET: production needs a secret of at least %d bytes", MinJWTSecretBytes))
-		}
-		if c.Mail.SMTPURL == "" {
-			errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: production needs a mail transport"))
-		}
-	} else if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < MinJWTSecretBytes {
-		errs = append(errs, fmt.Errorf("PINBRIDGE_JWT_SECRET: must be at least %d bytes", MinJWTSecretBytes))
+	if c.Env == EnvProduction && c.Mail.SMTPURL == "" {
+		errs = append(errs, errors.New("PINBRIDGE_SMTP_URL: production needs a mail transport"))
 	}
 	if u, err := url.Parse(c.Mail.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("PINBRIDGE_PUBLIC_URL: %q is not an http(s) URL", c.Mail.PublicURL))
@@ -314,19 +314,19 @@ func (c Config) validate() []error {
 }
 
 // EnsureJWTSecret fills in a development secret when none was configured: it is generated once
-// and kept in DataDir/jwt-secret (mode 0600), so sessions survive restarts. Production never gets here
-// without a secret, because Load refuses it.
+// and kept in DataDir/jwt-secret (mode 0600), so sessions survive restarts; a kept one that fails
+// CheckJWTSecret is replaced. A configured secret, and production's, is only checked (Load has
+// refused production without one). On success the secret passes CheckJWTSecret.
 func (c *Config) EnsureJWTSecret() error {
-	if c.Auth.JWTSecret != "" {
-		return nil
-	}
-	if c.Env == EnvProduction {
-		return errors.New("PINBRIDGE_JWT_SECRET: required in production")
+	if c.Auth.JWTSecret != "" || c.Env == EnvProduction {
+		return CheckJWTSecret(c.Auth.JWTSecret)
 	}
 	path := filepath.Join(c.DataDir, "jwt-secret")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= MinJWTSecretBytes {
-		c.Auth.JWTSecret = Secret(strings.TrimSpace(string(b)))
-		return nil
+	if b, err := os.ReadFile(path); err == nil {
+		if kept := Secret(strings.TrimSpace(string(b))); CheckJWTSecret(kept) == nil {
+			c.Auth.JWTSecret = kept
+			return nil
+		}
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)

@@ -19,30 +19,26 @@ import (
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
-// rule is one rate limit: at most limit hits per window for one subject (an IP, an email, a user,
-// an organization). Counters live in the database, so every instance shares them.
-type rule struct {
-	name   string
-	limit  int
-	window time.Duration
-}
+// rule is one rate limit of config's table (config.RateRules): the one list of names, defaults and
+// windows, which PINBRIDGE_RATE_LIMITS is checked against.
+type rule = config.RateRule
 
-// The limits, before PINBRIDGE_RATE_LIMIT_SCALE.
+// The limits the handlers apply, by their names in this package.
 var (
-	limitRegisterIP      = rule{"register:ip", 10, 10 * time.Minute}
-	limitRegisterEmail   = rule{"register:email", 5, 10 * time.Minute}
-	limitLoginIP         = rule{"login:ip", 60, time.Minute}
-	limitLoginEmail      = rule{"login:email", 30, 10 * time.Minute}
-	limitForgotIP        = rule{"forgot:ip", 10, 10 * time.Minute}
-	limitForgotEmail     = rule{"forgot:email", 3, 10 * time.Minute}
-	limitResetIP         = rule{"reset:ip", 20, 10 * time.Minute}
-	limitLinkIP          = rule{"link:ip", 30, 10 * time.Minute} // email verify and email-change confirm
-	limitVerifyUser      = rule{"verify-request:user", 5, 10 * time.Minute}
-	limitEmailChangeUser = rule{"email-change:user", 5, 10 * time.Minute}
-	limitSessionIP       = rule{"account:ip", 60, 10 * time.Minute} // verification and email-change requests
-	limitSandboxResetOrg = rule{"sandbox-reset:org", 10, 10 * time.Minute}
-	limitKeyCreateOrg    = rule{"key-create:org", 30, 10 * time.Minute}
-	limitKeyCreateIP     = rule{"key-create:ip", 60, 10 * time.Minute}
+	limitRegisterIP      = config.LimitRegisterIP
+	limitRegisterEmail   = config.LimitRegisterEmail
+	limitLoginIP         = config.LimitLoginIP
+	limitLoginEmail      = config.LimitLoginEmail
+	limitForgotIP        = config.LimitForgotIP
+	limitForgotEmail     = config.LimitForgotEmail
+	limitResetIP         = config.LimitResetIP
+	limitLinkIP          = config.LimitLinkIP
+	limitVerifyUser      = config.LimitVerifyUser
+	limitEmailChangeUser = config.LimitEmailChangeUser
+	limitSessionIP       = config.LimitSessionIP
+	limitSandboxResetOrg = config.LimitSandboxResetOrg
+	limitKeyCreateOrg    = config.LimitKeyCreateOrg
+	limitKeyCreateIP     = config.LimitKeyCreateIP
 )
 
 func errRateLimited(retryAfter time.Duration) *apiError {
@@ -56,36 +52,13 @@ func errRateLimited(retryAfter time.Duration) *apiError {
 
 var purgeTick atomic.Uint64
 
-// knownLimits are the names PINBRIDGE_RATE_LIMITS may override.
-var knownLimits = []rule{limitRegisterIP, limitRegisterEmail, limitLoginIP, limitLoginEmail, limitForgotIP,
-	limitForgotEmail, limitResetIP, limitLinkIP, limitVerifyUser, limitEmailChangeUser, limitSessionIP,
-	limitSandboxResetOrg, limitKeyCreateOrg, limitKeyCreateIP}
-
-// checkLimitOverrides refuses overrides of limits that do not exist (a typo would silently keep the
-// default).
-func checkLimitOverrides(l config.Limits) error {
-	for name := range l.Overrides {
-		found := false
-		for _, r := range knownLimits {
-			found = found || r.name == name
-		}
-		if !found {
-			return fmt.Errorf("PINBRIDGE_RATE_LIMITS: unknown limit %q", name)
-		}
-	}
-	return nil
-}
-
 // limit counts one hit of r for subject and refuses it past the limit (fixed windows).
 func (s *Server) limit(ctx context.Context, r rule, subject string) error {
-	if o, ok := s.cfg.Limits.Overrides[r.name]; ok {
-		r.limit, r.window = o.Limit, o.Window
-	}
-	max := int(math.Ceil(float64(r.limit) * s.cfg.Limits.Scale))
+	r = s.cfg.Limits.Effective(r)
 	now := s.now()
-	start := now.Truncate(r.window)
-	end := start.Add(r.window)
-	n, err := s.store.Hit(ctx, r.name+":"+subject+":"+strconv.FormatInt(start.Unix(), 10), end)
+	start := now.Truncate(r.Window)
+	end := start.Add(r.Window)
+	n, err := s.store.Hit(ctx, r.Name+":"+subject+":"+strconv.FormatInt(start.Unix(), 10), end)
 	if err != nil {
 		return err
 	}
@@ -94,8 +67,8 @@ func (s *Server) limit(ctx context.Context, r rule, subject string) error {
 			s.log.Warn("purge rate limits", "error", err.Error())
 		}
 	}
-	if n > max {
-		s.metrics.rateLimited.WithLabelValues(r.name).Inc()
+	if n > r.Limit {
+		s.metrics.rateLimited.WithLabelValues(r.Name).Inc()
 		return errRateLimited(end.Sub(now))
 	}
 	return nil

@@ -58,7 +58,7 @@ type Deps struct {
 
 // New wires the HTTP routes, middleware and error rendering over d.
 func New(cfg config.Config, d Deps) (*Server, error) {
-	if err := checkLimitOverrides(cfg.Limits); err != nil {
+	if err := cfg.Limits.CheckOverrides(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: d.Store, accounts: d.Accounts, sessions: d.Sessions, hasher: d.Hasher,

@@ -17,14 +17,6 @@ func (s *Store) Projects(ctx context.Context, orgID string) ([]Project, error) {
 	return ps, wrap("list projects", err)
 }
 
-// ProjectInOrganization finds one of the organization's projects; ErrNotFound for a project that
-// does not exist or belongs to another organization.
-func (s *Store) ProjectInOrganization(ctx context.Context, orgID, projectID string) (Project, error) {
-	var p Project
-	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", projectID, orgID).Take(&p).Error
-	return p, wrap("project", err)
-}
-
 func (s *Store) sandboxOf(ctx context.Context, orgID string) (Project, error) {
 	var p Project
 	err := s.db.WithContext(ctx).Where("organization_id = ? AND environment = ?", orgID, EnvironmentSandbox).Take(&p).Error

@@ -20,6 +20,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/pinbridge/pinbridge-auth/config"
 )
 
 // Errors returned by the store, to be tested with errors.Is.
@@ -56,8 +58,10 @@ func DefaultMaxOpenConns() int {
 	return max(4, 2*runtime.GOMAXPROCS(0))
 }
 
-// Open connects to url (sqlite://PATH or postgres://...). It does not migrate.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+// Open connects to the database u names (parsed by config: Load, or config.ParseDatabaseURL). It
+// does not migrate. An error for the zero DatabaseURL, and ErrUnavailable when the database does
+// not answer.
+func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, error) {
 	cfg := &gorm.Config{
 		TranslateError: true,
 		// Every write here is one statement or runs in Tx; GORM's implicit BEGIN/COMMIT around each
@@ -71,12 +75,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		err error
 		pg  bool
 	)
-	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+	switch u.Engine() {
+	case config.EnginePostgres:
 		pg = true
-		db, err = gorm.Open(postgres.Open(url), cfg)
-	case strings.HasPrefix(url, "sqlite://"):
-		path := strings.TrimPrefix(url, "sqlite://")
+		db, err = gorm.Open(postgres.Open(u.PostgresDSN()), cfg)
+	case config.EngineSQLite:
+		path := u.SQLitePath()
 		if dir := filepath.Dir(path); dir != "." {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database directory: %w", err)
@@ -85,7 +89,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
 	default:
-		return nil, errors.New("open database: url must start with sqlite:// or postgres://")
+		return nil, errors.New("open database: no database URL (config.ParseDatabaseURL makes one)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", translate(err))

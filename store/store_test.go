@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -174,4 +175,25 @@ func TestTxRollsBack(t *testing.T) {
 			t.Errorf("user after rollback: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// TestOpenTakesAParsedURL: Open opens what config parsed (here a SQLite file) and refuses the zero
+// DatabaseURL rather than guessing an engine.
+func TestOpenTakesAParsedURL(t *testing.T) {
+	if st, err := store.Open(context.Background(), config.DatabaseURL{}, store.Options{}); err == nil {
+		_ = st.Close()
+		t.Fatal("Open(zero DatabaseURL) succeeded, want an error")
+	}
+	u, err := config.ParseDatabaseURL("sqlite://" + t.TempDir() + "/sub/parsed.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), u, store.Options{})
+	if err != nil {
+		t.Fatalf("Open(%v): %v", u, err)
+	}
+	defer st.Close()
+	if st.Postgres() {
+		t.Errorf("Open(%v) reports PostgreSQL, want SQLite", u)
+	}
 }

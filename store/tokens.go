@@ -64,7 +64,8 @@ func (s *Store) UsableToken(ctx context.Context, purpose, hash string, now time.
 	return t, wrap("usable token", err)
 }
 
-// LatestToken returns when the user was last sent a token of this purpose (zero time if never).
+// LatestToken returns the user's most recent token of this purpose, used or not (its CreatedAt is
+// when it was sent); ErrNotFound when the user was never sent one.
 func (s *Store) LatestToken(ctx context.Context, userID, purpose string) (OneTimeToken, error) {
 	var t OneTimeToken
 	err := s.db.WithContext(ctx).Where("user_id = ? AND purpose = ?", userID, purpose).

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -54,7 +56,7 @@ func (e Engine) Open(t testing.TB) (*store.Store, string) {
 func openSQLite(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	u := "sqlite://" + filepath.Join(t.TempDir(), "test.db")
-	st, err := store.Open(context.Background(), u, store.Options{})
+	st, err := open(context.Background(), u, store.Options{})
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -72,7 +74,7 @@ func openPostgres(t testing.TB) (*store.Store, string) {
 		t.Skip("PostgreSQL not available: set TEST_DATABASE_URL to run this test on it")
 	}
 	ctx := context.Background()
-	admin, err := store.Open(ctx, base, store.Options{MaxOpenConns: 2})
+	admin, err := open(ctx, base, store.Options{MaxOpenConns: 2})
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
@@ -93,12 +95,21 @@ func openPostgres(t testing.TB) (*store.Store, string) {
 	q := pu.Query()
 	q.Set("search_path", schema)
 	pu.RawQuery = q.Encode()
-	st, err := store.Open(ctx, pu.String(), store.Options{MaxOpenConns: 8})
+	st, err := open(ctx, pu.String(), store.Options{MaxOpenConns: 8})
 	if err != nil {
 		t.Fatalf("open postgres schema: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st, pu.String()
+}
+
+// open parses rawURL as the service does (config.ParseDatabaseURL) and opens it.
+func open(ctx context.Context, rawURL string, opts store.Options) (*store.Store, error) {
+	u, err := config.ParseDatabaseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	return store.Open(ctx, u, opts)
 }
 
 // QueryCounter counts SELECTs per table on one store.

@@ -1,4 +1,4 @@
-package main
+package logbuf
 
 import (
 	"bytes"
@@ -19,10 +19,10 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-// TestBufferedLogKeepsEveryLine: concurrent writers, then Close: every line is out, whole.
-func TestBufferedLogKeepsEveryLine(t *testing.T) {
+// TestWriterKeepsEveryLine: concurrent writers, then Close: every line is out, whole.
+func TestWriterKeepsEveryLine(t *testing.T) {
 	var out lockedBuffer
-	log := newBufferedLog(&out)
+	log := New(&out)
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
