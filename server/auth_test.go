@@ -37,8 +37,9 @@ func TestRegisterLoginMe(t *testing.T) {
 		if a.AccessToken == "" || a.ExpiresIn != 3600 || a.TokenType == nil || *a.TokenType != "bearer" {
 			t.Errorf("token fields = %q, %d, %v; want a token, 3600, bearer", a.AccessToken, a.ExpiresIn, a.TokenType)
 		}
-		if a.User.Email != "Jane@Example.com" || a.User.Timezone != tz || a.User.EmailVerified {
-			t.Errorf("user = %+v, want the email as given, %s, not verified", a.User, tz)
+		// The local part as given, the domain in its canonical (IDNA, lower-case) form.
+		if a.User.Email != "Jane@example.com" || a.User.Timezone != tz || a.User.EmailVerified {
+			t.Errorf("user = %+v, want the email Jane@example.com, %s, not verified", a.User, tz)
 		}
 		if a.Organization.Name != ws || a.ActiveProject.Name != ws || a.ActiveProject.Environment != client.ProjectEnvironmentProduction {
 			t.Errorf("organization %+v / active project %+v, want both named %q, production", a.Organization, a.ActiveProject, ws)

@@ -300,3 +300,39 @@ func TestMailCarriesNoTypedTextToUnverifiedAddresses(t *testing.T) {
 		}
 	})
 }
+
+// TestOneCanonicalFormPerMailbox: a lookalike spelling of a registered address is that address;
+// one that could not be folded safely, or that names an internal host, is refused with 422.
+func TestOneCanonicalFormPerMailbox(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		register := func(email string) (int, map[string]any) {
+			status, _, body := e.do("POST", "/v1/auth/register", `{"full_name":"Kate","email":"`+email+`","password":"a perfectly fine password"}`, nil)
+			return status, body
+		}
+		e.register("kate@example.com", "a perfectly fine password")
+		if status, _ := register(`\u212Aate@example.com`); status != http.StatusConflict {
+			t.Errorf("KELVIN SIGN spelling of a registered address: %d, want 409", status)
+		}
+		status, body := register(`\u212Aeith@example.com`)
+		if status != http.StatusCreated {
+			t.Fatalf("KELVIN SIGN spelling of a new address: %d %v", status, body)
+		}
+		if got := body["user"].(map[string]any)["email"]; got != "Keith@example.com" {
+			t.Errorf("stored email = %q, want the canonical Keith@example.com", got)
+		}
+		e.forgot("keith@example.com")
+		if m := e.smtp.WaitFor(t, "Keith@example.com", mailWait); m.To[0] != "Keith@example.com" {
+			t.Errorf("reset mail to %v, want the canonical address", m.To)
+		}
+		for _, email := range []string{`\u0130nes@example.com`, `x@[127.0.0.1]`, `x@127.0.0.1`, `x@intranet`, `x@example.123`} {
+			status, body := register(email)
+			if status != http.StatusUnprocessableEntity {
+				t.Errorf("register %s: %d, want 422", email, status)
+				continue
+			}
+			if _, msg := errorOf(t, body); !strings.Contains(msg, "email") {
+				t.Errorf("register %s: message %q does not name the email field", email, msg)
+			}
+		}
+	})
+}

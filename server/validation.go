@@ -15,6 +15,7 @@ import (
 	echomw "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 )
 
 func init() {
@@ -29,14 +30,15 @@ func init() {
 	}))
 }
 
-// validEmail accepts a bare addr-spec (no display name, no comments) with a dotted domain.
+// validEmail accepts a bare addr-spec (no display name, no comments) that has a canonical form
+// (emailaddr.Canonical: a name for a domain, with a dot; an ASCII local part).
 func validEmail(s string) error {
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Name != "" || addr.Address != s {
-		return errors.New("not a valid email address")
+	canonical, err := emailaddr.Canonical(s)
+	if err != nil {
+		return err
 	}
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
+	addr, err := mail.ParseAddress(canonical)
+	if err != nil || addr.Name != "" || addr.Address != canonical || strings.TrimSpace(s) != s {
 		return errors.New("not a valid email address")
 	}
 	return nil

@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 )
 
 // NewID returns a fresh identifier: a UUIDv7, so new rows land at the end of primary-key indexes.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// EmailKey is the form of an email that uniqueness and lookups use: one account per address,
-// whatever its letter case.
-func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// EmailKey is the form of an email that uniqueness and lookups use: one account per mailbox,
+// whatever its letter case or lookalike spelling (emailaddr.Key).
+func EmailKey(email string) string { return emailaddr.Key(email) }
 
 // NewAccount is what registration stores.
 type NewAccount struct {

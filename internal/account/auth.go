@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	pw "github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -32,7 +33,10 @@ type Registration struct {
 // opens a session on that project. ErrAccountExists when the email is registered in any letter
 // case; a *FieldError for a bad time zone or a guessable password (checked before any hashing).
 func (s *Service) Register(ctx context.Context, r Registration) (Session, error) {
-	email := strings.TrimSpace(r.Email)
+	email, err := emailaddr.Canonical(r.Email)
+	if err != nil {
+		return Session{}, invalid("email", err.Error())
+	}
 	fullName := strings.TrimSpace(r.FullName)
 	tz, err := timezoneOrUTC(r.Timezone)
 	if err != nil {

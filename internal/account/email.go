@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/otp"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -89,7 +89,10 @@ type EmailChangeRequest struct {
 // A *FieldError when newEmail is already the caller's.
 func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail string) (EmailChangeRequest, error) {
 	user := c.user()
-	newEmail = strings.TrimSpace(newEmail)
+	newEmail, err := emailaddr.Canonical(newEmail)
+	if err != nil {
+		return EmailChangeRequest{}, invalid("new_email", err.Error())
+	}
 	if store.EmailKey(newEmail) == user.EmailKey {
 		return EmailChangeRequest{}, invalid("new_email", "is already the email of this account")
 	}
@@ -100,7 +103,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 		}
 	}
 	setPending := func(tx *store.Store) error { return tx.SetPendingEmail(ctx, user.ID, &newEmail, now) }
-	_, err := s.store.UserByEmail(ctx, newEmail)
+	_, err = s.store.UserByEmail(ctx, newEmail)
 	switch {
 	case err == nil:
 		err = s.store.Tx(ctx, func(tx *store.Store) error {
