@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
@@ -46,11 +48,24 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"project_id":"6f1c1d4e-2b7a-4a53-9a7e-2f9d0c3b8e11"}`,
 		``, `null`, `[]`, `"x"`, `{"email":`, `{"a":1}`, "{\"email\":\"\u0000@x.io\"}", `{"password":12}`,
 		`{"full_name":"\ud800","email":"a@b.co","password":"xxxxxxxx"}`, `{"scopes":[{},[]]}`,
+		// NUL, which PostgreSQL cannot store, in every kind of free text.
+		`{"full_name":"Ja\u0000ne","email":"nul@example.com","password":"a perfectly fine password"}`,
+		`{"workspace_name":"\u0000","company_name":"a\u0000b"}`, `{"name":"\u0000"}`,
+		`{"full_name":"Jane","email":"m@example.com","password":"a perfectly fine password","marketing_attribution":{"k\u0000":"v\u0000"}}`,
+		// The longest values the spec allows, in multibyte and escaped characters.
+		`{"full_name":"` + strings.Repeat(`\u00e9\"`, 127) + `x","email":"long@example.com","password":"a perfectly fine password"}`,
+		`{"name":"` + strings.Repeat("漢", 255) + `"}`,
+		`{"company_name":"` + strings.Repeat(`\\`, 255) + `","address_country":"` + strings.Repeat("😀", 10) + `"}`,
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
-	st, _ := testdb.Engines()[0].Open(f)
+	// On PostgreSQL when there is one: it refuses what SQLite silently stores (NUL, overlong text).
+	eng := testdb.Engines()[0]
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		eng = testdb.Engines()[1]
+	}
+	st, _ := eng.Open(f)
 	e := newEnv(f, st, testConfig(f), fastHash)
 	token := e.register("fuzz-owner@example.com", "a perfectly fine password").AccessToken
 

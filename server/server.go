@@ -116,7 +116,7 @@ type validatedRouter struct {
 }
 
 func (r validatedRouter) mw(m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
-	return append([]echo.MiddlewareFunc{r.validate}, m...)
+	return append([]echo.MiddlewareFunc{refuseNUL, r.validate}, m...)
 }
 
 func (r validatedRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {

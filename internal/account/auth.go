@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
@@ -45,17 +46,13 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 	if err := checkPasswordStrength("password", r.Password, email); err != nil {
 		return Session{}, err
 	}
-	workspace := fullName + "'s Workspace"
+	workspace := derivedWorkspaceName(fullName)
 	if r.WorkspaceName != nil {
 		workspace = strings.TrimSpace(*r.WorkspaceName)
 	}
-	var attribution *string
-	if len(r.MarketingAttribution) > 0 {
-		raw, err := json.Marshal(r.MarketingAttribution)
-		if err != nil {
-			return Session{}, fmt.Errorf("encode marketing attribution: %w", err)
-		}
-		attribution = new(string(raw))
+	attribution, err := encodeAttribution(r.MarketingAttribution)
+	if err != nil {
+		return Session{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, r.Password)
 	if err != nil {
@@ -72,6 +69,50 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 		return Session{}, err
 	}
 	return s.open(account, account.Production())
+}
+
+// maxNameLength is what the name columns (organizations, projects, users) hold, in characters.
+const maxNameLength = 255
+
+// derivedWorkspaceName is "<full name>'s Workspace", the full name shortened so that the whole fits
+// a name column.
+func derivedWorkspaceName(fullName string) string {
+	const suffix = "'s Workspace"
+	if runes := []rune(fullName); len(runes) > maxNameLength-len(suffix) {
+		fullName = strings.TrimSpace(string(runes[:maxNameLength-len(suffix)]))
+	}
+	return fullName + suffix
+}
+
+// Marketing attribution is kept as JSON in a column of maxAttributionLength characters; keys are
+// names such as utm_source, at most maxAttributionKey characters.
+const (
+	maxAttributionLength = 16384
+	maxAttributionKey    = 64
+)
+
+// encodeAttribution is the JSON kept for attribution (nil when there is none). A *FieldError for a
+// key that is empty or too long, or when the whole does not fit its column.
+func encodeAttribution(a map[string]*string) (*string, error) {
+	if len(a) == 0 {
+		return nil, nil
+	}
+	for k := range a {
+		if n := utf8.RuneCountInString(k); n == 0 || n > maxAttributionKey {
+			return nil, invalid("marketing_attribution", fmt.Sprintf("keys must be 1 to %d characters", maxAttributionKey))
+		}
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return nil, fmt.Errorf("encode marketing attribution: %w", err)
+	}
+	raw := strings.TrimSuffix(b.String(), "\n")
+	if utf8.RuneCountInString(raw) > maxAttributionLength {
+		return nil, invalid("marketing_attribution", fmt.Sprintf("must encode to at most %d characters of JSON", maxAttributionLength))
+	}
+	return &raw, nil
 }
 
 // Credentials are what a login sends.
