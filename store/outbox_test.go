@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -216,4 +218,51 @@ func TestClaimDueLease(t *testing.T) {
 			t.Errorf("OutboxBacklog: got %d, %v; want 2 (the failed and the abandoned message), nil", n, err)
 		}
 	})
+}
+
+// TestMarkFailedKeepsAStorableReason: whatever the transport's error says, the failed attempt is
+// recorded, with a reason that is valid UTF-8, free of NUL bytes and at most 1000 bytes long. A cut
+// through a character, a NUL byte or invalid UTF-8 made PostgreSQL refuse the whole update.
+func TestMarkFailedKeepsAStorableReason(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			name, reason, want string
+		}{
+			{"short", "smtp send: 451 try later", "smtp send: 451 try later"},
+			{"long", strings.Repeat("x", 1500), strings.Repeat("x", 1000)},
+			{"cut through a character", "a" + strings.Repeat("é", 600), "a" + strings.Repeat("é", 499)},
+			{"NUL byte", "smtp\x00 send", "smtp send"},
+			{"invalid UTF-8", "bad \xff byte", "bad \uFFFD byte"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				ids := enqueue(t, st, 1, now)
+				if err := st.MarkFailed(ctx, ids[0], now, c.reason); err != nil {
+					t.Fatalf("MarkFailed: got %v, want nil", err)
+				}
+				msgs, err := st.ClaimDue(ctx, now, time.Minute, 10)
+				if err != nil || len(msgs) != 1 {
+					t.Fatalf("ClaimDue: got %d messages, %v; want the failed one, nil", len(msgs), err)
+				}
+				m := msgs[0]
+				if m.Attempts != 1 || m.LastError == nil || *m.LastError != c.want {
+					t.Fatalf("got %d attempts, last error %q; want 1, %q", m.Attempts, deref(m.LastError), c.want)
+				}
+				if !utf8.ValidString(*m.LastError) || len(*m.LastError) > 1000 {
+					t.Errorf("last error: got %d bytes, valid UTF-8 %v; want at most 1000, valid", len(*m.LastError), utf8.ValidString(*m.LastError))
+				}
+				if err := st.MarkSent(ctx, m.ID, now); err != nil {
+					t.Fatalf("MarkSent: %v", err)
+				}
+			})
+		}
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

@@ -307,7 +307,7 @@ func codeBounds(t *testing.T) map[string]bound {
 	}
 	b["email_outbox.kind"] = longest("mail.Kind*", kinds...)
 	b["email_outbox.subject"] = longest("mail.Render subjects", subjects...)
-	b["email_outbox.last_error"] = bounded(1000, "MarkFailed keeps the first 1000 bytes")
+	b["email_outbox.last_error"] = bounded(1000, "MarkFailed keeps at most 1000 bytes")
 
 	// server/limits.go keys a hit "<rule>:<subject>:<window start>": a rule name (the longest,
 	// "verify-request:user", has 19 characters), a subject (a UUID, 36; a hex SHA-256 prefix, 24; an
