@@ -9,9 +9,12 @@ import (
 	"gorm.io/gorm"
 )
 
-// migrations is append-only: never edit a released step, add a new one. Each step declares the
-// tables as they were at that step, so later model changes cannot rewrite history. The same list
-// runs on SQLite and PostgreSQL.
+// migrations is the one definition of the schema: column types and lengths, NOT NULL, indexes and
+// foreign keys are declared here, and the models in models.go only map rows onto the result. It is
+// append-only: never edit a released step, add a new one. Each step declares the tables as they were
+// at that step, so later model changes cannot rewrite history. The same list runs on SQLite and
+// PostgreSQL; on SQLite GORM declares every string column as text whatever its size, so column
+// lengths bind (and schema_test.go checks them) on PostgreSQL.
 var migrations = []*gormigrate.Migration{
 	{
 		ID: "20261125_0001_accounts",

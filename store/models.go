@@ -2,6 +2,11 @@ package store
 
 import "time"
 
+// The schema has one definition: the migrations (migrations.go). Column types and lengths, NOT NULL,
+// indexes and foreign keys are declared there and nowhere else. The types below only map rows onto
+// that schema, so their tags say no more than mapping needs (the primary key); schema_test.go checks
+// on every engine that each field lands on a column of a compatible type that holds what it may hold.
+
 // Project environments.
 const (
 	EnvironmentProduction = "production"
@@ -13,8 +18,8 @@ const PlanFree = "free"
 
 // Organization is a tenant; it owns projects and carries the billing profile.
 type Organization struct {
-	ID                string `gorm:"primaryKey;size:36"`
-	Name              string `gorm:"size:255;not null"`
+	ID                string `gorm:"primaryKey"`
+	Name              string
 	CompanyName       *string
 	CompanyWebsite    *string
 	BillingEmail      *string
@@ -32,15 +37,15 @@ type Organization struct {
 
 // User is a person who logs in. EmailKey is the lower-cased email and is unique.
 type User struct {
-	ID                   string `gorm:"primaryKey;size:36"`
-	OrganizationID       string `gorm:"size:36;not null;index"`
-	Email                string `gorm:"size:254;not null"`
-	EmailKey             string `gorm:"size:254;not null;uniqueIndex"`
-	FullName             string `gorm:"size:255;not null"`
-	Timezone             string `gorm:"size:64;not null"`
-	PasswordHash         string `gorm:"size:255;not null"`
+	ID                   string `gorm:"primaryKey"`
+	OrganizationID       string
+	Email                string
+	EmailKey             string
+	FullName             string
+	Timezone             string
+	PasswordHash         string
 	EmailVerifiedAt      *time.Time
-	SessionsValidAfter   time.Time `gorm:"not null"`
+	SessionsValidAfter   time.Time
 	MarketingAttribution *string
 	PendingEmail         *string
 	PendingEmailAt       *time.Time
@@ -50,28 +55,28 @@ type User struct {
 
 // Project is a production or sandbox environment of an organization; at most one of each.
 type Project struct {
-	ID             string `gorm:"primaryKey;size:36"`
-	OrganizationID string `gorm:"size:36;not null;uniqueIndex:idx_projects_org_env,priority:1"`
-	Name           string `gorm:"size:255;not null"`
-	Environment    string `gorm:"size:16;not null;uniqueIndex:idx_projects_org_env,priority:2"`
-	Plan           string `gorm:"size:16;not null"`
-	Timezone       string `gorm:"size:64;not null"`
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string
+	Name           string
+	Environment    string
+	Plan           string
+	Timezone       string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
 
 // APIKey is a long-lived credential of one project. Only the SHA-256 of the key is stored.
 type APIKey struct {
-	ID                  string `gorm:"primaryKey;size:36"`
-	ProjectID           string `gorm:"size:36;not null;index"`
-	OrganizationID      string `gorm:"size:36;not null;index"`
+	ID                  string `gorm:"primaryKey"`
+	ProjectID           string
+	OrganizationID      string
 	CreatedBy           *string
-	Name                string `gorm:"size:255;not null"`
-	Prefix              string `gorm:"size:16;not null"`
-	SecretHash          string `gorm:"size:64;not null;uniqueIndex"`
-	Scopes              string `gorm:"size:64;not null"`
+	Name                string
+	Prefix              string
+	SecretHash          string
+	Scopes              string
 	PinterestAccountIDs *string
-	Source              string `gorm:"size:16;not null"`
+	Source              string
 	LastUsedAt          *time.Time
 	ExpiresAt           *time.Time
 	RevokedAt           *time.Time
@@ -81,19 +86,19 @@ type APIKey struct {
 
 // PinterestAccount is a Pinterest account connected to a project.
 type PinterestAccount struct {
-	ID                string `gorm:"primaryKey;size:36"`
-	ProjectID         string `gorm:"size:36;not null;index"`
-	PinterestUserID   string `gorm:"size:64;not null"`
+	ID                string `gorm:"primaryKey"`
+	ProjectID         string
+	PinterestUserID   string
 	DisplayName       *string
 	Username          *string
-	Scopes            string `gorm:"size:512;not null"`
+	Scopes            string
 	RevokedAt         *time.Time
 	TokenExpiresAt    *time.Time
 	HealthStatus      *string
 	HealthMessage     *string
 	HealthCheckedAt   *time.Time
-	ReconnectRequired bool   `gorm:"not null"`
-	MissingScopes     string `gorm:"size:512;not null"`
+	ReconnectRequired bool
+	MissingScopes     string
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
@@ -107,12 +112,12 @@ const (
 
 // OneTimeToken is a single-use emailed token; only its SHA-256 is stored.
 type OneTimeToken struct {
-	ID        string `gorm:"primaryKey;size:36"`
-	UserID    string `gorm:"size:36;not null;index"`
-	Purpose   string `gorm:"size:32;not null"`
-	TokenHash string `gorm:"size:64;not null;uniqueIndex"`
+	ID        string `gorm:"primaryKey"`
+	UserID    string
+	Purpose   string
+	TokenHash string
 	Payload   *string
-	ExpiresAt time.Time `gorm:"not null"`
+	ExpiresAt time.Time
 	UsedAt    *time.Time
 	CreatedAt time.Time
 }
@@ -120,13 +125,13 @@ type OneTimeToken struct {
 // OutboxMessage is an email waiting to be sent (the transactional outbox). Its bodies are blanked
 // once it is sent, so links it carried do not outlive their delivery in the database.
 type OutboxMessage struct {
-	ID            string `gorm:"primaryKey;size:36"`
-	Kind          string `gorm:"size:32;not null"`
-	ToAddress     string `gorm:"size:254;not null"`
-	Subject       string `gorm:"size:255;not null"`
-	TextBody      string `gorm:"not null"`
-	HTMLBody      string `gorm:"not null"`
-	Attempts      int    `gorm:"not null"`
+	ID            string `gorm:"primaryKey"`
+	Kind          string
+	ToAddress     string
+	Subject       string
+	TextBody      string
+	HTMLBody      string
+	Attempts      int
 	NextAttemptAt time.Time
 	LockedUntil   *time.Time
 	LastError     *string
@@ -139,15 +144,15 @@ func (OutboxMessage) TableName() string { return "email_outbox" }
 
 // RateLimit counts hits of one bucket (limit, subject and window) until it expires.
 type RateLimit struct {
-	Bucket    string    `gorm:"primaryKey;size:255"`
-	Count     int       `gorm:"not null"`
-	ExpiresAt time.Time `gorm:"not null;index"`
+	Bucket    string `gorm:"primaryKey"`
+	Count     int
+	ExpiresAt time.Time
 }
 
 // LoginThrottle tracks failed logins for one email (registered or not), to back off.
 type LoginThrottle struct {
-	EmailKey     string    `gorm:"primaryKey;size:254"`
-	Failures     int       `gorm:"not null"`
-	LockedUntil  time.Time `gorm:"not null"`
-	LastFailedAt time.Time `gorm:"not null"`
+	EmailKey     string `gorm:"primaryKey"`
+	Failures     int
+	LockedUntil  time.Time
+	LastFailedAt time.Time
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -63,10 +64,13 @@ func (s *Store) MarkSent(ctx context.Context, id string, now time.Time) error {
 	return wrap("mark sent", err)
 }
 
-// MarkFailed records a failed attempt and when to try again.
+// MarkFailed records a failed attempt and when to try again. The reason is stored as valid UTF-8
+// without NUL bytes, cut at a character boundary to at most 1000 bytes: PostgreSQL refuses anything
+// else, and the attempt would go unrecorded (no backoff, no error kept).
 func (s *Store) MarkFailed(ctx context.Context, id string, next time.Time, reason string) error {
+	reason = strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "\uFFFD")
 	if len(reason) > 1000 {
-		reason = reason[:1000]
+		reason = strings.ToValidUTF8(reason[:1000], "")
 	}
 	err := s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).Updates(map[string]any{
 		"attempts": clause.Expr{SQL: "attempts + 1"}, "next_attempt_at": next.UTC(), "locked_until": nil, "last_error": reason,
