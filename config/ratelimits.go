@@ -53,6 +53,8 @@ var (
 	LimitSandboxResetOrg = rateRule("sandbox-reset:org", 10, 10*time.Minute)
 	LimitKeyCreateOrg    = rateRule("key-create:org", 30, 10*time.Minute)
 	LimitKeyCreateIP     = rateRule("key-create:ip", 60, 10*time.Minute)
+	LimitInviteOrg       = rateRule("invite:org", 50, time.Hour)  // invitations sent or resent, per organization
+	LimitInviteUser      = rateRule("invite:user", 20, time.Hour) // and per inviter
 )
 
 // RateRules returns every rate limit with its defaults, in declaration order (a copy).

@@ -116,19 +116,24 @@ func (e DeploymentEnvironment) Valid() bool {
 const (
 	ErrorCodeAccountExists            ErrorCode = "account_exists"
 	ErrorCodeIncorrectPassword        ErrorCode = "incorrect_password"
+	ErrorCodeInsufficientPermission   ErrorCode = "insufficient_permission"
 	ErrorCodeInsufficientScope        ErrorCode = "insufficient_scope"
 	ErrorCodeInternalError            ErrorCode = "internal_error"
 	ErrorCodeInvalidAPIKey            ErrorCode = "invalid_api_key"
 	ErrorCodeInvalidAccessToken       ErrorCode = "invalid_access_token"
 	ErrorCodeInvalidCredentials       ErrorCode = "invalid_credentials"
+	ErrorCodeInvalidInvitationToken   ErrorCode = "invalid_invitation_token"
 	ErrorCodeInvalidResetToken        ErrorCode = "invalid_reset_token"
 	ErrorCodeInvalidVerificationToken ErrorCode = "invalid_verification_token"
+	ErrorCodeInvitationEmailMismatch  ErrorCode = "invitation_email_mismatch"
+	ErrorCodeLastOwner                ErrorCode = "last_owner"
 	ErrorCodeMethodNotAllowed         ErrorCode = "method_not_allowed"
 	ErrorCodeMissingAPIKey            ErrorCode = "missing_api_key"
 	ErrorCodeMissingAccessToken       ErrorCode = "missing_access_token"
 	ErrorCodeNotFound                 ErrorCode = "not_found"
 	ErrorCodePayloadTooLarge          ErrorCode = "payload_too_large"
 	ErrorCodeRateLimited              ErrorCode = "rate_limited"
+	ErrorCodeReauthenticationRequired ErrorCode = "reauthentication_required"
 	ErrorCodeSessionRequired          ErrorCode = "session_required"
 	ErrorCodeUnavailable              ErrorCode = "unavailable"
 	ErrorCodeValidationError          ErrorCode = "validation_error"
@@ -142,6 +147,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeIncorrectPassword:
 		return true
+	case ErrorCodeInsufficientPermission:
+		return true
 	case ErrorCodeInsufficientScope:
 		return true
 	case ErrorCodeInternalError:
@@ -152,9 +159,15 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeInvalidCredentials:
 		return true
+	case ErrorCodeInvalidInvitationToken:
+		return true
 	case ErrorCodeInvalidResetToken:
 		return true
 	case ErrorCodeInvalidVerificationToken:
+		return true
+	case ErrorCodeInvitationEmailMismatch:
+		return true
+	case ErrorCodeLastOwner:
 		return true
 	case ErrorCodeMethodNotAllowed:
 		return true
@@ -167,6 +180,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodePayloadTooLarge:
 		return true
 	case ErrorCodeRateLimited:
+		return true
+	case ErrorCodeReauthenticationRequired:
 		return true
 	case ErrorCodeSessionRequired:
 		return true
@@ -310,6 +325,30 @@ func (e ReadinessStatus) Valid() bool {
 	case ReadinessStatusReady:
 		return true
 	case ReadinessStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TeamInvitationPreviewStatus.
+const (
+	Accepted TeamInvitationPreviewStatus = "accepted"
+	Expired  TeamInvitationPreviewStatus = "expired"
+	Pending  TeamInvitationPreviewStatus = "pending"
+	Revoked  TeamInvitationPreviewStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the TeamInvitationPreviewStatus enum.
+func (e TeamInvitationPreviewStatus) Valid() bool {
+	switch e {
+	case Accepted:
+		return true
+	case Expired:
+		return true
+	case Pending:
+		return true
+	case Revoked:
 		return true
 	default:
 		return false
@@ -504,11 +543,17 @@ type Health struct {
 	Version string `json:"version"`
 }
 
+// InvitationToken The token of an emailed invitation link.
+type InvitationToken = string
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Email Example: you@example.com
-	Email    Email  `json:"email"`
-	Password string `json:"password"`
+	Email Email `json:"email"`
+
+	// InviteToken Accept this invitation in the same step; the answer is a session in that organization.
+	InviteToken *InvitationToken `json:"invite_token,omitempty"`
+	Password    string           `json:"password"`
 
 	// Timezone An IANA time zone name.
 	//
@@ -733,6 +778,9 @@ type RegisterRequest struct {
 	// FullName Example: Jane Doe
 	FullName string `json:"full_name"`
 
+	// InviteToken Accept this invitation in the same step (the email must be the invited one); the answer is a session in that organization.
+	InviteToken *InvitationToken `json:"invite_token,omitempty"`
+
 	// MarketingAttribution Optional attribution strings (UTM parameters, referrer, landing page). Kept with the user.
 	//
 	// Example: {"utm_campaign":"launch","utm_source":"newsletter"}
@@ -786,6 +834,106 @@ type SwitchProjectRequest struct {
 	ProjectID openapi_types.UUID `json:"project_id"`
 }
 
+// TeamInvitation defines model for TeamInvitation.
+type TeamInvitation struct {
+	AcceptedAt      nullable.Nullable[time.Time]          `json:"accepted_at,omitempty"`
+	CreatedAt       time.Time                             `json:"created_at"`
+	Email           string                                `json:"email"`
+	ExpiresAt       time.Time                             `json:"expires_at"`
+	ID              openapi_types.UUID                    `json:"id"`
+	InvitedByUserID nullable.Nullable[openapi_types.UUID] `json:"invited_by_user_id,omitempty"`
+	InviterEmail    nullable.Nullable[string]             `json:"inviter_email,omitempty"`
+	InviterName     nullable.Nullable[string]             `json:"inviter_name,omitempty"`
+	OrganizationID  openapi_types.UUID                    `json:"organization_id"`
+	RevokedAt       nullable.Nullable[time.Time]          `json:"revoked_at,omitempty"`
+
+	// Role The member's role in the organization; it gives the nine `permissions`.
+	Role      OrganizationRole `json:"role"`
+	UpdatedAt time.Time        `json:"updated_at"`
+}
+
+// TeamInvitationAccept defines model for TeamInvitationAccept.
+type TeamInvitationAccept struct {
+	// Token The token of an emailed invitation link.
+	Token InvitationToken `json:"token"`
+}
+
+// TeamInvitationCreate defines model for TeamInvitationCreate.
+type TeamInvitationCreate struct {
+	// Email Example: you@example.com
+	Email Email `json:"email"`
+
+	// Role A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+	//
+	// Example: editor
+	Role TeamRole `json:"role"`
+}
+
+// TeamInvitationList defines model for TeamInvitationList.
+type TeamInvitationList struct {
+	Items []TeamInvitation `json:"items"`
+}
+
+// TeamInvitationPreview defines model for TeamInvitationPreview.
+type TeamInvitationPreview struct {
+	Email            string                    `json:"email"`
+	ExpiresAt        time.Time                 `json:"expires_at"`
+	InviterEmail     nullable.Nullable[string] `json:"inviter_email,omitempty"`
+	InviterName      nullable.Nullable[string] `json:"inviter_name,omitempty"`
+	OrganizationID   openapi_types.UUID        `json:"organization_id"`
+	OrganizationName string                    `json:"organization_name"`
+
+	// Role The member's role in the organization; it gives the nine `permissions`.
+	Role              OrganizationRole            `json:"role"`
+	Status            TeamInvitationPreviewStatus `json:"status"`
+	TeamAccessEnabled bool                        `json:"team_access_enabled"`
+}
+
+// TeamInvitationPreviewStatus defines model for TeamInvitationPreview.Status.
+type TeamInvitationPreviewStatus string
+
+// TeamMember defines model for TeamMember.
+type TeamMember struct {
+	AcceptedAt      nullable.Nullable[time.Time]          `json:"accepted_at,omitempty"`
+	CreatedAt       time.Time                             `json:"created_at"`
+	ID              openapi_types.UUID                    `json:"id"`
+	InvitedBy       nullable.Nullable[User]               `json:"invited_by,omitempty"`
+	InvitedByUserID nullable.Nullable[openapi_types.UUID] `json:"invited_by_user_id,omitempty"`
+	OrganizationID  openapi_types.UUID                    `json:"organization_id"`
+
+	// Role The member's role in the organization; it gives the nine `permissions`.
+	Role      OrganizationRole   `json:"role"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	User      User               `json:"user"`
+	UserID    openapi_types.UUID `json:"user_id"`
+}
+
+// TeamMemberList defines model for TeamMemberList.
+type TeamMemberList struct {
+	Items []TeamMember `json:"items"`
+}
+
+// TeamMemberRemoved defines model for TeamMemberRemoved.
+type TeamMemberRemoved struct {
+	Message string `json:"message"`
+
+	// RevokedAPIKeys How many API keys the member had created in the organization (now revoked).
+	RevokedAPIKeys int `json:"revoked_api_keys"`
+}
+
+// TeamMemberUpdate defines model for TeamMemberUpdate.
+type TeamMemberUpdate struct {
+	// Role A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+	//
+	// Example: editor
+	Role TeamRole `json:"role"`
+}
+
+// TeamRole A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+//
+// Example: editor
+type TeamRole = string
+
 // Timezone An IANA time zone name.
 //
 // Example: Europe/Paris
@@ -823,8 +971,14 @@ type Workspace struct {
 	Timezone    string             `json:"timezone"`
 }
 
+// InvitationID defines model for InvitationID.
+type InvitationID = openapi_types.UUID
+
 // KeyID defines model for KeyID.
 type KeyID = openapi_types.UUID
+
+// MemberID defines model for MemberID.
+type MemberID = openapi_types.UUID
 
 // TokenQuery defines model for TokenQuery.
 type TokenQuery = string
@@ -871,6 +1025,12 @@ type VerifyEmailParams struct {
 	Token TokenQuery `form:"token" json:"token"`
 }
 
+// PreviewTeamInvitationParams defines parameters for PreviewTeamInvitation.
+type PreviewTeamInvitationParams struct {
+	// Token The single-use token from the emailed link.
+	Token TokenQuery `form:"token" json:"token"`
+}
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreateRequest
 
@@ -903,6 +1063,15 @@ type CreateSandboxProjectJSONRequestBody = SandboxCreateRequest
 
 // SwitchProjectJSONRequestBody defines body for SwitchProject for application/json ContentType.
 type SwitchProjectJSONRequestBody = SwitchProjectRequest
+
+// CreateTeamInvitationJSONRequestBody defines body for CreateTeamInvitation for application/json ContentType.
+type CreateTeamInvitationJSONRequestBody = TeamInvitationCreate
+
+// AcceptTeamInvitationJSONRequestBody defines body for AcceptTeamInvitation for application/json ContentType.
+type AcceptTeamInvitationJSONRequestBody = TeamInvitationAccept
+
+// UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
+type UpdateTeamMemberJSONRequestBody = TeamMemberUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -978,6 +1147,33 @@ type ServerInterface interface {
 	// SwitchProject Switch the active project
 	// (POST /v1/projects/switch)
 	SwitchProject(ctx echo.Context) error
+	// ListTeamInvitations List the organization's invitations
+	// (GET /v1/team/invitations)
+	ListTeamInvitations(ctx echo.Context) error
+	// CreateTeamInvitation Invite someone by email
+	// (POST /v1/team/invitations)
+	CreateTeamInvitation(ctx echo.Context) error
+	// AcceptTeamInvitation Accept an invitation
+	// (POST /v1/team/invitations/accept)
+	AcceptTeamInvitation(ctx echo.Context) error
+	// PreviewTeamInvitation What an invitation link is for
+	// (GET /v1/team/invitations/preview)
+	PreviewTeamInvitation(ctx echo.Context, params PreviewTeamInvitationParams) error
+	// RevokeTeamInvitation Revoke an invitation
+	// (DELETE /v1/team/invitations/{invitation_id})
+	RevokeTeamInvitation(ctx echo.Context, invitationID InvitationID) error
+	// ResendTeamInvitation Send an invitation again
+	// (POST /v1/team/invitations/{invitation_id}/resend)
+	ResendTeamInvitation(ctx echo.Context, invitationID InvitationID) error
+	// ListTeamMembers List the organization's members
+	// (GET /v1/team/members)
+	ListTeamMembers(ctx echo.Context) error
+	// RemoveTeamMember Remove a member (or leave)
+	// (DELETE /v1/team/members/{member_id})
+	RemoveTeamMember(ctx echo.Context, memberID MemberID) error
+	// UpdateTeamMember Change a member's role
+	// (PATCH /v1/team/members/{member_id})
+	UpdateTeamMember(ctx echo.Context, memberID MemberID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1233,6 +1429,124 @@ func (w *ServerInterfaceWrapper) SwitchProject(ctx echo.Context) error {
 	return err
 }
 
+// ListTeamInvitations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTeamInvitations(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTeamInvitations(ctx)
+	return err
+}
+
+// CreateTeamInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTeamInvitation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTeamInvitation(ctx)
+	return err
+}
+
+// AcceptTeamInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) AcceptTeamInvitation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcceptTeamInvitation(ctx)
+	return err
+}
+
+// PreviewTeamInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewTeamInvitation(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreviewTeamInvitationParams
+	// ------------- Required query parameter "token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "token", ctx.QueryParams(), &params.Token, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewTeamInvitation(ctx, params)
+	return err
+}
+
+// RevokeTeamInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeTeamInvitation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "invitation_id" -------------
+	var invitationID InvitationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "invitation_id", ctx.Param("invitation_id"), &invitationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter invitation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeTeamInvitation(ctx, invitationID)
+	return err
+}
+
+// ResendTeamInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) ResendTeamInvitation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "invitation_id" -------------
+	var invitationID InvitationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "invitation_id", ctx.Param("invitation_id"), &invitationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter invitation_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResendTeamInvitation(ctx, invitationID)
+	return err
+}
+
+// ListTeamMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTeamMembers(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTeamMembers(ctx)
+	return err
+}
+
+// RemoveTeamMember converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveTeamMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "member_id" -------------
+	var memberID MemberID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "member_id", ctx.Param("member_id"), &memberID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter member_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveTeamMember(ctx, memberID)
+	return err
+}
+
+// UpdateTeamMember converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateTeamMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "member_id" -------------
+	var memberID MemberID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "member_id", ctx.Param("member_id"), &memberID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter member_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateTeamMember(ctx, memberID)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1303,6 +1617,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/projects/sandbox", wrapper.CreateSandboxProject, options.OperationMiddlewares["createSandboxProject"]...)
 	router.POST(options.BaseURL+"/v1/projects/sandbox/reset", wrapper.ResetSandboxProject, options.OperationMiddlewares["resetSandboxProject"]...)
 	router.POST(options.BaseURL+"/v1/projects/switch", wrapper.SwitchProject, options.OperationMiddlewares["switchProject"]...)
+	router.GET(options.BaseURL+"/v1/team/members", wrapper.ListTeamMembers, options.OperationMiddlewares["listTeamMembers"]...)
+	router.DELETE(options.BaseURL+"/v1/team/members/:member_id", wrapper.RemoveTeamMember, options.OperationMiddlewares["removeTeamMember"]...)
+	router.PATCH(options.BaseURL+"/v1/team/members/:member_id", wrapper.UpdateTeamMember, options.OperationMiddlewares["updateTeamMember"]...)
+	router.GET(options.BaseURL+"/v1/team/invitations", wrapper.ListTeamInvitations, options.OperationMiddlewares["listTeamInvitations"]...)
+	router.POST(options.BaseURL+"/v1/team/invitations", wrapper.CreateTeamInvitation, options.OperationMiddlewares["createTeamInvitation"]...)
+	router.POST(options.BaseURL+"/v1/team/invitations/:invitation_id/resend", wrapper.ResendTeamInvitation, options.OperationMiddlewares["resendTeamInvitation"]...)
+	router.DELETE(options.BaseURL+"/v1/team/invitations/:invitation_id", wrapper.RevokeTeamInvitation, options.OperationMiddlewares["revokeTeamInvitation"]...)
+	router.GET(options.BaseURL+"/v1/team/invitations/preview", wrapper.PreviewTeamInvitation, options.OperationMiddlewares["previewTeamInvitation"]...)
+	router.POST(options.BaseURL+"/v1/team/invitations/accept", wrapper.AcceptTeamInvitation, options.OperationMiddlewares["acceptTeamInvitation"]...)
 	router.GET(options.BaseURL+"/v1/pinterest/accounts", wrapper.ListPinterestAccounts, options.OperationMiddlewares["listPinterestAccounts"]...)
 
 }
@@ -3688,6 +4011,1040 @@ func (response SwitchProject503JSONResponse) VisitSwitchProjectResponse(w http.R
 	return err
 }
 
+type ListTeamInvitationsRequestObject struct {
+}
+
+type ListTeamInvitationsResponseObject interface {
+	VisitListTeamInvitationsResponse(w http.ResponseWriter) error
+}
+
+type ListTeamInvitations200JSONResponse TeamInvitationList
+
+func (response ListTeamInvitations200JSONResponse) VisitListTeamInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamInvitations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTeamInvitations401JSONResponse) VisitListTeamInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamInvitations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTeamInvitations403JSONResponse) VisitListTeamInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamInvitations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTeamInvitations500JSONResponse) VisitListTeamInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamInvitations503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListTeamInvitations503JSONResponse) VisitListTeamInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitationRequestObject struct {
+	Body *CreateTeamInvitationJSONRequestBody
+}
+
+type CreateTeamInvitationResponseObject interface {
+	VisitCreateTeamInvitationResponse(w http.ResponseWriter) error
+}
+
+type CreateTeamInvitation201JSONResponse TeamInvitation
+
+func (response CreateTeamInvitation201JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateTeamInvitation401JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateTeamInvitation403JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateTeamInvitation413JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response CreateTeamInvitation422JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response CreateTeamInvitation429JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateTeamInvitation500JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamInvitation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateTeamInvitation503JSONResponse) VisitCreateTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitationRequestObject struct {
+	Body *AcceptTeamInvitationJSONRequestBody
+}
+
+type AcceptTeamInvitationResponseObject interface {
+	VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error
+}
+
+type AcceptTeamInvitation200JSONResponse AuthResponse
+
+func (response AcceptTeamInvitation200JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AcceptTeamInvitation400JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AcceptTeamInvitation401JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AcceptTeamInvitation403JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AcceptTeamInvitation413JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response AcceptTeamInvitation422JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response AcceptTeamInvitation429JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AcceptTeamInvitation500JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptTeamInvitation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AcceptTeamInvitation503JSONResponse) VisitAcceptTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTeamInvitationRequestObject struct {
+	Params PreviewTeamInvitationParams
+}
+
+type PreviewTeamInvitationResponseObject interface {
+	VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error
+}
+
+type PreviewTeamInvitation200JSONResponse TeamInvitationPreview
+
+func (response PreviewTeamInvitation200JSONResponse) VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTeamInvitation400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PreviewTeamInvitation400JSONResponse) VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTeamInvitation422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response PreviewTeamInvitation422JSONResponse) VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTeamInvitation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response PreviewTeamInvitation429JSONResponse) VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTeamInvitation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PreviewTeamInvitation500JSONResponse) VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTeamInvitation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PreviewTeamInvitation503JSONResponse) VisitPreviewTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitationRequestObject struct {
+	InvitationID InvitationID `json:"invitation_id"`
+}
+
+type RevokeTeamInvitationResponseObject interface {
+	VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error
+}
+
+type RevokeTeamInvitation200JSONResponse MessageResponse
+
+func (response RevokeTeamInvitation200JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeTeamInvitation401JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeTeamInvitation403JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeTeamInvitation404JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitation422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response RevokeTeamInvitation422JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeTeamInvitation500JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTeamInvitation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RevokeTeamInvitation503JSONResponse) VisitRevokeTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitationRequestObject struct {
+	InvitationID InvitationID `json:"invitation_id"`
+}
+
+type ResendTeamInvitationResponseObject interface {
+	VisitResendTeamInvitationResponse(w http.ResponseWriter) error
+}
+
+type ResendTeamInvitation200JSONResponse TeamInvitation
+
+func (response ResendTeamInvitation200JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResendTeamInvitation401JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResendTeamInvitation403JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResendTeamInvitation404JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ResendTeamInvitation409JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response ResendTeamInvitation422JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ResendTeamInvitation429JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ResendTeamInvitation500JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendTeamInvitation503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ResendTeamInvitation503JSONResponse) VisitResendTeamInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembersRequestObject struct {
+}
+
+type ListTeamMembersResponseObject interface {
+	VisitListTeamMembersResponse(w http.ResponseWriter) error
+}
+
+type ListTeamMembers200JSONResponse TeamMemberList
+
+func (response ListTeamMembers200JSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTeamMembers401JSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTeamMembers403JSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembers500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTeamMembers500JSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembers503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListTeamMembers503JSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMemberRequestObject struct {
+	MemberID MemberID `json:"member_id"`
+}
+
+type RemoveTeamMemberResponseObject interface {
+	VisitRemoveTeamMemberResponse(w http.ResponseWriter) error
+}
+
+type RemoveTeamMember200JSONResponse TeamMemberRemoved
+
+func (response RemoveTeamMember200JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoveTeamMember401JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoveTeamMember403JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RemoveTeamMember404JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RemoveTeamMember409JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response RemoveTeamMember422JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RemoveTeamMember500JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RemoveTeamMember503JSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMemberRequestObject struct {
+	MemberID MemberID `json:"member_id"`
+	Body     *UpdateTeamMemberJSONRequestBody
+}
+
+type UpdateTeamMemberResponseObject interface {
+	VisitUpdateTeamMemberResponse(w http.ResponseWriter) error
+}
+
+type UpdateTeamMember200JSONResponse TeamMember
+
+func (response UpdateTeamMember200JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateTeamMember401JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateTeamMember403JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateTeamMember404JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateTeamMember409JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UpdateTeamMember413JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response UpdateTeamMember422JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateTeamMember500JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UpdateTeamMember503JSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetServiceInfo Service information
@@ -3762,6 +5119,33 @@ type StrictServerInterface interface {
 	// SwitchProject Switch the active project
 	// (POST /v1/projects/switch)
 	SwitchProject(ctx context.Context, request SwitchProjectRequestObject) (SwitchProjectResponseObject, error)
+	// ListTeamInvitations List the organization's invitations
+	// (GET /v1/team/invitations)
+	ListTeamInvitations(ctx context.Context, request ListTeamInvitationsRequestObject) (ListTeamInvitationsResponseObject, error)
+	// CreateTeamInvitation Invite someone by email
+	// (POST /v1/team/invitations)
+	CreateTeamInvitation(ctx context.Context, request CreateTeamInvitationRequestObject) (CreateTeamInvitationResponseObject, error)
+	// AcceptTeamInvitation Accept an invitation
+	// (POST /v1/team/invitations/accept)
+	AcceptTeamInvitation(ctx context.Context, request AcceptTeamInvitationRequestObject) (AcceptTeamInvitationResponseObject, error)
+	// PreviewTeamInvitation What an invitation link is for
+	// (GET /v1/team/invitations/preview)
+	PreviewTeamInvitation(ctx context.Context, request PreviewTeamInvitationRequestObject) (PreviewTeamInvitationResponseObject, error)
+	// RevokeTeamInvitation Revoke an invitation
+	// (DELETE /v1/team/invitations/{invitation_id})
+	RevokeTeamInvitation(ctx context.Context, request RevokeTeamInvitationRequestObject) (RevokeTeamInvitationResponseObject, error)
+	// ResendTeamInvitation Send an invitation again
+	// (POST /v1/team/invitations/{invitation_id}/resend)
+	ResendTeamInvitation(ctx context.Context, request ResendTeamInvitationRequestObject) (ResendTeamInvitationResponseObject, error)
+	// ListTeamMembers List the organization's members
+	// (GET /v1/team/members)
+	ListTeamMembers(ctx context.Context, request ListTeamMembersRequestObject) (ListTeamMembersResponseObject, error)
+	// RemoveTeamMember Remove a member (or leave)
+	// (DELETE /v1/team/members/{member_id})
+	RemoveTeamMember(ctx context.Context, request RemoveTeamMemberRequestObject) (RemoveTeamMemberResponseObject, error)
+	// UpdateTeamMember Change a member's role
+	// (PATCH /v1/team/members/{member_id})
+	UpdateTeamMember(ctx context.Context, request UpdateTeamMemberRequestObject) (UpdateTeamMemberResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -4592,137 +5976,450 @@ func (sh *strictHandler) SwitchProject(ctx echo.Context) error {
 	return nil
 }
 
+// ListTeamInvitations operation middleware
+func (sh *strictHandler) ListTeamInvitations(ctx echo.Context) error {
+	var request ListTeamInvitationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeamInvitations(ctx.Request().Context(), request.(ListTeamInvitationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeamInvitations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeamInvitationsResponseObject); ok {
+		return validResponse.VisitListTeamInvitationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTeamInvitation operation middleware
+func (sh *strictHandler) CreateTeamInvitation(ctx echo.Context) error {
+	var request CreateTeamInvitationRequestObject
+
+	var body CreateTeamInvitationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTeamInvitation(ctx.Request().Context(), request.(CreateTeamInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTeamInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTeamInvitationResponseObject); ok {
+		return validResponse.VisitCreateTeamInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcceptTeamInvitation operation middleware
+func (sh *strictHandler) AcceptTeamInvitation(ctx echo.Context) error {
+	var request AcceptTeamInvitationRequestObject
+
+	var body AcceptTeamInvitationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcceptTeamInvitation(ctx.Request().Context(), request.(AcceptTeamInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcceptTeamInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcceptTeamInvitationResponseObject); ok {
+		return validResponse.VisitAcceptTeamInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewTeamInvitation operation middleware
+func (sh *strictHandler) PreviewTeamInvitation(ctx echo.Context, params PreviewTeamInvitationParams) error {
+	var request PreviewTeamInvitationRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewTeamInvitation(ctx.Request().Context(), request.(PreviewTeamInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewTeamInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewTeamInvitationResponseObject); ok {
+		return validResponse.VisitPreviewTeamInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeTeamInvitation operation middleware
+func (sh *strictHandler) RevokeTeamInvitation(ctx echo.Context, invitationID InvitationID) error {
+	var request RevokeTeamInvitationRequestObject
+
+	request.InvitationID = invitationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeTeamInvitation(ctx.Request().Context(), request.(RevokeTeamInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeTeamInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeTeamInvitationResponseObject); ok {
+		return validResponse.VisitRevokeTeamInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResendTeamInvitation operation middleware
+func (sh *strictHandler) ResendTeamInvitation(ctx echo.Context, invitationID InvitationID) error {
+	var request ResendTeamInvitationRequestObject
+
+	request.InvitationID = invitationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResendTeamInvitation(ctx.Request().Context(), request.(ResendTeamInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResendTeamInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResendTeamInvitationResponseObject); ok {
+		return validResponse.VisitResendTeamInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTeamMembers operation middleware
+func (sh *strictHandler) ListTeamMembers(ctx echo.Context) error {
+	var request ListTeamMembersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeamMembers(ctx.Request().Context(), request.(ListTeamMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeamMembers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeamMembersResponseObject); ok {
+		return validResponse.VisitListTeamMembersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveTeamMember operation middleware
+func (sh *strictHandler) RemoveTeamMember(ctx echo.Context, memberID MemberID) error {
+	var request RemoveTeamMemberRequestObject
+
+	request.MemberID = memberID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveTeamMember(ctx.Request().Context(), request.(RemoveTeamMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveTeamMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveTeamMemberResponseObject); ok {
+		return validResponse.VisitRemoveTeamMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateTeamMember operation middleware
+func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, memberID MemberID) error {
+	var request UpdateTeamMemberRequestObject
+
+	request.MemberID = memberID
+
+	var body UpdateTeamMemberJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateTeamMember(ctx.Request().Context(), request.(UpdateTeamMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateTeamMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateTeamMemberResponseObject); ok {
+		return validResponse.VisitUpdateTeamMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17c9s29uhXwfDemdgdSn4l3dT+5+dN0rtu09SbOJu9N8qIEHkkYU0CDABaUTP+7nfwIAmSoB6W7Xbb",
-	"/NPGIp4H530ODr4GMctyRoFKEZx+DeaAE+D6n29B8uX5VAJXfyUgYk5ySRgNToN3EDOaCCQZWmAi0QSm",
-	"jAPiqguhs2EQBiKeQ4ZV14xQkhVZcHoUBnKZQ3AaECphBjy4vb0NgxxznIG00/4My4uX3Rmv5oDOLy/Q",
-	"NSyfCEQSNQVRH3Is50EYUJypga9hOSZJEAYcPheEQxKcSl6Au5wp4xmWwWlQFLqlXZKQnNBZoBZ0xa6B",
-	"/rMAvvSvQxA6S2FQCEBSNUVTzjIk54AgwySFBKWEXlcr/KxHqpaou6xcYYa/vAY6k/Pg9NnRcagAWP59",
-	"fNhd8K0aS+SMCtAQ/DtO3sLnAoRUf8WMSqD6nzjPUxJjtZOD/wi1na8BfMFZnoLZqMQkNX0Sc0o3OCXJ",
-	"mIMAOS7XnYEQeKa+X5jviHEEX3K1F5RjIRaMJ0j3MeDRMK139785TIPT4H8d1Jh3YL6Kg1ecM4sVXbAb",
-	"WDOuIR0XnAOV9YREoAVndIb2Is+6oxBVP98AJ1MLB/drzDiHWI7LIaP9YXAbBi8YnaYk3hWYOI5ZQeUY",
-	"vhAhRQOO5+YTwikHnCyRbXJPYNM4qcBTDs9hRoQEDone34+MT0iSAN1xgwKEUBCt8Nrd4tWcCAQ0yRmh",
-	"ElGARCCMCgEc2X5oD6OfPlwZWkrZjND9s5LiBYoxpUyqDojI+4DMOS0HR4wiXK5iwGi6rBe6F7V3Fe0r",
-	"DFwQOWeF1JioNgMJEjHLQSOfKKZTEhOgcqx/tHh0QSVwilOzpF0p04w1Bj1YkyjNJySA3wBHugXa44Yj",
-	"IJKgv00Ok+/jYxg8ez59NngaP3s2+AH/AINnyUl8GJ9MjvHR4f49wbig8CWHWEJiFnKmQWZXi2LMOQGh",
-	"f6sXqKH1hskfWUGTHQFFmRxP9TgNgrMnr1DKfL2H3b4pBwsVhkwgZXSmJSSmTM6BI8ZnmJLf9OL1Hi/x",
-	"MmU4uWLsNeYz2HGruRltLBkbp3o8d8tWIqAJS5ZIMoZMk3viMdwdnQgzuGLUmOrDtbiI4xhyKfTm32IJ",
-	"r0lGJOx6xhxLGKd2qAbTYQxlmC7L5Ykzo6GgFEutfOy+974ZsNKbDHsosok6/CkSVmkiFEVauRpo7SpS",
-	"ikJb7xpUipdvXbb1gaOi6cW9p7iQc8bJbzsDtRSW6siEWCH8TYP7k/S/EKH0K0VDdg0o5pAAlQSnBnXe",
-	"U3yDSYon6a40UzgjuZt7B/yGxIAkZDnjmJN0iZy2949Hc0AJlniClYATqKAccDxXc5UKjyUhIhC7Aa4o",
-	"HZImtj0QUv1LnYEG6X1IrptqtEp26f+L4PTj1yBlcXD6MVBsRH1QmkvwKQwyMQtOgymBNEGOemEV4cxg",
-	"THD7yYefljJPNW8a6iFPUWuoe+aCCQOhZUuGZTw3p6f7o72ovX+jT6gmriarGPQC8DXai9T/mipptVh9",
-	"sueXFz+DNlRyznLgkhgrIOaAJSRjLBtGT4IlDCTJoGv5hIHR4sWqPrRILeEZq6UzBkk2MLLCIMVCjgux",
-	"eoFrJzMm1dfuh1xrSCDkuNS7SaLBQiRkYqMV9kyOOcdLPQWHKfnStRB/ZBwlROQpVqplugwRDGdDFOWT",
-	"cUpuYHw+eXGkybMzI4cbdr0jRLTG2dzpKnw22PNOdVK923sUrOCxhjBQZcF/DDJMC6yJsjP1gvFrkeMY",
-	"xgYHugRijPecs/9ALBUI1tvitZX8MdBNGrNYDAhdbK+XxiZqHrU0s80XupFjG+MkIWp5OL10aGeKUwFh",
-	"i5yapNHc2q+5GcQot0qxJAJxmCr0rjQBogS/kJjKIfqlULoSKE1A9ZgWsuDQgMdKMi2x3vETHD971vAT",
-	"HIVBjqWyBILTYDR65xuml0ZWIcxl2ckarRcvRRPtNsQ20Tldvat1h6cRC6fpr1MtL9ZPFtyGbc6IczK+",
-	"hh7fTp5itcMvUp3jEL2bswU156TP1LhZNF2fISEZV/ao+q4syJiDFEofxDPgw7XoXK6ju+dP1a4NZXZW",
-	"GilLPkI4TdlCoP/z6ipE0YITCRG6/PXd1cHl+6uDy/OrF/8IUZSAkLyIJbmBCL189frV1Su1tpKg1UiK",
-	"rFTvQEu1srWXyBtHeEcuk+EvF6bbiUZa+8dRi/+EQUHJ5wLsZ8XwqgW8z5MtSDkj1P31qE3cfx6C6hJP",
-	"IedvLdp2lYSGdu/3dVrvzE8frs6QAJoofMcCRefW0tC6zCn6O2AOHI2Kw8OT2B1W/wJ+gYc1no2tQFi3",
-	"2Q8l59ddS1187JrVoruJVzfAlw3bW/Nc7XqqjfSw4VRkVPHmOC0SMI7mTZD8Vz57Z4Dlk6Sl/CAeOL8m",
-	"U1C8XhmJkQu7SHEWazZqmi0V65PvDw+7zvQwcLe5wXrrtq2+Y86M/r7pAG9Ve0UCwLU6bo9iJeI7TbU6",
-	"pZFgc6bSQIc2uDX4xubXWnmZaCT18jWFD+tmfC8MlCsVZIsltnl/06x2sMMupXWWHVpxAOYuyHeMzVPp",
-	"Jx2f7H0xx3QGl9b8uJvqZKmqMmLWc9quxgOLRvdVQH8Di3K9HbB3ltIa2geCl5CnbJkBla/oDeGMZtb0",
-	"LbEqgRtIWa5/DgOpAKRBkCgxyqgX3V5l1iyuSDpYsuJ/7F/DmGWuNmgM4bAJtacNqJ30TWJO8AWjU8Iz",
-	"oz81j6cymb/64Q7lUj32ioasGHPAhZwDldYT4LSeMJYCpp2TKGd151g1ou9knP3dDTMb21tp9utGHY21",
-	"6r7Z6raFfg40IXS25gT0wFuZ+dppNNaGydhKF2f0Ojbbd2LNdbVW0QuKfzlhtzsCpGfhTWn6YQ5KHU8J",
-	"vUYLLJTSIpFWAjjEQKWyyOdsgZToRwWVJK089DGmyiyr9uMoLeug4t126S9r7rD2ia31NL00TduT2hF6",
-	"53yhfW1twJyjOGVCR6eFPENxStSEKMNLNOGYxnPEKCLSNQ6sa21cmiph/UtTgFXu4qphjwO5/Nnx6Qah",
-	"L3bYjaM5vZsR6f7Arv7YjusqntMIC8k5S8bqJ21P6dk70VpfdMXjy2x46xRpNGMTnbid64D2ygkHC7ou",
-	"PnvMa9FI48Nt7Wn1uay6nslQ68FAJV+iXIcwpobwjft0Y8W4diBfCFF41TWH6Jsr+0eRYTpQNqrxuytL",
-	"zcQLjQvX+k55kQJazIEDknMs0RzSXPT42DRt97qo7PcnAkX/Hlg2Nbh4qYHRCKmK9Qa+Pp9wJYv4kfEZ",
-	"k7vpVztIsH7p9Q/AqdIrOjg3h/ha9K/Qw7VbzrIGTunhztANTgsQCHNApp9AexG7jtSZUjTXa1nuOxCv",
-	"FwpNpWwVDPyanDK2JZaFaKpj7NqHPjfARVPB6Tl7O2Tdo7nSsASkD/av2YzQh8cFxdTurJEr3eI3Rtfy",
-	"n6uynR/1nDX4IPEL5tcgCZ2dS8nJpCiVyz7ca2dOrXWX+x25CNfT1Qj5/uoXVOeqhYjDFDgHHqIUG76Y",
-	"4xnsD9HPkEudIlJ5GhrG+9egkNk4xlmOyUxNm+KCxnMlDWQ2Ll3uSrsUKUhpbM4Mf3G36uSBOdCCVZ6e",
-	"v4yr5ZsTxALikX0afyS/xS9G5vbTQ7+ZsYWC77oaOtTwHEmGjp89Q/EccxwrnnGGYpZljCJMEzTRIX4n",
-	"Z9LIvzJu5In8hk1vAR8IyRmdDRx9cwUXf+5hfw4hdaNaFJq0zKYVOYcIizppTv3MAS1YkSZIACAiT5Ha",
-	"nBX0bDqiUc/pRUOk3cw4UyrdjdXrRIimrURPt1eoIYV1/t2ISpajFG4gVSsskxtDk0MYogw0tMWCyHg+",
-	"HNEgvD/O+I3TaE7TopgWA9iAsHtZhI/ofm0BvXmaG6Yf9CQO+ALOvXHJzoF4DYoMsgnwJwKprZcRXxcm",
-	"Z4hINCM31q6hhAKKHABFrkHOFlQzWZxk2lcMCZHakLwhsOhxbZcsyviikm2jQOdoykHMa2I3Ke8leeI0",
-	"BZvWqTjDE4GML8U2F2iOb5TGnzTcKd2ck50CI91IyCo30pbBgS0EwmWTHlumE6bjBFKQMMZCgBQ+N2no",
-	"NnPyrPztTKy59LqItQ0nJE3Vnta104DktZ63srHB8BXt8mKSEjHvb2DcOQLTZMK+9DdTOD7mkDPuh13b",
-	"/O4u0QsMPyj74dHcVOg5V9+uPFvwnrUXrVox4vvJ9rJJSuOSF641lowdPtaW645pSnYoh0o37VLb6q2U",
-	"COsliHTKw4zjBJIIMY6igpafzpCapbytZLxIXEjjhRjeY3Zb6SX1ZGN1uVE7r6zKIlD81DqqPH6smFEK",
-	"sax9pl66ud+csibIX7AswwMByiiWkKBfzws5NxchRJn1NmGYJ+KUA05C+2+dahLmhNqf9b9M9opXQhh2",
-	"fR+5iYXOGtmOStQhbEwh7RS43fPbuthQnUcj662xuU14yMVL4VdYqobIOsEF2iOJMBdzopQI2R5KRPtV",
-	"5luGl0oPsJTGOGIZkQo5MsBUIJymDSt/PSVVuUJHh4drkjL9CUOXKaaunJ9yUActJOZS61Izzhb6DmHO",
-	"mVa1JPCcE+H3yF9yNiWpz8OSJFwpKDGRy42QpeqgYMi365MSCkdb9zjeqkfOhMTpuIwybNxPcejNelgJ",
-	"XAc4N+6Rz63vcW0PZcpguoWUKzssYCLIhhvpj9BOizTdfO5GZHUca4V9vFGQ925DS7bRsiT+YhnaFhyw",
-	"3LQnx7LKjShzgZ8IHdlZH1IpvcatabwMzxCqyRRc60Zv2zw55pLgFBmuelaxMeOeQELiJcLaYlsizCFE",
-	"kQJNhOIUMBcIoxJSdbBsXRZim4E4vpyj48PwTgzFHWObISr+0nYobc9v7jxCi/844zzdZisVO9oanh32",
-	"tDYhZ3v+5UYsNllTm51tDV0Pe9t6jAZT27p3zU0a2LnJ7rvcZaeU3Vs/2yj9gB2eYD4puhc6L3yyRNHB",
-	"zdFB6a/6Tiuw93APZ/OYpl1uK6C5mxcsDHKrM62cOTUWhhsJ3NSd1g6G6vnW3uLw7NXR65yMuzAore4e",
-	"DU4N8057hLe5UWA7ihdM3xDwXS1oedK6TOm/Om15dcLx7+DF3s2T10pNcgZrZeTeZ2zqU42BFSLtGK0t",
-	"WdaOEYmtQwLOvNsEBLZz978FnBAKwuNQLW/Mumev0zac67NeDnDPOSPOTZrlBjld95dDUgHADzgTCXuM",
-	"RJKGQlAHKX/CFNBLBqsDk5tcrcnKRJAxbmaCrFqeN3tEZzV/kWNdN8iXPGo9gwuYIJznaMZA2Et8gszo",
-	"oMjPbB0DSHRk0dYlSZQ2IE2VomFrw4dPfcHXOyW03yXzZr1V9gabIEs7NqU3SKTwmGxnKIEpLlKpa1wo",
-	"0TMpSCqtm6hCiGi46+G3iKJGtXCzHKK3IGDHDLu7nlSpBmxZ0Km54VI8rdzkO6Pv7HLD9cE0altM4YJO",
-	"mYeHs7iVeHegf/K5oc04zdY5oRNOkhkMcKGdeKvYbd3taHg4PFyLa+WMLgfWq/MegdYnrUy8I56Zzndy",
-	"Hjt9fau7crhGp0rPxfmbc6QDrapJ5YqpwfWqUOs8uMSciCY9f/90barge5uGdA92Ua+bzXi1TAJ4Xyhk",
-	"O1fchiaU7IVrE6ghit5fvYiUkLB8c7hZPKDkcdVEnc2utZvaCdids9BlN/pFYc7ZJIUMkSqq83Gka3SM",
-	"ghCNzHJGwScTbfs4MgXvzDdzBTT4FDXskbUxMF3wo7dd1zIXc8YlynA8JxSqdHF0TWhSLtmG5KIQRWY8",
-	"ncqvO6rf4IvkeDwta6FF609HAc2s1Lb0gf6Dm1a3iT9BcTEtdTNAe1EltyNdFWQOKIUZjpeaREuBbfTp",
-	"crT9by6IO7kgHPrSU3dPU4uguOBELt+pBRjgnufkZ1ia68/qb2N8/lju25YaC1bUn9MXlPqvVJd1Q4bD",
-	"YVQV1tSszcxZrXMuZa6vfOsV/UOX8/Gy+3LivcgdW1NvPhlLEFL/sF9VsDSlgeoSlv8enF9eDH7W2ypJ",
-	"V0+qpjfLVnvxgOOnD1cdULyrr5gb7bGVw6cWVpKKTeNbDwZ1WsRqHDGjEhsz2m7gktC/a61BmWs8tb3E",
-	"6cFBpU8MCesmiF/oO0tyqSlUAsU0XqKYcU2L1aDGK1PHUW2qCKEzBfrTKq4aurfrRTiiTvXMmN0AX4a2",
-	"eqN7sylE1omsgDIlKYQNlV2YzHPsquxqtZiOKCvz2617rARrqFukjM4GCh2Suu7ilHF762Ug2cDef4lx",
-	"morhiI7oeeOS5umIDtB33znn+d131h4oj1SxWn2oBt2EqzNF4TpSMNUF/rOQZVEBM6FdbTWZ4XemNoI7",
-	"aIW2p3aka1jakfRqVk1aNx2OKEL6kmGzg2bROQc9HZElw64vup05K4hMiRic6FIiVT1JIjVY9aUtgXC6",
-	"wEubQKeLSM1xDij6OrIXAEfBKfo60teM1D9HwXA4NGLX5tU4v97eRvqajVUERnSKSVpwZdtSsQCOnh4f",
-	"G8yJzOBDc8sp0rcFFbbphN72HTCdT5uSGGySdUlfnOWcgMS68G0/hR1I4Jnx5BGZNigT6WSS88sLR/su",
-	"9fbbMGA5UJyT4DQ4GR4OT7R9JOeaIx+o/8xA+s1cUVVTI7FNDVZAXlTajiZbK1MTFhdKPhhjWNGGTjdU",
-	"wtXoU0lwqqZyTZxWNd7jw8MNSqZtVn3MncZTg6ysWqf4nuK3ZZ3JZ2YJvpGrpR40y5O6wi44/fgpDESR",
-	"Zeo4vdMo7otnQttMSyEhCz6pEQ5M4tVvvQdyrnFPoOPDQ7SYk7TSN3VNQSKQVuMkMzyoqrI4RBdOlTXJ",
-	"CltlrfSHec/I3mh7wOOxM/RUh3N3pTDpIY7mNbkBqiZRKjv0nYp2VG56KEAboLXsQoTo2eEJ2tN5+5ov",
-	"7Zu2pD4Y7ynU7twHPIh6Es9ZvNVFkCuckhxPpyS2p3HyOGtYUe/xvgo3rsCSammr0eTm6ADnZFAmFntx",
-	"xVZ1E6UtYtLBn4iWURIiCgulCul8yxDZrETEKIg6ZIXewI2tmlqV4eoikZJHRrbvjENbFK/yBDm69Y7R",
-	"RN9LUd8VQBRgNF49PTxaT+WN4q2608n6TnXx7jsykwrp1y6uimlo1HJYjpCVvuigUoU6n5Qxx4QHeYy3",
-	"UiCsrZHmjYIOCjnWis7+r9XbsDZb9Bc8ola/3TeXi+qabpFN79bqV09VN6O6UY2KxizHM0yoUXWaqOgq",
-	"mnUdjL+zZLldldRaayo19ktjMpgg62YMx1fj8LZp/9qMyBbNHN0bz2tW6uvhe9ewDI2mqQML1dnsGWAz",
-	"GsP+Y1LN06MNerRLdat+x8fr+7WL5+p+P6zv51bH/r0o25wjwpXDwE/dLVFx8NW8wXFr6D0F6fF9vbWX",
-	"HKuHM3S2A1VoYIlI11sA/bMpmxnDEL1VYkMZH3KhFVBlG/EsBeHRyo2IcWjzgXSNUjysQ/aozsSPkAD5",
-	"qCh++HR9j6ri/g64/bvgqcaK9XjafGimJ9WnbnJgHqK5/aQty1g7s5oYZlJD7437vyGzuUyXd2f9zZqY",
-	"G7H+xyIDezdB11T9Q+P9I8uC34leTPSAIw4D82zJpjy+kPMDkzo+cGPifvXurS3m5n2vZ4he6Qekeq+N",
-	"YpogDrLg6t/NK6gj6ruD6lXQGuULdyHSbhFDcwXf/j7oqyhom1FYdG7rb0ze/iKMj0zg7VvEHkovmyAD",
-	"9sSS+gYo7jxZ9U3x+/0VP318jUcJXLZQyHmLJegghWUMB7EpNdnrMnjBqChKP2zr/TRdtE870CWzjyst",
-	"kE3k76p4dian0GKwrZB3nnpTkv7BqMdbirNHWNrw0BNRP91F2aILjrsS1wZYWL159idG9x7nmD0eJRIN",
-	"+C28LVPbghB4nQPkF5DvgOpn0Cwel0EGeu3BflNhwYyM5jjPgYrK40oEmjJTu9BnCOllNKnk7spqXTJV",
-	"/btRsXbzV1S6hVsfWZp5i7P20GP3eIgwpTIFWuBHVmi3Jd5vMq5PCTZv9exA5joov7yTnCvfCXXj+tWj",
-	"oU3yNbO8qjJd/4jSrV1ty0NIr5w8hh00w7+WLNIlk5cdHN0cOTeXQc6bth2kRHvmKa3jp2jOCi72S/lU",
-	"ayq9OporfdwK0MFDM3d/uekeFt/l6mjPGped51NLHH5cJ/V/C19V+FQjbAeVVqPuVFfD3cC1cG4yY2ws",
-	"2mR04AxMyLosvKl/sZkwodKV7CucJmnAPVrnRdwR/VApVWG9EZtT5VCJeeC4RBxts7DptPGUaY7l3OeV",
-	"mDaK/u6ijZWaWPvtgI01MX/94UdWxjYQH+fljZs9zzlaNmTfTbZ0+U3x2UTCVGpQ++XuKu28n1p1Ht8q",
-	"91/pvCuzHEt/nXX4de8UDZF+MviaskUl8hQ7sS97l0sc0RnImsSfHh7Vj3s7deWjsCy3p5tJkoGPGs02",
-	"HoAI3Rte/nqdG5NpoyL0Y3v23RekPKT5ms1mkCBCd5CH34h1E2J9zWaI0NVEabLpe3N1TPHWVi3VZp6F",
-	"orjyRm6Z1tOo/ejN6/oFggeVEKsw0H2njAiT5fqnz7u5coIqdvOrMSOvC1dZ9OgcYlnb6iHDCHaK/iRJ",
-	"9fkvcXqtNP7u6YVBXvgLkTSKE516ixMV1EZh1pYmGtGoeT84QhzqhzZ8V3/LpdsJTUGK0ipsvHM/opGW",
-	"jxGKMVUK26T0YiZIp1zvCQAUdZ2U0b5PWJsdu3h6R6Hdqu1T/v0/OM5K6d2+NB2cxxmU4fmqNOIWSG9L",
-	"UT124G41xZWh+d+B8v4S0XZz6JowWgSP9iwd769m3KV12q9ql4mUTnl2uuk9fqUjM6rzoKnANqES02RE",
-	"ea8C79PcNemaEvamCiOKsYABoQKoIErDSJc+iq529yAauHPn161GcW+KebvIxmMnXK7RzW2BTmRvgJ5t",
-	"dpbfIg0PaXAbhEEY2fcyVlK+gE3cYe9AarkOi9qMr9xgPaEHHW3Q6dGmARGud0szAFsDSWNNoWslTYu0",
-	"9A/QRNj8TO12UXytRC3noQg/xTsFOXYh+02SbKoqHMHJ5+PB3xb/zE5eXH/+9w/p88nnZz8dzv+VnIij",
-	"/MPn5+L/8e+v/+8h/ueXf7Nt6N9TXOSP5z67t8ycb0S+WQ6BQlEJHbdaL7lXZZ4PysvBK814T43m9gUc",
-	"16VW3zQHodUAtqD11Rz7PCGSbETVx8j7jnlUZRvMTd3TbIjeANgcPvsgvc4m9DrZfGWjH+X6Tqd2/h0u",
-	"8pRA/rOapTUaf21c3//46Tb82qon4P5WVj34+Om2nUNDIVY41UVUhwQqPHPowKlB5/VSaESqX5B6SKup",
-	"WevRbz01PWndahzGf52mlUftL+HZcKFSs6LG0Vcl/9onf+A8A7Le2mnN1KprYJWgBUOCZEWq7dx4BW4O",
-	"R/QigSxnCn9OO0aUYnxYoowJU2vTznamma5SgPRFsSpruYo8MAr9t8ds5a7LqhriXdWhjXUWb62wW6u0",
-	"/HHIyUGc0MLSHC7OtLNJSaBvzooHufLlQru6fkkqytjfipCNFbOCnI1b0pnzidCXo+0VACEZt2pLTcUl",
-	"xZ6VNmzFbFU7kmgf6NBvengo7g+J9X/wG2L/NYl+ogoWNzB6QyTWFWo2iXL7XklbzJnoqAREqdhVtb6o",
-	"i6WNqjg7GchOPcHg++lRfJQ8hcHx5G948BQ/Oxn8gP8Gg+PpD8lhfDJ5DkdHmxu+3mqHj+/ZbhTy7o8p",
-	"WSlSZvG0XGA6zbpxRt8uqf3eksgcqkej7iHbNWbMJ1M+tMybbXlHKhfoEL1mSplbhijK8DUgXtDIFApx",
-	"9DllTit1UMr89OAgVT3mTMjT54fPD22ePsuXxiInoioiZMZJlAp5YMsXDZc4S3WFJYGorUjCQyQYkoyl",
-	"QiuWVs8lM5PMskTqXEEJOu3UG3YKLKlxm2XMPlUw+7q+ZFCo6xzp8iBGANtiIcO6/pstE6IMwdZwpkJy",
-	"9fhqeZsvRBuVNjNl1bqREmdq7TbpTvx6u9pl6Bf9rl/S5giMpkt3svIGZHdCv9xux1ZKhaSv8JozV4XM",
-	"3bk83p7aipHM1HprD1fZ1refbv9/AAAA//8=",
+	"7L1rc9w20ij8V1B83ypLW9ToYnuTSF8exXFOnDiJ1lY2eU7kGmJIzAwiEmAAUONZl/77KTQAEiTBuWgk",
+	"2Zv4SyIPSVwafe9G94co5UXJGWFKRqcfojnBGRHw5xuixPJ8qojQ/8qITAUtFeUsOo3ekpSzTCLF0QJT",
+	"hSZkygVBQn9C2WwUxZFM56TA+tOCMlpURXR6HEdqWZLoNKJMkRkR0e3tbRyVWOCCKDvtK3ZDFdbzvPqm",
+	"P/HlnCBav/FEIprpyah+VmI1j+KI4cJM4d4a0yyKI0H+rKggWXSqREX89U25KLCKTqOqgjftGqUSlM0i",
+	"vcIfyHJoMecXr9A1Wa5ayTVZ7r6EH0kxIWJoFQU8lXNawkLQXkKzBPEpwuiS4MJ8vD+wPvPx7ku85NeE",
+	"/asiYhlepKRslpODShKk9KtoKniB1JwgUmCakwzllF3Xi/wTRqpXCZ+sXGGB378mbKbm0enz45NY4537",
+	"98lRf8G3eixZciYJIN7XOHtD/qyIVPpfKWeKMPgTl2VOU0Clwz+k3s6HiLzHRZkTs1GFaW6+ySzm4Zxm",
+	"Y0EkUWO37oJIiWf6+SvzHHGByPtS7wWVWMoFFxmCbwx4AKbN7v5/QabRafT/HTYEe2ieysOXQnBLTH2w",
+	"G1hzAZBOKyEIU82EVKKF4GymUaa/7iRG9c83RNCphUP/qUdu3rOUC0FSNXbTJfuj6DaOXnA2zWm6K6Bx",
+	"mvKKqTF5T6WSLRifm0cI54LgbInsK/cEUsBXDTo3vCAzKhXRR7mXtJeV7Mc18OeYzQha8CrPUE7wDUFY",
+	"n8wMM/of2DZaUDXnlYLfF4wItJfkWKox/MNC71suJjTLCNsRfJJIqc+rpigfgJdzKhFhWckpU4gRkkmE",
+	"USWJQPY7tIfR979eGirO+Yyy/TPHDiVKMWNc6Q8QVfcB93PmBkecIexWccBZvmwWupd0d5Xsa/A7uOpj",
+	"0JshGZIpLwmgvaymU5pSwtQYfrRwfsUUEQznZkm78gQz1pjAYG12YB4hScQNEQjeQHvC8CLNzb+YHGX/",
+	"TE/IwfMvp88PnqXPnx98hb8iB8+zp+lR+nRygo+P9u8JxhUj70uSKpKZhZwByOxqUYqFoETCb80CAVo/",
+	"cfUtr1i2I6AYV+MpjNMiZ3vyGqXM03vY7U9uMCDQCck5m4FKgxlXcyJalAl7vMDLnOPskvPXWMzIjlst",
+	"zWhjxfk4h/H8LVtZhCY8WyLFOTKv3BMHE/7oVJrBNZfCDA7X4iJOU1IqCZt/gxV5TQuqyK5nLLAi49wO",
+	"1WI6nKMCs6VbnjwzKiXKsQJtcfe9D82AtaJr2EOl1SGtPEmr5VKGEtCGD0AdTrSK0lWUD2pNObQu+/ah",
+	"p1PD4n5huFJzLuh/dgaqE8T6yKRcoXaYF+5Px/iRSq3ZaRqya0CpIBlhiuLcoM4vDN9gmuNJvivNVN5I",
+	"/ubeEnFDU4IUKUousKD5Ennv3j8ezQnKsMITrAWcRBUTBKdzPZeT9paEqET8hghN6SRrY9sDIdW/9RkA",
+	"SO9Dct3Uo9WyC/4vo9PfP0Q5T6PT3yPNRvQDrRdF7+KokLPoNJpSkmfIUy+sCl4YjIlu34Xw01LmKfCm",
+	"EQx5ijpD3TMXzDiRIFsKrNK5OT34Hu0l3f0bfUK/4uvQmkEvCL5Ge4n+X1vhrRcLJ3t+8eoHAiZSKXhJ",
+	"hKLG/kgFwYpkY6xa5laGFTlQtCB9myuOjP0gV33DqtwSnrGXemPQbAPzLo5ADa3k6gWuncwYcx/6D0rQ",
+	"kIhUY6c+0wzAQhUp5EYrHJgcC4GXMIUgU/q+b5t+ywXKqCxzrFXLfBkjMpqNUFJOxjm9IePzyYtjIM/e",
+	"jILc8OsdIQIaZ3unq/DZYM9b/ZH+urtHySuRAoQJqwpNmgVmFQai7E294OJaljglY4MDfQIxno1S8D9I",
+	"qjQI1nsBGvv89wheac1iMSD2sb1ZGp/oefTSzDZfwEueVY6zjOrl4fzCo50pziWJO+TUJo321n4uzSBG",
+	"udWKJZVIkKlG71oToFrwS4WZGqEfK60rEa0J6C+mlaoEacFjJZk6rPc8FCfPn7c8FMdxVGKlLYHoNLq6",
+	"ehsaZpBGViHMhfvImsSvvpFttNsQ22TvdGFX6w4PEAvn+c9TkBfrJ4tu4y5nxCUdX5MBr1KZY73D90qf",
+	"4wi9nfMFM+cEZ2ocPEDXZ0gqLrQ9qp9rCzIVREmtD+IZEaO16OzW0d/zu3rXhjJ7K00EwVmCcJ7zhUT/",
+	"5+VljJKFoIok6OLnt5eHF79cHl6cX774LkZJRqQSVaroDUnQNy9fv7x8qdfmCFqPpMlKfx2BVHNvB4m8",
+	"dYR35DIFfv/KfPYUkNb+47jDf+KoYvTPitjHmuHVC/ilzLYg5YIy/9fjLnH/dQiqTzyVmr+xaNtXElra",
+	"fdjLar0z3/96eYYkYZnGdyxRcm4tDdBlTtHXBAsi0FV1dPQ09YeFX0hY4GHAs7EVCOs2+6vj/PCp08XH",
+	"vlkt+5t4eUPEsu0V0zwXXE+NkR633Jmcad6c5lVGjBd+EyT/WczeGmCFJKmTHzQA59d0SjSv10Zi4sMu",
+	"0ZzFmo1As06xfvrPo6N+9COO/G1usN7m3c63Y8GN/r7pAG/0+5oEiAB13B7FSsT3XgV1CpBgc6bSQocu",
+	"uAF8Y/Nro7xMAEmDfE3jw7oZf5EGyrUKssUSu7y/bVZ72GGX0jnLHq14APMXFDrG9qkMk05I9r4AH/OF",
+	"NT/upjpZqqqNmPWctq/xkEXr81VA/4ks3Hp7YO8tpTN0CATfkDLny4Iw9ZLdUMFZYU1fh1UZuSE5L+Hn",
+	"OFIaQACCTItRzoLo9rKwZnFN0tGSV/9j/zVKeeFrg8YQjttQe9aC2tOhScwJvuBsSkVh9Kf28dQm84cw",
+	"3IlbasBeAcjKsSC4UnPClPUEeG9POM8JZr2TcLP6c6waMXQy3v7uhpmt7a00++GlnsZaf77Z6raFfklY",
+	"RtlszQnAwFuZ+eA0GoNhMrbSxRu9CaYPnVh7XZ1VDILi317A744AGVh4W5r+OidaHc8pu0YLLLXSohAo",
+	"AYKkhCltkc/5AmnRjyqmaF576FPMtFlW78dTWtZBJbht5y9r77Dxia31NH1jXu1OakcYnPMF+Nq6gDlH",
+	"ac4lxMWlOkNpTvWEqMBLNBGYpXPEGaLKNw6sa23sTJW4+aUtwGp3cf3igAPZ/ez5dKM4FDvsx9G8r9ux",
+	"8OGQMjzsRo01z2mFhdScZ2P9E9hTMHsvFhyKrgR8mS1vnSaNdmyiF7drO6Bbe26Ettmii4cD1Y0LKsG7",
+	"COTX5pVtKIbj6ZH1wEEgOCyhPPzrOxctgq1FYMDE28bHG3KW9X2iMWjghCmxRCUET6aG5RjH7cYqeeO6",
+	"fiVlFVQUPXbTXtl3VYHZgbaOjcdf24gmUmmcx9ZrK6qcoMWcCILUHCs0J3kpB7x7wFUGnWP2+ROJkt8O",
+	"LIM8ePUNAKMVzJXrXQtwPvFK5vQtFzOudtPsdpCdw3LzO4JzrdH0cG5O0ms5vMKAvOi46Vo4BcOdoRuc",
+	"V0QiLAgy30m0l/DrRJ8pQ3NYy3Lfg3izUNJWB1fBIKxDajNfYVXJtiLIr0Poc0OEbKtWA2dvh2y+aK80",
+	"doAMwb7JlrscdgnYDKApwqxOtWr4S511tV3+VBy95jPKHh4PLS8ljdNjM3diFzS373rpDhDddq7eGh7W",
+	"yStxoVGMlMZLjJlcmHBenXti3sSqnyiwg+WkdcD/cLaWW1+698KE6q0hhDc/YnFNFGWzc6UEnVTOCBii",
+	"1C5urA1rhB3uCDfTNeT7y+WPqEkCjZEgUyIEETHKsZEiJZ6R/RH6QR/Xgqp57RFqOVk+RJUqxikuSkxn",
+	"etocVwwkrv7dhUa0FSBzopTxDRT4vb9VD9M9aJFVHrm/jUvss7PKAuKRfU+fkn/pR6OhDNPDsDm4hSHm",
+	"u4R61PAlUhydPH+O0jkWONU84wylvCg4Q5hlaAKpGF5WrdEWXHwvEKGP214dcSCV4Gx24NkFK7j4lwH2",
+	"5xFSP/rISJuW+bQm5xhhX8Ao0FNNwqgkBFF1ivTmrFrEp1csGTi9ZIQunRSb0hurBcsYTTupwP5XMUAK",
+	"Q57kFVO8RDm5IbleoUtxjU2uZ4wKAtCWC6rS+eiKRfH9ccbPnAY4TYdiOgxgA8IeZBEhovu5A/T2aW6Y",
+	"JjKQ4BFKDBiMH/cOZMWdhycS6a07pc2HyRmiCs3ojbUCGWUEJR6AEt9xYuzqOMJZAT59klEFBv8NJYsB",
+	"i9uxKOMzzLaN1p2jqSBy3hC7uRThyBPnObHpt5ozPJHI+Lzs6xLN8Y22j7KW26ufG7RTAKsfsVrl7tsy",
+	"iLOFQLho02PH0MRsnJGcKDLGUhIlQ+7s2H/Ny4cLv2dyApx3TK59cULzXO9p3XsASNHoeStftrd6ht8r",
+	"q0lO5Xz4BeN2k5hlE/5++DWN42NBSi7CsOs6K/pLDAIjDMpheLQ3FQfONbSrwBaCZx1Eq04s/36y8mwy",
+	"2djxwrXGkvFajMHO3zGdzA7lUemmnzSejU7qivWpJJCaMhM4I1mCuEBJxdyjM6RncdcAjc9NSGV8NqN7",
+	"zEJ03uxA1lyfG3Xz/+psD81PrVsv4PVLOWMkVY1XNkg395v71wb5C14U+EASbRQrkqGfzys1NxdWpMtO",
+	"nHAsMnkqCM5i+zekBMUlZfZn+MtkGQUlhGHX95FDWkF2z3ZUog9hYwrppirunofYx4b6PFrZia3NbcJD",
+	"Xn0jwwpL/SKywQqJ9mgmzQWqJKdSdYeSyX6doVjgpdYDLKVxgXhBlUaOgmAmEc7zlpW/npLqnK7jo6M1",
+	"ybPhxK6LHDNfzk8F0QctFRYKdKmZ4Au4aFoKDqqWIqIUVIYT1S4En9I85GHJMqEVlJSq5UbIUn+gYSi2",
+	"+yanjBxv/cXJVl+UXCqcj11MZuPvNIfe7AsrgZtA9MZflHPre1z7hTZlMNtCyrkPFmQi6YYbGY6kT6s8",
+	"33zuVgR8bC5ijjcKxt9taMU3WpbC7y1D24IDuk0HcmHrHBaXs/1EQhxsfQDKeY070wQZniFUk9G51vHf",
+	"tXlKLBTFOTJc9axmY8Y9gaTCS4TBYlsiLEiMEg2aBKU5wUIijBykmtDiumzRLgPxfDnHJ0fxnRiKP8Y2",
+	"Q9T8petQ2p7f3HmEDv/xxnm2zVZqdrQ1PHvsaW3i1Pb8y49YbLKmLjvbGroB9rb1GC2mtvXXDTdpYecm",
+	"u+9zl51Sq2/DbMP5AXs8wTzSdC8hf3+yRMnhzfGh81f9AxTYe7gvtXkE2C63E/7dzQsWR6XVmVbOnBsL",
+	"w48EbupO64aOYb61t20Ce/X0Oi8zMo6c1T2gwelh3oJHeJubH/ZD+YLDTY7QFZCOJ63PlP6r08tXJ4Z/",
+	"BC/2bp68TgqZN1gnc/o+Y1PvGgysEWnHaK1jWTtGJLYOCXjzbhMQ2M7d/4bgjDIiAw5Vd7PZP3tIcvGu",
+	"OQc5wD1n2Hg3npad3Lt3D5pxUwMgDDgTCXuM1JeWQtAEKb/HjKBvOFkdmNzkCtRHzq1Be3X9J1TYS5bK",
+	"1fgimea8+3fIvylcessYt/NbVm0qmBMDOfXv1RhKZoVSl62/c0EmCJclmnEi7RVSSWfsoCrPbBUNkkG8",
+	"1FbFybSOo0wBsU7y1cnRs1BI+U7XKe6ST7Te1vwJm9BRN+IGG6RKBgzRM5SRKa5yBRVWtECdVDRX1vlV",
+	"o3ky2hWlO6TeEFC8WWbUGyLJjlmWdz0pR4NbFjJrb9gJ3ZWbfGu0uF3uVz+YnWBLebxiUx6QTDztJF8e",
+	"wk8h57oZp/12SdlE0GxGDnAFrslVQqT57Hh0NDpai2tuRl+uwOqCRwBaspX0d8Qz8/GdXOLet6HVXRJc",
+	"NEw+HNkud/Wc3cmCG3QIbhDHuGvUyUqj8WTph466n62PccEwYguvrPtiYz9nS6HecHf3Ecm6q4WyfeAo",
+	"ZPp2d92wemtTeLixXXCnTQdGqdmSSmu2vpVCFeTq61doOPqDqqSbHLVelDniATczDLJ+O6+pDBhxtQ21",
+	"kTHVYWXrbCoz5vqlXQhyQ8miv7p75lCfJs9ofTPo7borV+ibgDbIYi56geSJasZV03cWtAoVwYW71EaY",
+	"hkS2QY5Ln6X0t9xjM7Vd2eI3oQUM4Zep1PsJydutJeTmRqTJkH43uPAGMvckf+8kHB9NsG2XVr4CDncS",
+	"mE0ShMXlISlpl7kage+Lb1ty2I1nm0HekILfbH9/2apGXh5g59YhX5iCknXlW1XnpqI5hlqIkMMTSFBF",
+	"e4wvkJ1jf4u7y4GFrd78hrHaNmB2EvQrBXw4qffcZPIqDkm7aC8xRY9jlEBSrv7DZOXqv0xabrJ/hpSg",
+	"RWGdKzlfEHGQYvCvmGQ0qhCVyKbWtVP96xxfz4Z92ra3nwXI9NLzqPTq5746/+kcQWqtfqUOvjeTvqw0",
+	"kA8vsKCyPfU/n629HPaLDAmHe7ajII/BXM0eSn7bLvliQ1arBuHaBmqMkl8uXyRosnQ+pdFmXM9J63qi",
+	"3mbXRsq6F5R7ZwEFMYfdhKXgk5wUiNZ5fL9fQfXMqyhGV2Y5V9E7k1/5+5Upgm+emeJM0bukFYFam/UI",
+	"pTgH3+vToJxzoVCB0zllpL5Oja4py9ySbRKmJkMzHlyyhw+BSN8rgcdTV6U8WX86GmhmpfbNEOh/9S9S",
+	"bRJBxpWaA1coNDOpfZoJ1OucE5STGU6XQKLOmWkiKG60/c9B5zsFnT36gqn7pwnuubQSVC3f6gUY4J6X",
+	"9AeyNIXJ9L9NuPFbt28rYaMVleGhdMhwsTNX0XM0GiV1jxJgbWbOep1zpUooxgYr+g4K7QbZvZt4L/HH",
+	"BuotJ2NFpIIfmtYbpmhv09bit4Pzi1cHP8C2HOnCpHp6s2y9lwA4vv/1sgeKt03xN+NZ79za0gtzpGIv",
+	"bq0Hwy1o4MYbm3KmsAmc2g1cUPY1eFS1Zihy+5U8PTysfa0jyvtXgl9BNRG1BApVhGGWLlGqJTafonpQ",
+	"E4dvMmft5QDKZhr0p3UmbezXvZPxFfM6aqT8hohlbKNMfs2RGNm0IQ2UKc1J3NLPpLlrjP1whl4tZleM",
+	"uxvNNiHCgTW2egibHWh0yBq9cMqFrQpxoPiBrQ+R4jyXoyt2xc5bJUFOr9gB+sc/vPP8xz9srMQdqWa1",
+	"cKgG3aTvT07idaRg6v79sVCu3J+Z0K62nszwO1O10B+0RttTO9I1WdqRYDWrJm1eHV0xhKD8T/sDYNGl",
+	"IDCdUeAgHaMuQXPmrSAxxVtxBkU+604PVAFYoaiJRDhf4KW9MgUByDkuCUo+XNnSPFfRKfpwBWU49J9X",
+	"0Wg0MmLX6tzer7e3CZShsIrAFZtimleCSBejfHZyYjAnMYOPTBWQBOr4aGyDK5zdGilwgzKnKbHXah19",
+	"CV4KShSGZjjDFHaoiChM7gZVeYsyEVwfOL945UUmXExDm8UlYbik0Wn0dHQ0egqxIzUHjnyo/zMjKhwC",
+	"lHWdc5ray6AayIta2wGytTI142ml5YOrOXFD4IKZFq5Gn8qiUz2VH/7pdOg5OTraoJj5ZnXB/WkC1cFd",
+	"PXnN9zS/dYHl52YJoZHrpR62G4f4wi46/f1dHMmqKPRxBqfR3BfPJMSTllKRInqnRzg0V23+M3gg54B7",
+	"Ep0cHaHFnOa1vgnV/qlEoMYpbnhQ3f9ghF559c8Vr2z9c5cBETwjW/HlAY/HzjBQt93flcakhzia1/SG",
+	"MD2JVtnJ0KlAasqmh0JYC7SWXcgYPT96ivZMToTmS/vmXdocTPAUmgSeBzyIZpLAWbyB5kc1TimBp1Oa",
+	"2tN4+jhrWNGJ4b5aKqzAknppq9Hk5vgQl/TAuZCCuGLrrUtni5gLwE9kxyiJESMLrQrBDbvYuY8QZ0Q2",
+	"SYroJ3Jj+5nUBbL7SKTlkZHtO+PQFmWlA+68ficiNIFKBPq5BogGDODVs6Pj9VTeaqsCHz1d/1HTVuuO",
+	"zKRG+rWLq7PYALU8liNVrS96qFSjzjttzHEZQB4T95MIgzXSvkPeQyHPWoH73o16GzdmCzzBV8zqt/um",
+	"nERTbT2xrkdQvwbqrRvVjQEqGrMczzBlRtVpo6KvaDYVKr/m2XK7/iWN1uQ09gtjMhg38mYMJ9R94LZt",
+	"/9o7cB2aOb43nteuoT/A967JMjaaJiRd1WezZ4DNWUr2H5Nqnh1v8EW3iZb+7uRk/Xfdtjbw3Vfrv/P7",
+	"Vn0syjbniHDtMAhTd0dUHH4wrUNvDb3nRAV8X29sWZu6mSbktzONBpaIoB4hgZ9NQ4uUjNAbLTa08aEW",
+	"oIBq20gUOZEBrdyIGI82H0jXcOJhHbInTcZKgiRRj4riR8/Wf1H3wtsBtz8KngJWrMfTds/egTBv88qh",
+	"6Z97+w4syxScWW0MM/HFe+P+P9HZXOXLu7P+dreKjVj/Y5GBDcVCt5NPGu8fWRZ8JHox0QOBBDkwDUU3",
+	"5fGVmh+ay8IHfr5wWL17Y8usB3v4jtBL6MU9WCgIswwJoiqh/24XHbpioapDQQWt1VhgFyLttxcwRdfs",
+	"7wdDtf7ta4wsevXZNibvcHuERybwbt2oAKW7V2zP4MyS+gYo7rWx/qz4fXzFz7R89tsF+myhUvMOS4Ag",
+	"hWUMh6lpAjHoMnjBmaycH7bTUx3K6YMDXXHb9niB7NXtvopnZ/JaIETbCnmv/buW9A9GPcEmGQPC0oaH",
+	"nsimZTfjiz447kpcG2Bh3ev8L4zuA84xezx12WkHb8vUtiAE0dyPCAvIt4RBg3KLx01h6wD2n/nN2Oe4",
+	"LAmTtceVSjTlpqtAyBCCZbSp5O7KatPMRP/d6iWzeX/TfkuVR5ZmwbYpA/TYPx4qTRMLiRb4kRXabYn3",
+	"s4wbUoJNF90dyByC8ss7yTlX0N6P69cl7dvka2Z5Wd8C/BSlW7e+coCQXnp5DDtohn8vWQTNjJY9HN0c",
+	"OTeXQZKyWU4OKkn6SIn2TJPrk2dozish9518ajSVQR3Nlz5+b6booZl7uBHUAIvvc3W0Z43LWgfDOcRN",
+	"axx+XCf1fwtf1fjUIGwPlVaj7hS6xWzgWjg3mTE2Ft3czoeQtWu1AL/YTJhY60rgYODCJA34R+uyk0g2",
+	"umK/1kpV3GzE5lR5VAL1XGvEAZuFT00Q1HVoL7Gah7wS01ZTnF20MaeJdbv6bayJhfvzPLIytoH4OHfV",
+	"CPYC52jZEDJttCxdflZ8NpEwtRqEvNxDjdh12vkwtUIe3yr3n3PeuSxH56+zDr9+vYUROmeoYteML2qR",
+	"p9kJWggODVXMEq/YjKiGxJ8dHaMk0PEtiVuVOxQtSIgazTYegAj96hfhDg0bk2mra9Fje/b93s4B0nzN",
+	"ZzO4KrSDPPxMrJsQ62s+Q5StJkqTTT+Yq2PadXS6Z7TzLDTFuRpMLq2nVe0/mNf1I4keVEKswkC/gziV",
+	"Jsv1L593c+kFVezmV2NG2ZQqtujRO0RXzfghwwh2iuEkSf34b3F6nTT+/unFUVmFS0+2ytGeBsvRVsxG",
+	"YdYWo71iSbt2UoIEaRpRhsoiuaXbCU0JQmcVtgpbXbEE5GOCUsy0wjZxXswMQcr1niQEJX0nZbIfEtZm",
+	"xz6e3lFod6q5un//D04LJ727BaWi87QgLjxfF8PfAunthdbHDtytpjgXmv8IlPe3iLabQwfC6BA82rN0",
+	"vL+acTvrdFjVdomUXkMutmmNM60jcwZ50Exim1CJWXbFxKACH9LcgXRN0zJTdx+lWJIDyiRhkmoNI1+G",
+	"KLre3YNo4N6dX7/+4L0p5t2yio+dcLlGN7ctGdx9/rPNzvJzpOEhDW6DMAgj2yFxJeVLsok77C1RINfJ",
+	"ojHjazfYQOgBog2o6bRLpe/dAgZgC8IA1lRQCmZa5c4/wDJp8zPB7aL5mkMtrzVgmOK9YoW7kP0mSTZ1",
+	"hcLo6Z8nB18s/lU8fXH9529f5V9O/nz+/dH839lTeVz++ueX8v+Kf17/7xH+1/vf+Db0Hyi8+Om5z+4t",
+	"M+czkW+WQ6BRVJGeW22Q3OvGPofucvBKMz7Qlad7Acd3qTU3zYkENYAvWHM1JzewQ4pfMf0waboM2dHH",
+	"NJNJnW0wN50uihH6iRCbw5cIgrPEdHsKOtlCjYIe5fpOr1vaHS7yOCD/Vc3SBo0/tK7v//7uNv7QqSfg",
+	"/+aqHvz+7rabQ8NIqnGqj6geCdR45tGBV3U86KUARGp6Bj+k1dSu7h+2ntqetH41DuO/zvPao/a38Gz4",
+	"UGlYUevo6yLv3ZM/9Bo/rrd2OjN16hpYJWjBkaRFlYOdm67AzdEVe5WRouQaf057RpRmfFihgkvTXcHO",
+	"dgZMVytAcFGszlquIw+ckeHbY7aq8UVd//6u6tDGOkuwjvKtVVo+HXLyECe2sDSHiwtwNmkJ9NlZ8SBX",
+	"vnxo19cvaU0Z+1sRsrFiVpCzcUt6cz6RcDnaXgGQigurtjRU7Cj2zNmwNbPV79EMfKCjsOkRoLhPEus/",
+	"8Rti/zWJfrIOFrcwekMkhgo1m0S5Q32xF3MueyoB1Sp2Xck86WNpqyrOTgayV2s9+uf0OD3OnpGDk8kX",
+	"+OAZfv704Cv8BTk4mX6VHaVPJ1+S4+PNDd9gJfjH92y3WjcNx5SsFHFZPB0XGKRZt87o8yW1jy2JzKEG",
+	"NOqVZKsILg6bzi3DRvRLe7O47vHSDnQ/kR3Nvl2+YjHHCuoDgFBSWBFnCyf9NuNJuIRFuzD3g9oygfLk",
+	"A6Tige7vUbgiYEPQ1qE4XNOYtaKUhYt++D5UP3X2C5ThpZc46y51QPUvaAdU559jZnvvmGpg54B7wsdV",
+	"OwjYFu4zQVR915LnGRFgdazAyrMrBpNrI2fB3ARQD8z8MEJafB8471AJOXedkFJZfyeGLZxOLft7iPOY",
+	"GridUI+p/Ovq424syIKtCB45jNOt9r+OONGeZjyAXwvCFJosjVv/c92MT0HjhJMkSPKCQMuoZS+Z0jKT",
+	"AaF1iOuOHWFm8z2nrO/+aCI+zVhPpClPbQpAmmTpRv9RcyKIiQHVcu+KQVNJaGtWFx50jc0cs9l7dvQU",
+	"Ui7tNLaNdEFlgVU6T8xd7gWVxFSWVHNyxTz01caZRJXUwNt3rcZsZPwGmFjDEEN8xXxwf3ylHSI6Pz8/",
+	"//rp8rfF0eTn4/Srf5VvvxTfHv2v+qL4/voZe/3+5Lv0ruzF9mL5xDI4z9u96Tpo9YdGhT84ZZ8vdP+3",
+	"ciTb1xAzjzVszo7KpmlMUJeGjKg0bjIKsL08DgKKl4TJEfrGVWvUmlGbSfX1Yztjj8A/zdtv4RY764U4",
+	"Nk4tQVJaUi3GCwwhOq33fb4ft0mc9VeQEz5W1xdyplxsjuEfPFG2pnLVK6d4ScVLiRZcXFM2W1maaivT",
+	"0FSJCoi2j5c80EFbuC8Fpaw+l7C6/xJWqxj0tgywwSAoZLUh9oO/nplso12mW2sqM7IAUoqRbyObTCXG",
+	"F2eeLRuiuO2oSm/p8ahqa4OuroeogQJ5V594oazPVUQGLr76An6G6Ro9y6LsymQf+846FyU4baRxUd7N",
+	"HfmjXcwDE4bXbWuAMOxS/7YuyKI+iPWoc/jB/LG+5GZhbeu601edE+pPf6p/oV4hNvASAPN1vBcZ3wEV",
+	"ULbziq2p21n7AFrtxpZ+kzGqIHHclYXeS+y17eSKQXX+uW1Ytr8KsWNE3pv+7RwJ2C1a8kpIkk/RXk7w",
+	"Ddm3Dlfn4rxiwkLF/dKsNcdSWc9oc3PFvJ4hLhAMiPaeHX2FEv3u2DT+2g9nvOrPvN5wj0JhrnncSiIz",
+	"6hy8+FngfET9D9AVu0PZcwi2v7sWaJChW8q0gw/4mkhEplOSKkvddilPZL8278qwQpfCZgJDeqpACibB",
+	"C7xEdZe8ldSWkYLDnf+NiMxcZOoQ2R0dgjvEElq9Cx/Z0ed3n1xJ9LWrWKuberN/Mdr/W+RqmVpwuCFU",
+	"2wS1qzOsyfB9px+LG8dNOr69+nbQCL3mKc7zZYySAl8TJCqWmB4aXqqjlvCcoblS5enhYa6/mHOpTr88",
+	"+vLIlrDj5dKoslTW/XXMOBnCCh3azj6jJS5yaD4kEbPNOkSMJEeK81xCzqVVXujM+K2XSB+o1igU6Daj",
+	"Xu8hPW67w9e7Gl4f1nfTiaEFEHTOMLlpto/GqGmNZjto3Ma94eiMHVSl7WlWt/6SMdqo61fNKTuXCL2p",
+	"4UZBf+LX27X1Qj8CQ8+6yTKarfuTueLA/QnDKW3da4cuV2+oJ5k3V53n0Z8rcBGiSfBV3LRB6w5Xp533",
+	"x/u51UlNzrEgGZoskdQqLc6dZh5b/VdTnMEFW0vIz5+oJwRCvH13+/8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

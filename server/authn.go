@@ -152,7 +152,7 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 	if err != nil {
 		return nil, errInvalidAccessToken
 	}
-	account, err := s.store.Account(ctx, claims.Subject)
+	account, err := s.store.Account(ctx, claims.Subject, claims.OrganizationID)
 	if err != nil {
 		return nil, notFoundAs(err, errInvalidAccessToken)
 	}

@@ -51,40 +51,49 @@ func apiWorkspaces(ps []store.Project) []gen.Workspace {
 	return out
 }
 
-// ownerPermissions: every member is the owner of their organization today.
-var ownerPermissions = gen.Permissions{
-	CanManageMembers:      true,
-	CanManageBilling:      true,
-	CanManageAPIKeys:      true,
-	CanManageIntegrations: true,
-	CanPublish:            true,
-	CanDeleteAssets:       true,
-	CanResetSandbox:       true,
-	CanViewReports:        true,
-	CanDeleteContent:      true,
-}
-
-// apiOrgSession is the account's organization as a session there sees it, with active as its
-// active project (CONTRACT 7.3).
-func apiOrgSession(a store.Account, active store.Project) gen.OrgSession {
-	return gen.OrgSession{
-		Organization:     apiOrganization(a.Organization),
-		OrganizationRole: gen.Owner,
-		Permissions:      ownerPermissions,
-		ActiveProject:    apiWorkspace(active),
-		Projects:         apiWorkspaces(a.Projects),
+func apiPermissions(r account.Role) gen.Permissions {
+	p := r.Permissions()
+	return gen.Permissions{
+		CanManageMembers: p.ManageMembers, CanManageBilling: p.ManageBilling, CanManageAPIKeys: p.ManageAPIKeys,
+		CanManageIntegrations: p.ManageIntegrations, CanPublish: p.Publish, CanDeleteAssets: p.DeleteAssets,
+		CanResetSandbox: p.ResetSandbox, CanViewReports: p.ViewReports, CanDeleteContent: p.DeleteContent,
 	}
 }
 
-// apiAvailableOrganizations is one OrgSession per organization of the user, the current one
-// (with the session's active project) included.
+// apiOrgSession is one organization of the user as a session there sees it, with active as its
+// active project (CONTRACT 7.3).
+func apiOrgSession(o store.OrganizationAccess, active store.Project) gen.OrgSession {
+	return gen.OrgSession{
+		Organization:     apiOrganization(o.Organization),
+		OrganizationRole: gen.OrganizationRole(o.Role),
+		Permissions:      apiPermissions(account.Role(o.Role)),
+		ActiveProject:    apiWorkspace(active),
+		Projects:         apiWorkspaces(o.Projects),
+	}
+}
+
+// apiCurrentOrg is the account's current organization as a session on project active sees it.
+func apiCurrentOrg(a store.Account, active store.Project) gen.OrgSession {
+	return apiOrgSession(store.OrganizationAccess{Organization: a.Organization, Role: a.Role, Projects: a.Projects}, active)
+}
+
+// apiAvailableOrganizations is one OrgSession per organization of the user: the current one with
+// the session's active project, the others with their production project.
 func apiAvailableOrganizations(a store.Account, active store.Project) []gen.OrgSession {
-	return []gen.OrgSession{apiOrgSession(a, active)}
+	out := make([]gen.OrgSession, 0, len(a.Organizations))
+	for _, o := range a.Organizations {
+		if o.Organization.ID == a.Organization.ID {
+			out = append(out, apiCurrentOrg(a, active))
+			continue
+		}
+		out = append(out, apiOrgSession(o, o.Projects[0])) // production first
+	}
+	return out
 }
 
 // apiMe is the session view of an account with its active project.
 func apiMe(a store.Account, active store.Project) gen.MeResponse {
-	current := apiOrgSession(a, active)
+	current := apiCurrentOrg(a, active)
 	return gen.MeResponse{
 		User:                   apiUser(a.User),
 		Organization:           current.Organization,
@@ -225,4 +234,57 @@ func apiProfile(a store.Account) gen.Profile {
 		AddressPostalCode:             nullableString(o.AddressPostalCode),
 		AddressCountry:                nullableString(o.AddressCountry),
 	}
+}
+
+func apiTeamMember(m store.Member) gen.TeamMember {
+	out := gen.TeamMember{
+		ID: apiUUID(m.Membership.ID), OrganizationID: apiUUID(m.Membership.OrganizationID), UserID: apiUUID(m.Membership.UserID),
+		Role: gen.OrganizationRole(m.Membership.Role), AcceptedAt: nullableTime(m.Membership.AcceptedAt),
+		CreatedAt: m.Membership.CreatedAt.UTC(), UpdatedAt: m.Membership.UpdatedAt.UTC(), User: apiUser(m.User),
+		InvitedByUserID: nullable.NewNullNullable[uuid.UUID](), InvitedBy: nullable.NewNullNullable[gen.User](),
+	}
+	if m.Membership.InvitedBy != nil {
+		out.InvitedByUserID = nullable.NewNullableWithValue(apiUUID(*m.Membership.InvitedBy))
+	}
+	if m.Inviter != nil {
+		out.InvitedBy = nullable.NewNullableWithValue(apiUser(*m.Inviter))
+	}
+	return out
+}
+
+func apiInvitation(v account.InvitationView) gen.TeamInvitation {
+	inv := v.Invitation
+	out := gen.TeamInvitation{
+		ID: apiUUID(inv.ID), OrganizationID: apiUUID(inv.OrganizationID), Email: inv.Email,
+		Role: gen.OrganizationRole(inv.Role), InvitedByUserID: nullableUUID(inv.InvitedBy),
+		ExpiresAt: inv.ExpiresAt.UTC(), AcceptedAt: nullableTime(inv.AcceptedAt), RevokedAt: nullableTime(inv.RevokedAt),
+		CreatedAt: inv.CreatedAt.UTC(), UpdatedAt: inv.UpdatedAt.UTC(),
+		InviterName: nullable.NewNullNullable[string](), InviterEmail: nullable.NewNullNullable[string](),
+	}
+	if v.Inviter != nil {
+		out.InviterName = nullable.NewNullableWithValue(v.Inviter.FullName)
+		out.InviterEmail = nullable.NewNullableWithValue(v.Inviter.Email)
+	}
+	return out
+}
+
+func apiInvitationPreview(p account.InvitationPreview) gen.TeamInvitationPreview {
+	out := gen.TeamInvitationPreview{
+		OrganizationID: apiUUID(p.Organization.ID), OrganizationName: p.Organization.Name, Email: p.Invitation.Email,
+		Role: gen.OrganizationRole(p.Invitation.Role), Status: gen.TeamInvitationPreviewStatus(p.Status),
+		ExpiresAt: p.Invitation.ExpiresAt.UTC(), TeamAccessEnabled: true,
+		InviterName: nullable.NewNullNullable[string](), InviterEmail: nullable.NewNullNullable[string](),
+	}
+	if p.Inviter != nil {
+		out.InviterName = nullable.NewNullableWithValue(p.Inviter.FullName)
+		out.InviterEmail = nullable.NewNullableWithValue(p.Inviter.Email)
+	}
+	return out
+}
+
+func nullableUUID(id *string) nullable.Nullable[uuid.UUID] {
+	if id == nil {
+		return nullable.NewNullNullable[uuid.UUID]()
+	}
+	return nullable.NewNullableWithValue(apiUUID(*id))
 }

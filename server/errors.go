@@ -96,6 +96,11 @@ var flowErrors = []struct {
 	{account.ErrKeyNotFound, errNotFound("API key")},
 	{account.ErrProjectNotFound, errNotFound("Project")},
 	{account.ErrSandboxNotFound, errNotFound("Sandbox project")},
+	{account.ErrMemberNotFound, errNotFound("Member")},
+	{account.ErrInvitationNotFound, errNotFound("Invitation")},
+	{account.ErrInvalidInvitation, newError(http.StatusBadRequest, gen.ErrorCodeInvalidInvitationToken, "The invitation is invalid, expired, revoked or already used")},
+	{account.ErrInvitationForAnother, newError(http.StatusForbidden, gen.ErrorCodeInvitationEmailMismatch, "This invitation is for another email address; sign in with the invited address")},
+	{account.ErrLastOwner, newError(http.StatusConflict, gen.ErrorCodeLastOwner, "An organization keeps at least one owner")},
 }
 
 // flowError is the answer to an error of the account flows; nil for any other error.
@@ -110,6 +115,13 @@ func flowError(err error) *apiError {
 	var be *account.BackoffError
 	if errors.As(err, &be) {
 		return errRateLimited(be.Wait)
+	}
+	var pe *account.PermissionError
+	if errors.As(err, &pe) {
+		if pe.Permission == "owner" {
+			return newError(http.StatusForbidden, gen.ErrorCodeInsufficientPermission, "Only an owner can grant, take away or remove the owner role")
+		}
+		return newError(http.StatusForbidden, gen.ErrorCodeInsufficientPermission, fmt.Sprintf("Your role lacks the %q permission this request needs", pe.Permission))
 	}
 	for _, f := range flowErrors {
 		if errors.Is(err, f.err) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
 	"github.com/pinbridge/pinbridge-auth/gen/client"
@@ -69,17 +70,22 @@ func TestLongestInputsNeverFail(t *testing.T) {
 			"updateAPIKey":         {"name": "edge"},
 			"createSandboxProject": {},
 			"switchProject":        {"project_id": sandbox.ID.String()},
+			"createTeamInvitation": {"email": "invitee@example.com", "role": "editor"},
+			"acceptTeamInvitation": {"token": strings.Repeat("t", 43)},
+			"updateTeamMember":     {"role": "editor"},
 		}
 		queries := map[string]url.Values{
-			"verifyEmail":        {"token": {strings.Repeat("t", 43)}},
-			"confirmEmailChange": {"token": {strings.Repeat("t", 43)}},
+			"verifyEmail":           {"token": {strings.Repeat("t", 43)}},
+			"confirmEmailChange":    {"token": {strings.Repeat("t", 43)}},
+			"previewTeamInvitation": {"token": {strings.Repeat("t", 43)}},
 		}
 		var cases []edgeCase
 		paths := spec.Paths.InMatchingOrder()
 		sort.Strings(paths)
 		for _, path := range paths {
 			for method, op := range spec.Paths.Value(path).Operations() {
-				concrete := strings.ReplaceAll(path, "{key_id}", key.ID.String())
+				concrete := strings.NewReplacer("{key_id}", key.ID.String(), "{member_id}", uuid.NewString(),
+					"{invitation_id}", uuid.NewString()).Replace(path)
 				if op.RequestBody != nil {
 					base, ok := bases[op.OperationID]
 					if !ok {

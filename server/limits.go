@@ -39,6 +39,8 @@ var (
 	limitSandboxResetOrg = config.LimitSandboxResetOrg
 	limitKeyCreateOrg    = config.LimitKeyCreateOrg
 	limitKeyCreateIP     = config.LimitKeyCreateIP
+	limitInviteOrg       = config.LimitInviteOrg
+	limitInviteUser      = config.LimitInviteUser
 )
 
 func errRateLimited(retryAfter time.Duration) *apiError {

@@ -47,7 +47,7 @@ func (s *Server) SwitchProject(ctx context.Context, req gen.SwitchProjectRequest
 		return nil, err
 	}
 	pc := apiProjects(sess.Account, sess.Project)
-	current := apiOrgSession(sess.Account, sess.Project)
+	current := apiCurrentOrg(sess.Account, sess.Project)
 	return gen.SwitchProject200JSONResponse{
 		Organization: pc.Organization, ActiveProject: pc.ActiveProject, Projects: pc.Projects,
 		OrganizationRole: current.OrganizationRole, Permissions: current.Permissions,

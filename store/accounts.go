@@ -31,11 +31,48 @@ type NewAccount struct {
 	Now                  time.Time
 }
 
-// Account is a user with their organization and projects.
+// Account is a user in one of their organizations (the current one): their role there and its
+// projects, production first; Organizations lists every organization of the user, the current one
+// included, each with the user's role and its projects.
 type Account struct {
-	User         User
+	User          User
+	Organization  Organization
+	Role          string
+	Projects      []Project
+	Organizations []OrganizationAccess
+}
+
+// OrganizationAccess is one organization of a user, with their role and its projects.
+type OrganizationAccess struct {
 	Organization Organization
+	Role         string
 	Projects     []Project
+}
+
+// In returns the account with orgID as its current organization, or false when the user is not
+// a member of it.
+func (a Account) In(orgID string) (Account, bool) {
+	for _, o := range a.Organizations {
+		if o.Organization.ID == orgID {
+			a.Organization, a.Role, a.Projects = o.Organization, o.Role, o.Projects
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// WithProject returns the account whose current organization owns the project, with that
+// project, or false when no organization of the user owns it.
+func (a Account) WithProject(projectID string) (Account, Project, bool) {
+	for _, o := range a.Organizations {
+		for _, p := range o.Projects {
+			if p.ID == projectID {
+				b, _ := a.In(o.Organization.ID)
+				return b, p, true
+			}
+		}
+	}
+	return Account{}, Project{}, false
 }
 
 // Project returns the account's project with the given id, or false.
@@ -86,6 +123,7 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (Account, erro
 		CreatedAt:      now,
 		UpdatedAt:      now,
 	}
+	member := Membership{ID: NewID(), OrganizationID: org.ID, UserID: user.ID, Role: RoleOwner, AcceptedAt: &now, CreatedAt: now, UpdatedAt: now}
 	err := s.Tx(ctx, func(tx *Store) error {
 		if err := tx.db.Create(&org).Error; err != nil {
 			return wrap("create organization", err)
@@ -96,12 +134,14 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (Account, erro
 		if err := tx.db.Create(&project).Error; err != nil {
 			return wrap("create project", err)
 		}
-		return nil
+		return wrap("create membership", tx.db.Create(&member).Error)
 	})
 	if err != nil {
 		return Account{}, err
 	}
-	return Account{User: user, Organization: org, Projects: []Project{project}}, nil
+	projects := []Project{project}
+	return Account{User: user, Organization: org, Role: RoleOwner, Projects: projects,
+		Organizations: []OrganizationAccess{{Organization: org, Role: RoleOwner, Projects: projects}}}, nil
 }
 
 // UserByEmail finds a user by email in any letter case; ErrNotFound when there is none.
@@ -118,38 +158,66 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 	return u, wrap("user by id", err)
 }
 
-// Account loads a user with their organization and its projects (production first) in one query:
-// authentication runs it on every session request. ErrNotFound when any of them is gone.
-func (s *Store) Account(ctx context.Context, userID string) (Account, error) {
+// Account loads a user with every organization they belong to, their role in each and its projects,
+// in one query: authentication runs it on every session request, so a removed membership or a
+// changed role counts from the very next request. The current organization is orgID; with orgID
+// empty, it is the organization of the user's most recently active project, else the one made at
+// registration. ErrNotFound when the user is gone or is not a member of orgID.
+func (s *Store) Account(ctx context.Context, userID, orgID string) (Account, error) {
 	var a Account
 	err := scanJoin(ctx, s, accountJoin(), userID, func(row *accountRow) {
-		if a.Projects == nil {
-			a = Account{User: row.User, Organization: row.Organization, Projects: make([]Project, 0, 2)}
+		if a.Organizations == nil {
+			a = Account{User: row.User, Organizations: make([]OrganizationAccess, 0, 1)}
 		}
-		a.Projects = append(a.Projects, row.Project)
+		n := len(a.Organizations)
+		if n == 0 || a.Organizations[n-1].Organization.ID != row.Organization.ID {
+			a.Organizations = append(a.Organizations, OrganizationAccess{Organization: row.Organization, Role: row.Membership.Role, Projects: make([]Project, 0, 2)})
+			n++
+		}
+		a.Organizations[n-1].Projects = append(a.Organizations[n-1].Projects, row.Project)
 	})
 	if err != nil {
 		return Account{}, wrap("account", err)
 	}
-	if a.Projects == nil {
+	if a.Organizations == nil {
 		return Account{}, fmt.Errorf("account: %w", ErrNotFound)
 	}
-	return a, nil
+	if orgID == "" {
+		orgID = a.User.OrganizationID
+		if a.User.ActiveProjectID != nil {
+			if b, _, ok := a.WithProject(*a.User.ActiveProjectID); ok {
+				orgID = b.Organization.ID
+			}
+		}
+		if _, ok := a.In(orgID); !ok {
+			orgID = a.Organizations[0].Organization.ID
+		}
+	}
+	current, ok := a.In(orgID)
+	if !ok {
+		return Account{}, fmt.Errorf("account: not a member of the organization: %w", ErrNotFound)
+	}
+	return current, nil
 }
 
-// accountRow is one row of accountJoin: the user and organization repeat for each project.
+// accountRow is one row of accountJoin: the user repeats for each membership, and the membership
+// and organization for each project.
 type accountRow struct {
 	User         User
+	Membership   Membership
 	Organization Organization
 	Project      Project
 }
 
-// accountJoin joins users, organizations and projects, production first.
+// accountJoin joins a user's memberships, organizations and projects: organizations in the order
+// the user joined them, production first within each.
 var accountJoin = sync.OnceValue(func() *joinPlan {
-	return newJoinPlan[accountRow]("FROM users u JOIN organizations o ON o.id = u.organization_id"+
-		" JOIN projects p ON p.organization_id = u.organization_id"+
-		" WHERE u.id = ? ORDER BY CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at",
-		joined{field: "User", alias: "u"}, joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
+	return newJoinPlan[accountRow]("FROM users u JOIN memberships m ON m.user_id = u.id"+
+		" JOIN organizations o ON o.id = m.organization_id"+
+		" JOIN projects p ON p.organization_id = m.organization_id"+
+		" WHERE u.id = ? ORDER BY m.created_at, m.organization_id, CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at",
+		joined{field: "User", alias: "u"}, joined{field: "Membership", alias: "m"},
+		joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
 })
 
 // updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.

@@ -179,6 +179,67 @@ var migrations = []*gormigrate.Migration{
 			return tx.Migrator().CreateTable(&rateLimit{}, &loginThrottle{})
 		},
 	},
+	{
+		// Teams: organizations with several members. Every user becomes the owner of the
+		// organization made at registration, through a membership like any other.
+		ID: "20261202_0010_teams",
+		Migrate: func(tx *gorm.DB) error {
+			type membership struct {
+				ID             string     `gorm:"primaryKey;size:36"`
+				OrganizationID string     `gorm:"size:36;not null;uniqueIndex:idx_memberships_org_user,priority:1"`
+				UserID         string     `gorm:"size:36;not null;uniqueIndex:idx_memberships_org_user,priority:2;index"`
+				Role           string     `gorm:"size:16;not null"`
+				InvitedBy      *string    `gorm:"size:36"`
+				AcceptedAt     *time.Time `gorm:""`
+				CreatedAt      time.Time  `gorm:"not null"`
+				UpdatedAt      time.Time  `gorm:"not null"`
+			}
+			type invitation struct {
+				ID             string     `gorm:"primaryKey;size:36"`
+				OrganizationID string     `gorm:"size:36;not null;index:idx_invitations_org_email,priority:1"`
+				Email          string     `gorm:"size:254;not null"`
+				EmailKey       string     `gorm:"size:254;not null;index:idx_invitations_org_email,priority:2"`
+				Role           string     `gorm:"size:16;not null"`
+				TokenHash      string     `gorm:"size:64;not null;uniqueIndex"`
+				InvitedBy      *string    `gorm:"size:36"`
+				ExpiresAt      time.Time  `gorm:"not null"`
+				AcceptedAt     *time.Time `gorm:""`
+				RevokedAt      *time.Time `gorm:""`
+				CreatedAt      time.Time  `gorm:"not null"`
+				UpdatedAt      time.Time  `gorm:"not null"`
+			}
+			if err := tx.Migrator().CreateTable(&membership{}, &invitation{}); err != nil {
+				return err
+			}
+			type user struct {
+				ActiveProjectID *string `gorm:"size:36"`
+			}
+			if err := tx.Table("users").Migrator().AddColumn(&user{}, "ActiveProjectID"); err != nil {
+				return err
+			}
+			// Existing users own their organization; ids are made here so both engines agree.
+			var rows []struct {
+				ID             string
+				OrganizationID string
+				CreatedAt      time.Time
+			}
+			if err := tx.Table("users").Select("id, organization_id, created_at").Find(&rows).Error; err != nil {
+				return err
+			}
+			for start := 0; start < len(rows); start += 500 {
+				batch := make([]membership, 0, 500)
+				for _, r := range rows[start:min(start+500, len(rows))] {
+					at := r.CreatedAt
+					batch = append(batch, membership{ID: NewID(), OrganizationID: r.OrganizationID, UserID: r.ID,
+						Role: RoleOwner, AcceptedAt: &at, CreatedAt: at, UpdatedAt: at})
+				}
+				if err := tx.Create(&batch).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	},
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

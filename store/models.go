@@ -49,6 +49,7 @@ type User struct {
 	MarketingAttribution *string
 	PendingEmail         *string
 	PendingEmailAt       *time.Time
+	ActiveProjectID      *string
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 }

@@ -27,7 +27,7 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		got, err := st.Account(ctx, a.User.ID)
+		got, err := st.Account(ctx, a.User.ID, a.Organization.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

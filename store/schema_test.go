@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/apikey"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/otp"
@@ -32,6 +33,7 @@ import (
 var models = []any{
 	&store.Organization{}, &store.User{}, &store.Project{}, &store.APIKey{}, &store.PinterestAccount{},
 	&store.OneTimeToken{}, &store.OutboxMessage{}, &store.RateLimit{}, &store.LoginThrottle{},
+	&store.Membership{}, &store.Invitation{},
 }
 
 // migrationsTable is gormigrate's own bookkeeping, mapped by no model.
@@ -241,6 +243,8 @@ func codeBounds(t *testing.T) map[string]bound {
 		"organizations.id", "users.id", "users.organization_id", "projects.id", "projects.organization_id",
 		"api_keys.id", "api_keys.project_id", "api_keys.organization_id", "api_keys.created_by",
 		"pinterest_accounts.project_id", "one_time_tokens.id", "one_time_tokens.user_id", "email_outbox.id",
+		"users.active_project_id", "memberships.id", "memberships.organization_id", "memberships.user_id",
+		"memberships.invited_by", "invitations.id", "invitations.organization_id", "invitations.invited_by",
 	} {
 		b[col] = id
 	}
@@ -293,13 +297,20 @@ func codeBounds(t *testing.T) map[string]bound {
 		t.Fatal(err)
 	}
 	b["one_time_tokens.token_hash"] = longest("otp.Hash", tokenHash)
+	b["invitations.token_hash"] = longest("otp.Hash", tokenHash)
+	roles := longest("account.Role*, the only roles stored", string(account.RoleOwner), string(account.RoleAdmin), string(account.RoleEditor), string(account.RoleViewer))
+	b["memberships.role"], b["invitations.role"] = roles, roles
+	// Failed logins are counted under "acct:" + 32 hex characters of a hash of the email, alone or
+	// with "|" and the client's address (at most 45 characters).
+	b["login_throttles.email_key"] = bounded(5+32+1+45, "account.throttleOf")
 	b["one_time_tokens.purpose"] = longest("store.Purpose*", store.PurposePasswordReset, store.PurposeEmailVerify, store.PurposeEmailChange)
 
 	kinds := []string{mail.KindPasswordReset, mail.KindEmailVerify, mail.KindEmailChange, mail.KindEmailChangeTaken,
-		mail.KindPasswordChanged, mail.KindEmailChanged}
+		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation}
 	var subjects []string
 	for _, k := range kinds {
-		subject, _, _, err := mail.Render(k, mail.Data{})
+		// An organization's name reaches a subject only through account.safeName: 40 characters at most.
+		subject, _, _, err := mail.Render(k, mail.Data{Organization: strings.Repeat("W", 40)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,9 +321,10 @@ func codeBounds(t *testing.T) map[string]bound {
 	b["email_outbox.last_error"] = bounded(1000, "MarkFailed keeps at most 1000 bytes")
 
 	// server/limits.go keys a hit "<rule>:<subject>:<window start>": a rule name (the longest,
-	// "verify-request:user", has 19 characters), a subject (a UUID, 36; a hex SHA-256 prefix, 24; an
-	// IP address, at most 45) and the window's start in Unix seconds (an int64: at most 20).
-	b["rate_limits.bucket"] = bounded(19+1+45+1+20, "rate-limit key built by server/limits.go")
+	// "verify-request:user", has 19 characters), a subject (a UUID, 36; an IP address, at most 45;
+	// a hex SHA-256 prefix of an email with ":" and an IP address, 24+1+45) and the window's start in
+	// Unix seconds (an int64: at most 20).
+	b["rate_limits.bucket"] = bounded(19+1+24+1+45+1+20, "rate-limit key built by server/limits.go")
 	return b
 }
 
@@ -491,6 +503,23 @@ func jsonObject(s *openapi3.Schema) bound {
 	return bounded(n, fmt.Sprintf("JSON object of %d declared string properties", len(s.Properties)))
 }
 
+// capped: the server refuses (or shortens) a value that would be stored longer than n characters.
+func capped(n int, as storedAs) storedAs {
+	return func(s *openapi3.Schema) bound {
+		b := as(s)
+		if !b.ok || b.n > n {
+			return bounded(n, fmt.Sprintf("the server keeps it to %d characters (%s otherwise)", n, b.why))
+		}
+		return b
+	}
+}
+
+// oneOfRoles: a role is stored only once it is one of the four (account.ParseRole), whatever
+// length the request may send.
+func oneOfRoles(*openapi3.Schema) bound {
+	return bounded(len(account.RoleViewer), "account.ParseRole admits only owner, admin, editor, viewer")
+}
+
 // specFeed is a request field of openapi.yaml (a property of a schema in components) whose value
 // the server stores, the column it lands in, and how it is stored there.
 type specFeed struct {
@@ -509,8 +538,8 @@ func (f specFeed) id() string { return f.field() + " -> " + f.column }
 var specFeeds = []specFeed{
 	{schema: "RegisterRequest", property: "full_name", column: "users.full_name", as: verbatim},
 	// Without workspace_name, the organization and its production project are named after the user.
-	{schema: "RegisterRequest", property: "full_name", column: "organizations.name", as: suffixed("'s Workspace"), how: `"<full_name>'s Workspace"`},
-	{schema: "RegisterRequest", property: "full_name", column: "projects.name", as: suffixed("'s Workspace"), how: `"<full_name>'s Workspace"`},
+	{schema: "RegisterRequest", property: "full_name", column: "organizations.name", as: capped(255, suffixed("'s Workspace")), how: `"<full_name>'s Workspace", shortened to 255`},
+	{schema: "RegisterRequest", property: "full_name", column: "projects.name", as: capped(255, suffixed("'s Workspace")), how: `"<full_name>'s Workspace", shortened to 255`},
 	{schema: "RegisterRequest", property: "email", column: "users.email", as: verbatim},
 	{schema: "RegisterRequest", property: "email", column: "users.email_key", as: verbatim, how: "lower-cased, same length in characters"},
 	// The account's address is where its links go, and verification tokens are bound to it.
@@ -520,8 +549,7 @@ var specFeeds = []specFeed{
 	{schema: "RegisterRequest", property: "workspace_name", column: "projects.name", as: verbatim},
 	{schema: "RegisterRequest", property: "timezone", column: "users.timezone", as: verbatim},
 	{schema: "RegisterRequest", property: "timezone", column: "projects.timezone", as: verbatim},
-	{schema: "RegisterRequest", property: "marketing_attribution", column: "users.marketing_attribution", as: jsonObject, how: "JSON-encoded"},
-	{schema: "LoginRequest", property: "email", column: "login_throttles.email_key", as: verbatim, how: "lower-cased"},
+	{schema: "RegisterRequest", property: "marketing_attribution", column: "users.marketing_attribution", as: capped(16384, jsonObject), how: "JSON-encoded, refused beyond 16,384 characters"},
 	{schema: "LoginRequest", property: "timezone", column: "users.timezone", as: verbatim},
 	{schema: "EmailChangeRequest", property: "new_email", column: "users.pending_email", as: verbatim},
 	{schema: "EmailChangeRequest", property: "new_email", column: "one_time_tokens.payload", as: verbatim},
@@ -548,6 +576,11 @@ var specFeeds = []specFeed{
 	{schema: "APIKeyUpdateRequest", property: "scopes", column: "api_keys.scopes", as: joined(","), how: "comma-joined"},
 	{schema: "APIKeyUpdateRequest", property: "pinterest_account_ids", column: "api_keys.pinterest_account_ids", as: jsonArray, how: "JSON-encoded"},
 	{schema: "SandboxCreateRequest", property: "name", column: "projects.name", as: verbatim},
+	{schema: "TeamInvitationCreate", property: "email", column: "invitations.email", as: verbatim},
+	{schema: "TeamInvitationCreate", property: "email", column: "invitations.email_key", as: verbatim, how: "lower-cased"},
+	{schema: "TeamInvitationCreate", property: "email", column: "email_outbox.to_address", as: verbatim},
+	{schema: "TeamInvitationCreate", property: "role", column: "invitations.role", as: oneOfRoles, how: "one of the four roles"},
+	{schema: "TeamMemberUpdate", property: "role", column: "memberships.role", as: oneOfRoles, how: "one of the four roles"},
 }
 
 // notInStringColumns are the request fields the server does not store in a string column, and why.
@@ -562,21 +595,17 @@ var notInStringColumns = map[string]string{
 	"ChangePasswordRequest.new_password":     "only its argon2id hash is stored",
 	"APIKeyCreateRequest.expires_at":         "stored in a timestamp column",
 	"SwitchProjectRequest.project_id":        "looked up; the session token carries it",
+	"LoginRequest.email":                     "looked up; failed logins are counted under a hash of it (codeBounds)",
+	"RegisterRequest.invite_token":           "looked up by its SHA-256",
+	"LoginRequest.invite_token":              "looked up by its SHA-256",
+	"TeamInvitationAccept.token":             "looked up by its SHA-256",
 }
 
 // knownFindings are the spec fields that may today hold more than the column they feed (on an
 // engine that bounds lengths: PostgreSQL), with what goes wrong. Fixing them belongs to openapi.yaml
 // or the server, owned by another change; until it lands, each is named with t.Log and skipped, not
 // hidden, and the test fails once one no longer occurs, so the list only shrinks.
-var knownFindings = map[string]string{
-	"RegisterRequest.full_name -> organizations.name": "full_name allows 255 characters and, without workspace_name, the organization is " +
-		`named "<full_name>'s Workspace" (up to 267) in a varchar(255): PostgreSQL refuses the insert and registration answers 500`,
-	"RegisterRequest.full_name -> projects.name": "full_name allows 255 characters and, without workspace_name, the production project is " +
-		`named "<full_name>'s Workspace" (up to 267) in a varchar(255): PostgreSQL refuses the insert and registration answers 500`,
-	"RegisterRequest.marketing_attribution -> users.marketing_attribution": "the object is stored JSON-encoded in a varchar(16384); " +
-		"its property names have no length limit and 20 values of 512 characters alone can exceed 16384 once escaped: " +
-		"PostgreSQL refuses the insert and registration answers 500",
-}
+var knownFindings = map[string]string{}
 
 func loadSpec(t *testing.T) *openapi3.T {
 	t.Helper()

@@ -35,7 +35,7 @@ func TestCreateAccountAndLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateAccount: %v", err)
 		}
-		got, err := st.Account(ctx, created.User.ID)
+		got, err := st.Account(ctx, created.User.ID, "")
 		if err != nil {
 			t.Fatalf("Account: %v", err)
 		}
@@ -125,7 +125,7 @@ func TestNotFound(t *testing.T) {
 		if _, err := st.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("UserByEmail(unknown) error = %v, want ErrNotFound", err)
 		}
-		if _, err := st.Account(ctx, store.NewID()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := st.Account(ctx, store.NewID(), ""); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Account(unknown) error = %v, want ErrNotFound", err)
 		}
 		if err := st.SetPasswordHash(ctx, store.NewID(), "x", time.Now()); !errors.Is(err, store.ErrNotFound) {

@@ -101,7 +101,7 @@ func TestConsumeTokenRefuses(t *testing.T) {
 				}},
 			{name: "retired", purpose: store.PurposePasswordReset, at: now, wantErr: store.ErrNotFound,
 				before: func(t *testing.T, tok store.OneTimeToken) {
-					if err := st.RetireTokens(ctx, tok.UserID, tok.Purpose, now); err != nil {
+					if err := st.RetireTokens(ctx, tok.UserID, now, tok.Purpose); err != nil {
 						t.Fatalf("RetireTokens: %v", err)
 					}
 				}},

@@ -110,19 +110,24 @@ func (e DeploymentEnvironment) Valid() bool {
 const (
 	ErrorCodeAccountExists            ErrorCode = "account_exists"
 	ErrorCodeIncorrectPassword        ErrorCode = "incorrect_password"
+	ErrorCodeInsufficientPermission   ErrorCode = "insufficient_permission"
 	ErrorCodeInsufficientScope        ErrorCode = "insufficient_scope"
 	ErrorCodeInternalError            ErrorCode = "internal_error"
 	ErrorCodeInvalidAPIKey            ErrorCode = "invalid_api_key"
 	ErrorCodeInvalidAccessToken       ErrorCode = "invalid_access_token"
 	ErrorCodeInvalidCredentials       ErrorCode = "invalid_credentials"
+	ErrorCodeInvalidInvitationToken   ErrorCode = "invalid_invitation_token"
 	ErrorCodeInvalidResetToken        ErrorCode = "invalid_reset_token"
 	ErrorCodeInvalidVerificationToken ErrorCode = "invalid_verification_token"
+	ErrorCodeInvitationEmailMismatch  ErrorCode = "invitation_email_mismatch"
+	ErrorCodeLastOwner                ErrorCode = "last_owner"
 	ErrorCodeMethodNotAllowed         ErrorCode = "method_not_allowed"
 	ErrorCodeMissingAPIKey            ErrorCode = "missing_api_key"
 	ErrorCodeMissingAccessToken       ErrorCode = "missing_access_token"
 	ErrorCodeNotFound                 ErrorCode = "not_found"
 	ErrorCodePayloadTooLarge          ErrorCode = "payload_too_large"
 	ErrorCodeRateLimited              ErrorCode = "rate_limited"
+	ErrorCodeReauthenticationRequired ErrorCode = "reauthentication_required"
 	ErrorCodeSessionRequired          ErrorCode = "session_required"
 	ErrorCodeUnavailable              ErrorCode = "unavailable"
 	ErrorCodeValidationError          ErrorCode = "validation_error"
@@ -136,6 +141,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeIncorrectPassword:
 		return true
+	case ErrorCodeInsufficientPermission:
+		return true
 	case ErrorCodeInsufficientScope:
 		return true
 	case ErrorCodeInternalError:
@@ -146,9 +153,15 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeInvalidCredentials:
 		return true
+	case ErrorCodeInvalidInvitationToken:
+		return true
 	case ErrorCodeInvalidResetToken:
 		return true
 	case ErrorCodeInvalidVerificationToken:
+		return true
+	case ErrorCodeInvitationEmailMismatch:
+		return true
+	case ErrorCodeLastOwner:
 		return true
 	case ErrorCodeMethodNotAllowed:
 		return true
@@ -161,6 +174,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodePayloadTooLarge:
 		return true
 	case ErrorCodeRateLimited:
+		return true
+	case ErrorCodeReauthenticationRequired:
 		return true
 	case ErrorCodeSessionRequired:
 		return true
@@ -304,6 +319,30 @@ func (e ReadinessStatus) Valid() bool {
 	case ReadinessStatusReady:
 		return true
 	case ReadinessStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TeamInvitationPreviewStatus.
+const (
+	Accepted TeamInvitationPreviewStatus = "accepted"
+	Expired  TeamInvitationPreviewStatus = "expired"
+	Pending  TeamInvitationPreviewStatus = "pending"
+	Revoked  TeamInvitationPreviewStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the TeamInvitationPreviewStatus enum.
+func (e TeamInvitationPreviewStatus) Valid() bool {
+	switch e {
+	case Accepted:
+		return true
+	case Expired:
+		return true
+	case Pending:
+		return true
+	case Revoked:
 		return true
 	default:
 		return false
@@ -498,11 +537,17 @@ type Health struct {
 	Version string `json:"version"`
 }
 
+// InvitationToken The token of an emailed invitation link.
+type InvitationToken = string
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	// Email Example: you@example.com
-	Email    Email  `json:"email"`
-	Password string `json:"password"`
+	Email Email `json:"email"`
+
+	// InviteToken Accept this invitation in the same step; the answer is a session in that organization.
+	InviteToken *InvitationToken `json:"invite_token,omitempty"`
+	Password    string           `json:"password"`
 
 	// Timezone An IANA time zone name.
 	//
@@ -727,6 +772,9 @@ type RegisterRequest struct {
 	// FullName Example: Jane Doe
 	FullName string `json:"full_name"`
 
+	// InviteToken Accept this invitation in the same step (the email must be the invited one); the answer is a session in that organization.
+	InviteToken *InvitationToken `json:"invite_token,omitempty"`
+
 	// MarketingAttribution Optional attribution strings (UTM parameters, referrer, landing page). Kept with the user.
 	//
 	// Example: {"utm_campaign":"launch","utm_source":"newsletter"}
@@ -780,6 +828,106 @@ type SwitchProjectRequest struct {
 	ProjectID openapi_types.UUID `json:"project_id"`
 }
 
+// TeamInvitation defines model for TeamInvitation.
+type TeamInvitation struct {
+	AcceptedAt      nullable.Nullable[time.Time]          `json:"accepted_at,omitempty"`
+	CreatedAt       time.Time                             `json:"created_at"`
+	Email           string                                `json:"email"`
+	ExpiresAt       time.Time                             `json:"expires_at"`
+	ID              openapi_types.UUID                    `json:"id"`
+	InvitedByUserID nullable.Nullable[openapi_types.UUID] `json:"invited_by_user_id,omitempty"`
+	InviterEmail    nullable.Nullable[string]             `json:"inviter_email,omitempty"`
+	InviterName     nullable.Nullable[string]             `json:"inviter_name,omitempty"`
+	OrganizationID  openapi_types.UUID                    `json:"organization_id"`
+	RevokedAt       nullable.Nullable[time.Time]          `json:"revoked_at,omitempty"`
+
+	// Role The member's role in the organization; it gives the nine `permissions`.
+	Role      OrganizationRole `json:"role"`
+	UpdatedAt time.Time        `json:"updated_at"`
+}
+
+// TeamInvitationAccept defines model for TeamInvitationAccept.
+type TeamInvitationAccept struct {
+	// Token The token of an emailed invitation link.
+	Token InvitationToken `json:"token"`
+}
+
+// TeamInvitationCreate defines model for TeamInvitationCreate.
+type TeamInvitationCreate struct {
+	// Email Example: you@example.com
+	Email Email `json:"email"`
+
+	// Role A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+	//
+	// Example: editor
+	Role TeamRole `json:"role"`
+}
+
+// TeamInvitationList defines model for TeamInvitationList.
+type TeamInvitationList struct {
+	Items []TeamInvitation `json:"items"`
+}
+
+// TeamInvitationPreview defines model for TeamInvitationPreview.
+type TeamInvitationPreview struct {
+	Email            string                    `json:"email"`
+	ExpiresAt        time.Time                 `json:"expires_at"`
+	InviterEmail     nullable.Nullable[string] `json:"inviter_email,omitempty"`
+	InviterName      nullable.Nullable[string] `json:"inviter_name,omitempty"`
+	OrganizationID   openapi_types.UUID        `json:"organization_id"`
+	OrganizationName string                    `json:"organization_name"`
+
+	// Role The member's role in the organization; it gives the nine `permissions`.
+	Role              OrganizationRole            `json:"role"`
+	Status            TeamInvitationPreviewStatus `json:"status"`
+	TeamAccessEnabled bool                        `json:"team_access_enabled"`
+}
+
+// TeamInvitationPreviewStatus defines model for TeamInvitationPreview.Status.
+type TeamInvitationPreviewStatus string
+
+// TeamMember defines model for TeamMember.
+type TeamMember struct {
+	AcceptedAt      nullable.Nullable[time.Time]          `json:"accepted_at,omitempty"`
+	CreatedAt       time.Time                             `json:"created_at"`
+	ID              openapi_types.UUID                    `json:"id"`
+	InvitedBy       nullable.Nullable[User]               `json:"invited_by,omitempty"`
+	InvitedByUserID nullable.Nullable[openapi_types.UUID] `json:"invited_by_user_id,omitempty"`
+	OrganizationID  openapi_types.UUID                    `json:"organization_id"`
+
+	// Role The member's role in the organization; it gives the nine `permissions`.
+	Role      OrganizationRole   `json:"role"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	User      User               `json:"user"`
+	UserID    openapi_types.UUID `json:"user_id"`
+}
+
+// TeamMemberList defines model for TeamMemberList.
+type TeamMemberList struct {
+	Items []TeamMember `json:"items"`
+}
+
+// TeamMemberRemoved defines model for TeamMemberRemoved.
+type TeamMemberRemoved struct {
+	Message string `json:"message"`
+
+	// RevokedAPIKeys How many API keys the member had created in the organization (now revoked).
+	RevokedAPIKeys int `json:"revoked_api_keys"`
+}
+
+// TeamMemberUpdate defines model for TeamMemberUpdate.
+type TeamMemberUpdate struct {
+	// Role A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+	//
+	// Example: editor
+	Role TeamRole `json:"role"`
+}
+
+// TeamRole A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+//
+// Example: editor
+type TeamRole = string
+
 // Timezone An IANA time zone name.
 //
 // Example: Europe/Paris
@@ -817,8 +965,14 @@ type Workspace struct {
 	Timezone    string             `json:"timezone"`
 }
 
+// InvitationID defines model for InvitationID.
+type InvitationID = openapi_types.UUID
+
 // KeyID defines model for KeyID.
 type KeyID = openapi_types.UUID
+
+// MemberID defines model for MemberID.
+type MemberID = openapi_types.UUID
 
 // TokenQuery defines model for TokenQuery.
 type TokenQuery = string
@@ -865,6 +1019,12 @@ type VerifyEmailParams struct {
 	Token TokenQuery `form:"token" json:"token"`
 }
 
+// PreviewTeamInvitationParams defines parameters for PreviewTeamInvitation.
+type PreviewTeamInvitationParams struct {
+	// Token The single-use token from the emailed link.
+	Token TokenQuery `form:"token" json:"token"`
+}
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreateRequest
 
@@ -897,6 +1057,15 @@ type CreateSandboxProjectJSONRequestBody = SandboxCreateRequest
 
 // SwitchProjectJSONRequestBody defines body for SwitchProject for application/json ContentType.
 type SwitchProjectJSONRequestBody = SwitchProjectRequest
+
+// CreateTeamInvitationJSONRequestBody defines body for CreateTeamInvitation for application/json ContentType.
+type CreateTeamInvitationJSONRequestBody = TeamInvitationCreate
+
+// AcceptTeamInvitationJSONRequestBody defines body for AcceptTeamInvitation for application/json ContentType.
+type AcceptTeamInvitationJSONRequestBody = TeamInvitationAccept
+
+// UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
+type UpdateTeamMemberJSONRequestBody = TeamMemberUpdate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1271,6 +1440,115 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/projects/switch (the `SwitchProject` operationId).
 	SwitchProject(ctx context.Context, body SwitchProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTeamInvitations List the organization's invitations
+	//
+	// Every invitation of the session's organization, newest first, whatever its state. Needs `can_manage_members`.
+	//
+	// Corresponds with GET /v1/team/invitations (the `ListTeamInvitations` operationId).
+	ListTeamInvitations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTeamInvitationWithBody Invite someone by email
+	//
+	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+	CreateTeamInvitationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTeamInvitation Invite someone by email
+	//
+	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+	CreateTeamInvitation(ctx context.Context, body CreateTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptTeamInvitationWithBody Accept an invitation
+	//
+	// Joins the organization with the invitation's role and answers a session there. The session's
+	// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+	// invitation stays usable); accepting proves that address.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+	AcceptTeamInvitationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptTeamInvitation Accept an invitation
+	//
+	// Joins the organization with the invitation's role and answers a session there. The session's
+	// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+	// invitation stays usable); accepting proves that address.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+	AcceptTeamInvitation(ctx context.Context, body AcceptTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewTeamInvitation What an invitation link is for
+	//
+	// Public, for the page the link opens. Does not use the invitation.
+	//
+	// Corresponds with GET /v1/team/invitations/preview (the `PreviewTeamInvitation` operationId).
+	PreviewTeamInvitation(ctx context.Context, params *PreviewTeamInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeTeamInvitation Revoke an invitation
+	//
+	// Its link stops working. Revoking twice is harmless. Needs `can_manage_members`.
+	//
+	// Corresponds with DELETE /v1/team/invitations/{invitation_id} (the `RevokeTeamInvitation` operationId).
+	RevokeTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResendTeamInvitation Send an invitation again
+	//
+	// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+	//
+	// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+	ResendTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTeamMembers List the organization's members
+	//
+	// The members of the session's organization, owners first. Needs `can_manage_members`.
+	//
+	// Corresponds with GET /v1/team/members (the `ListTeamMembers` operationId).
+	ListTeamMembers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveTeamMember Remove a member (or leave)
+	//
+	// Removes the member from the organization: their sessions there stop working on their very
+	// next request, on every instance, and the API keys they created in it are revoked (`message`
+	// says how many). Needs `can_manage_members`, except to remove yourself (leave); only an owner
+	// removes an owner, and the last owner cannot be removed or leave (409 `last_owner`).
+	//
+	// Corresponds with DELETE /v1/team/members/{member_id} (the `RemoveTeamMember` operationId).
+	RemoveTeamMember(ctx context.Context, memberID MemberID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTeamMemberWithBody Change a member's role
+	//
+	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+	UpdateTeamMemberWithBody(ctx context.Context, memberID MemberID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTeamMember Change a member's role
+	//
+	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+	UpdateTeamMember(ctx context.Context, memberID MemberID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetServiceInfo Service information
@@ -1913,6 +2191,235 @@ func (c *Client) SwitchProjectWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /v1/projects/switch (the `SwitchProject` operationId).
 func (c *Client) SwitchProject(ctx context.Context, body SwitchProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSwitchProjectRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTeamInvitations List the organization's invitations
+//
+// Every invitation of the session's organization, newest first, whatever its state. Needs `can_manage_members`.
+//
+// Corresponds with GET /v1/team/invitations (the `ListTeamInvitations` operationId).
+func (c *Client) ListTeamInvitations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTeamInvitationsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTeamInvitationWithBody Invite someone by email
+//
+// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+// only an owner invites an owner. Rate-limited per organization and per inviter.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+func (c *Client) CreateTeamInvitationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTeamInvitationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTeamInvitation Invite someone by email
+//
+// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+// only an owner invites an owner. Rate-limited per organization and per inviter.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+func (c *Client) CreateTeamInvitation(ctx context.Context, body CreateTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTeamInvitationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptTeamInvitationWithBody Accept an invitation
+//
+// Joins the organization with the invitation's role and answers a session there. The session's
+// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+// invitation stays usable); accepting proves that address.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+func (c *Client) AcceptTeamInvitationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptTeamInvitationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptTeamInvitation Accept an invitation
+//
+// Joins the organization with the invitation's role and answers a session there. The session's
+// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+// invitation stays usable); accepting proves that address.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+func (c *Client) AcceptTeamInvitation(ctx context.Context, body AcceptTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptTeamInvitationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewTeamInvitation What an invitation link is for
+//
+// Public, for the page the link opens. Does not use the invitation.
+//
+// Corresponds with GET /v1/team/invitations/preview (the `PreviewTeamInvitation` operationId).
+func (c *Client) PreviewTeamInvitation(ctx context.Context, params *PreviewTeamInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewTeamInvitationRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeTeamInvitation Revoke an invitation
+//
+// Its link stops working. Revoking twice is harmless. Needs `can_manage_members`.
+//
+// Corresponds with DELETE /v1/team/invitations/{invitation_id} (the `RevokeTeamInvitation` operationId).
+func (c *Client) RevokeTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTeamInvitationRequest(c.Server, invitationID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResendTeamInvitation Send an invitation again
+//
+// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+//
+// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+func (c *Client) ResendTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendTeamInvitationRequest(c.Server, invitationID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTeamMembers List the organization's members
+//
+// The members of the session's organization, owners first. Needs `can_manage_members`.
+//
+// Corresponds with GET /v1/team/members (the `ListTeamMembers` operationId).
+func (c *Client) ListTeamMembers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTeamMembersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveTeamMember Remove a member (or leave)
+//
+// Removes the member from the organization: their sessions there stop working on their very
+// next request, on every instance, and the API keys they created in it are revoked (`message`
+// says how many). Needs `can_manage_members`, except to remove yourself (leave); only an owner
+// removes an owner, and the last owner cannot be removed or leave (409 `last_owner`).
+//
+// Corresponds with DELETE /v1/team/members/{member_id} (the `RemoveTeamMember` operationId).
+func (c *Client) RemoveTeamMember(ctx context.Context, memberID MemberID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveTeamMemberRequest(c.Server, memberID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTeamMemberWithBody Change a member's role
+//
+// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+func (c *Client) UpdateTeamMemberWithBody(ctx context.Context, memberID MemberID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTeamMemberRequestWithBody(c.Server, memberID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTeamMember Change a member's role
+//
+// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+func (c *Client) UpdateTeamMember(ctx context.Context, memberID MemberID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTeamMemberRequest(c.Server, memberID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2774,6 +3281,339 @@ func NewSwitchProjectRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewListTeamInvitationsRequest constructs an http.Request for the ListTeamInvitations method
+func NewListTeamInvitationsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/invitations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTeamInvitationRequest calls the generic CreateTeamInvitation builder with application/json body
+func NewCreateTeamInvitationRequest(server string, body CreateTeamInvitationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTeamInvitationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTeamInvitationRequestWithBody constructs an http.Request for the CreateTeamInvitation method, with any body, and a specified content type
+func NewCreateTeamInvitationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/invitations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAcceptTeamInvitationRequest calls the generic AcceptTeamInvitation builder with application/json body
+func NewAcceptTeamInvitationRequest(server string, body AcceptTeamInvitationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAcceptTeamInvitationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAcceptTeamInvitationRequestWithBody constructs an http.Request for the AcceptTeamInvitation method, with any body, and a specified content type
+func NewAcceptTeamInvitationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/invitations/accept")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewTeamInvitationRequest constructs an http.Request for the PreviewTeamInvitation method
+func NewPreviewTeamInvitationRequest(server string, params *PreviewTeamInvitationParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/invitations/preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "token", params.Token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeTeamInvitationRequest constructs an http.Request for the RevokeTeamInvitation method
+func NewRevokeTeamInvitationRequest(server string, invitationID InvitationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "invitation_id", invitationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/invitations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResendTeamInvitationRequest constructs an http.Request for the ResendTeamInvitation method
+func NewResendTeamInvitationRequest(server string, invitationID InvitationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "invitation_id", invitationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/invitations/%s/resend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListTeamMembersRequest constructs an http.Request for the ListTeamMembers method
+func NewListTeamMembersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/members")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRemoveTeamMemberRequest constructs an http.Request for the RemoveTeamMember method
+func NewRemoveTeamMemberRequest(server string, memberID MemberID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "member_id", memberID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/members/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateTeamMemberRequest calls the generic UpdateTeamMember builder with application/json body
+func NewUpdateTeamMemberRequest(server string, memberID MemberID, body UpdateTeamMemberJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTeamMemberRequestWithBody(server, memberID, "application/json", bodyReader)
+}
+
+// NewUpdateTeamMemberRequestWithBody constructs an http.Request for the UpdateTeamMember method, with any body, and a specified content type
+func NewUpdateTeamMemberRequestWithBody(server string, memberID MemberID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "member_id", memberID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/team/members/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -3143,6 +3983,127 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/projects/switch (the `SwitchProject` operationId).
 	SwitchProjectWithResponse(ctx context.Context, body SwitchProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*SwitchProjectResponse, error)
+
+	// ListTeamInvitationsWithResponse List the organization's invitations
+	//
+	// Every invitation of the session's organization, newest first, whatever its state. Needs `can_manage_members`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/team/invitations (the `ListTeamInvitations` operationId).
+	ListTeamInvitationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTeamInvitationsResponse, error)
+
+	// CreateTeamInvitationWithBodyWithResponse Invite someone by email
+	//
+	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+	CreateTeamInvitationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTeamInvitationResponse, error)
+
+	// CreateTeamInvitationWithResponse Invite someone by email
+	//
+	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+	CreateTeamInvitationWithResponse(ctx context.Context, body CreateTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamInvitationResponse, error)
+
+	// AcceptTeamInvitationWithBodyWithResponse Accept an invitation
+	//
+	// Joins the organization with the invitation's role and answers a session there. The session's
+	// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+	// invitation stays usable); accepting proves that address.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+	AcceptTeamInvitationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptTeamInvitationResponse, error)
+
+	// AcceptTeamInvitationWithResponse Accept an invitation
+	//
+	// Joins the organization with the invitation's role and answers a session there. The session's
+	// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+	// invitation stays usable); accepting proves that address.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+	AcceptTeamInvitationWithResponse(ctx context.Context, body AcceptTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptTeamInvitationResponse, error)
+
+	// PreviewTeamInvitationWithResponse What an invitation link is for
+	//
+	// Public, for the page the link opens. Does not use the invitation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/team/invitations/preview (the `PreviewTeamInvitation` operationId).
+	PreviewTeamInvitationWithResponse(ctx context.Context, params *PreviewTeamInvitationParams, reqEditors ...RequestEditorFn) (*PreviewTeamInvitationResponse, error)
+
+	// RevokeTeamInvitationWithResponse Revoke an invitation
+	//
+	// Its link stops working. Revoking twice is harmless. Needs `can_manage_members`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/team/invitations/{invitation_id} (the `RevokeTeamInvitation` operationId).
+	RevokeTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*RevokeTeamInvitationResponse, error)
+
+	// ResendTeamInvitationWithResponse Send an invitation again
+	//
+	// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+	ResendTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error)
+
+	// ListTeamMembersWithResponse List the organization's members
+	//
+	// The members of the session's organization, owners first. Needs `can_manage_members`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/team/members (the `ListTeamMembers` operationId).
+	ListTeamMembersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTeamMembersResponse, error)
+
+	// RemoveTeamMemberWithResponse Remove a member (or leave)
+	//
+	// Removes the member from the organization: their sessions there stop working on their very
+	// next request, on every instance, and the API keys they created in it are revoked (`message`
+	// says how many). Needs `can_manage_members`, except to remove yourself (leave); only an owner
+	// removes an owner, and the last owner cannot be removed or leave (409 `last_owner`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/team/members/{member_id} (the `RemoveTeamMember` operationId).
+	RemoveTeamMemberWithResponse(ctx context.Context, memberID MemberID, reqEditors ...RequestEditorFn) (*RemoveTeamMemberResponse, error)
+
+	// UpdateTeamMemberWithBodyWithResponse Change a member's role
+	//
+	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+	UpdateTeamMemberWithBodyWithResponse(ctx context.Context, memberID MemberID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTeamMemberResponse, error)
+
+	// UpdateTeamMemberWithResponse Change a member's role
+	//
+	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+	UpdateTeamMemberWithResponse(ctx context.Context, memberID MemberID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTeamMemberResponse, error)
 }
 
 type GetServiceInfoResponse struct {
@@ -5221,6 +6182,865 @@ func (r SwitchProjectResponse) ContentType() string {
 	return ""
 }
 
+// ListTeamInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListTeamInvitations
+type ListTeamInvitationsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListTeamInvitationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamInvitationList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListTeamInvitationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTeamInvitationsResponse) GetJSON200() *TeamInvitationList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTeamInvitationsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListTeamInvitationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListTeamInvitationsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListTeamInvitationsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTeamInvitationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTeamInvitationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTeamInvitationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTeamInvitationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTeamInvitationResponse429Headers the declared response headers of an HTTP 429 response for CreateTeamInvitation
+type CreateTeamInvitationResponse429Headers struct {
+	RetryAfter *int
+}
+
+// CreateTeamInvitationResponse503Headers the declared response headers of an HTTP 503 response for CreateTeamInvitation
+type CreateTeamInvitationResponse503Headers struct {
+	RetryAfter *int
+}
+
+type CreateTeamInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TeamInvitation
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateTeamInvitationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateTeamInvitationResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON201() *TeamInvitation {
+	return r.JSON201
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateTeamInvitationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTeamInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTeamInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTeamInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTeamInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AcceptTeamInvitationResponse429Headers the declared response headers of an HTTP 429 response for AcceptTeamInvitation
+type AcceptTeamInvitationResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AcceptTeamInvitationResponse503Headers the declared response headers of an HTTP 503 response for AcceptTeamInvitation
+type AcceptTeamInvitationResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AcceptTeamInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AcceptTeamInvitationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AcceptTeamInvitationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON200() *AuthResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AcceptTeamInvitationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AcceptTeamInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcceptTeamInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcceptTeamInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcceptTeamInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreviewTeamInvitationResponse429Headers the declared response headers of an HTTP 429 response for PreviewTeamInvitation
+type PreviewTeamInvitationResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PreviewTeamInvitationResponse503Headers the declared response headers of an HTTP 503 response for PreviewTeamInvitation
+type PreviewTeamInvitationResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PreviewTeamInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamInvitationPreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PreviewTeamInvitationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PreviewTeamInvitationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewTeamInvitationResponse) GetJSON200() *TeamInvitationPreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewTeamInvitationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PreviewTeamInvitationResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PreviewTeamInvitationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PreviewTeamInvitationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PreviewTeamInvitationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewTeamInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewTeamInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewTeamInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewTeamInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeTeamInvitationResponse503Headers the declared response headers of an HTTP 503 response for RevokeTeamInvitation
+type RevokeTeamInvitationResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RevokeTeamInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeTeamInvitationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON200() *MessageResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevokeTeamInvitationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeTeamInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeTeamInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeTeamInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeTeamInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResendTeamInvitationResponse429Headers the declared response headers of an HTTP 429 response for ResendTeamInvitation
+type ResendTeamInvitationResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ResendTeamInvitationResponse503Headers the declared response headers of an HTTP 503 response for ResendTeamInvitation
+type ResendTeamInvitationResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ResendTeamInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamInvitation
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResendTeamInvitationResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ResendTeamInvitationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON200() *TeamInvitation {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResendTeamInvitationResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResendTeamInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResendTeamInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResendTeamInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResendTeamInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListTeamMembersResponse503Headers the declared response headers of an HTTP 503 response for ListTeamMembers
+type ListTeamMembersResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListTeamMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamMemberList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListTeamMembersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTeamMembersResponse) GetJSON200() *TeamMemberList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTeamMembersResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListTeamMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListTeamMembersResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListTeamMembersResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTeamMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTeamMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTeamMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTeamMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveTeamMemberResponse503Headers the declared response headers of an HTTP 503 response for RemoveTeamMember
+type RemoveTeamMemberResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RemoveTeamMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamMemberRemoved
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RemoveTeamMemberResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON200() *TeamMemberRemoved {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RemoveTeamMemberResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveTeamMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveTeamMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveTeamMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveTeamMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateTeamMemberResponse503Headers the declared response headers of an HTTP 503 response for UpdateTeamMember
+type UpdateTeamMemberResponse503Headers struct {
+	RetryAfter *int
+}
+
+type UpdateTeamMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamMember
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateTeamMemberResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON200() *TeamMember {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTeamMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTeamMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTeamMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTeamMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetServiceInfoWithResponse Service information
 //
 // Names the service and says where the interactive documentation lives.
@@ -5755,6 +7575,199 @@ func (c *ClientWithResponses) SwitchProjectWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseSwitchProjectResponse(rsp)
+}
+
+// ListTeamInvitationsWithResponse List the organization's invitations
+//
+// Every invitation of the session's organization, newest first, whatever its state. Needs `can_manage_members`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/team/invitations (the `ListTeamInvitations` operationId).
+func (c *ClientWithResponses) ListTeamInvitationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTeamInvitationsResponse, error) {
+	rsp, err := c.ListTeamInvitations(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTeamInvitationsResponse(rsp)
+}
+
+// CreateTeamInvitationWithBodyWithResponse Invite someone by email
+//
+// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+// only an owner invites an owner. Rate-limited per organization and per inviter.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+func (c *ClientWithResponses) CreateTeamInvitationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTeamInvitationResponse, error) {
+	rsp, err := c.CreateTeamInvitationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTeamInvitationResponse(rsp)
+}
+
+// CreateTeamInvitationWithResponse Invite someone by email
+//
+// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+// only an owner invites an owner. Rate-limited per organization and per inviter.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/team/invitations (the `CreateTeamInvitation` operationId).
+func (c *ClientWithResponses) CreateTeamInvitationWithResponse(ctx context.Context, body CreateTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTeamInvitationResponse, error) {
+	rsp, err := c.CreateTeamInvitation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTeamInvitationResponse(rsp)
+}
+
+// AcceptTeamInvitationWithBodyWithResponse Accept an invitation
+//
+// Joins the organization with the invitation's role and answers a session there. The session's
+// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+// invitation stays usable); accepting proves that address.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+func (c *ClientWithResponses) AcceptTeamInvitationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptTeamInvitationResponse, error) {
+	rsp, err := c.AcceptTeamInvitationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptTeamInvitationResponse(rsp)
+}
+
+// AcceptTeamInvitationWithResponse Accept an invitation
+//
+// Joins the organization with the invitation's role and answers a session there. The session's
+// user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+// invitation stays usable); accepting proves that address.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/team/invitations/accept (the `AcceptTeamInvitation` operationId).
+func (c *ClientWithResponses) AcceptTeamInvitationWithResponse(ctx context.Context, body AcceptTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptTeamInvitationResponse, error) {
+	rsp, err := c.AcceptTeamInvitation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptTeamInvitationResponse(rsp)
+}
+
+// PreviewTeamInvitationWithResponse What an invitation link is for
+//
+// Public, for the page the link opens. Does not use the invitation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/team/invitations/preview (the `PreviewTeamInvitation` operationId).
+func (c *ClientWithResponses) PreviewTeamInvitationWithResponse(ctx context.Context, params *PreviewTeamInvitationParams, reqEditors ...RequestEditorFn) (*PreviewTeamInvitationResponse, error) {
+	rsp, err := c.PreviewTeamInvitation(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewTeamInvitationResponse(rsp)
+}
+
+// RevokeTeamInvitationWithResponse Revoke an invitation
+//
+// Its link stops working. Revoking twice is harmless. Needs `can_manage_members`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/team/invitations/{invitation_id} (the `RevokeTeamInvitation` operationId).
+func (c *ClientWithResponses) RevokeTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*RevokeTeamInvitationResponse, error) {
+	rsp, err := c.RevokeTeamInvitation(ctx, invitationID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTeamInvitationResponse(rsp)
+}
+
+// ResendTeamInvitationWithResponse Send an invitation again
+//
+// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+func (c *ClientWithResponses) ResendTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error) {
+	rsp, err := c.ResendTeamInvitation(ctx, invitationID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendTeamInvitationResponse(rsp)
+}
+
+// ListTeamMembersWithResponse List the organization's members
+//
+// The members of the session's organization, owners first. Needs `can_manage_members`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/team/members (the `ListTeamMembers` operationId).
+func (c *ClientWithResponses) ListTeamMembersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTeamMembersResponse, error) {
+	rsp, err := c.ListTeamMembers(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTeamMembersResponse(rsp)
+}
+
+// RemoveTeamMemberWithResponse Remove a member (or leave)
+//
+// Removes the member from the organization: their sessions there stop working on their very
+// next request, on every instance, and the API keys they created in it are revoked (`message`
+// says how many). Needs `can_manage_members`, except to remove yourself (leave); only an owner
+// removes an owner, and the last owner cannot be removed or leave (409 `last_owner`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/team/members/{member_id} (the `RemoveTeamMember` operationId).
+func (c *ClientWithResponses) RemoveTeamMemberWithResponse(ctx context.Context, memberID MemberID, reqEditors ...RequestEditorFn) (*RemoveTeamMemberResponse, error) {
+	rsp, err := c.RemoveTeamMember(ctx, memberID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveTeamMemberResponse(rsp)
+}
+
+// UpdateTeamMemberWithBodyWithResponse Change a member's role
+//
+// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+func (c *ClientWithResponses) UpdateTeamMemberWithBodyWithResponse(ctx context.Context, memberID MemberID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTeamMemberResponse, error) {
+	rsp, err := c.UpdateTeamMemberWithBody(ctx, memberID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTeamMemberResponse(rsp)
+}
+
+// UpdateTeamMemberWithResponse Change a member's role
+//
+// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/team/members/{member_id} (the `UpdateTeamMember` operationId).
+func (c *ClientWithResponses) UpdateTeamMemberWithResponse(ctx context.Context, memberID MemberID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTeamMemberResponse, error) {
+	rsp, err := c.UpdateTeamMember(ctx, memberID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTeamMemberResponse(rsp)
 }
 
 // ParseGetServiceInfoResponse parses an HTTP response from a GetServiceInfoWithResponse call
@@ -7625,6 +9638,796 @@ func ParseSwitchProjectResponse(rsp *http.Response) (*SwitchProjectResponse, err
 	switch {
 	case rsp.StatusCode == 503:
 		var headers SwitchProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTeamInvitationsResponse parses an HTTP response from a ListTeamInvitationsWithResponse call
+func ParseListTeamInvitationsResponse(rsp *http.Response) (*ListTeamInvitationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTeamInvitationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamInvitationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListTeamInvitationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateTeamInvitationResponse parses an HTTP response from a CreateTeamInvitationWithResponse call
+func ParseCreateTeamInvitationResponse(rsp *http.Response) (*CreateTeamInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTeamInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TeamInvitation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateTeamInvitationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateTeamInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAcceptTeamInvitationResponse parses an HTTP response from a AcceptTeamInvitationWithResponse call
+func ParseAcceptTeamInvitationResponse(rsp *http.Response) (*AcceptTeamInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcceptTeamInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AcceptTeamInvitationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AcceptTeamInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreviewTeamInvitationResponse parses an HTTP response from a PreviewTeamInvitationWithResponse call
+func ParsePreviewTeamInvitationResponse(rsp *http.Response) (*PreviewTeamInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewTeamInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamInvitationPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PreviewTeamInvitationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PreviewTeamInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeTeamInvitationResponse parses an HTTP response from a RevokeTeamInvitationWithResponse call
+func ParseRevokeTeamInvitationResponse(rsp *http.Response) (*RevokeTeamInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeTeamInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RevokeTeamInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResendTeamInvitationResponse parses an HTTP response from a ResendTeamInvitationWithResponse call
+func ParseResendTeamInvitationResponse(rsp *http.Response) (*ResendTeamInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResendTeamInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamInvitation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ResendTeamInvitationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ResendTeamInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTeamMembersResponse parses an HTTP response from a ListTeamMembersWithResponse call
+func ParseListTeamMembersResponse(rsp *http.Response) (*ListTeamMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTeamMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamMemberList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListTeamMembersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveTeamMemberResponse parses an HTTP response from a RemoveTeamMemberWithResponse call
+func ParseRemoveTeamMemberResponse(rsp *http.Response) (*RemoveTeamMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveTeamMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamMemberRemoved
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RemoveTeamMemberResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTeamMemberResponse parses an HTTP response from a UpdateTeamMemberWithResponse call
+func ParseUpdateTeamMemberResponse(rsp *http.Response) (*UpdateTeamMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTeamMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamMember
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateTeamMemberResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -419,6 +419,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/team/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization's members
+         * @description The members of the session's organization, owners first. Needs `can_manage_members`.
+         */
+        get: operations["listTeamMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/team/members/{member_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The membership's id (`id` of a TeamMember). */
+                member_id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member (or leave)
+         * @description Removes the member from the organization: their sessions there stop working on their very
+         *     next request, on every instance, and the API keys they created in it are revoked (`message`
+         *     says how many). Needs `can_manage_members`, except to remove yourself (leave); only an owner
+         *     removes an owner, and the last owner cannot be removed or leave (409 `last_owner`).
+         */
+        delete: operations["removeTeamMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role
+         * @description Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
+         *     grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+         */
+        patch: operations["updateTeamMember"];
+        trace?: never;
+    };
+    "/v1/team/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization's invitations
+         * @description Every invitation of the session's organization, newest first, whatever its state. Needs `can_manage_members`.
+         */
+        get: operations["listTeamInvitations"];
+        put?: never;
+        /**
+         * Invite someone by email
+         * @description Emails a single-use link (valid 7 days) to the address; only that address can accept it.
+         *     A newer invitation to the same address retires the older one. Needs `can_manage_members`;
+         *     only an owner invites an owner. Rate-limited per organization and per inviter.
+         */
+        post: operations["createTeamInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/team/invitations/{invitation_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id. */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an invitation again
+         * @description Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+         */
+        post: operations["resendTeamInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/team/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id. */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an invitation
+         * @description Its link stops working. Revoking twice is harmless. Needs `can_manage_members`.
+         */
+        delete: operations["revokeTeamInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/team/invitations/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What an invitation link is for
+         * @description Public, for the page the link opens. Does not use the invitation.
+         */
+        get: operations["previewTeamInvitation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/team/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description Joins the organization with the invitation's role and answers a session there. The session's
+         *     user must have the invited address (403 `invitation_email_mismatch` otherwise, and the
+         *     invitation stays usable); accepting proves that address.
+         */
+        post: operations["acceptTeamInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pinterest/accounts": {
         parameters: {
             query?: never;
@@ -460,7 +625,7 @@ export interface components {
          * @description A closed list; clients may branch on it.
          * @enum {string}
          */
-        ErrorCode: "missing_api_key" | "missing_access_token" | "invalid_api_key" | "invalid_access_token" | "invalid_credentials" | "session_required" | "insufficient_scope" | "invalid_reset_token" | "invalid_verification_token" | "incorrect_password" | "not_found" | "method_not_allowed" | "account_exists" | "payload_too_large" | "validation_error" | "weak_password" | "rate_limited" | "internal_error" | "unavailable";
+        ErrorCode: "missing_api_key" | "missing_access_token" | "invalid_api_key" | "invalid_access_token" | "invalid_credentials" | "session_required" | "insufficient_scope" | "invalid_reset_token" | "invalid_verification_token" | "incorrect_password" | "not_found" | "method_not_allowed" | "account_exists" | "payload_too_large" | "validation_error" | "weak_password" | "rate_limited" | "internal_error" | "unavailable" | "insufficient_permission" | "invitation_email_mismatch" | "reauthentication_required" | "invalid_invitation_token" | "last_owner";
         ValidationIssue: {
             /** @description Where the problem is, e.g. `["body", "email"]` or `["query", "token"]`. */
             loc: string[];
@@ -522,6 +687,8 @@ export interface components {
             marketing_attribution?: components["schemas"]["MarketingAttribution"];
             /** @description Where the web app goes after sign-up; accepted and not used by the API. */
             next_path?: string;
+            /** @description Accept this invitation in the same step (the email must be the invited one); the answer is a session in that organization. */
+            invite_token?: components["schemas"]["InvitationToken"];
         };
         /**
          * @description Optional attribution strings (UTM parameters, referrer, landing page). Kept with the user.
@@ -537,6 +704,8 @@ export interface components {
             email: components["schemas"]["Email"];
             password: string;
             timezone?: components["schemas"]["Timezone"];
+            /** @description Accept this invitation in the same step; the answer is a session in that organization. */
+            invite_token?: components["schemas"]["InvitationToken"];
         };
         ForgotPasswordRequest: {
             email: components["schemas"]["Email"];
@@ -551,6 +720,89 @@ export interface components {
         };
         EmailChangeRequest: {
             new_email: components["schemas"]["Email"];
+        };
+        /**
+         * @description A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
+         * @example editor
+         */
+        TeamRole: string;
+        TeamMember: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization_id: string;
+            /** Format: uuid */
+            user_id: string;
+            role: components["schemas"]["OrganizationRole"];
+            /** Format: uuid */
+            invited_by_user_id?: string | null;
+            /** Format: date-time */
+            accepted_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            user: components["schemas"]["User"];
+            invited_by?: components["schemas"]["User"] | null;
+        };
+        TeamMemberList: {
+            items: components["schemas"]["TeamMember"][];
+        };
+        TeamMemberUpdate: {
+            role: components["schemas"]["TeamRole"];
+        };
+        TeamMemberRemoved: {
+            message: string;
+            /** @description How many API keys the member had created in the organization (now revoked). */
+            revoked_api_keys: number;
+        };
+        TeamInvitation: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization_id: string;
+            email: string;
+            role: components["schemas"]["OrganizationRole"];
+            /** Format: uuid */
+            invited_by_user_id?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            accepted_at?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            inviter_name?: string | null;
+            inviter_email?: string | null;
+        };
+        TeamInvitationList: {
+            items: components["schemas"]["TeamInvitation"][];
+        };
+        TeamInvitationCreate: {
+            email: components["schemas"]["Email"];
+            role: components["schemas"]["TeamRole"];
+        };
+        TeamInvitationAccept: {
+            token: components["schemas"]["InvitationToken"];
+        };
+        /** @description The token of an emailed invitation link. */
+        InvitationToken: string;
+        TeamInvitationPreview: {
+            /** Format: uuid */
+            organization_id: string;
+            organization_name: string;
+            email: string;
+            role: components["schemas"]["OrganizationRole"];
+            /** @enum {string} */
+            status: "pending" | "accepted" | "revoked" | "expired";
+            /** Format: date-time */
+            expires_at: string;
+            inviter_name?: string | null;
+            inviter_email?: string | null;
+            team_access_enabled: boolean;
         };
         MessageResponse: {
             message: string;
@@ -820,7 +1072,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The token or the current password is wrong (`invalid_reset_token`, `invalid_verification_token`, `incorrect_password`). */
+        /** @description The token or the current password is wrong (`invalid_reset_token`, `invalid_verification_token`, `invalid_invitation_token`, `incorrect_password`). */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -888,7 +1140,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The email is already registered. */
+        /** @description The email is already registered (`account_exists`), or the change would leave an organization without an owner (`last_owner`). */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -1006,6 +1258,10 @@ export interface components {
     parameters: {
         /** @description The single-use token from the emailed link. */
         TokenQuery: string;
+        /** @description The membership's id (`id` of a TeamMember). */
+        MemberID: string;
+        /** @description The invitation's id. */
+        InvitationID: string;
         /** @description The API key's id. */
         KeyID: string;
     };
@@ -1715,6 +1971,286 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTeamMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The membership's id (`id` of a TeamMember). */
+                member_id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member is removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberRemoved"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The membership's id (`id` of a TeamMember). */
+                member_id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "role": "editor"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TeamMemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description The member with the new role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMember"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTeamInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamInvitationList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createTeamInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "editor@example.com",
+                 *       "role": "editor"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TeamInvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description The invitation (its link went by email). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamInvitation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    resendTeamInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id. */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitation with its new expiry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamInvitation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeTeamInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id. */
+                invitation_id: components["parameters"]["InvitationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitation is revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    previewTeamInvitation: {
+        parameters: {
+            query: {
+                /** @description The single-use token from the emailed link. */
+                token: components["parameters"]["TokenQuery"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitation as its recipient may see it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamInvitationPreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    acceptTeamInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "3q2-7wAAAAB3yXw0bO1c9QpS8rF0Yt7mJk4nLx2Hc"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TeamInvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description A session in the organization just joined. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

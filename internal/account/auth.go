@@ -14,6 +14,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
+	"github.com/pinbridge/pinbridge-auth/internal/otp"
 	pw "github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -28,6 +29,9 @@ type Registration struct {
 	Timezone      *string // IANA name; nil is UTC
 	// MarketingAttribution is kept as sent (JSON-encoded); empty is not stored.
 	MarketingAttribution map[string]*string
+	// InviteToken, when set, accepts that invitation in the same transaction; the session is then
+	// in the organization joined.
+	InviteToken *string
 }
 
 // Register creates the user, their organization and its production project in one transaction and
@@ -54,13 +58,29 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 	if err != nil {
 		return Session{}, err
 	}
+	if r.InviteToken != nil {
+		// Checked before the hash: a bad invitation fails the whole call and creates nothing.
+		if err := s.checkInvitation(ctx, *r.InviteToken, email); err != nil {
+			return Session{}, err
+		}
+	}
 	hash, err := s.hasher.Hash(ctx, r.Password)
 	if err != nil {
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
-	account, err := s.store.CreateAccount(ctx, store.NewAccount{
-		Email: email, FullName: fullName, Timezone: tz, PasswordHash: hash,
-		OrganizationName: workspace, ProjectName: workspace, MarketingAttribution: attribution, Now: s.now(),
+	var account store.Account
+	var joined string
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		var err error
+		account, err = tx.CreateAccount(ctx, store.NewAccount{
+			Email: email, FullName: fullName, Timezone: tz, PasswordHash: hash,
+			OrganizationName: workspace, ProjectName: workspace, MarketingAttribution: attribution, Now: s.now(),
+		})
+		if err != nil || r.InviteToken == nil {
+			return err
+		}
+		joined, err = s.accept(ctx, tx, account.User, *r.InviteToken)
+		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return Session{}, ErrAccountExists
@@ -68,7 +88,25 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 	if err != nil {
 		return Session{}, err
 	}
+	if joined != "" {
+		return s.sessionIn(ctx, account.User.ID, joined)
+	}
 	return s.open(account, account.Production())
+}
+
+// checkInvitation refuses an invitation token that is not a pending invitation for email.
+func (s *Service) checkInvitation(ctx context.Context, token, email string) error {
+	inv, err := s.store.InvitationByToken(ctx, otp.Hash(token))
+	if err != nil {
+		return notFoundAs(err, ErrInvalidInvitation)
+	}
+	if s.status(inv) != InvitationPending {
+		return ErrInvalidInvitation
+	}
+	if inv.EmailKey != store.EmailKey(email) {
+		return ErrInvitationForAnother
+	}
+	return nil
 }
 
 // maxNameLength is what the name columns (organizations, projects, users) hold, in characters.
@@ -121,6 +159,9 @@ type Credentials struct {
 	Password string
 	Timezone *string // when set, recorded as the user's time zone
 	Source   string  // the client's address
+	// InviteToken, when set, accepts that invitation after the password check; the session is
+	// then in the organization joined.
+	InviteToken *string
 }
 
 // Failed logins are throttled per account and source address: after loginFreeFailures failures of
@@ -218,7 +259,20 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 			return Session{}, err
 		}
 	}
-	account, err := s.store.Account(ctx, user.ID)
+	if c.InviteToken != nil {
+		var joined string
+		err := s.store.Tx(ctx, func(tx *store.Store) error {
+			var err error
+			joined, err = s.accept(ctx, tx, user, *c.InviteToken)
+			return err
+		})
+		if err != nil {
+			return Session{}, err
+		}
+		return s.sessionIn(ctx, user.ID, joined)
+	}
+	// The organization of the most recently active project, on its production project.
+	account, err := s.store.Account(ctx, user.ID, "")
 	if err != nil {
 		return Session{}, err
 	}

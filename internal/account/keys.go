@@ -26,6 +26,9 @@ type NewKey struct {
 // is never stored and never available again. A *FieldError for an expiry in the past or an account
 // id that is not one of the project's.
 func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIKey, string, error) {
+	if err := c.require(PermManageAPIKeys); err != nil {
+		return store.APIKey{}, "", err
+	}
 	now := s.now()
 	scopes := AllScopes
 	if k.Scopes != nil {
@@ -56,8 +59,13 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 	return key, minted.Plaintext, nil
 }
 
+// Every key flow needs can_manage_api_keys (a *PermissionError otherwise).
+
 // Keys lists the keys of the caller's active project, newest first, revoked ones included.
 func (s *Service) Keys(ctx context.Context, c Caller) ([]store.APIKey, error) {
+	if err := c.require(PermManageAPIKeys); err != nil {
+		return nil, err
+	}
 	return s.store.APIKeys(ctx, c.Project.ID)
 }
 
@@ -65,6 +73,9 @@ func (s *Service) Keys(ctx context.Context, c Caller) ([]store.APIKey, error) {
 // for a key of another organization as for one that does not exist; a *FieldError for an account
 // id that is not one of the key's project.
 func (s *Service) UpdateKey(ctx context.Context, c Caller, keyID string, p store.APIKeyPatch) (store.APIKey, error) {
+	if err := c.require(PermManageAPIKeys); err != nil {
+		return store.APIKey{}, err
+	}
 	if p.Name != nil {
 		p.Name = new(strings.TrimSpace(*p.Name))
 	}
@@ -88,6 +99,9 @@ func (s *Service) UpdateKey(ctx context.Context, c Caller, keyID string, p store
 // RevokeKey revokes a key of the caller's organization; revoking twice is harmless.
 // ErrKeyNotFound as for UpdateKey.
 func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.APIKey, error) {
+	if err := c.require(PermManageAPIKeys); err != nil {
+		return store.APIKey{}, err
+	}
 	k, err := s.store.RevokeAPIKey(ctx, c.organization(), keyID, s.now())
 	return k, notFoundAs(err, ErrKeyNotFound)
 }

@@ -98,7 +98,10 @@ type Caller struct {
 	Source  string        // the client's address
 }
 
-func (c Caller) user() store.User     { return c.Account.User }
+func (c Caller) user() store.User { return c.Account.User }
+
+// Role is the caller's role in their current organization.
+func (c Caller) Role() Role           { return Role(c.Account.Role) }
 func (c Caller) organization() string { return c.Account.Organization.ID }
 
 // Session is an opened session: the account, its active project and the token that carries them.

@@ -149,14 +149,12 @@ func TestBackoffGrowsToTheCap(t *testing.T) {
 }
 
 // TestDeliverRetriesAfterBackoff: a failed send is retried once its backoff has passed, not before,
-// and the backoff grows with each failure; every failure is reported to OnFailure.
+// and the backoff grows with each failure; every failure is counted in Failures.
 func TestDeliverRetriesAfterBackoff(t *testing.T) {
 	st := sqliteStore(t)
 	clk := &clock{now: t0}
 	tr := &fakeTransport{errs: []error{errors.New("smtp unreachable"), errors.New("smtp send: 451")}}
-	failures := 0
-	s := newTestSender(t, st, tr, clk, SenderOptions{MinBackoff: 5 * time.Second, MaxBackoff: time.Minute,
-		OnFailure: func() { failures++ }})
+	s := newTestSender(t, st, tr, clk, SenderOptions{MinBackoff: 5 * time.Second, MaxBackoff: time.Minute})
 	m := enqueue(t, st, clk)
 
 	for _, step := range []struct {
@@ -176,8 +174,8 @@ func TestDeliverRetriesAfterBackoff(t *testing.T) {
 			t.Fatalf("%s: got %d sends, want %d", step.name, got, step.wantCalls)
 		}
 	}
-	if failures != 2 {
-		t.Errorf("OnFailure: got %d calls, want 2", failures)
+	if got := s.Failures(); got != 2 {
+		t.Errorf("Failures: got %d, want 2", got)
 	}
 	want := Message{ID: m.ID, To: m.ToAddress, Subject: m.Subject, Text: m.TextBody, HTML: m.HTMLBody}
 	for i, got := range tr.sent() {

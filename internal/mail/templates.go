@@ -16,6 +16,7 @@ const (
 	KindPasswordChanged  = "password_changed"
 	KindEmailChanged     = "email_changed"
 	KindLoginLocked      = "login_locked"
+	KindInvitation       = "invitation"
 )
 
 // Data fills a template.
@@ -24,10 +25,12 @@ type Data struct {
 	Link     string // the action link, for kinds that have one
 	NewEmail string
 	Expires  string // e.g. "1 hour"
+	// Organization is the name of the organization an invitation is for.
+	Organization string
 }
 
 type template struct {
-	subject string
+	subject *texttemplate.Template
 	text    *texttemplate.Template
 	html    *htmltemplate.Template
 }
@@ -40,7 +43,10 @@ const htmlLayout = `<!doctype html><html><body style="font-family:-apple-system,
 func tmpl(subject, text, html string) template {
 	h := htmltemplate.Must(htmltemplate.New("layout").Parse(htmlLayout))
 	htmltemplate.Must(h.New("body").Parse(html))
-	return template{subject: subject, text: texttemplate.Must(texttemplate.New("text").Parse(text)), html: h}
+	return template{
+		subject: texttemplate.Must(texttemplate.New("subject").Parse(subject)),
+		text:    texttemplate.Must(texttemplate.New("text").Parse(text)), html: h,
+	}
 }
 
 const button = `<p><a href="{{.Link}}" style="display:inline-block;background:#e60023;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">%s</a></p>
@@ -68,6 +74,9 @@ var templates = map[string]template{
 	KindLoginLocked: tmpl("Sign-ins to your PinBridge account are paused",
 		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThere were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in. If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).\n",
 		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>There were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in.</p><p>If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).</p>`),
+	KindInvitation: tmpl("You are invited to {{.Organization}} on PinBridge",
+		"Hello,\n\nYou are invited to join {{.Organization}} on PinBridge, the Pinterest publishing API. To accept, open this link (valid for {{.Expires}}, usable once) and sign in or create an account with this email address:\n\n{{.Link}}\n\nIf you did not expect this, ignore this email.\n",
+		`<p>Hello,</p><p>You are invited to join <strong>{{.Organization}}</strong> on PinBridge, the Pinterest publishing API. The link is valid for {{.Expires}} and works once; sign in or create an account with this email address.</p>`+fmt.Sprintf(button, "Accept the invitation")+`<p>If you did not expect this, ignore this email.</p>`),
 }
 
 // Render returns the subject, plain-text and HTML bodies of a message of kind.
@@ -76,12 +85,15 @@ func Render(kind string, d Data) (subject, text, html string, err error) {
 	if !ok {
 		return "", "", "", fmt.Errorf("render: unknown message kind %q", kind)
 	}
-	var tb, hb bytes.Buffer
+	var sb, tb, hb bytes.Buffer
+	if err := t.subject.Execute(&sb, d); err != nil {
+		return "", "", "", fmt.Errorf("render %s subject: %w", kind, err)
+	}
 	if err := t.text.Execute(&tb, d); err != nil {
 		return "", "", "", fmt.Errorf("render %s text: %w", kind, err)
 	}
 	if err := t.html.ExecuteTemplate(&hb, "layout", d); err != nil {
 		return "", "", "", fmt.Errorf("render %s html: %w", kind, err)
 	}
-	return t.subject, tb.String(), hb.String(), nil
+	return sb.String(), tb.String(), hb.String(), nil
 }

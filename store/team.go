@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Member roles as stored; the account package gives them their permissions.
+const RoleOwner = "owner"
+
+// Membership makes a user a member of an organization with one role. Every user is the owner of the
+// organization made at registration, through a membership like any other.
+type Membership struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string
+	UserID         string
+	Role           string
+	InvitedBy      *string
+	AcceptedAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Invitation asks the owner of an address to join an organization. Only the SHA-256 of its token
+// is kept; the token works once, until ExpiresAt, unless revoked.
+type Invitation struct {
+	ID             string `gorm:"primaryKey"`
+	OrganizationID string
+	Email          string
+	EmailKey       string
+	Role           string
+	TokenHash      string
+	InvitedBy      *string
+	ExpiresAt      time.Time
+	AcceptedAt     *time.Time
+	RevokedAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Member is a membership with its user and, when known, who invited them.
+type Member struct {
+	Membership Membership
+	User       User
+	Inviter    *User
+}
+
+// Members lists an organization's members, owners first, then by when they joined.
+func (s *Store) Members(ctx context.Context, orgID string) ([]Member, error) {
+	var ms []Membership
+	err := s.db.WithContext(ctx).Where("organization_id = ?", orgID).
+		Order("CASE WHEN role = 'owner' THEN 0 ELSE 1 END, created_at, id").Find(&ms).Error
+	if err != nil {
+		return nil, wrap("list members", err)
+	}
+	ids := make([]string, 0, 2*len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.UserID)
+		if m.InvitedBy != nil {
+			ids = append(ids, *m.InvitedBy)
+		}
+	}
+	var users []User
+	if len(ids) > 0 {
+		if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
+			return nil, wrap("list members", err)
+		}
+	}
+	byID := make(map[string]User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	out := make([]Member, 0, len(ms))
+	for _, m := range ms {
+		mem := Member{Membership: m, User: byID[m.UserID]}
+		if m.InvitedBy != nil {
+			if inv, ok := byID[*m.InvitedBy]; ok {
+				mem.Inviter = &inv
+			}
+		}
+		out = append(out, mem)
+	}
+	return out, nil
+}
+
+// Member finds one membership of the organization with its user; ErrNotFound for one of another
+// organization as for one that does not exist.
+func (s *Store) Member(ctx context.Context, orgID, memberID string) (Member, error) {
+	var m Membership
+	if err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", memberID, orgID).Take(&m).Error; err != nil {
+		return Member{}, wrap("member", err)
+	}
+	u, err := s.UserByID(ctx, m.UserID)
+	if err != nil {
+		return Member{}, err
+	}
+	mem := Member{Membership: m, User: u}
+	if m.InvitedBy != nil {
+		if inv, err := s.UserByID(ctx, *m.InvitedBy); err == nil {
+			mem.Inviter = &inv
+		}
+	}
+	return mem, nil
+}
+
+// LockOrganization serialises changes to an organization's members for the rest of the
+// transaction (a row lock on PostgreSQL; SQLite has one writer). ErrNotFound when it is gone.
+func (s *Store) LockOrganization(ctx context.Context, orgID string) error {
+	q := s.db.WithContext(ctx).Model(&Organization{}).Select("id").Where("id = ?", orgID)
+	if s.postgres {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	var id string
+	return wrap("lock organization", q.Take(&id).Error)
+}
+
+// CountOwners counts the owners of an organization.
+func (s *Store) CountOwners(ctx context.Context, orgID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Membership{}).Where("organization_id = ? AND role = ?", orgID, RoleOwner).Count(&n).Error
+	return n, wrap("count owners", err)
+}
+
+// AddMember makes user a member of the organization. ErrConflict when they already are.
+func (s *Store) AddMember(ctx context.Context, m Membership) (Membership, error) {
+	if m.ID == "" {
+		m.ID = NewID()
+	}
+	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	return m, wrap("add member", s.db.WithContext(ctx).Create(&m).Error)
+}
+
+// SetMemberRole changes a membership's role; ErrNotFound when it is not one of the organization's.
+func (s *Store) SetMemberRole(ctx context.Context, orgID, memberID, role string, now time.Time) error {
+	res := s.db.WithContext(ctx).Model(&Membership{}).Where("id = ? AND organization_id = ?", memberID, orgID).
+		Updates(map[string]any{"role": role, "updated_at": now.UTC()})
+	if res.Error != nil {
+		return wrap("set member role", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("set member role: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// RemoveMember deletes a membership; ErrNotFound when it is not one of the organization's.
+func (s *Store) RemoveMember(ctx context.Context, orgID, memberID string) error {
+	res := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", memberID, orgID).Delete(&Membership{})
+	if res.Error != nil {
+		return wrap("remove member", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("remove member: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// RevokeKeysCreatedBy revokes the live keys user created in the organization and returns how many.
+func (s *Store) RevokeKeysCreatedBy(ctx context.Context, orgID, userID string, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&APIKey{}).
+		Where("organization_id = ? AND created_by = ? AND revoked_at IS NULL", orgID, userID).
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+	return res.RowsAffected, wrap("revoke member keys", res.Error)
+}
+
+// CreateInvitation stores an invitation.
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation) (Invitation, error) {
+	if inv.ID == "" {
+		inv.ID = NewID()
+	}
+	inv.EmailKey = EmailKey(inv.Email)
+	inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = inv.ExpiresAt.UTC(), inv.CreatedAt.UTC(), inv.UpdatedAt.UTC()
+	return inv, wrap("create invitation", s.db.WithContext(ctx).Create(&inv).Error)
+}
+
+// RetireInvitations revokes the organization's pending invitations of an address, so that only a
+// newer one can work.
+func (s *Store) RetireInvitations(ctx context.Context, orgID, email string, now time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Invitation{}).
+		Where("organization_id = ? AND email_key = ? AND accepted_at IS NULL AND revoked_at IS NULL", orgID, EmailKey(email)).
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()}).Error
+	return wrap("retire invitations", err)
+}
+
+// Invitations lists an organization's invitations, newest first.
+func (s *Store) Invitations(ctx context.Context, orgID string) ([]Invitation, error) {
+	out := []Invitation{}
+	err := s.db.WithContext(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Find(&out).Error
+	return out, wrap("list invitations", err)
+}
+
+// Invitation finds an invitation of the organization; ErrNotFound for one of another organization.
+func (s *Store) Invitation(ctx context.Context, orgID, id string) (Invitation, error) {
+	var inv Invitation
+	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&inv).Error
+	return inv, wrap("invitation", err)
+}
+
+// InvitationByToken finds an invitation by its token's hash, whatever its state; ErrNotFound.
+func (s *Store) InvitationByToken(ctx context.Context, hash string) (Invitation, error) {
+	var inv Invitation
+	err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&inv).Error
+	return inv, wrap("invitation by token", err)
+}
+
+// RenewInvitation gives a pending invitation a new token and expiry (the old link stops working).
+// ErrNotFound unless it is a pending invitation of the organization.
+func (s *Store) RenewInvitation(ctx context.Context, orgID, id, hash string, expires, now time.Time) (Invitation, error) {
+	res := s.db.WithContext(ctx).Model(&Invitation{}).
+		Where("id = ? AND organization_id = ? AND accepted_at IS NULL AND revoked_at IS NULL", id, orgID).
+		Updates(map[string]any{"token_hash": hash, "expires_at": expires.UTC(), "updated_at": now.UTC()})
+	if res.Error != nil {
+		return Invitation{}, wrap("renew invitation", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Invitation{}, fmt.Errorf("renew invitation: %w", ErrNotFound)
+	}
+	return s.Invitation(ctx, orgID, id)
+}
+
+// RevokeInvitation revokes an invitation of the organization (keeping the first revocation time);
+// ErrNotFound when it is not one of its invitations.
+func (s *Store) RevokeInvitation(ctx context.Context, orgID, id string, now time.Time) error {
+	if _, err := s.Invitation(ctx, orgID, id); err != nil {
+		return err
+	}
+	err := s.db.WithContext(ctx).Model(&Invitation{}).
+		Where("id = ? AND accepted_at IS NULL AND revoked_at IS NULL", id).
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()}).Error
+	return wrap("revoke invitation", err)
+}
+
+// ConsumeInvitation marks a usable invitation accepted: one conditional UPDATE, so of concurrent
+// accepts exactly one wins. ErrNotFound for a token that is unknown, used, revoked or expired.
+func (s *Store) ConsumeInvitation(ctx context.Context, hash string, now time.Time) (Invitation, error) {
+	now = now.UTC()
+	res := s.db.WithContext(ctx).Model(&Invitation{}).
+		Where("token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?", hash, now).
+		Updates(map[string]any{"accepted_at": now, "updated_at": now})
+	if res.Error != nil {
+		return Invitation{}, wrap("consume invitation", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return Invitation{}, fmt.Errorf("consume invitation: %w", ErrNotFound)
+	}
+	return s.InvitationByToken(ctx, hash)
+}
+
+// SetActiveProject records the project a user last worked in (login answers for its organization).
+func (s *Store) SetActiveProject(ctx context.Context, userID, projectID string, now time.Time) error {
+	return s.updateUser(ctx, "set active project", userID, map[string]any{"active_project_id": projectID, "updated_at": now.UTC()})
+}
+
+// Organization finds an organization; ErrNotFound when there is none.
+func (s *Store) Organization(ctx context.Context, id string) (Organization, error) {
+	var o Organization
+	return o, wrap("organization", s.db.WithContext(ctx).Where("id = ?", id).Take(&o).Error)
+}
