@@ -2925,6 +2925,20 @@ func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Login400JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -2935,6 +2949,20 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3302,6 +3330,34 @@ func (response Register201JSONResponse) VisitRegisterResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Register400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Register400JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Register403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Register403JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6268,158 +6324,158 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, memberID MemberID) e
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7L1rc9w20ij8V1B83ypLW9ToYnuTSF8exXFOnDiJ1lY2eU7kGmJIzAwiEmAAUONZl/77KTQAEiTBuWgk",
-	"2Zv4SyIPSVwafe9G94co5UXJGWFKRqcfojnBGRHw5xuixPJ8qojQ/8qITAUtFeUsOo3ekpSzTCLF0QJT",
-	"hSZkygVBQn9C2WwUxZFM56TA+tOCMlpURXR6HEdqWZLoNKJMkRkR0e3tbRyVWOCCKDvtK3ZDFdbzvPqm",
-	"P/HlnCBav/FEIprpyah+VmI1j+KI4cJM4d4a0yyKI0H+rKggWXSqREX89U25KLCKTqOqgjftGqUSlM0i",
-	"vcIfyHJoMecXr9A1Wa5ayTVZ7r6EH0kxIWJoFQU8lXNawkLQXkKzBPEpwuiS4MJ8vD+wPvPx7ku85NeE",
-	"/asiYhlepKRslpODShKk9KtoKniB1JwgUmCakwzllF3Xi/wTRqpXCZ+sXGGB378mbKbm0enz45NY4537",
-	"98lRf8G3eixZciYJIN7XOHtD/qyIVPpfKWeKMPgTl2VOU0Clwz+k3s6HiLzHRZkTs1GFaW6+ySzm4Zxm",
-	"Y0EkUWO37oJIiWf6+SvzHHGByPtS7wWVWMoFFxmCbwx4AKbN7v5/QabRafT/HTYEe2ieysOXQnBLTH2w",
-	"G1hzAZBOKyEIU82EVKKF4GymUaa/7iRG9c83RNCphUP/qUdu3rOUC0FSNXbTJfuj6DaOXnA2zWm6K6Bx",
-	"mvKKqTF5T6WSLRifm0cI54LgbInsK/cEUsBXDTo3vCAzKhXRR7mXtJeV7Mc18OeYzQha8CrPUE7wDUFY",
-	"n8wMM/of2DZaUDXnlYLfF4wItJfkWKox/MNC71suJjTLCNsRfJJIqc+rpigfgJdzKhFhWckpU4gRkkmE",
-	"USWJQPY7tIfR979eGirO+Yyy/TPHDiVKMWNc6Q8QVfcB93PmBkecIexWccBZvmwWupd0d5Xsa/A7uOpj",
-	"0JshGZIpLwmgvaymU5pSwtQYfrRwfsUUEQznZkm78gQz1pjAYG12YB4hScQNEQjeQHvC8CLNzb+YHGX/",
-	"TE/IwfMvp88PnqXPnx98hb8iB8+zp+lR+nRygo+P9u8JxhUj70uSKpKZhZwByOxqUYqFoETCb80CAVo/",
-	"cfUtr1i2I6AYV+MpjNMiZ3vyGqXM03vY7U9uMCDQCck5m4FKgxlXcyJalAl7vMDLnOPskvPXWMzIjlst",
-	"zWhjxfk4h/H8LVtZhCY8WyLFOTKv3BMHE/7oVJrBNZfCDA7X4iJOU1IqCZt/gxV5TQuqyK5nLLAi49wO",
-	"1WI6nKMCs6VbnjwzKiXKsQJtcfe9D82AtaJr2EOl1SGtPEmr5VKGEtCGD0AdTrSK0lWUD2pNObQu+/ah",
-	"p1PD4n5huFJzLuh/dgaqE8T6yKRcoXaYF+5Px/iRSq3ZaRqya0CpIBlhiuLcoM4vDN9gmuNJvivNVN5I",
-	"/ubeEnFDU4IUKUousKD5Ennv3j8ezQnKsMITrAWcRBUTBKdzPZeT9paEqET8hghN6SRrY9sDIdW/9RkA",
-	"SO9Dct3Uo9WyC/4vo9PfP0Q5T6PT3yPNRvQDrRdF7+KokLPoNJpSkmfIUy+sCl4YjIlu34Xw01LmKfCm",
-	"EQx5ijpD3TMXzDiRIFsKrNK5OT34Hu0l3f0bfUK/4uvQmkEvCL5Ge4n+X1vhrRcLJ3t+8eoHAiZSKXhJ",
-	"hKLG/kgFwYpkY6xa5laGFTlQtCB9myuOjP0gV33DqtwSnrGXemPQbAPzLo5ADa3k6gWuncwYcx/6D0rQ",
-	"kIhUY6c+0wzAQhUp5EYrHJgcC4GXMIUgU/q+b5t+ywXKqCxzrFXLfBkjMpqNUFJOxjm9IePzyYtjIM/e",
-	"jILc8OsdIQIaZ3unq/DZYM9b/ZH+urtHySuRAoQJqwpNmgVmFQai7E294OJaljglY4MDfQIxno1S8D9I",
-	"qjQI1nsBGvv89wheac1iMSD2sb1ZGp/oefTSzDZfwEueVY6zjOrl4fzCo50pziWJO+TUJo321n4uzSBG",
-	"udWKJZVIkKlG71oToFrwS4WZGqEfK60rEa0J6C+mlaoEacFjJZk6rPc8FCfPn7c8FMdxVGKlLYHoNLq6",
-	"ehsaZpBGViHMhfvImsSvvpFttNsQ22TvdGFX6w4PEAvn+c9TkBfrJ4tu4y5nxCUdX5MBr1KZY73D90qf",
-	"4wi9nfMFM+cEZ2ocPEDXZ0gqLrQ9qp9rCzIVREmtD+IZEaO16OzW0d/zu3rXhjJ7K00EwVmCcJ7zhUT/",
-	"5+VljJKFoIok6OLnt5eHF79cHl6cX774LkZJRqQSVaroDUnQNy9fv7x8qdfmCFqPpMlKfx2BVHNvB4m8",
-	"dYR35DIFfv/KfPYUkNb+47jDf+KoYvTPitjHmuHVC/ilzLYg5YIy/9fjLnH/dQiqTzyVmr+xaNtXElra",
-	"fdjLar0z3/96eYYkYZnGdyxRcm4tDdBlTtHXBAsi0FV1dPQ09YeFX0hY4GHAs7EVCOs2+6vj/PCp08XH",
-	"vlkt+5t4eUPEsu0V0zwXXE+NkR633Jmcad6c5lVGjBd+EyT/WczeGmCFJKmTHzQA59d0SjSv10Zi4sMu",
-	"0ZzFmo1As06xfvrPo6N+9COO/G1usN7m3c63Y8GN/r7pAG/0+5oEiAB13B7FSsT3XgV1CpBgc6bSQocu",
-	"uAF8Y/Nro7xMAEmDfE3jw7oZf5EGyrUKssUSu7y/bVZ72GGX0jnLHq14APMXFDrG9qkMk05I9r4AH/OF",
-	"NT/upjpZqqqNmPWctq/xkEXr81VA/4ks3Hp7YO8tpTN0CATfkDLny4Iw9ZLdUMFZYU1fh1UZuSE5L+Hn",
-	"OFIaQACCTItRzoLo9rKwZnFN0tGSV/9j/zVKeeFrg8YQjttQe9aC2tOhScwJvuBsSkVh9Kf28dQm84cw",
-	"3IlbasBeAcjKsSC4UnPClPUEeG9POM8JZr2TcLP6c6waMXQy3v7uhpmt7a00++GlnsZaf77Z6raFfklY",
-	"RtlszQnAwFuZ+eA0GoNhMrbSxRu9CaYPnVh7XZ1VDILi317A744AGVh4W5r+OidaHc8pu0YLLLXSohAo",
-	"AYKkhCltkc/5AmnRjyqmaF576FPMtFlW78dTWtZBJbht5y9r77Dxia31NH1jXu1OakcYnPMF+Nq6gDlH",
-	"ac4lxMWlOkNpTvWEqMBLNBGYpXPEGaLKNw6sa23sTJW4+aUtwGp3cf3igAPZ/ez5dKM4FDvsx9G8r9ux",
-	"8OGQMjzsRo01z2mFhdScZ2P9E9hTMHsvFhyKrgR8mS1vnSaNdmyiF7drO6Bbe26Ettmii4cD1Y0LKsG7",
-	"COTX5pVtKIbj6ZH1wEEgOCyhPPzrOxctgq1FYMDE28bHG3KW9X2iMWjghCmxRCUET6aG5RjH7cYqeeO6",
-	"fiVlFVQUPXbTXtl3VYHZgbaOjcdf24gmUmmcx9ZrK6qcoMWcCILUHCs0J3kpB7x7wFUGnWP2+ROJkt8O",
-	"LIM8ePUNAKMVzJXrXQtwPvFK5vQtFzOudtPsdpCdw3LzO4JzrdH0cG5O0ms5vMKAvOi46Vo4BcOdoRuc",
-	"V0QiLAgy30m0l/DrRJ8pQ3NYy3Lfg3izUNJWB1fBIKxDajNfYVXJtiLIr0Poc0OEbKtWA2dvh2y+aK80",
-	"doAMwb7JlrscdgnYDKApwqxOtWr4S511tV3+VBy95jPKHh4PLS8ljdNjM3diFzS373rpDhDddq7eGh7W",
-	"yStxoVGMlMZLjJlcmHBenXti3sSqnyiwg+WkdcD/cLaWW1+698KE6q0hhDc/YnFNFGWzc6UEnVTOCBii",
-	"1C5urA1rhB3uCDfTNeT7y+WPqEkCjZEgUyIEETHKsZEiJZ6R/RH6QR/Xgqp57RFqOVk+RJUqxikuSkxn",
-	"etocVwwkrv7dhUa0FSBzopTxDRT4vb9VD9M9aJFVHrm/jUvss7PKAuKRfU+fkn/pR6OhDNPDsDm4hSHm",
-	"u4R61PAlUhydPH+O0jkWONU84wylvCg4Q5hlaAKpGF5WrdEWXHwvEKGP214dcSCV4Gx24NkFK7j4lwH2",
-	"5xFSP/rISJuW+bQm5xhhX8Ao0FNNwqgkBFF1ivTmrFrEp1csGTi9ZIQunRSb0hurBcsYTTupwP5XMUAK",
-	"Q57kFVO8RDm5IbleoUtxjU2uZ4wKAtCWC6rS+eiKRfH9ccbPnAY4TYdiOgxgA8IeZBEhovu5A/T2aW6Y",
-	"JjKQ4BFKDBiMH/cOZMWdhycS6a07pc2HyRmiCs3ojbUCGWUEJR6AEt9xYuzqOMJZAT59klEFBv8NJYsB",
-	"i9uxKOMzzLaN1p2jqSBy3hC7uRThyBPnObHpt5ozPJHI+Lzs6xLN8Y22j7KW26ufG7RTAKsfsVrl7tsy",
-	"iLOFQLho02PH0MRsnJGcKDLGUhIlQ+7s2H/Ny4cLv2dyApx3TK59cULzXO9p3XsASNHoeStftrd6ht8r",
-	"q0lO5Xz4BeN2k5hlE/5++DWN42NBSi7CsOs6K/pLDAIjDMpheLQ3FQfONbSrwBaCZx1Eq04s/36y8mwy",
-	"2djxwrXGkvFajMHO3zGdzA7lUemmnzSejU7qivWpJJCaMhM4I1mCuEBJxdyjM6RncdcAjc9NSGV8NqN7",
-	"zEJ03uxA1lyfG3Xz/+psD81PrVsv4PVLOWMkVY1XNkg395v71wb5C14U+EASbRQrkqGfzys1NxdWpMtO",
-	"nHAsMnkqCM5i+zekBMUlZfZn+MtkGQUlhGHX95FDWkF2z3ZUog9hYwrppirunofYx4b6PFrZia3NbcJD",
-	"Xn0jwwpL/SKywQqJ9mgmzQWqJKdSdYeSyX6doVjgpdYDLKVxgXhBlUaOgmAmEc7zlpW/npLqnK7jo6M1",
-	"ybPhxK6LHDNfzk8F0QctFRYKdKmZ4Au4aFoKDqqWIqIUVIYT1S4En9I85GHJMqEVlJSq5UbIUn+gYSi2",
-	"+yanjBxv/cXJVl+UXCqcj11MZuPvNIfe7AsrgZtA9MZflHPre1z7hTZlMNtCyrkPFmQi6YYbGY6kT6s8",
-	"33zuVgR8bC5ijjcKxt9taMU3WpbC7y1D24IDuk0HcmHrHBaXs/1EQhxsfQDKeY070wQZniFUk9G51vHf",
-	"tXlKLBTFOTJc9axmY8Y9gaTCS4TBYlsiLEiMEg2aBKU5wUIijBykmtDiumzRLgPxfDnHJ0fxnRiKP8Y2",
-	"Q9T8petQ2p7f3HmEDv/xxnm2zVZqdrQ1PHvsaW3i1Pb8y49YbLKmLjvbGroB9rb1GC2mtvXXDTdpYecm",
-	"u+9zl51Sq2/DbMP5AXs8wTzSdC8hf3+yRMnhzfGh81f9AxTYe7gvtXkE2C63E/7dzQsWR6XVmVbOnBsL",
-	"w48EbupO64aOYb61t20Ce/X0Oi8zMo6c1T2gwelh3oJHeJubH/ZD+YLDTY7QFZCOJ63PlP6r08tXJ4Z/",
-	"BC/2bp68TgqZN1gnc/o+Y1PvGgysEWnHaK1jWTtGJLYOCXjzbhMQ2M7d/4bgjDIiAw5Vd7PZP3tIcvGu",
-	"OQc5wD1n2Hg3npad3Lt3D5pxUwMgDDgTCXuM1JeWQtAEKb/HjKBvOFkdmNzkCtRHzq1Be3X9J1TYS5bK",
-	"1fgimea8+3fIvylcessYt/NbVm0qmBMDOfXv1RhKZoVSl62/c0EmCJclmnEi7RVSSWfsoCrPbBUNkkG8",
-	"1FbFybSOo0wBsU7y1cnRs1BI+U7XKe6ST7Te1vwJm9BRN+IGG6RKBgzRM5SRKa5yBRVWtECdVDRX1vlV",
-	"o3ky2hWlO6TeEFC8WWbUGyLJjlmWdz0pR4NbFjJrb9gJ3ZWbfGu0uF3uVz+YnWBLebxiUx6QTDztJF8e",
-	"wk8h57oZp/12SdlE0GxGDnAFrslVQqT57Hh0NDpai2tuRl+uwOqCRwBaspX0d8Qz8/GdXOLet6HVXRJc",
-	"NEw+HNkud/Wc3cmCG3QIbhDHuGvUyUqj8WTph466n62PccEwYguvrPtiYz9nS6HecHf3Ecm6q4WyfeAo",
-	"ZPp2d92wemtTeLixXXCnTQdGqdmSSmu2vpVCFeTq61doOPqDqqSbHLVelDniATczDLJ+O6+pDBhxtQ21",
-	"kTHVYWXrbCoz5vqlXQhyQ8miv7p75lCfJs9ofTPo7borV+ibgDbIYi56geSJasZV03cWtAoVwYW71EaY",
-	"hkS2QY5Ln6X0t9xjM7Vd2eI3oQUM4Zep1PsJydutJeTmRqTJkH43uPAGMvckf+8kHB9NsG2XVr4CDncS",
-	"mE0ShMXlISlpl7kage+Lb1ty2I1nm0HekILfbH9/2apGXh5g59YhX5iCknXlW1XnpqI5hlqIkMMTSFBF",
-	"e4wvkJ1jf4u7y4GFrd78hrHaNmB2EvQrBXw4qffcZPIqDkm7aC8xRY9jlEBSrv7DZOXqv0xabrJ/hpSg",
-	"RWGdKzlfEHGQYvCvmGQ0qhCVyKbWtVP96xxfz4Z92ra3nwXI9NLzqPTq5746/+kcQWqtfqUOvjeTvqw0",
-	"kA8vsKCyPfU/n629HPaLDAmHe7ajII/BXM0eSn7bLvliQ1arBuHaBmqMkl8uXyRosnQ+pdFmXM9J63qi",
-	"3mbXRsq6F5R7ZwEFMYfdhKXgk5wUiNZ5fL9fQfXMqyhGV2Y5V9E7k1/5+5Upgm+emeJM0bukFYFam/UI",
-	"pTgH3+vToJxzoVCB0zllpL5Oja4py9ySbRKmJkMzHlyyhw+BSN8rgcdTV6U8WX86GmhmpfbNEOh/9S9S",
-	"bRJBxpWaA1coNDOpfZoJ1OucE5STGU6XQKLOmWkiKG60/c9B5zsFnT36gqn7pwnuubQSVC3f6gUY4J6X",
-	"9AeyNIXJ9L9NuPFbt28rYaMVleGhdMhwsTNX0XM0GiV1jxJgbWbOep1zpUooxgYr+g4K7QbZvZt4L/HH",
-	"BuotJ2NFpIIfmtYbpmhv09bit4Pzi1cHP8C2HOnCpHp6s2y9lwA4vv/1sgeKt03xN+NZ79za0gtzpGIv",
-	"bq0Hwy1o4MYbm3KmsAmc2g1cUPY1eFS1Zihy+5U8PTysfa0jyvtXgl9BNRG1BApVhGGWLlGqJTafonpQ",
-	"E4dvMmft5QDKZhr0p3UmbezXvZPxFfM6aqT8hohlbKNMfs2RGNm0IQ2UKc1J3NLPpLlrjP1whl4tZleM",
-	"uxvNNiHCgTW2egibHWh0yBq9cMqFrQpxoPiBrQ+R4jyXoyt2xc5bJUFOr9gB+sc/vPP8xz9srMQdqWa1",
-	"cKgG3aTvT07idaRg6v79sVCu3J+Z0K62nszwO1O10B+0RttTO9I1WdqRYDWrJm1eHV0xhKD8T/sDYNGl",
-	"IDCdUeAgHaMuQXPmrSAxxVtxBkU+604PVAFYoaiJRDhf4KW9MgUByDkuCUo+XNnSPFfRKfpwBWU49J9X",
-	"0Wg0MmLX6tzer7e3CZShsIrAFZtimleCSBejfHZyYjAnMYOPTBWQBOr4aGyDK5zdGilwgzKnKbHXah19",
-	"CV4KShSGZjjDFHaoiChM7gZVeYsyEVwfOL945UUmXExDm8UlYbik0Wn0dHQ0egqxIzUHjnyo/zMjKhwC",
-	"lHWdc5ray6AayIta2wGytTI142ml5YOrOXFD4IKZFq5Gn8qiUz2VH/7pdOg5OTraoJj5ZnXB/WkC1cFd",
-	"PXnN9zS/dYHl52YJoZHrpR62G4f4wi46/f1dHMmqKPRxBqfR3BfPJMSTllKRInqnRzg0V23+M3gg54B7",
-	"Ep0cHaHFnOa1vgnV/qlEoMYpbnhQ3f9ghF559c8Vr2z9c5cBETwjW/HlAY/HzjBQt93flcakhzia1/SG",
-	"MD2JVtnJ0KlAasqmh0JYC7SWXcgYPT96ivZMToTmS/vmXdocTPAUmgSeBzyIZpLAWbyB5kc1TimBp1Oa",
-	"2tN4+jhrWNGJ4b5aKqzAknppq9Hk5vgQl/TAuZCCuGLrrUtni5gLwE9kxyiJESMLrQrBDbvYuY8QZ0Q2",
-	"SYroJ3Jj+5nUBbL7SKTlkZHtO+PQFmWlA+68ficiNIFKBPq5BogGDODVs6Pj9VTeaqsCHz1d/1HTVuuO",
-	"zKRG+rWLq7PYALU8liNVrS96qFSjzjttzHEZQB4T95MIgzXSvkPeQyHPWoH73o16GzdmCzzBV8zqt/um",
-	"nERTbT2xrkdQvwbqrRvVjQEqGrMczzBlRtVpo6KvaDYVKr/m2XK7/iWN1uQ09gtjMhg38mYMJ9R94LZt",
-	"/9o7cB2aOb43nteuoT/A967JMjaaJiRd1WezZ4DNWUr2H5Nqnh1v8EW3iZb+7uRk/Xfdtjbw3Vfrv/P7",
-	"Vn0syjbniHDtMAhTd0dUHH4wrUNvDb3nRAV8X29sWZu6mSbktzONBpaIoB4hgZ9NQ4uUjNAbLTa08aEW",
-	"oIBq20gUOZEBrdyIGI82H0jXcOJhHbInTcZKgiRRj4riR8/Wf1H3wtsBtz8KngJWrMfTds/egTBv88qh",
-	"6Z97+w4syxScWW0MM/HFe+P+P9HZXOXLu7P+dreKjVj/Y5GBDcVCt5NPGu8fWRZ8JHox0QOBBDkwDUU3",
-	"5fGVmh+ay8IHfr5wWL17Y8usB3v4jtBL6MU9WCgIswwJoiqh/24XHbpioapDQQWt1VhgFyLttxcwRdfs",
-	"7wdDtf7ta4wsevXZNibvcHuERybwbt2oAKW7V2zP4MyS+gYo7rWx/qz4fXzFz7R89tsF+myhUvMOS4Ag",
-	"hWUMh6lpAjHoMnjBmaycH7bTUx3K6YMDXXHb9niB7NXtvopnZ/JaIETbCnmv/buW9A9GPcEmGQPC0oaH",
-	"nsimZTfjiz447kpcG2Bh3ev8L4zuA84xezx12WkHb8vUtiAE0dyPCAvIt4RBg3KLx01h6wD2n/nN2Oe4",
-	"LAmTtceVSjTlpqtAyBCCZbSp5O7KatPMRP/d6iWzeX/TfkuVR5ZmwbYpA/TYPx4qTRMLiRb4kRXabYn3",
-	"s4wbUoJNF90dyByC8ss7yTlX0N6P69cl7dvka2Z5Wd8C/BSlW7e+coCQXnp5DDtohn8vWQTNjJY9HN0c",
-	"OTeXQZKyWU4OKkn6SIn2TJPrk2dozish9518ajSVQR3Nlz5+b6booZl7uBHUAIvvc3W0Z43LWgfDOcRN",
-	"axx+XCf1fwtf1fjUIGwPlVaj7hS6xWzgWjg3mTE2Ft3czoeQtWu1AL/YTJhY60rgYODCJA34R+uyk0g2",
-	"umK/1kpV3GzE5lR5VAL1XGvEAZuFT00Q1HVoL7Gah7wS01ZTnF20MaeJdbv6bayJhfvzPLIytoH4OHfV",
-	"CPYC52jZEDJttCxdflZ8NpEwtRqEvNxDjdh12vkwtUIe3yr3n3PeuSxH56+zDr9+vYUROmeoYteML2qR",
-	"p9kJWggODVXMEq/YjKiGxJ8dHaMk0PEtiVuVOxQtSIgazTYegAj96hfhDg0bk2mra9Fje/b93s4B0nzN",
-	"ZzO4KrSDPPxMrJsQ62s+Q5StJkqTTT+Yq2PadXS6Z7TzLDTFuRpMLq2nVe0/mNf1I4keVEKswkC/gziV",
-	"Jsv1L593c+kFVezmV2NG2ZQqtujRO0RXzfghwwh2iuEkSf34b3F6nTT+/unFUVmFS0+2ytGeBsvRVsxG",
-	"YdYWo71iSbt2UoIEaRpRhsoiuaXbCU0JQmcVtgpbXbEE5GOCUsy0wjZxXswMQcr1niQEJX0nZbIfEtZm",
-	"xz6e3lFod6q5un//D04LJ727BaWi87QgLjxfF8PfAunthdbHDtytpjgXmv8IlPe3iLabQwfC6BA82rN0",
-	"vL+acTvrdFjVdomUXkMutmmNM60jcwZ50Exim1CJWXbFxKACH9LcgXRN0zJTdx+lWJIDyiRhkmoNI1+G",
-	"KLre3YNo4N6dX7/+4L0p5t2yio+dcLlGN7ctGdx9/rPNzvJzpOEhDW6DMAgj2yFxJeVLsok77C1RINfJ",
-	"ojHjazfYQOgBog2o6bRLpe/dAgZgC8IA1lRQCmZa5c4/wDJp8zPB7aL5mkMtrzVgmOK9YoW7kP0mSTZ1",
-	"hcLo6Z8nB18s/lU8fXH9529f5V9O/nz+/dH839lTeVz++ueX8v+Kf17/7xH+1/vf+Db0Hyi8+Om5z+4t",
-	"M+czkW+WQ6BRVJGeW22Q3OvGPofucvBKMz7Qlad7Acd3qTU3zYkENYAvWHM1JzewQ4pfMf0waboM2dHH",
-	"NJNJnW0wN50uihH6iRCbw5cIgrPEdHsKOtlCjYIe5fpOr1vaHS7yOCD/Vc3SBo0/tK7v//7uNv7QqSfg",
-	"/+aqHvz+7rabQ8NIqnGqj6geCdR45tGBV3U86KUARGp6Bj+k1dSu7h+2ntqetH41DuO/zvPao/a38Gz4",
-	"UGlYUevo6yLv3ZM/9Bo/rrd2OjN16hpYJWjBkaRFlYOdm67AzdEVe5WRouQaf057RpRmfFihgkvTXcHO",
-	"dgZMVytAcFGszlquIw+ckeHbY7aq8UVd//6u6tDGOkuwjvKtVVo+HXLyECe2sDSHiwtwNmkJ9NlZ8SBX",
-	"vnxo19cvaU0Z+1sRsrFiVpCzcUt6cz6RcDnaXgGQigurtjRU7Cj2zNmwNbPV79EMfKCjsOkRoLhPEus/",
-	"8Rti/zWJfrIOFrcwekMkhgo1m0S5Q32xF3MueyoB1Sp2Xck86WNpqyrOTgayV2s9+uf0OD3OnpGDk8kX",
-	"+OAZfv704Cv8BTk4mX6VHaVPJ1+S4+PNDd9gJfjH92y3WjcNx5SsFHFZPB0XGKRZt87o8yW1jy2JzKEG",
-	"NOqVZKsILg6bzi3DRvRLe7O47vHSDnQ/kR3Nvl2+YjHHCuoDgFBSWBFnCyf9NuNJuIRFuzD3g9oygfLk",
-	"A6Tige7vUbgiYEPQ1qE4XNOYtaKUhYt++D5UP3X2C5ThpZc46y51QPUvaAdU559jZnvvmGpg54B7wsdV",
-	"OwjYFu4zQVR915LnGRFgdazAyrMrBpNrI2fB3ARQD8z8MEJafB8471AJOXedkFJZfyeGLZxOLft7iPOY",
-	"GridUI+p/Ovq424syIKtCB45jNOt9r+OONGeZjyAXwvCFJosjVv/c92MT0HjhJMkSPKCQMuoZS+Z0jKT",
-	"AaF1iOuOHWFm8z2nrO/+aCI+zVhPpClPbQpAmmTpRv9RcyKIiQHVcu+KQVNJaGtWFx50jc0cs9l7dvQU",
-	"Ui7tNLaNdEFlgVU6T8xd7gWVxFSWVHNyxTz01caZRJXUwNt3rcZsZPwGmFjDEEN8xXxwf3ylHSI6Pz8/",
-	"//rp8rfF0eTn4/Srf5VvvxTfHv2v+qL4/voZe/3+5Lv0ruzF9mL5xDI4z9u96Tpo9YdGhT84ZZ8vdP+3",
-	"ciTb1xAzjzVszo7KpmlMUJeGjKg0bjIKsL08DgKKl4TJEfrGVWvUmlGbSfX1Yztjj8A/zdtv4RY764U4",
-	"Nk4tQVJaUi3GCwwhOq33fb4ft0mc9VeQEz5W1xdyplxsjuEfPFG2pnLVK6d4ScVLiRZcXFM2W1maaivT",
-	"0FSJCoi2j5c80EFbuC8Fpaw+l7C6/xJWqxj0tgywwSAoZLUh9oO/nplso12mW2sqM7IAUoqRbyObTCXG",
-	"F2eeLRuiuO2oSm/p8ahqa4OuroeogQJ5V594oazPVUQGLr76An6G6Ro9y6LsymQf+846FyU4baRxUd7N",
-	"HfmjXcwDE4bXbWuAMOxS/7YuyKI+iPWoc/jB/LG+5GZhbeu601edE+pPf6p/oV4hNvASAPN1vBcZ3wEV",
-	"ULbziq2p21n7AFrtxpZ+kzGqIHHclYXeS+y17eSKQXX+uW1Ytr8KsWNE3pv+7RwJ2C1a8kpIkk/RXk7w",
-	"Ddm3Dlfn4rxiwkLF/dKsNcdSWc9oc3PFvJ4hLhAMiPaeHX2FEv3u2DT+2g9nvOrPvN5wj0JhrnncSiIz",
-	"6hy8+FngfET9D9AVu0PZcwi2v7sWaJChW8q0gw/4mkhEplOSKkvddilPZL8278qwQpfCZgJDeqpACibB",
-	"C7xEdZe8ldSWkYLDnf+NiMxcZOoQ2R0dgjvEElq9Cx/Z0ed3n1xJ9LWrWKuberN/Mdr/W+RqmVpwuCFU",
-	"2wS1qzOsyfB9px+LG8dNOr69+nbQCL3mKc7zZYySAl8TJCqWmB4aXqqjlvCcoblS5enhYa6/mHOpTr88",
-	"+vLIlrDj5dKoslTW/XXMOBnCCh3azj6jJS5yaD4kEbPNOkSMJEeK81xCzqVVXujM+K2XSB+o1igU6Daj",
-	"Xu8hPW67w9e7Gl4f1nfTiaEFEHTOMLlpto/GqGmNZjto3Ma94eiMHVSl7WlWt/6SMdqo61fNKTuXCL2p",
-	"4UZBf+LX27X1Qj8CQ8+6yTKarfuTueLA/QnDKW3da4cuV2+oJ5k3V53n0Z8rcBGiSfBV3LRB6w5Xp533",
-	"x/u51UlNzrEgGZoskdQqLc6dZh5b/VdTnMEFW0vIz5+oJwRCvH13+/8CAAD//w==",
+	"2Zv4SyIPcW10N/qG7g9RyouSM8KUjE4/RHOCMyLgzzdEieX5VBGh/5URmQpaKspZdBq9JSlnmUSKowWm",
+	"Ck3IlAuChO5C2WwUxZFM56TAumtBGS2qIjo9jiO1LEl0GlGmyIyI6Pb2No5KLHBBlJ32FbuhCut5Xn3T",
+	"n/hyThCtWzyRiGZ6Mqq/lVjNozhiuDBTuFZjmkVxJMifFRUki06VqIi/vikXBVbRaVRV0NKuUSpB2SzS",
+	"K/yBLIcWc37xCl2T5aqVXJPl7kv4kRQTIoZWUcBXOaclLATtJTRLEJ8ijC4JLkzn/YH1mc67L/GSXxP2",
+	"r4qIZXiRkrJZTg4qSZDSTdFU8AKpOUGkwDQnGcopu64X+SeMVK8SuqxcYYHfvyZspubR6fPjk1jjnfv3",
+	"yVF/wbd6LFlyJgkg3tc4e0P+rIhU+l8pZ4ow+BOXZU5TQKXDP6TezoeIvMdFmROzUYVpbvpkFvNwTrOx",
+	"IJKosVt3QaTEM/39lfmOuEDkfan3gkos5YKLDEEfAx6AabO7/1+QaXQa/X+HDcEemq/y8KUQ3BJTH+wG",
+	"1lwApNNKCMJUMyGVaCE4m2mU6a87iVH98w0RdGrh0P/qkZv3LeVCkFSN3XTJ/ii6jaMXnE1zmu4KaJym",
+	"vGJqTN5TqWQLxufmE8K5IDhbItvknkAK+KpB54YXZEalIvoo95L2spL9uAb+HLMZQQte5RnKCb4hCOuT",
+	"mWFG/wPbRguq5rxS8PuCEYH2khxLNYZ/WOh9y8WEZhlhO4JPEin1edUU5QPwck4lIiwrOWUKMUIyiTCq",
+	"JBHI9kN7GH3/66Wh4pzPKNs/c+xQohQzxpXugKi6D7ifMzc44gxht4oDzvJls9C9pLurZF+D38FVH4Pe",
+	"DMmQTHlJAO1lNZ3SlBKmxvCjhfMrpohgODdL2pUnmLHGBAZrswPzCUkibohA0ALtCcOLNDf/YnKU/TM9",
+	"IQfPv5w+P3iWPn9+8BX+ihw8z56mR+nTyQk+Ptq/JxhXjLwvSapIZhZyBiCzq0UpFoISCb81CwRo/cTV",
+	"t7xi2Y6AYlyNpzBOi5ztyWuUMl/vYbc/ucGAQCck52wGIg1mXM2JaFEm7PECL3OOs0vOX2MxIztutTSj",
+	"jRXn4xzG87ds7yI04dkSKc6RaXJPHEz4o1NpBtdcCjM4XIuLOE1JqSRs/g1W5DUtqCK7nrHAioxzO1SL",
+	"6XCOCsyWbnnyzIiUKMcKpMXd9z40A9aCrmEPlRaHtPAkrZRLGUpAGj4AcTjRIkpXUD6oJeXQumzrQ0+m",
+	"hsX9wnCl5lzQ/+wMVHcR6yOTcoXYYRrcn4zxI5VastM0ZNeAUkEywhTFuUGdXxi+wTTHk3xXmqm8kfzN",
+	"vSXihqYEKVKUXGBB8yXy2t4/Hs0JyrDCE6wvOIkqJghO53oud9tbEqIS8RsiNKWTrI1tD4RU/9ZnACC9",
+	"j5vrph6tvrvg/zI6/f1DlPM0Ov090mxEf9ByUfQujgo5i06jKSV5hjzxworghcGY6PZdCD8tZZ4CbxrB",
+	"kKeoM9Q9c8GMEwl3S4FVOjenB/3RXtLdv5EndBNfhtYMekHwNdpL9P/aAm+9WDjZ84tXPxBQkUrBSyIU",
+	"NfpHKghWJBtj1VK3MqzIgaIF6etccWT0B7mqD6tyS3hGX+qNQbMN1Ls4AjG0kqsXuHYyo8x96H8oQUIi",
+	"Uo2d+EwzAAtVpJAbrXBgciwEXsIUgkzp+75u+i0XKKOyzLEWLfNljMhoNkJJORnn9IaMzycvjoE8ezMK",
+	"csOvd4QISJztna7CZ4M9b3Un3bu7R8krkQKECasKTZoFZhUGouxNveDiWpY4JWODA30CMZaNUvA/SKo0",
+	"CNZbARr9/PcImrRmsRgQ+9jeLI1P9Dx6aWabL6CRp5XjLKN6eTi/8GhninNJ4g45tUmjvbWfSzOIEW61",
+	"YEklEmSq0buWBKi++KXCTI3Qj5WWlYiWBHSPaaUqQVrwWEmmDus9C8XJ8+ctC8VxHJVYaU0gOo2urt6G",
+	"hhmkkVUIc+E6WZX41TeyjXYbYpvsnS7sat3hAWLhPP95CvfF+smi27jLGXFJx9dkwKpU5ljv8L3S5zhC",
+	"b+d8wcw5wZkaAw/Q9RmSigutj+rvWoNMBVFSy4N4RsRoLTq7dfT3/K7etaHM3koTQXCWIJznfCHR/3l5",
+	"GaNkIagiCbr4+e3l4cUvl4cX55cvvotRkhGpRJUqekMS9M3L1y8vX+q1OYLWI2my0r0juNVc6yCRt47w",
+	"jlymwO9fmW5PAWntP447/CeOKkb/rIj9rBlevYBfymwLUi4o83897hL3X4eg+sRTqfkbi7Z9IaEl3Yet",
+	"rNY68/2vl2dIEpZpfMcSJedW0wBZ5hR9TbAgAl1VR0dPU39Y+IWELzwMeDa2F8K6zf7qOD90dbL42Fer",
+	"ZX8TL2+IWLatYprngumpUdLjljmTM82b07zKiLHCb4LkP4vZWwOs0E3q7g8agPNrOiWa12slMfFhl2jO",
+	"YtVGoFknWD/959FR3/sRR/42N1hv07bTdyy4kd83HeCNbq9JgAgQx+1RrER8rymIU4AEmzOVFjp0wQ3g",
+	"G5tfG+FlAkga5GsaH9bN+Is0UK5FkC2W2OX9bbXaww67lM5Z9mjFA5i/oNAxtk9lmHRCd+8LsDFfWPXj",
+	"bqKTpapaiVnPafsSD1m0uq8C+k9k4dbbA3tvKZ2hQyD4hpQ5XxaEqZfshgrOCqv6OqzKyA3JeQk/x5HS",
+	"AAIQZPoa5SyIbi8LqxbXJB0tefU/9l+jlBe+NGgU4bgNtWctqD0dmsSc4AvOplQURn5qH0+tMn8Iw524",
+	"pQb0FYCsHAuCKzUnTFlLgNd6wnlOMOudhJvVn2PViKGT8fZ3N8xsbW+l2g+NehJr3X2z1W0L/ZKwjLLZ",
+	"mhOAgbdS88FoNAbFZGxvF2/0xpk+dGLtdXVWMQiKf3sOvzsCZGDh7dv01znR4nhO2TVaYKmFFoVACBAk",
+	"JUxpjXzOF0hf/ahiiua1hT7FTKtl9X48oWUdVILbdvay9g4bm9haS9M3pml3UjvC4JwvwNbWBcw5SnMu",
+	"wS8u1RlKc6onRAVeoonALJ0jzhBVvnJgTWtjp6rEzS/tC6w2F9cNBwzI7mfPphvFId9h34/m9W77wodd",
+	"yvCx6zXWPKflFlJzno31T6BPwew9X3DIuxKwZbasdZo02r6Jnt+ubYBu7bm5tM0WnT8cqG5cUAnWRSC/",
+	"Nq9sQzHsT4+sBQ4cweEbysO/vnHRIthaBAZMvG1svCFjWd8mGoMETpgSS1SC82RqWI4x3G4skjem61dS",
+	"VkFB0WM37ZV9VxWYHWjt2Fj8tY5oPJXGeGyttqLKCVrMiSBIzbFCc5KXcsC6B1xl0Dhmvz+RKPntwDLI",
+	"g1ffADBazly53rQA5xOvZE7fcjHjajfJboe7c/je/I7gXEs0PZybk/RaDq8wcF90zHQtnILhztANzisi",
+	"ERYEmX4S7SX8OtFnytAc1rLc9yDeLJS0xcFVMAjLkFrNV1hVsi0I8usQ+twQIdui1cDZ2yGbHu2Vxg6Q",
+	"Idg30XKXwyYBGwE0RZjVoVYNf6mjrraLn4qj13xG2cPjoeWlpDF6bGZO7ILm9l0v3AG8287UW8PDGnkl",
+	"LjSKkdJYiTGTC+POq2NPTEus+oECO2hOWgb8D2drufWlaxcmVG8NIbz5EYtroiibnSsl6KRySsAQpXZx",
+	"Y61bI2xwR7iZriHfXy5/RE0QaIwEmRIhiIhRjs0tUuIZ2R+hH/RxLaia1xahlpHlQ1SpYpziosR0pqfN",
+	"ccXgxtW/O9eI1gJkTpQytoECv/e36mG6By2yyiL3tzGJfTZWWUA8su3pU7Iv/WgklGF6GFYHt1DEfJNQ",
+	"jxq+RIqjk+fPUTrHAqeaZ5yhlBcFZwizDE0gFMOLqjXSgvPvBTz0cduqIw6kEpzNDjy9YAUX/zLA/jxC",
+	"6nsfGWnTMp/W5Bwj7F8wCuRUEzAqCUFUnSK9OSsW8ekVSwZOLxmhS3eLTemNlYJljKadUGC/VwyQwhAn",
+	"ecUUL1FObkiuV+hCXGMT6xmjggC05YKqdD66YlF8f5zxM6cBTtOhmA4D2ICwB1lEiOh+7gC9fZobhokM",
+	"BHiEAgMG/ce9A1nx5uGJRHrrTmjzYXKGqEIzemO1QEYZQYkHoMQ3nBi9Oo5wVoBNn2RUgcJ/Q8liQON2",
+	"LMrYDLNtvXXnaCqInDfEbh5FOPLEeU5s+K3mDE8kMjYv21yiOb7R+lHWMnv1Y4N2cmD1PVarzH1bOnG2",
+	"uBAu2vTYUTQxG2ckJ4qMsZREyZA5O/abefFw4XYmJsBZx+TahhOa53pP69oBIEUj561sbF/1DLcrq0lO",
+	"5Xy4gTG7ScyyCX8/3Ezj+FiQkosw7LrGiv4Sg8AIg3IYHu1NxYFzDe0qsIXgWQfRquPLv5+oPBtMNna8",
+	"cK2yZKwWY9Dzdwwns0N5VLppl8ay0QldsTaVBEJTZgJnJEsQFyipmPt0hvQs7hmgsbkJqYzNZnSPUYjO",
+	"mh2Imutzo278Xx3tofmpNesFrH4pZ4ykqrHKBunmfmP/2iB/wYsCH0iilWJFMvTzeaXm5sGKdNGJE45F",
+	"Jk8FwVls/4aQoLikzP4Mf5koo+ANYdj1fcSQVhDdsx2V6EPYmEK6oYq7xyH2saE+j1Z0Ymtzm/CQV9/I",
+	"sMBSN0TWWSHRHs2keUCV5FSq7lAy2a8jFAu81HKApTQuEC+o0shREMwkwnne0vLXU1Id03V8dLQmeDYc",
+	"2HWRY+bf81NB9EFLhYUCWWom+AIempaCg6iliCgFleFAtQvBpzQPWViyTGgBJaVquRGy1B00DMV2fXLK",
+	"yPHWPU626lFyqXA+dj6ZjftpDr1ZD3sDN47ojXuUc2t7XNtDqzKYbXHLuQ4LMpF0w40Me9KnVZ5vPnfL",
+	"Az42DzHHGznj7za04hstS+H3lqFtwQHdpgOxsHUMi4vZfiLBD7beAeWsxp1pggzPEKqJ6Fxr+O/qPCUW",
+	"iuIcGa56VrMxY55AUuElwqCxLREWJEaJBk2C0pxgIRFGDlKNa3FdtGiXgXi2nOOTo/hODMUfY5shav7S",
+	"NShtz2/uPEKH/3jjPNtmKzU72hqePfa0NnBqe/7leyw2WVOXnW0N3QB723qMFlPbunfDTVrYucnu+9xl",
+	"p9Dq2zDbcHbAHk8wnzTdS4jfnyxRcnhzfOjsVf8AAfYe3ktt7gG2y+24f3ezgsVRaWWmlTPnRsPwPYGb",
+	"mtO6rmOYb+1rm8BePbnOi4yMI6d1D0hwepi3YBHe5uWH7ShfcHjJEXoC0rGk9ZnSf3V4+erA8I9gxd7N",
+	"ktcJIfMG60RO36dv6l2DgTUi7eitdSxrR4/E1i4Bb95tHALbmfvfEJxRRmTAoOpeNvtnD0Eu3jPnIAe4",
+	"5wgb78XTshN79+5BI25qAIQBZzxhjxH60hIIGifl95gR9A0nqx2TmzyB+sixNWivzv+ECvvIUrkcXyTT",
+	"nHf/DvE3hQtvGeN2fMuqTQVjYiCm/r0aQ8qsUOiytXcuyAThskQzTqR9QirpjB1U5ZnNokEy8JfarDiZ",
+	"lnGUSSDWCb46OXoWcinf6TnFXeKJ1uuaP2HjOup63GCDVMmAInqGMjLFVa4gw4q+UCcVzZU1ftVonox2",
+	"RekOqTcEFG8WGfWGSLJjlOVdT8rR4JaJzNobdpfuyk2+NVLcLu+rH0xPsKk8XrEpD9xMPO0EXx7CTyHj",
+	"uhmn3bqkbCJoNiMHuALT5KpLpOl2PDoaHa3FNTejf6/A6oJHAFKyvenviGem851M4l7f0OouCS4aJh/2",
+	"bJe7Ws7upMENGgQ38GPc1etkb6PxZOm7jrrd1vu4YBixhVXW9djYztkSqDfc3X14su6qoWzvOAqpvt1d",
+	"N6ze6hQebmzn3GnTgRFqtqTSmq1vJVAFufr6FRqO/qAi6SZHrRdljnjAzAyDrN/OayoDSlytQ22kTHVY",
+	"2Tqdyoy5fmkXgtxQsuiv7p451KfJM1p9Bq1dd+UKfRXQOlnMQy+4eaKacdX0nQW1QkVw4R61EaYhkW0Q",
+	"49JnKf0t99hMrVe2+E1oAUP4ZTL1fkL37dY35OZKpImQfje48AYy93T/3ulyfLSLbbuw8hVwuNOF2QRB",
+	"WFweuiXtMlcj8H3xbUsOu/FsM8gbUvCb7d8vW9HIiwPsvDrkC5NQss58q+rYVDTHkAsRYngCAapoj/EF",
+	"snPsb/F2ObCw1Zvf0FfbBsxOF/3KCz4c1HtuInkVh6BdtJeYpMcxSiAoV/9honL1XyYsN9k/Q0rQorDG",
+	"lZwviDhIMdhXTDAaVYhKZEPr2qH+dYyvp8M+bevbzwJkeulZVHr5c1+d/3SOILRWN6md782kLysN5MML",
+	"LKhsT/3PZ2sfh/0iQ5fDPetREMdgnmYPBb9tF3yxIatVg3BtAzVGyS+XLxI0WTqb0mgzrudu63qi3mbX",
+	"esq6D5R7ZwEJMYfNhKXgk5wUiNZxfL9fQfbMqyhGV2Y5V9E7E1/5+5VJgm++meRM0buk5YFaG/UIqTgH",
+	"2/VpUM65UKjA6ZwyUj+nRteUZW7JNghTk6EZDx7ZQ0cg0vdK4PHUZSlP1p+OBppZqW0ZAv2v/kOqTTzI",
+	"uFJz4AqFZia1TTOBfJ1zgnIyw+kSSNQZM40HxY22/9npfCens0dfMHX/NME8l1aCquVbvQAD3POS/kCW",
+	"JjGZ/rdxN37r9m1v2GhFZnhIHTKc7Mxl9ByNRkldowRYm5mzXudcqRKSscGKvoNEu0F27ybeS/yxgXrL",
+	"yVgRqeCHpvSGSdrblLX47eD84tXBD7AtR7owqZ7eLFvvJQCO73+97IHibZP8zVjWO6+29MIcqdiHW+vB",
+	"cAsSuLHGppwpbByndgMXlH0NFlUtGYrc9pKnh4e1rXVEef9J8CvIJqKWQKGKMMzSJUr1jc2nqB7U+OGb",
+	"yFn7OICymQb9aR1JG/t572R8xbyKGim/IWIZWy+Tn3MkRjZsSANlSnMSt+Qzad4aY9+doVeL2RXj7kWz",
+	"DYhwYI2tHMJmBxodskYunHJhs0IcKH5g80OkOM/l6IpdsfNWSpDTK3aA/vEP7zz/8Q/rK3FHqlktHKpB",
+	"N+nbk5N4HSmYvH9/LJRL92cmtKutJzP8zmQt9Aet0fbUjnRNlnYkWM2qSZumoyuGEKT/aXcAFl0KAtMZ",
+	"AQ7CMeoUNGfeChKTvBVnkOSzrvRAFYAVkppIhPMFXtonU+CAnOOSoOTDlU3NcxWdog9XkIZD/3kVjUYj",
+	"c+1amdv79fY2gTQUVhC4YlNM80oQ6XyUz05ODOYkZvCRyQKSQB4fjW3whLObIwVeUOY0JfZZraMvwUtB",
+	"icJQDGeYwg4VEYWJ3aAqb1EmgucD5xevPM+E82lotbgkDJc0Oo2ejo5GT8F3pObAkQ/1f2ZEhV2Ass5z",
+	"TlP7GFQDeVFLO0C29k7NeFrp+8HlnLgh8MBMX65GnsqiUz2V7/7pVOg5OTraIJn5ZnnB/WkC2cFdPnnN",
+	"9zS/dY7l52YJoZHrpR62C4f4l110+vu7OJJVUejjDE6juS+eSfAnLaUiRfROj3Bontr8Z/BAzgH3JDo5",
+	"OkKLOc1reROy/VOJQIxT3PCguv7BCL3y8p8rXtn85y4CInhGNuPLAx6PnWEgb7u/K41JD3E0r+kNYXoS",
+	"LbKToVOB0JRND4WwFmgtu5Axen70FO2ZmAjNl/ZNW9ocTPAUmgCeBzyIZpLAWbyB4kc1TimBp1Oa2tN4",
+	"+jhrWFGJ4b5KKqzAknppq9Hk5vgQl/TAmZCCuGLzrUuni5gHwE9kRymJESMLLQrBC7vYmY8QZ0Q2QYro",
+	"J3Jj65nUCbL7SKTvI3O374xDW6SVDpjz+pWI0AQyEejvGiAaMIBXz46O11N5q6wKdHq6vlNTVuuOzKRG",
+	"+rWLq6PYALU8liNVLS96qFSjzjutzHEZQB7j95MIgzbSfkPeQyFPW4H33o14GzdqC3zBV8zKt/smnUST",
+	"bT2xpkcQvwbyrRvRjQEqGrUczzBlRtRpo6IvaDYZKr/m2XK7+iWN1OQk9gujMhgz8mYMJ1R94Lat/9o3",
+	"cB2aOb43ntfOoT/A967JMjaSJgRd1WezZ4DNWUr2H5Nqnh1v0KNbREv3OzlZ369b1gb6fbW+n1+36mNR",
+	"tjlHhGuDQZi6O1fF4QdTOvTW0HtOVMD29camtamLaUJ8O9NoYIkI8hES+NkUtEjJCL3R14ZWPtQCBFCt",
+	"G4kiJzIglZsrxqPNB5I13PWwDtmTJmIlQZKoR0Xxo2fre9S18HbA7Y+Cp4AV6/G0XbN3wM3bNDk09XNv",
+	"34FmmYIxq41hxr94b9z/Jzqbq3x5d9bfrlaxEet/LDKwrliodvJJ4/0j3wUfiV6M90AgQQ5MQdFNeXyl",
+	"5ofmsfCBHy8cFu/e2DTrwRq+I/QSanEPJgrCLEOCqErov9tJh65YKOtQUEBrFRbYhUj75QVM0jX7+8FQ",
+	"rn/bjJFFLz/bxuQdLo/wyATezRsVoHTXxNYMziypb4DiXhnrz4Lfxxf8TMlnv1ygzxYqNe+wBHBSWMZw",
+	"mJoiEIMmgxecycrZYTs11SGdPhjQFbdljxfIPt3ui3h2Jq8EQrTtJe+Vf9c3/YNRT7BIxsBlad1DT2RT",
+	"spvxRR8cdyWuDbCwrnX+F0b3AeOYPZ467bSDt2VqWxCCaN5HhC/It4RBgXKLx01i6wD2n/nF2Oe4LAmT",
+	"tcWVSjTlpqpASBGCZbSp5O7CalPMRP/dqiWzeX3TfkmVR77NgmVTBuixfzxUmiIWEi3wIwu02xLv5ztu",
+	"SAg2VXR3IHNwyi/vdM+5hPa+X79Oad8mXzPLy/oV4Kd4u3XzKwcI6aUXx7CDZPj3uougmNGyh6ObI+fm",
+	"d5CkbJaTg0qSPlKiPVPk+uQZmvNKyH13PzWSyqCM5t8+fm2m6KGZe7gQ1ACL73N1tGeVy1oGwzn4TWsc",
+	"flwj9X8LX9X41CBsD5VWo+4UqsVsYFo4N5Ex1hfdvM4Hl7UrtQC/2EiYWMtKYGDgwgQN+EfropNINrpi",
+	"v9ZCVdxsxMZUeVQC+VxrxAGdhU+NE9RVaC+xmoesEtNWUZxdpDEniXWr+m0siYXr8zyyMLbB9XHushHs",
+	"Bc7RsiFkymhZuvws+Gxyw9RiEPJiDzVi12Hnw9QKcXyrzH/OeOeiHJ29zhr8+vkWRuicoYpdM76orzzN",
+	"TtBCcCioYpZ4xWZENST+7OgYJYGKb0ncytyhaEFC1Gi28QBE6Ge/CFdo2JhMW1WLHtuy79d2DpDmaz6b",
+	"wVOhz+a+vwJHeM1niLLVlG9C9gcDgkxNkE6JjnYwhyZrl+jJxQ61SgoEg8d+JNGDXkOr0NwvU06lCaX9",
+	"ywf3XHqeG7v51ZhRNvmQLXr0DtGlTH5IX4WdYjgSU3/+W5xe561A//TiqKzC+S1bOW9PgzlvK2ZdPWsz",
+	"3l6xpJ2gKUGCNNUuQ7mX3NLthCbPoVM9W9mzrlgCl3CCUsy0VDhxptIMQVz3niQEJX1LaLIfkgjMjn08",
+	"vaNk0EkZ6/79PzgtnIjQzVoVnacFcTEAdcb9LZDevpp9bO/gaopz/v+PQHl/C5e+OXQgjA7Boz1Lx/ur",
+	"GbdTgYfleRet6VX9YpsmUtOCOGcQbM0ktlGbmGVXTAxqCSH1AEjXVEYzyf1RiiU5oEwSJqmWMPJliKLr",
+	"3T2ImO89LPaTHN6b9N/N3fjYUZ1rFABb98ElDTjb7CzvrCx89pl8KqYDg5UII1vrcSV7kWQTw95bokB4",
+	"IIvGIFEb9AacKOA3QU3NYCp9Ox1wGZvaBlCzgqQ20yp3lg6WSRtpCgYkzTwd/npFDsNsxUu7uAtv2SRc",
+	"qM61GD398+Tgi8W/iqcvrv/87av8y8mfz78/mv87eyqPy1///FL+X/HP6/89wv96/xvfhskEUkh+eobA",
+	"e4sx+kzkm0VDaBRVpGcgHCT3ukTRoXvmvNJWEKgv1H1K5BsHmzfzRIKswReseWSUG9ghxa+Y/pg09ZLs",
+	"6GOayaSOm5ibmh3FCP1EiI1GTATBWWLqVgXNhaGSR4/yEKlX9+0OT5IckP+qum+Dxh9aiQh+f3cbf+hk",
+	"RvB/c/kbfn93240GYiTVONVHVI8Eajzz6MDLnx40hQAiNdWPH1I1a9cpCKtobXNdP6+IscTneW22+1uY",
+	"T3yoNKyodfR1uvruyR96JSzXq1SdmToZGqwQtOBI0qLKQZlOV+Dm6Iq9ykhRco0/pz1NTTM+rFDBpakT",
+	"YWc7A6arBSB48lbHX9c+FM7I8Ds4m5/5os7kf1dxaGOZJZgR+tYKLZ8OOXmIE1tYmsPFBVi09A302SLy",
+	"II/XfGjXD0lpTRn7WxGy0WJWkLOxfXpzPpHwzNs+ZpCKCyu2NFTsKPbMKco1s9XtaAaG1lFY9QhQ3CeJ",
+	"9Z/4W7f/mpBFWbu9Wxi9IRJDrp1N/PWhCt+LOZc9kYBqEbvOyZ70sbSV32cnBdnLGh/9c3qcHmfPyMHJ",
+	"5At88Aw/f3rwFf6CHJxMv8qO0qeTL8nx8eaKbzCn/eObz1tFqIYdV/YWcfFIHTsbBIy3zujzc7uPfROZ",
+	"Qw1I1CvJVhFcHDY1aIaV6Jf2jXRdrabtTX8iO5J9OxHHYo4VZDqAS0lhRZwunPQLpifhZBztFOMPqssE",
+	"Eq0PkIoHur9HCo6ADkFbh+JwTWPWiqQczsXi21D9IOAvUIaXXgiwe54CecygsFEdSY+ZrSJk8pqdA+4J",
+	"H1ftIKBbuG6CqPrVKM8zIkDrWIGVZ1cMJtdKzoK5CSCzmflhhPT1feCsQyVED3b8VmXdTwxrOJ2s/Pfg",
+	"TDLZfDv+JJPD2GX63fgiCxZVeGRfUbduwTriRHua8QB+LQhTaLI0Zv3PGUA+BYkTTpIgyQsCxa+WvbBQ",
+	"y0wGLq1DXNceCTOb7zllffNH4/FpxnoiTaJtk8rShH038o+aE0GMD6i+964YlMeEAm11CkVXos0xm71n",
+	"R08heNROYwtiF1QWWKXzxLxKX1BJTI5MNSdXzENfrZxJVEkNvH1XNM2632+AiTUMMcRXTIf74yttF9H5",
+	"+fn510+Xvy2OJj8fp1/9q3z7pfj26H/VF8X318/Y6/cn36V3ZS+2qswnFot63q6y10GrPzQq/MEp+/w0",
+	"/b+VI9kKjZh5rGFzdlQ25W+CsjSEXaVxE7aA7TN4uKB4SZgcoW9c3kktGbWZVF8+tjP2CPzTfMcXLha0",
+	"/hLHxqglSEpLqq/xAoOLTst9n1/6beJn/RXuCR+r66dFUy42x/AP3lW2JgfXKyd4ScVLiRZcXFM2W5lk",
+	"ayvV0OS7ClxtHy94oIO28PILknJ9TsZ1/8m4VjHobRlgg0GQkmtD7Ad7PTPRRrtMt1ZVZmQBpBQjX0c2",
+	"kUqML848XTZEcdtRld7S41HV1gpdndlRAwXirj7xlF+f86EMPOH1L/gZpmvkLIuyK4N9bJt1Jkow2khj",
+	"orybOfJHu5gHJgyvbtgAYdil/m1NkEV9EOtR5/CD+WN98tDC6tZ1zbI6JtSf/lT/Qr2UcmAlAObreC8y",
+	"tgMqIAHpFVuTgbS2AbQKpy39cmlUQXS6S3C9l9gH6MkVgzoDc1t6bX8VYseIvDeV6DkSsFu05JWQJJ+i",
+	"vZzgG7JvDa7OxHnFhIWK+6VZa46lspbR5nmMaZ4hLhAMiPaeHX2FEt12bEqY7YcjXnU3r8rdo1CYK4O3",
+	"ksiMOAcNP184H1H+A3TF7lD2HILt7y4FGmToJmXt4AO+JhKR6ZSkylK3XcoT2c8yvNKt0KWwmcAQniqQ",
+	"gknwAi9RXe9vJbVlpOCQvWAjIjOvpTpEdkeD4A6+hFYVxkc29Pl1NFcSfW0q1uKm3uxfjPb/FrFaJqsd",
+	"bgjVlnPtygxrInzf6c/ixnGTjm2vfoI0Qq95ivN8GaOkwNcEiYolphqIF+qob3jO0Fyp8vTwMNc95lyq",
+	"0y+Pvjyyyfh4uTSiLJV1pSAzToawQoe2RtFoiYscyihJxGzZEREjyZHiPJcQc2mFFzozdusl0geqJQoF",
+	"ss2oV0VJj9uuVfauhteH9XWBYihmBDVATGyarQgyaoq82Vogt3FvODpjB1Vpq7PVRcxkjDaqX1Zzys5L",
+	"RW9qeFHQn/j1dgXK0I/A0LNusIxm6/5kLs1xf8JwSFv3baOL1RuqrubNVcd59OcKPIRoAnwVNwXdusPV",
+	"Yef98X5u1YSTcyxIhiZLJLVIi3MnmcdW/tUUZ3DBZkXy4yfqCYEQb9/d/r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
