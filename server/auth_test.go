@@ -253,6 +253,7 @@ func TestInvalidAccessTokens(t *testing.T) {
 			"no expiry":          signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.ExpiresAt = nil })),
 			"no project claim":   signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.ProjectID = "" })),
 			"tampered payload":   tampered,
+			"crit header":        critical(t, valid),
 			"garbage":            "not.a.jwt",
 			"huge":               strings.Repeat("a", 10000),
 		}
@@ -283,6 +284,19 @@ func TestInvalidAccessTokens(t *testing.T) {
 			t.Errorf("token issued after sessions_valid_after: status %d, want 200", status)
 		}
 	})
+}
+
+// critical re-signs token, with the test secret, under a header that lists a critical extension
+// (RFC 7515 4.1.11), which the service must refuse as one it does not understand.
+func critical(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT","crit":["exp"]}`)) + "." + parts[1]
+	sig, err := jwt.SigningMethodHS256.Sign(unsigned, []byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 func mustJSON(v any) []byte {

@@ -81,15 +81,24 @@ func (m *Manager) Issue(userID, orgID, projectID string) (string, error) {
 	return signed, nil
 }
 
-// Parse verifies signature, algorithm, issuer, audience, expiry and the presence of every claim.
-// It returns ErrInvalid for any failure.
+// Parse verifies signature, algorithm, issuer, audience, expiry and the presence of every claim,
+// and refuses a header with crit (no JWS extension is understood here). It returns ErrInvalid for
+// any failure.
 func (m *Manager) Parse(token string) (Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return Claims{}, ErrInvalid
 	}
 	var c Claims
-	_, err := m.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return m.secret, nil })
-	if err != nil || c.Subject == "" || c.OrganizationID == "" || c.ProjectID == "" || c.IssuedAt == nil || c.ID == "" {
+	tok, err := m.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return m.secret, nil })
+	if err != nil {
+		return Claims{}, ErrInvalid
+	}
+	// RFC 7515 4.1.11: a recipient must refuse a token whose crit lists an extension it does not
+	// understand. This service understands none, so any crit (even empty or null) is refused.
+	if _, critical := tok.Header["crit"]; critical {
+		return Claims{}, ErrInvalid
+	}
+	if c.Subject == "" || c.OrganizationID == "" || c.ProjectID == "" || c.IssuedAt == nil || c.ID == "" {
 		return Claims{}, ErrInvalid
 	}
 	if _, err := uuid.Parse(c.Subject); err != nil {

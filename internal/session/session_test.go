@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,11 @@ func TestParseRefuses(t *testing.T) {
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
 	hs384, _ := jwt.NewWithClaims(jwt.SigningMethodHS384, jwt.MapClaims{"iss": "iss", "aud": "aud", "sub": user, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "jti": "x", "org": "o", "pid": "p"}).SignedString(secret)
 	notUUID, _ := m.Issue("not-a-uuid", "o", "p")
+	crit := signedWithHeader(t, parts[1], `{"alg":"HS256","typ":"JWT","crit":["exp"]}`)
+	critEmpty := signedWithHeader(t, parts[1], `{"alg":"HS256","typ":"JWT","crit":[]}`)
+	critNull := signedWithHeader(t, parts[1], `{"alg":"HS256","typ":"JWT","crit":null}`)
 	for name, tok := range map[string]string{
+		"crit": crit, "crit empty": critEmpty, "crit null": critNull,
 		"expired": expired, "issuer": otherIss, "audience": otherAud, "key": otherKey, "alg none": none,
 		"HS384": hs384, "subject not a uuid": notUUID, "truncated": valid[:len(valid)-3], "empty": "",
 		"oversized": valid + strings.Repeat("A", MaxTokenBytes),
@@ -64,6 +69,17 @@ func TestParseRefuses(t *testing.T) {
 	}
 }
 
+// signedWithHeader signs payload (base64url, as in a token) under header (JSON) with the secret.
+func signedWithHeader(t testing.TB, payload, header string) string {
+	t.Helper()
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + payload
+	sig, err := jwt.SigningMethodHS256.Sign(unsigned, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
 // FuzzParse: no input makes Parse panic, and nothing but a token signed with the secret is
 // accepted.
 func FuzzParse(f *testing.F) {
@@ -75,6 +91,9 @@ func FuzzParse(f *testing.F) {
 	f.Add(parts[0] + "." + parts[1] + ".")
 	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + ".")
 	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1e309}`)) + "." + parts[2])
+	// Signed with the secret, so only the crit rule stands between them and acceptance.
+	f.Add(signedWithHeader(f, parts[1], `{"alg":"HS256","typ":"JWT","crit":["b64"],"b64":false}`))
+	f.Add(signedWithHeader(f, parts[1], `{"alg":"HS256","crit":null,"typ":"JWT"}`))
 	f.Add("")
 	f.Add("....")
 	f.Add("eyJ.eyJ.x")
@@ -89,6 +108,14 @@ func FuzzParse(f *testing.F) {
 			sig, serr := jwt.SigningMethodHS256.Sign(parts[0]+"."+parts[1], secret)
 			if serr != nil || base64.RawURLEncoding.EncodeToString(sig) != parts[2] {
 				t.Fatalf("Parse accepted %q as %+v without a valid signature", token, c)
+			}
+			header, _ := base64.RawURLEncoding.DecodeString(parts[0])
+			var h map[string]any
+			if json.Unmarshal(header, &h) != nil {
+				t.Fatalf("Parse accepted %q, whose header is not a JSON object", token)
+			}
+			if _, critical := h["crit"]; critical {
+				t.Fatalf("Parse accepted %q, whose header has crit", token)
 			}
 		}
 		if err != nil && err != ErrInvalid {
