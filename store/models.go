@@ -41,6 +41,7 @@ type User struct {
 	PasswordHash         string `gorm:"size:255;not null"`
 	EmailVerifiedAt      *time.Time
 	SessionsValidAfter   time.Time `gorm:"not null"`
+	SessionVersion       int64     `gorm:"not null"`
 	MarketingAttribution *string
 	PendingEmail         *string
 	PendingEmailAt       *time.Time

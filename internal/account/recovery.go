@@ -56,7 +56,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if _, err := tx.ConsumeToken(ctx, store.PurposePasswordReset, hash, now); err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, user.ID, newHash, now, true); err != nil {
+		if _, err := tx.SetPassword(ctx, user.ID, newHash, now, true); err != nil {
 			return err
 		}
 		if err := tx.RetireTokens(ctx, user.ID, store.PurposePasswordReset, now); err != nil {
@@ -97,7 +97,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		if err := tx.SetPassword(ctx, user.ID, newHash, s.now(), false); err != nil {
+		if _, err := tx.SetPassword(ctx, user.ID, newHash, s.now(), false); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
