@@ -96,17 +96,23 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err != nil {
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
+	var version int64
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		if _, err := tx.SetPassword(ctx, user.ID, newHash, s.now(), false); err != nil {
+		v, err := tx.SetPassword(ctx, user.ID, newHash, s.now(), false)
+		if err != nil {
 			return err
 		}
+		version = v
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
 	})
 	if err != nil {
 		return Session{}, err
 	}
 	s.mailer.Wake()
-	return s.open(c.Account, c.Project)
+	// The fresh session carries the version the change just set; every older token is refused.
+	account := c.Account
+	account.User.SessionVersion = version
+	return s.open(account, c.Project)
 }
 
 // issueLink creates a one-time token for user and queues the email carrying its link, in one
