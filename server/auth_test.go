@@ -216,8 +216,8 @@ func TestInvalidAccessTokens(t *testing.T) {
 		good := session.NewManager([]byte(testSecret), e.cfg.Auth.Issuer, e.cfg.Auth.Audience, time.Hour, e.clock.Now)
 		past := session.NewManager([]byte(testSecret), e.cfg.Auth.Issuer, e.cfg.Auth.Audience, time.Hour, func() time.Time { return now.Add(-2 * time.Hour) })
 		otherKey := session.NewManager([]byte("another-secret-0123456789-0123456789-xyz"), e.cfg.Auth.Issuer, e.cfg.Auth.Audience, time.Hour, e.clock.Now)
-		mustIssue := func(m *session.Manager, u, o, p string) string {
-			tok, err := m.Issue(u, o, p)
+		mustIssue := func(m *session.Manager, u, o, p string, sv int64) string {
+			tok, err := m.Issue(u, o, p, sv)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,9 +227,9 @@ func TestInvalidAccessTokens(t *testing.T) {
 			c := session.Claims{
 				RegisteredClaims: jwt.RegisteredClaims{
 					Issuer: e.cfg.Auth.Issuer, Subject: userID, Audience: jwt.ClaimStrings{e.cfg.Auth.Audience},
-					IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), ID: uuid.NewString(),
+					IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)), ID: uuid.NewString(),
 				},
-				OrganizationID: orgID, ProjectID: pid,
+				OrganizationID: orgID, ProjectID: pid, SessionVersion: new(int64(0)),
 			}
 			mut(&c)
 			return c
@@ -237,23 +237,26 @@ func TestInvalidAccessTokens(t *testing.T) {
 		payload, _ := json.Marshal(claims(func(*session.Claims) {}))
 		enc := base64.RawURLEncoding.EncodeToString
 		algNone := enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(payload) + "."
-		valid := mustIssue(good, userID, orgID, pid)
+		valid := mustIssue(good, userID, orgID, pid, 0)
 		parts := strings.Split(valid, ".")
 		tampered := parts[0] + "." + enc(mustJSON(claims(func(c *session.Claims) { c.Subject = uuid.NewString() }))) + "." + parts[2]
 
 		cases := map[string]string{
-			"expired":            mustIssue(past, userID, orgID, pid),
-			"bad signature":      mustIssue(otherKey, userID, orgID, pid),
+			"expired":            mustIssue(past, userID, orgID, pid, 0),
+			"bad signature":      mustIssue(otherKey, userID, orgID, pid, 0),
 			"alg none":           algNone,
 			"HS512":              signed(t, jwt.SigningMethodHS512, []byte(testSecret), claims(func(*session.Claims) {})),
-			"unknown user":       mustIssue(good, uuid.NewString(), orgID, pid),
-			"other organization": mustIssue(good, userID, uuid.NewString(), pid),
-			"unknown project":    mustIssue(good, userID, orgID, uuid.NewString()),
+			"unknown user":       mustIssue(good, uuid.NewString(), orgID, pid, 0),
+			"other organization": mustIssue(good, userID, uuid.NewString(), pid, 0),
+			"unknown project":    mustIssue(good, userID, orgID, uuid.NewString(), 0),
 			"wrong issuer":       signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.Issuer = "evil" })),
 			"wrong audience":     signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.Audience = jwt.ClaimStrings{"evil"} })),
 			"no expiry":          signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.ExpiresAt = nil })),
 			"no project claim":   signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.ProjectID = "" })),
 			"tampered payload":   tampered,
+			"crit header":        critical(t, valid),
+			"other sessions":     mustIssue(good, userID, orgID, pid, 1),
+			"no session version": signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(func(c *session.Claims) { c.SessionVersion = nil })),
 			"garbage":            "not.a.jwt",
 			"huge":               strings.Repeat("a", 10000),
 		}
@@ -271,19 +274,31 @@ func TestInvalidAccessTokens(t *testing.T) {
 		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + valid}); status != http.StatusOK {
 			t.Fatalf("valid token: status %d, want 200", status)
 		}
-		// Ending the user's sessions (as a password reset does) refuses tokens issued before.
-		e.clock.Advance(time.Second)
-		if n := e.sql.Exec(t, "UPDATE users SET sessions_valid_after = ? WHERE id = ?", e.clock.Now().UTC(), userID); n != 1 {
+		// Ending the user's sessions (as a password reset does) refuses tokens of the version before,
+		// within the same instant, and accepts those of the new one.
+		if n := e.sql.Exec(t, "UPDATE users SET session_version = session_version + 1 WHERE id = ?", userID); n != 1 {
 			t.Fatalf("ended the sessions of %d users, want 1", n)
 		}
 		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + valid}); status != http.StatusUnauthorized {
-			t.Errorf("token issued before sessions_valid_after: status %d, want 401", status)
+			t.Errorf("token of session version 0 after the user's moved to 1: status %d, want 401", status)
 		}
-		e.clock.Advance(time.Millisecond)
-		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + mustIssue(good, userID, orgID, pid)}); status != http.StatusOK {
-			t.Errorf("token issued after sessions_valid_after: status %d, want 200", status)
+		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + mustIssue(good, userID, orgID, pid, 1)}); status != http.StatusOK {
+			t.Errorf("token of the user's current session version: status %d, want 200", status)
 		}
 	})
+}
+
+// critical re-signs token, with the test secret, under a header that lists a critical extension
+// (RFC 7515 4.1.11), which the service must refuse as one it does not understand.
+func critical(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	unsigned := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT","crit":["exp"]}`)) + "." + parts[1]
+	sig, err := jwt.SigningMethodHS256.Sign(unsigned, []byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 func mustJSON(v any) []byte {

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -13,7 +12,6 @@ import (
 	"github.com/pinbridge/pinbridge-auth/gen"
 	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/apikey"
-	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -146,7 +144,8 @@ func (s *Server) principalFor(r *http.Request, acc access) (*principal, error) {
 }
 
 // sessionPrincipal accepts a session JWT whose user, organization and project still exist and
-// which was issued after the user's sessions were last ended.
+// which carries the user's current session version: ending a user's sessions (password reset or
+// change) increments it, so every token issued before is refused, even within the same second.
 func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal, error) {
 	claims, err := s.sessions.Parse(token)
 	if err != nil {
@@ -156,7 +155,7 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 	if err != nil {
 		return nil, notFoundAs(err, errInvalidAccessToken)
 	}
-	if account.Organization.ID != claims.OrganizationID || !issuedAfter(claims, account.User.SessionsValidAfter) {
+	if account.Organization.ID != claims.OrganizationID || *claims.SessionVersion != account.User.SessionVersion {
 		return nil, errInvalidAccessToken
 	}
 	project, ok := account.Project(claims.ProjectID)
@@ -205,11 +204,4 @@ func scopeFor(method string) string {
 		return store.ScopeDestructive
 	}
 	return store.ScopeWrite
-}
-
-// issuedAfter reports whether the token was issued at or after t. iat travels as a JSON number with
-// microseconds, and decoding it through float64 can land one microsecond low; that microsecond is
-// forgiven.
-func issuedAfter(c session.Claims, t time.Time) bool {
-	return !c.IssuedAt.Time.Add(time.Microsecond).Before(t)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -52,16 +51,11 @@ func registerDocs(e *echo.Echo, spec *openapi3.T) error {
 		c.Response().Header().Set("Content-Security-Policy", docsCSP)
 		return c.HTMLBlob(http.StatusOK, index)
 	})
-	files := http.StripPrefix("/docs/", http.FileServer(http.FS(docs)))
-	static := func(c echo.Context) error {
-		if strings.HasSuffix(c.Request().URL.Path, "/") {
-			return echo.ErrNotFound // files only, no directory listings
-		}
-		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(c.Response(), c.Request())
-		return nil
+	// Everything else under /docs/ is a file of the tree (index.html only at /docs) or a JSON 404.
+	files, err := staticFiles(docs, "/docs/", "public, max-age=3600", "index.html")
+	if err != nil {
+		return err
 	}
-	e.GET("/docs/init.js", static)
-	e.GET("/docs/swagger-ui/*", static)
+	e.GET("/docs/*", files)
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -44,15 +43,11 @@ func registerPages(e *echo.Echo) {
 			return c.HTMLBlob(http.StatusOK, body)
 		})
 	}
-	assets := http.FileServer(http.FS(mustSub(web, "assets")))
-	e.GET("/assets/*", func(c echo.Context) error {
-		if strings.HasSuffix(c.Request().URL.Path, "/") {
-			return echo.ErrNotFound // files only, no directory listings
-		}
-		c.Response().Header().Set("Cache-Control", "public, max-age=300")
-		http.StripPrefix("/assets", assets).ServeHTTP(c.Response(), c.Request())
-		return nil
-	})
+	assets, err := staticFiles(mustSub(web, "assets"), "/assets/", "public, max-age=300")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	e.GET("/assets/*", assets)
 }
 
 func mustSub(fsys fs.FS, dir string) fs.FS {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 )
@@ -243,20 +245,48 @@ func (s *Store) SetTimezone(ctx context.Context, userID, tz string, now time.Tim
 	return s.updateUser(ctx, "set timezone", userID, map[string]any{"timezone": tz, "updated_at": now.UTC()})
 }
 
-// SetPassword replaces the password hash and ends every session issued before now; with
-// verifyEmail it also marks the email verified (a reset link proves the address). ErrNotFound when
-// the user is gone.
-func (s *Store) SetPassword(ctx context.Context, userID, hash string, now time.Time, verifyEmail bool) error {
+// SetPassword replaces the password hash and, in the same statement, ends every session of the
+// user (as EndSessions does); with verifyEmail it also marks the email verified (a reset link
+// proves the address). It returns the user's new session version, the one a session opened after
+// the change carries. ErrNotFound when the user is gone.
+func (s *Store) SetPassword(ctx context.Context, userID, hash string, now time.Time, verifyEmail bool) (int64, error) {
 	now = now.UTC()
-	if err := s.updateUser(ctx, "set password", userID, map[string]any{
-		"password_hash": hash, "sessions_valid_after": now, "updated_at": now,
-	}); err != nil {
-		return err
+	version, err := s.endSessions(ctx, "set password", userID, now, map[string]any{"password_hash": hash})
+	if err != nil {
+		return 0, err
 	}
 	if verifyEmail {
-		return s.MarkEmailVerified(ctx, userID, now)
+		if err := s.MarkEmailVerified(ctx, userID, now); err != nil {
+			return 0, err
+		}
 	}
-	return nil
+	return version, nil
+}
+
+// EndSessions ends every session of the user: it increments the user's session version, which
+// session tokens carry and authentication compares on every request, so each token issued before
+// is refused from the next request on, even within the same second. sessions_valid_after records
+// when. It returns the new version; ErrNotFound when the user is gone.
+func (s *Store) EndSessions(ctx context.Context, userID string, now time.Time) (int64, error) {
+	return s.endSessions(ctx, "end sessions", userID, now.UTC(), map[string]any{})
+}
+
+// endSessions applies updates to one user together with the end of their sessions, in one
+// statement that returns the new session version: concurrent calls each get their own version.
+func (s *Store) endSessions(ctx context.Context, op, userID string, now time.Time, updates map[string]any) (int64, error) {
+	updates["session_version"] = gorm.Expr("session_version + 1")
+	updates["sessions_valid_after"] = now
+	updates["updated_at"] = now
+	var u User
+	res := s.db.WithContext(ctx).Model(&u).Clauses(clause.Returning{Columns: []clause.Column{{Name: "session_version"}}}).
+		Where("id = ?", userID).Updates(updates)
+	if res.Error != nil {
+		return 0, wrap(op, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return 0, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return u.SessionVersion, nil
 }
 
 // MarkEmailVerified records that the user proved their address (the first time only).

@@ -180,6 +180,15 @@ var migrations = []*gormigrate.Migration{
 		},
 	},
 	{
+		// The per-user session version that session tokens carry (claim sv): ending a user's
+		// sessions increments it, so tokens with whole-second iat are still refused in the second
+		// of a password reset or change. Existing rows start at 0.
+		ID: "20261202_0005_users_session_version",
+		Migrate: func(tx *gorm.DB) error {
+			return tx.Exec("ALTER TABLE users ADD COLUMN session_version BIGINT NOT NULL DEFAULT 0").Error
+		},
+	},
+	{
 		// Teams: organizations with several members. Every user becomes the owner of the
 		// organization made at registration, through a membership like any other.
 		ID: "20261202_0010_teams",

@@ -46,6 +46,7 @@ type User struct {
 	PasswordHash         string
 	EmailVerifiedAt      *time.Time
 	SessionsValidAfter   time.Time
+	SessionVersion       int64
 	MarketingAttribution *string
 	PendingEmail         *string
 	PendingEmailAt       *time.Time

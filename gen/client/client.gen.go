@@ -510,7 +510,7 @@ type ErrorDetail struct {
 	// Code A closed list; clients may branch on it.
 	Code ErrorCode `json:"code"`
 
-	// Errors For `validation_error`, one entry per offending field.
+	// Errors For `validation_error`, one entry per offending field, at most 21: beyond that, the first 20 and one of type `too_many_errors` whose `loc` is where the rest are and whose `msg` says how many more there are.
 	Errors *[]ValidationIssue `json:"errors,omitempty"`
 
 	// Message Human-readable; names the field or the rule where that helps.
@@ -951,7 +951,7 @@ type ValidationIssue struct {
 	Loc []string `json:"loc"`
 	Msg string   `json:"msg"`
 
-	// Type A short machine-readable kind, e.g. `missing`, `string_too_short`, `extra_forbidden`.
+	// Type A short machine-readable kind, e.g. `missing`, `string_too_short`, `extra_forbidden`, `too_many_errors`.
 	Type string `json:"type"`
 }
 

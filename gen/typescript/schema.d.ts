@@ -616,7 +616,7 @@ export interface components {
             code: components["schemas"]["ErrorCode"];
             /** @description Human-readable; names the field or the rule where that helps. */
             message: string;
-            /** @description For `validation_error`, one entry per offending field. */
+            /** @description For `validation_error`, one entry per offending field, at most 21: beyond that, the first 20 and one of type `too_many_errors` whose `loc` is where the rest are and whose `msg` says how many more there are. */
             errors?: components["schemas"]["ValidationIssue"][];
             /** @description The request's `X-Request-ID`, on server errors. */
             request_id?: string;
@@ -630,7 +630,7 @@ export interface components {
             /** @description Where the problem is, e.g. `["body", "email"]` or `["query", "token"]`. */
             loc: string[];
             msg: string;
-            /** @description A short machine-readable kind, e.g. `missing`, `string_too_short`, `extra_forbidden`. */
+            /** @description A short machine-readable kind, e.g. `missing`, `string_too_short`, `extra_forbidden`, `too_many_errors`. */
             type: string;
         };
         ServiceInfo: {

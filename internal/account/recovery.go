@@ -64,7 +64,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if _, err := tx.ConsumeToken(ctx, store.PurposePasswordReset, hash, now); err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, user.ID, newHash, now, true); err != nil {
+		if _, err := tx.SetPassword(ctx, user.ID, newHash, now, true); err != nil {
 			return err
 		}
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
@@ -126,21 +126,27 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if err != nil {
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
+	var version int64
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
 		now := s.now()
-		if err := tx.SetPassword(ctx, user.ID, newHash, now, false); err != nil {
+		v, err := tx.SetPassword(ctx, user.ID, newHash, now, false)
+		if err != nil {
 			return err
 		}
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
+		version = v
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
 	})
 	if err != nil {
 		return Session{}, err
 	}
 	s.mailer.Wake()
-	return s.open(c.Account, c.Project)
+	// The fresh session carries the version the change just set; every older token is refused.
+	account := c.Account
+	account.User.SessionVersion = version
+	return s.open(account, c.Project)
 }
 
 // issueLink creates a one-time token for user and queues the email carrying its link, in one

@@ -112,9 +112,10 @@ type Session struct {
 	TTL     time.Duration
 }
 
-// open issues a session token for account on project.
+// open issues a session token for account on project, carrying the user's session version as
+// account holds it.
 func (s *Service) open(account store.Account, project store.Project) (Session, error) {
-	token, err := s.sessions.Issue(account.User.ID, account.Organization.ID, project.ID)
+	token, err := s.sessions.Issue(account.User.ID, account.Organization.ID, project.ID, account.User.SessionVersion)
 	if err != nil {
 		return Session{}, err
 	}

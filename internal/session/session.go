@@ -1,5 +1,5 @@
 // Package session issues and verifies the session JWTs: HS256 only, with iss, aud, sub (user), org,
-// pid (active project), iat, exp and jti, all required.
+// pid (active project), sv (the user's session version), iat, nbf, exp and jti, all required.
 package session
 
 import (
@@ -10,13 +10,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
-
-func init() {
-	// iat carries microseconds so that a session issued in the same second as a password change is
-	// still ordered correctly against the user's sessions_valid_after. RFC 7519 NumericDate allows
-	// fractional seconds.
-	jwt.TimePrecision = time.Microsecond
-}
 
 // MaxTokenBytes bounds what Parse will look at.
 const MaxTokenBytes = 4096
@@ -29,6 +22,10 @@ type Claims struct {
 	jwt.RegisteredClaims
 	OrganizationID string `json:"org"`
 	ProjectID      string `json:"pid"`
+	// SessionVersion is the user's session version when the token was issued: ending a user's
+	// sessions increments the version, and a token carrying another one is refused. A pointer so
+	// that a missing claim is told apart from version 0; Parse guarantees it is set.
+	SessionVersion *int64 `json:"sv"`
 }
 
 // Manager issues and parses tokens with one secret.
@@ -59,20 +56,24 @@ func NewManager(secret []byte, issuer, audience string, ttl time.Duration, now f
 // TTL is the lifetime of issued tokens.
 func (m *Manager) TTL() time.Duration { return m.ttl }
 
-// Issue signs a token for user in organization org with active project pid.
-func (m *Manager) Issue(userID, orgID, projectID string) (string, error) {
-	now := m.now().UTC()
+// Issue signs a token for user in organization org with active project pid, carrying the user's
+// session version. exp, iat and nbf are whole seconds: RFC 7519 allows fractions, but several JWT
+// libraries refuse them. The error is a signing failure.
+func (m *Manager) Issue(userID, orgID, projectID string, sessionVersion int64) (string, error) {
+	now := m.now().UTC().Truncate(time.Second)
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    m.issuer,
 			Subject:   userID,
 			Audience:  jwt.ClaimStrings{m.audience},
 			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(m.ttl)),
 			ID:        uuid.NewString(),
 		},
 		OrganizationID: orgID,
 		ProjectID:      projectID,
+		SessionVersion: &sessionVersion,
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(m.secret)
 	if err != nil {
@@ -81,15 +82,25 @@ func (m *Manager) Issue(userID, orgID, projectID string) (string, error) {
 	return signed, nil
 }
 
-// Parse verifies signature, algorithm, issuer, audience, expiry and the presence of every claim.
-// It returns ErrInvalid for any failure.
+// Parse verifies signature, algorithm, issuer, audience, expiry, not-before and the presence of
+// every claim (a token without sv, as releases before it issued, is refused), and refuses a header
+// with crit (no JWS extension is understood here). It returns ErrInvalid for any failure.
 func (m *Manager) Parse(token string) (Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return Claims{}, ErrInvalid
 	}
 	var c Claims
-	_, err := m.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return m.secret, nil })
-	if err != nil || c.Subject == "" || c.OrganizationID == "" || c.ProjectID == "" || c.IssuedAt == nil || c.ID == "" {
+	tok, err := m.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return m.secret, nil })
+	if err != nil {
+		return Claims{}, ErrInvalid
+	}
+	// RFC 7515 4.1.11: a recipient must refuse a token whose crit lists an extension it does not
+	// understand. This service understands none, so any crit (even empty or null) is refused.
+	if _, critical := tok.Header["crit"]; critical {
+		return Claims{}, ErrInvalid
+	}
+	if c.Subject == "" || c.OrganizationID == "" || c.ProjectID == "" || c.IssuedAt == nil || c.NotBefore == nil ||
+		c.ID == "" || c.SessionVersion == nil || *c.SessionVersion < 0 {
 		return Claims{}, ErrInvalid
 	}
 	if _, err := uuid.Parse(c.Subject); err != nil {
