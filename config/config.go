@@ -67,6 +67,9 @@ type Auth struct {
 	AccessTokenTTL time.Duration
 	Issuer         string
 	Audience       string
+	// ReauthWindow is how long after proving the password a session may change the account's
+	// email without sending the password again.
+	ReauthWindow time.Duration
 }
 
 // Mail holds the outgoing mail settings.
@@ -86,6 +89,8 @@ type Tokens struct {
 	PasswordResetTTL time.Duration
 	EmailVerifyTTL   time.Duration
 	EmailChangeTTL   time.Duration
+	// EmailRevertTTL is how long the "this wasn't me" link sent to the former address works.
+	EmailRevertTTL time.Duration
 }
 
 // Limits are the abuse controls. Every rate limit is a count per window, stored in the database
@@ -195,6 +200,7 @@ func Load(lookup Lookup) (Config, error) {
 		AccessTokenTTL: duration("PINBRIDGE_ACCESS_TOKEN_TTL", "1h"),
 		Issuer:         get("PINBRIDGE_JWT_ISSUER", "pinbridge-auth"),
 		Audience:       get("PINBRIDGE_JWT_AUDIENCE", "pinbridge-api"),
+		ReauthWindow:   duration("PINBRIDGE_REAUTH_WINDOW", "10m"),
 	}
 	c.Mail = Mail{
 		PublicURL:  strings.TrimRight(get("PINBRIDGE_PUBLIC_URL", "http://localhost:8080"), "/"),
@@ -209,6 +215,7 @@ func Load(lookup Lookup) (Config, error) {
 		PasswordResetTTL: duration("PINBRIDGE_RESET_TOKEN_TTL", "1h"),
 		EmailVerifyTTL:   duration("PINBRIDGE_VERIFY_TOKEN_TTL", "24h"),
 		EmailChangeTTL:   duration("PINBRIDGE_EMAIL_CHANGE_TOKEN_TTL", "1h"),
+		EmailRevertTTL:   duration("PINBRIDGE_EMAIL_REVERT_TOKEN_TTL", "168h"),
 	}
 	c.HTTP = HTTP{
 		BodyLimitBytes:    int64(integer("PINBRIDGE_BODY_LIMIT_BYTES", 64<<10, 1024)),

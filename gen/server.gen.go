@@ -483,6 +483,11 @@ type EmailChangeConfirmed struct {
 
 // EmailChangeRequest defines model for EmailChangeRequest.
 type EmailChangeRequest struct {
+	// CurrentPassword Needed when the session last proved the password more than `PINBRIDGE_REAUTH_WINDOW`
+	// (10 minutes by default) ago; without it, or when it is wrong, the answer is 403
+	// `reauthentication_required`.
+	CurrentPassword *string `json:"current_password,omitempty"`
+
 	// NewEmail Example: you@example.com
 	NewEmail Email `json:"new_email"`
 }
@@ -493,6 +498,19 @@ type EmailChangeRequested struct {
 	PendingEmail      string    `json:"pending_email"`
 	RequestedAt       time.Time `json:"requested_at"`
 	RetryAfterSeconds *int      `json:"retry_after_seconds,omitempty"`
+}
+
+// EmailChangeRevertRequest defines model for EmailChangeRevertRequest.
+type EmailChangeRevertRequest struct {
+	// Token The token of the "this wasn't me" link sent to the former address.
+	Token string `json:"token"`
+}
+
+// EmailChangeReverted defines model for EmailChangeReverted.
+type EmailChangeReverted struct {
+	// Email The account's address again.
+	Email   string `json:"email"`
+	Message string `json:"message"`
 }
 
 // EmailVerificationRequested defines model for EmailVerificationRequested.
@@ -1043,6 +1061,9 @@ type ChangePasswordJSONRequestBody = ChangePasswordRequest
 // RequestEmailChangeJSONRequestBody defines body for RequestEmailChange for application/json ContentType.
 type RequestEmailChangeJSONRequestBody = EmailChangeRequest
 
+// RevertEmailChangeJSONRequestBody defines body for RevertEmailChange for application/json ContentType.
+type RevertEmailChangeJSONRequestBody = EmailChangeRevertRequest
+
 // ForgotPasswordJSONRequestBody defines body for ForgotPassword for application/json ContentType.
 type ForgotPasswordJSONRequestBody = ForgotPasswordRequest
 
@@ -1105,6 +1126,9 @@ type ServerInterface interface {
 	// RequestEmailChange Request an email address change
 	// (POST /v1/auth/email/change/request)
 	RequestEmailChange(ctx echo.Context) error
+	// RevertEmailChange Undo an email change ("this wasn't me")
+	// (POST /v1/auth/email/change/revert)
+	RevertEmailChange(ctx echo.Context) error
 	// VerifyEmail Verify an email address
 	// (GET /v1/auth/email/verify)
 	VerifyEmail(ctx echo.Context, params VerifyEmailParams) error
@@ -1291,6 +1315,15 @@ func (w *ServerInterfaceWrapper) RequestEmailChange(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RequestEmailChange(ctx)
+	return err
+}
+
+// RevertEmailChange converts echo context to params.
+func (w *ServerInterfaceWrapper) RevertEmailChange(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevertEmailChange(ctx)
 	return err
 }
 
@@ -1607,6 +1640,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/auth/email/verify", wrapper.VerifyEmail, options.OperationMiddlewares["verifyEmail"]...)
 	router.POST(options.BaseURL+"/v1/auth/email/change/request", wrapper.RequestEmailChange, options.OperationMiddlewares["requestEmailChange"]...)
 	router.GET(options.BaseURL+"/v1/auth/email/change/confirm", wrapper.ConfirmEmailChange, options.OperationMiddlewares["confirmEmailChange"]...)
+	router.POST(options.BaseURL+"/v1/auth/email/change/revert", wrapper.RevertEmailChange, options.OperationMiddlewares["revertEmailChange"]...)
 	router.GET(options.BaseURL+"/v1/auth/profile", wrapper.GetProfile, options.OperationMiddlewares["getProfile"]...)
 	router.PUT(options.BaseURL+"/v1/auth/profile", wrapper.UpdateProfile, options.OperationMiddlewares["updateProfile"]...)
 	router.GET(options.BaseURL+"/v1/api-keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listAPIKeys"]...)
@@ -2596,6 +2630,132 @@ func (response RequestEmailChange500JSONResponse) VisitRequestEmailChangeRespons
 type RequestEmailChange503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RequestEmailChange503JSONResponse) VisitRequestEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChangeRequestObject struct {
+	Body *RevertEmailChangeJSONRequestBody
+}
+
+type RevertEmailChangeResponseObject interface {
+	VisitRevertEmailChangeResponse(w http.ResponseWriter) error
+}
+
+type RevertEmailChange200JSONResponse EmailChangeReverted
+
+func (response RevertEmailChange200JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevertEmailChange400JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevertEmailChange409JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RevertEmailChange413JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response RevertEmailChange422JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RevertEmailChange429JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevertEmailChange500JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevertEmailChange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RevertEmailChange503JSONResponse) VisitRevertEmailChangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5133,6 +5293,9 @@ type StrictServerInterface interface {
 	// RequestEmailChange Request an email address change
 	// (POST /v1/auth/email/change/request)
 	RequestEmailChange(ctx context.Context, request RequestEmailChangeRequestObject) (RequestEmailChangeResponseObject, error)
+	// RevertEmailChange Undo an email change ("this wasn't me")
+	// (POST /v1/auth/email/change/revert)
+	RevertEmailChange(ctx context.Context, request RevertEmailChangeRequestObject) (RevertEmailChangeResponseObject, error)
 	// VerifyEmail Verify an email address
 	// (GET /v1/auth/email/verify)
 	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
@@ -5538,6 +5701,52 @@ func (sh *strictHandler) RequestEmailChange(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RequestEmailChangeResponseObject); ok {
 		return validResponse.VisitRequestEmailChangeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevertEmailChange operation middleware
+func (sh *strictHandler) RevertEmailChange(ctx echo.Context) error {
+	var request RevertEmailChangeRequestObject
+
+	var body RevertEmailChangeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevertEmailChange(ctx.Request().Context(), request.(RevertEmailChangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevertEmailChange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevertEmailChangeResponseObject); ok {
+		return validResponse.VisitRevertEmailChangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6323,161 +6532,166 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, memberID MemberID) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9w20ij8V1B83ypLW9ToYnuTSF8exXFOnDiJ1lY2eU7kGmJIzAwiEmAAUONZl/77KTQAEiTBuWgk",
-	"2Zv4SyIPcW10N/qG7g9RyouSM8KUjE4/RHOCMyLgzzdEieX5VBGh/5URmQpaKspZdBq9JSlnmUSKowWm",
-	"Ck3IlAuChO5C2WwUxZFM56TAumtBGS2qIjo9jiO1LEl0GlGmyIyI6Pb2No5KLHBBlJ32FbuhCut5Xn3T",
-	"n/hyThCtWzyRiGZ6Mqq/lVjNozhiuDBTuFZjmkVxJMifFRUki06VqIi/vikXBVbRaVRV0NKuUSpB2SzS",
-	"K/yBLIcWc37xCl2T5aqVXJPl7kv4kRQTIoZWUcBXOaclLATtJTRLEJ8ijC4JLkzn/YH1mc67L/GSXxP2",
-	"r4qIZXiRkrJZTg4qSZDSTdFU8AKpOUGkwDQnGcopu64X+SeMVK8SuqxcYYHfvyZspubR6fPjk1jjnfv3",
-	"yVF/wbd6LFlyJgkg3tc4e0P+rIhU+l8pZ4ow+BOXZU5TQKXDP6TezoeIvMdFmROzUYVpbvpkFvNwTrOx",
-	"IJKosVt3QaTEM/39lfmOuEDkfan3gkos5YKLDEEfAx6AabO7/1+QaXQa/X+HDcEemq/y8KUQ3BJTH+wG",
-	"1lwApNNKCMJUMyGVaCE4m2mU6a87iVH98w0RdGrh0P/qkZv3LeVCkFSN3XTJ/ii6jaMXnE1zmu4KaJym",
-	"vGJqTN5TqWQLxufmE8K5IDhbItvknkAK+KpB54YXZEalIvoo95L2spL9uAb+HLMZQQte5RnKCb4hCOuT",
-	"mWFG/wPbRguq5rxS8PuCEYH2khxLNYZ/WOh9y8WEZhlhO4JPEin1edUU5QPwck4lIiwrOWUKMUIyiTCq",
-	"JBHI9kN7GH3/66Wh4pzPKNs/c+xQohQzxpXugKi6D7ifMzc44gxht4oDzvJls9C9pLurZF+D38FVH4Pe",
-	"DMmQTHlJAO1lNZ3SlBKmxvCjhfMrpohgODdL2pUnmLHGBAZrswPzCUkibohA0ALtCcOLNDf/YnKU/TM9",
-	"IQfPv5w+P3iWPn9+8BX+ihw8z56mR+nTyQk+Ptq/JxhXjLwvSapIZhZyBiCzq0UpFoISCb81CwRo/cTV",
-	"t7xi2Y6AYlyNpzBOi5ztyWuUMl/vYbc/ucGAQCck52wGIg1mXM2JaFEm7PECL3OOs0vOX2MxIztutTSj",
-	"jRXn4xzG87ds7yI04dkSKc6RaXJPHEz4o1NpBtdcCjM4XIuLOE1JqSRs/g1W5DUtqCK7nrHAioxzO1SL",
-	"6XCOCsyWbnnyzIiUKMcKpMXd9z40A9aCrmEPlRaHtPAkrZRLGUpAGj4AcTjRIkpXUD6oJeXQumzrQ0+m",
-	"hsX9wnCl5lzQ/+wMVHcR6yOTcoXYYRrcn4zxI5VastM0ZNeAUkEywhTFuUGdXxi+wTTHk3xXmqm8kfzN",
-	"vSXihqYEKVKUXGBB8yXy2t4/Hs0JyrDCE6wvOIkqJghO53oud9tbEqIS8RsiNKWTrI1tD4RU/9ZnACC9",
-	"j5vrph6tvrvg/zI6/f1DlPM0Ov090mxEf9ByUfQujgo5i06jKSV5hjzxworghcGY6PZdCD8tZZ4CbxrB",
-	"kKeoM9Q9c8GMEwl3S4FVOjenB/3RXtLdv5EndBNfhtYMekHwNdpL9P/aAm+9WDjZ84tXPxBQkUrBSyIU",
-	"NfpHKghWJBtj1VK3MqzIgaIF6etccWT0B7mqD6tyS3hGX+qNQbMN1Ls4AjG0kqsXuHYyo8x96H8oQUIi",
-	"Uo2d+EwzAAtVpJAbrXBgciwEXsIUgkzp+75u+i0XKKOyzLEWLfNljMhoNkJJORnn9IaMzycvjoE8ezMK",
-	"csOvd4QISJztna7CZ4M9b3Un3bu7R8krkQKECasKTZoFZhUGouxNveDiWpY4JWODA30CMZaNUvA/SKo0",
-	"CNZbARr9/PcImrRmsRgQ+9jeLI1P9Dx6aWabL6CRp5XjLKN6eTi/8GhninNJ4g45tUmjvbWfSzOIEW61",
-	"YEklEmSq0buWBKi++KXCTI3Qj5WWlYiWBHSPaaUqQVrwWEmmDus9C8XJ8+ctC8VxHJVYaU0gOo2urt6G",
-	"hhmkkVUIc+E6WZX41TeyjXYbYpvsnS7sat3hAWLhPP95CvfF+smi27jLGXFJx9dkwKpU5ljv8L3S5zhC",
-	"b+d8wcw5wZkaAw/Q9RmSigutj+rvWoNMBVFSy4N4RsRoLTq7dfT3/K7etaHM3koTQXCWIJznfCHR/3l5",
-	"GaNkIagiCbr4+e3l4cUvl4cX55cvvotRkhGpRJUqekMS9M3L1y8vX+q1OYLWI2my0r0juNVc6yCRt47w",
-	"jlymwO9fmW5PAWntP447/CeOKkb/rIj9rBlevYBfymwLUi4o83897hL3X4eg+sRTqfkbi7Z9IaEl3Yet",
-	"rNY68/2vl2dIEpZpfMcSJedW0wBZ5hR9TbAgAl1VR0dPU39Y+IWELzwMeDa2F8K6zf7qOD90dbL42Fer",
-	"ZX8TL2+IWLatYprngumpUdLjljmTM82b07zKiLHCb4LkP4vZWwOs0E3q7g8agPNrOiWa12slMfFhl2jO",
-	"YtVGoFknWD/959FR3/sRR/42N1hv07bTdyy4kd83HeCNbq9JgAgQx+1RrER8rymIU4AEmzOVFjp0wQ3g",
-	"G5tfG+FlAkga5GsaH9bN+Is0UK5FkC2W2OX9bbXaww67lM5Z9mjFA5i/oNAxtk9lmHRCd+8LsDFfWPXj",
-	"bqKTpapaiVnPafsSD1m0uq8C+k9k4dbbA3tvKZ2hQyD4hpQ5XxaEqZfshgrOCqv6OqzKyA3JeQk/x5HS",
-	"AAIQZPoa5SyIbi8LqxbXJB0tefU/9l+jlBe+NGgU4bgNtWctqD0dmsSc4AvOplQURn5qH0+tMn8Iw524",
-	"pQb0FYCsHAuCKzUnTFlLgNd6wnlOMOudhJvVn2PViKGT8fZ3N8xsbW+l2g+NehJr3X2z1W0L/ZKwjLLZ",
-	"mhOAgbdS88FoNAbFZGxvF2/0xpk+dGLtdXVWMQiKf3sOvzsCZGDh7dv01znR4nhO2TVaYKmFFoVACBAk",
-	"JUxpjXzOF0hf/ahiiua1hT7FTKtl9X48oWUdVILbdvay9g4bm9haS9M3pml3UjvC4JwvwNbWBcw5SnMu",
-	"wS8u1RlKc6onRAVeoonALJ0jzhBVvnJgTWtjp6rEzS/tC6w2F9cNBwzI7mfPphvFId9h34/m9W77wodd",
-	"yvCx6zXWPKflFlJzno31T6BPwew9X3DIuxKwZbasdZo02r6Jnt+ubYBu7bm5tM0WnT8cqG5cUAnWRSC/",
-	"Nq9sQzHsT4+sBQ4cweEbysO/vnHRIthaBAZMvG1svCFjWd8mGoMETpgSS1SC82RqWI4x3MYIK1RwqdDJ",
-	"8SmakCVnGVJzrIwUP6VCfzpCmGUwEJ8ivT2U6MMrMFuaaWSCFnMuCUpyniYQujAnglhvpFQICwJj2FaF",
-	"nCVI4qUE9gFun4Kb9rqhseBsJLo2JvVXUlYdnfjkuC/OekyxDb/vqgKzA63DG7+E1mSlhQLJM2dbFlVO",
-	"6t1hheYkL+WADRJ436AJz35/IlHy24Fl4wevvoEja7mc5XoDCGBRvJKFfsvFjKvd5M8dbvjh2/07gnMt",
-	"d/UoY07Sazm8wsCt1jEmtjAfhjtDNziviASENP0k2kv4tUZgwtAc1rLc9yDeLJS0hdZVMAhLurdxJBVW",
-	"lWyLq/w6hD43RMi2ADhw9nbIpkd7pbEDZAj2TUzf5bDhwsYpTRFmdUBYwwXr2LDtorzi6DWfUfbweGg5",
-	"PmlMM5sZPbuguX3XC8oAH7wzSNfwsKZoiQuNYqQ0tmzM5MI4HesIGdMSq344ww76nZZU/8PZ2jvl0rUL",
-	"E6q3hhDe/IjFNVGUzc6VEnRSOVVliFK7uLHW+RJ2CyDcTNeQ7y+XP6ImVDVGgkyJEETEKMfmrivxjOyP",
-	"0A/6uBZUzWu7VcsU9CGqVDFOcVFiOtPT5rhiIBfo350DR+sqMidKGQtGgd/7W/Uw3YMWWWU3/NsY7j6b",
-	"1CwgHtlC9ilZwX40EsowPQwrrVuoi77hqkcNXyLF0cnz5yidY4FTzTPOUMqLgjOQUScQMOLF/hppwXkh",
-	"A3EEcdv2JA6kEpzNDjztZQUX/zLA/jxC6vtItRzu07IWyi05xwj7F4yRp01YqyQEUXWK9OasWMSnVywZ",
-	"OL1khC7dLTalN1YKljGadgKW/V6xEfQhmvOKKV6inNyQXK/QBeLGJiI1RoXRCOSCqnQ+umJRfH+c8TOn",
-	"AU7ToZgOA9iAsAdZRIjofu4AvX2aGwazDIShhMIXBr3cvQNZ8TLjiUR6605o82FyhqhCM3pjtUBGGUGJ",
-	"B6DEN+8Y7T+OcFaA54FkVIFZ4oaSxYBdwLEoY9nMtvUpnqOpIHLeELt5uuHIE+c5sUHCmjM8kchY5mxz",
-	"ieb4RutHWcs4149g2snN1verrTJKbulq2uJCuGjTY0fRxGyckZwoMsZSEiVDRvfYb+ZF7YXbmcgFZ8OT",
-	"axtOaJ7rPa1rB4AUjZy3srF9ezTcrqwmOZXz4QbGOCgxyyb8/XAzjeNjQUouwrDrGiv6SwwCIwzKYXi0",
-	"NxUHzjW0q8AWgmcdRKtOxMH9xA7akLex44VrlSVjtRiDnr9j0JsdyqPSTbs0lo1OgI21qSQQQDMTOCNZ",
-	"grhAScXcpzOkZ3GPFRvLI+xodI+xks7mHojt63OjbpRiHZOi+ak16wWsfilnjKSqsR0H6eZ+IxTbIH/B",
-	"iwIfSKKVYkUy9PN5pebmWY10MZQTjkUmTwXBWWz/hsCluKTM/gx/mVio4A1h2PV9RLpWEIO0HZXoQ9iY",
-	"QroBlbtHS/axoT6PVgxla3Ob8JBX38iwwFI3RNalItEezaR55pXkVKruUDLZr+MoC7zUcoClNC4QL6jS",
-	"yFEQzCTCed7S8tdTUm1lPz46WhPiGw4/u8gx8+/5qSD6oKXCQoEsNRN8Ac9hS8FB1FJElILKcDjdheBT",
-	"mocsLFkmtICSUrXcCFnqDhqGYrs+OWXkeOseJ1v1KLlUOB87z9HG/TSH3qyHvYEbd/nGPcq5tT2u7aFV",
-	"Gcy2uOVchwWZSLrhRob9/dMqzzefu+WnH5vnouONQgbuNrTiGy1L4feWoW3BAd2mAxG7daSNiyx/IsEP",
-	"tt4B5azGnWmCDM8Qqok7XWv47+o8JRaK4hwZrnpWszFjnkBS4SXCoLEtERYkRokGTYLSnGAhEUYOUqYH",
-	"OC7WxLR2GYhnyzk+OYrvxFD8MbYZouYvXYPS9vzmziN0+I83zrNttlKzo63h2WNPa8O7tudfvsdikzV1",
-	"2dnW0A2wt63HaDG1rXs33KSFnZvsvs9ddgoAvw2zDWcH7PEE80nTvYRXBpMlSg5vjg+dveofIMDew6uu",
-	"zT3Adrkd9+9uVrA4Kq3MtHLm3GgYvidwU3Na13UM8619ExTYqyfXefGbceS07gEJTg/zFizC27xPsR3l",
-	"Cw7vTUIPVTqWtD5T+q8Ogl8dvv4RrNi7WfI6gW7eYJ347vv0Tb1rMLBGpB29tY5l7eiR2Nol4M27jUNg",
-	"O3P/G4IzyogMGFTd+2v/7CHIxXuMHeQA9xxh473LWnYiBN89aMRNDYAw4Iwn7DFCX1oCQeOk/B4zgr7h",
-	"ZLVjcpOHWh85tgbt1VmqUGGfgiqXiYxAzOL+HeJvChfeMsbt+JZVmwrGxEDk/3s1hsReoQBra+9ckAnC",
-	"ZYlmnEj70FXSGTuoyjOb64Nk4C+1uXsyLeMok+asE3x1cvQs5FK+06OPu8QTrdc1f8LGddT1uMEGqZIB",
-	"RfQMZWSKq1xBHhh9oU4qmitr/KrRPBntitIdUm8IKN4sMuoNkWTHKMu7npSjwS3TrbU37C7dlZt8a6S4",
-	"XV6BP5ieYBOOvGJTHriZeNoJvjyEn0LGdTNOu3VJ2UTQbEYOcAWmyVWXSNPteHQ0OlqLa25G/16B1QWP",
-	"AKRke9PfEc9M5zuZxL2+odVdElw0TD7s2S53tZzdSYMbNAhu4Me4q9fJ3kbjydJ3HXW7rfdxwTBiC6us",
-	"67GxnbMlUG+4u/vwZN1VQ9necRRSfbu7bli91Sk83NjOudOmAyPUbEmlNVvfSqAKcvX1KzQc/UFF0k2O",
-	"Wi/KHPGAmRkGWb+d11QGlLhah9pImeqwsnU6lRlz/dIuBLmhZNFf3T1zqE+TZ7T6DFq77soV+iqgdbKY",
-	"52hw80Q146rpOwtqhYrgwj29I0xDItsgxqXPUvpb7rGZWq9s8ZvQAobwy+QT/oTu261vyM2VSBMh/W5w",
-	"4Q1k7un+vdPl+GgX23Zh5SvgcKcLswmCsLg8dEvaZa5G4Pvi25YcduPZZpA3pOA327+ytqKRFwfYeXXo",
-	"3j/W+XlVHZuK5hgyNkIMTyBAFe0xvkB2jv0tXlgHFrZ68xv6atuA2emiX3nBh4N6z00kr+IQtIv2EpOa",
-	"OUYJBOXqP0xUrv7LhOUm+2dICVoU1riS8wURBykG+4oJRqMKUYlsaF071L+O8fV02KdtfftZgEwvPYtK",
-	"L8vvq/OfzhGE1uomtfO9mfRlpYF8eIEFle2p//ls7eOwX2TocrhnPQriGMwD8qHgt+2CLzZktWoQrm2g",
-	"xij55fJFgiZLZ1Mabcb13G1dT9Tb7FpPWfe5cu8sIG3nsJmwFHySkwLROo7v9yvI8XkVxejKLOcqemfi",
-	"K3+/Mqn6zTeTQip6l7Q8UGujHiFh6GC7Pg3KORcKFTidU0bq59TomrLMLdkGYWoyNONBKgDoCET6Xgk8",
-	"nrpc6vqn7mvz9Qem4WgWb1uGTuNX/23VJk5lXKk5MIpC85fazAkv3vXx5GSG0yVQrbNvGqeKG23/sx/6",
-	"Tn5oj+Rg6v5pgsUurQRVy7d6AQa45yX9gSxNRjX9b+OB/Nbt21660YqU9pDzZDhLm0tFOhqNkrq4CnA7",
-	"M2e9zrlSJWSRgxV9BxmCgzeAm3gv8ccGgi4nY0Wkgh+amiEm23BTj+O3g/OLVwc/wLYcNcOkenqzbL2X",
-	"ADi+//WyB4q3TdY6Y2zvPOTSC3OkYt9yrQfDLQjlxkCbcqaw8aXaDVxQ9jUYWbWwKHLbS54eHtbm1xHl",
-	"/VfCryANiloChSrCMEuXKNWXOJ+ielDjmm+Cae17AcpmGvSndXBt7Cfsk/EV80qBpPyGiGVsHU9+spQY",
-	"2UgiDZQpzUncEtmkeX6MfQ+HXi1mV4y7R842RsKBNbaiCZsdaHTIGlFxyoVNFHGg+IFNGZHiPJejK3bF",
-	"zlu5TE6v2AH6xz+88/zHP6z7xB2pZrVwqAbdpG9iTuJ1pGASFv6xUC5PoZnQrraezPA7k27RH7RG21M7",
-	"0jVZ2pFgNasmbZqOrhhCkLeo3QFYdCkITGdkOojQqHPnnHkrSEzWWZxBdtK6RAVVAFbIxiIRzheQwATf",
-	"mKtZznFJUPLhyuYUuopO0YcryMyh/7yKRqORuYmtGO79enubQGYKKxtcsSmmeSWIdG7LZycnBnMSM/jI",
-	"pV3JqVQa2+BVZye5i3lUmdOU2Je2jr4ELwUlCkMVn2EKO1REFCacg6q8RZkIXhScX7zynBXOzaE15ZIw",
-	"XNLoNHo6Oho9BXeSmgNHPtT/mREV9grKOkE7Te37UA3kJpsMkK29UzOeVvp+cGkobgi8OdOXqxGxsuhU",
-	"T+V7hDqlhU6OjjbIwr5ZQnN/mkBac5cIX/M9zW+dr/m5WUJo5Hqph+2KJ/5lF53+/i6OZFUU+jiD02ju",
-	"i2cSXExLqUgRvdMjHJrXN/8ZPJBzwD2JTo6O0GJO81oEhTIFVCKQ7BQ3PKgu3DBCr7zE7YpXNnG7C4oI",
-	"npFNAvOAx2NnGEg47+9KY9JDHM1rekOYnkRL8WToVCBaZdNDIawFWssuZIyeHz1FeyZMQvOlfdOWNgcT",
-	"PIUmpucBD6KZJHAWb6BqU41TSuDplKb2NJ4+zhpWlJC4r1oQK7CkXtpqNLk5PsQlPXBWpSCu2ETx0uki",
-	"5k3wE9lRSmLEyEKLQvDoLnYWJcQZkU3cIvqJ3NhCLHVm7z4S6fvI3O0749AW+bADFr5+CSU0geQE+rsG",
-	"iAYM4NWzo+P1VN6qBwOdnq7v1NQDuyMzqZF+7eLqwDZALY/lSFXLix4q1ajzTitzXAaQx7gCJcKgjbSf",
-	"lfdQyNNW4Al4I97GjdoCX/AVs/Ltvskw0aSJT6w1EsSvgUTxRnRjgIpGLcczTJkRddqo6AuaTWrNr3m2",
-	"3K7wSiM1OYn9wqgMxrK8GcMJlU24beu/9llch2aO743ntZP/D/C9a7KMjaQJcVj12ewZYHOWkv3HpJpn",
-	"xxv06Fb/0v1OTtb369bjgX5fre/nF9z6WJRtzhHh2mAQpu7OVXH4wdQ8vTX0nhMVsH29sZlu6iqgEPLO",
-	"NBpYIoIUhQR+NpU4UjJCb/S1oZUPtQABVOtGosiJDEjl5orxaPOBZA13PaxD9qQJYkmQJOpRUfzo2foe",
-	"dRG/HXD7o+ApYMV6PG0XGx7w/DZNDk3h39t3oFmmYMxqY5hxOd4b9/+JzuYqX96d9bfLbGzE+h+LDKx3",
-	"Fsq0fNJ4/8h3wUeiF+M9EEiQA1MJdVMeX6n5oXk/fOCHEIfFuzc2P3yw+PAIvYQi4oO5gzDLkCCqEvrv",
-	"dh6iKxZKRBQU0FoVEXYh0n5dBJOHzf5+MFSkwDZjZNFL2bYxeYfrOjwygXdTSQUo3TWxxY4zS+oboLhX",
-	"f/uz4PfxBT9Tq9qvc+izhUrNOywBnBSWMRympnrFoMngBWeycnbYTjF4qAMABnTFbb3mBbKvufsinp3J",
-	"q90QbXvJe3Xr9U3/YNQTrO4xcFla99AT2dQaZ3zRB8ddiWsDLKyLtP+F0X3AOGaPp85E7eBtmdoWhCCa",
-	"JxPhC/ItYVBZ3eJxk+s6gP1nfhX5OS5LwmRtcaUSTbkphxBShGAZbSq5u7DaVGHRf7eK4GxemLVfC+aR",
-	"b7NgvZcBeuwfD5Wm+oZEC/zIAu22xPv5jhsSgk353x3IHJzyyzvdcy7Hve/Xr7Pct8nXzPKyfhj4Kd5u",
-	"3ZTLAUJ66cUx7CAZ/r3uIqjCtOzh6ObIufkdJCmb5eSgkqSPlGjPVOc+eYbmvBJy391PjaQyKKP5t49f",
-	"VCp6aOYermA1wOL7XB3tWeWylsFwDn7TGocf10j938JXNT41CNtDpdWoO4UCMhuYFs5NZIz1RTcP9sFl",
-	"7aovwC82EibWshIYGLgwQQP+0broJJKNrtivtVAVNxuxMVUelUCK1xpxQGfh06mtR2TulhKrecgqMW3V",
-	"ydlFGnOSWLcc4caSWLhkzyMLYxtcH+cuQcFe4BwtG0Km/pely8+CzyY3TC0GIS/2UCN2HYk+TK0Qx7fK",
-	"/OeMdy7K0dnrrMGvn4JhhM4Zqtg144v6ytPsBC0EhxorZolXbEZUQ+LPjo5REihVl8StZB6KFiREjWYb",
-	"D0CEfkKMcNGGjcm0VcjosS37flHqAGm+5rMZvB76bO77K3CE13yGKFtN+SZkfzAgyJQJ6VTtaAdzaLJ2",
-	"uZ9c7FCrykAweOxHEj3oNbQKzf366lSaUNq/fHDPpee5sZtfjRllkyLZokfvEF0W5Yf0VdgphiMx9ee/",
-	"xel13gr0Ty+Oyiqc8rKVBvc0mAa3YtbVszYJ7hVL2jmbEiRIUwAzlI7JLd1OaFIfOtWzlVDriiVwCSco",
-	"xUxLhRNnKs0QxHXvSUJQ0reEJvshicDs2MfTO0oGnSyy7t//g9PCiQjdRFbReVoQFwNQJ+HfAuntQ9rH",
-	"9g6upjjn//8IlPe3cOmbQwfC6BA82rN0vL+acTsVeFied9GaXiEwtmluNS2IcwbB1kxiG7WJWXbFxKCW",
-	"EFIPgHRNsTST7x+lWJIDyiRhkmoJI1+GKLre3YOI+d5bYz/v4b1J/910jo8d1blGAbClIFwegbPNzvLO",
-	"ysJnn8mnYjowWIkwsuUfV7IXSTYx7L0lCoQHsmgMErVBb8CJAn4T1JQRptK30wGXsdluADUryHMzrXJn",
-	"6WCZtJGmYEDSzNPhr1f3MMxWvEyMu/CWTcKF6vSL0dM/Tw6+WPyrePri+s/fvsq/nPz5/Puj+b+zp/K4",
-	"/PXPL+X/Ff+8/t8j/K/3v/FtmEwgq+SnZwi8txijz0S+WTSERlFFegbCQXKvqxYdumfOK20FgZJD3adE",
-	"vnGweTNPJMgafMGaR0a5gR1S/Irpj0lTQsmOPqaZTOq4ibkp41GM0E+E2GjERBCcJaaUVdBcGKqC9CgP",
-	"kXql4O7wJMkB+a+q+zZo/KGViOD3d7fxh05mBP83l7/h93e33WggRlKNU31E9UigxjOPDryU6kFTCCBS",
-	"UxD5IVWzdumCsIrWNtf184oYS3ye12a7v4X5xIdKw4paR19nsO+e/KFX1XK9StWZqZOhwQpBC44kLaoc",
-	"lOl0BW6OrtirjBQl1/hz2tPUNOPDChVcmtIRdrYzYLpaAIInb3X8de1D4YwMv4OzKZsv6uT+dxWHNpZZ",
-	"gkmib63Q8umQk4c4sYWlOVxcgEVL30CfLSIP8njNh3b9kJTWlLG/FSEbLWYFORvbpzfnEwnPvO1jBqm4",
-	"sGJLQ8WOYs+colwzW92OZmBoHYVVjwDFfZJY/4m/dfuvCVmUtdu7hdEbIjHk2tnEXx8q+r2Yc9kTCagW",
-	"ses07UkfS1v5fXZSkL1E8tE/p8fpcfaMHJxMvsAHz/Dzpwdf4S/Iwcn0q+wofTr5khwfb674BtPcP775",
-	"vFWXathxZW8RF4/UsbNBwHjrjD4/t/vYN5E51IBEvZJsFcHFYVOWZliJfmnfSNcFbNre9CeyI9m3E3Es",
-	"5lhBpgO4lBRWxOnCSb+GehJOxtHOOv6gukwg9/oAqXig+3uk4AjoELR1KA7XNGatSMrhXCy+DdUPAv4C",
-	"ZXjphQC75ymQxwxqHdWR9JjZwkImr9k54J7wcdUOArqF6yaIql+N8jwjArSOFVh5dsVgcq3kLJibADKb",
-	"mR9GSF/fB846VEL0YMdvVdb9xLCG00nUfw/OJJPgt+NPMmmNXfLfjS+yYJ2FR/YVdUsZrCNOtKcZD+DX",
-	"gjCFJktj1v+cAeRTkDjhJAmSvCBQD2vZCwu1zGTg0jrEdTmSMLP5nlPWN380Hp9mrCfS5N42qSxN2Hcj",
-	"/6g5EcT4gOp774pBxUyo2VanUHRV2xyz2Xt29BSCR+00tkZ2QWWBVTpPzKv0BZXE5MhUc3LFPPTVyplE",
-	"ldTA23d11Kz7/QaYWMMQQ3zFdLg/vtJ2EZ2fn59//XT52+Jo8vNx+tW/yrdfim+P/ld9UXx//Yy9fn/y",
-	"XXpX9mILzXxisajn7cJ7HbT6Q6PCH5yyz0/T/1s5ki3aiJnHGjZnR2VTEScoS0PYVRo3YQvYPoOHC4qX",
-	"hMkR+sblndSSUZtJ9eVjO2OPwD/Nd3zh+kHrL3FsjFqCpLSk+hovMLjotNz3+aXfJn7WX+Ge8LG6flo0",
-	"5WJzDP/gXWVrcnC9coKXVLyUaMHFNWWzlUm2tlINTb6rwNX28YIHOmgLL78gKdfnZFz3n4xrFYPelgE2",
-	"GAQpuTbEfrDXMxNttMt0a1VlRhZASjHydWQTqcT44szTZUMUtx1V6S09HlVtrdDVmR01UCDu6hNP+fU5",
-	"H8rAE17/gp9hukbOsii7MtjHtllnogSjjTQmyruZI3+0i3lgwvBKiQ0Qhl3q39YEWdQHsR51Dj+YP9Yn",
-	"Dy2sbl2XMatjQv3pT/Uv1EspB1YCYL6O9yJjO6ACEpBesTUZSGsbQKuW2tKvoEYVRKe7BNd7iX2Anlwx",
-	"qDMwt9XY9lchdozIe1OcniMBu0VLXglJ8inaywm+IfvW4OpMnFdMWKi4X5q15lgqaxltnseY5hniAsGA",
-	"aO/Z0Vco0W3HpqrZfjjiVXfzCt89CoW5yngricyIc9Dw84XzEeU/QFfsDmXPIdj+7lKgQYZuUtYOPuBr",
-	"IhGZTkmqLHXbpTyR/SzDK90KXQqbCQzhqQIpmAQv8BLVJQBXUltGCg7ZCzYiMvNaqkNkdzQI7uBLaBVm",
-	"fGRDn19acyXR16ZiLW7qzf7FaP9vEatlstrhhlBthdeuzLAmwved/ixuHDfp2PbqJ0gj9JqnOM+XMUoK",
-	"fE2QqFhiqoF4oY76hucMzZUqTw8Pc91jzqU6/fLoyyObjI+XSyPKUllXCjLjZAgrdGhrFI2WuMihjJJE",
-	"zJYdETGSHCnOcwkxl1Z4oTNjt14ifaBaolAg24x6VZT0uO1aZe9qeH1YXxcohmJGUAPExKbZiiCjpsib",
-	"rQVyG/eGozN2UJW2OltdxEzGaKP6ZTWn7LxU9KaGFwX9iV9vV6AM/QgMPesGy2i27k/m0hz3JwyHtHXf",
-	"NrpYvaHqat5cdZxHf67AQ4gmwFdxU9CtO1wddt4f7+dWTTg5x4JkaLJEUou0OHeSeWzlX01xBhdsViQ/",
-	"fqKeEAjx9t3t/wsAAP//",
+	"7H1rc9u2tuhfwfDemdh7aPmV7Lb2l+Mm6am709RNnJOeW2VEiIQk1CTAAqAV7Yz/+x0sACT4kii/kt3m",
+	"S+uIeGOthfVen4KYZzlnhCkZnHwKFgQnRMCfb4gSq7OZIkL/KyEyFjRXlLPgJHhLYs4SiRRHS0wVmpIZ",
+	"FwQJ3YWy+SgIAxkvSIZ114wymhVZcHIYBmqVk+AkoEyRORHBzc1NGORY4IwoO+05u6YK63nOX7QnvlwQ",
+	"RMsWTySiiZ6M6m85VosgDBjOzBSu1YQmQRgI8mdBBUmCEyUK4q9vxkWGVXASFAW0tGuUSlA2D/QK/0VW",
+	"fYs5uzhHV2S1biVXZHX3JfxMsikRfavI4Ktc0BwWgnYimkSIzxBGlwRnpvNuz/pM57sv8ZJfEfZrQcSq",
+	"e5GSsnlK9gpJkNJN0UzwDKkFQSTDNCUJSim7Khf5J4xUrhK6rF1hhj++ImyuFsHJs8OjUMOd+/fRQXvB",
+	"N3osmXMmCQDe9zh5Q/4siFT6XzFnijD4E+d5SmMApf0/pN7Op4B8xFmeErNRhWlq+iQW8nBKk4kgkqiJ",
+	"W3dGpMRz/f3cfEdcIPIx13tBOZZyyUWCoI85HjjTanf/V5BZcBL8n/0KYffNV7n/Ughukal97OasuYCT",
+	"jgshCFPVhFSipeBsrkGmve4oROXP10TQmT2H9lcP3bxvMReCxGripot2R8FNGDznbJbS+K4HjeOYF0xN",
+	"yEcqlayd8Zn5hHAqCE5WyDa5pyMFeNVH54YXZE6lIvoqd6L6sqLdsDz8BWZzgpa8SBOUEnxNENY3M8eM",
+	"/hu2jZZULXih4PclIwLtRCmWagL/sKf3AxdTmiSE3fH4JJFS31eJUf4BXi6oRIQlOadMIUZIIhFGhSQC",
+	"2X5oB6Of3l8aLE75nLLdU0cOJYoxY1zpDoiq+zj3M+YGR5wh7Faxx1m6qha6EzV3Fe3q43fnqq9Bb4Yk",
+	"SMY8JwD2spjNaEwJUxP40Z7zOVNEMJyaJd2VJpixJgQGq5MD8wlJIq6JQNAC7QhDizQ1/2Z6kPwzPiJ7",
+	"z76dPdt7Gj97tvcd/o7sPUuO44P4eHqEDw927+mMC0Y+5iRWJDELOYUjs6tFMRaCEgm/VQuE03rN1Q+8",
+	"YMkdD4pxNZnBODV0tjevQcp8vYfdvnaDAYJOScrZHFgazLhaEFHDTNjjBV6lHCeXnL/CYk7uuNXcjDZR",
+	"nE9SGM/fsn2L0JQnK6Q4R6bJPVEw4Y9OpRlcUynM4HItLOI4JrmSsPk3WJFXNKOK3PWOBVZkktqhakSH",
+	"c5RhtnLLk6eGpUQpVsAt3n3vfTNgzega8lBodkgzT9JyuZShCLjhPWCHI82iNBnlvZJT7lqXbb3v8dSw",
+	"uHcMF2rBBf33nQ/VPcT6yqRcw3aYBvfHY/xMpebsNA7ZNaBYkIQwRXFqQOcdw9eYpnia3hVnCm8kf3Nv",
+	"ibimMUGKZDkXWNB0hby29w9HC4ISrPAU6wdOooIJguOFnsu99haFqET8mgiN6SSpQ9sDAdX/6DuAI72P",
+	"l+u6HK18u+D/Mjj5/VOQ8jg4+T3QZER/0HxR8CEMMjkPToIZJWmCPPbCsuCZgZjg5kMXfFrMPAHaNIIh",
+	"T1BjqHumggknEt6WDKt4YW4P+qOdqLl/w0/oJj4PrQn0kuArtBPp/9UZ3nKxcLNnF+f/IiAi5YLnRChq",
+	"5I9YEKxIMsGqJm4lWJE9RTPSlrnCwMgPcl0fVqQW8Yy81BqDJgPEuzAANrSQ6xe4cTIjzH1qf8iBQyJS",
+	"TRz7TBM4FqpIJgetsGdyLARewRSCzOjHtmz6AxcooTJPsWYt01WIyGg+QlE+naT0mkzOps8PAT1bMwpy",
+	"za/ueCLAcdZ3ug6eDfS81Z107+YeJS9EDCdMWJFp1MwwKzAgZWvqJRdXMscxmRgYaCOI0Wzkgv9BYqWP",
+	"YLMWoJLPfw+gSW0WCwGhD+3V0vhUz6OXZrb5HBp5UjlOEqqXh9MLD3dmOJUkbKBTHTXqW/slN4MY5lYz",
+	"llQiQWYavEtOgOqHXyrM1Aj9XGheiWhOQPeYFaoQpHYea9HUQb2noTh69qymoTgMgxwrLQkEJ8F4/LZr",
+	"mF4cWQcwF66TFYnPX8g62A2ENtm6XdjVpssDwMJp+ssM3ovNkwU3YZMy4pxOrkiPVilPsd7hR6XvcYTe",
+	"LviSmXuCOzUKHsDrUyQVF1oe1d+1BBkLoqTmB/GciNFGcHbraO/5Q7lrg5mtlUaC4CRCOE35UqL/fnkZ",
+	"omgpqCIRuvjl7eX+xbvL/Yuzy+c/hihKiFSiiBW9JhF68fLVy8uXem0OofVIGq107wBeNde6E8lrV3hL",
+	"KpPhj+em2zEArf3HYYP+hEHB6J8FsZ81wSsX8C5PtkDljDL/18Mmcv91EKqNPIVavLFg22YSatx9t5bV",
+	"amd+en95iiRhiYZ3LFF0ZiUN4GVO0PcECyLQuDg4OI79YeEX0v3gYYCziX0QNm32vaP80NXx4hNfrJbt",
+	"Tby8JmJV14ppmguqp0pID2vqTM40bY7TIiFGCz8EyH8R87fmsLpeUvd+0I5zfkVnRNN6LSRG/tlFmrJY",
+	"sRFw1jHWx/88OGhbP8LA3+aA9VZtG30nghv+fegAb3R7jQJEADtur2It4HtNgZ0CIBhOVGrg0DxuOL6J",
+	"+bViXqYApJ10TcPDphnfSXPKJQuyxRKbtL8uVnvQYZfSuMsWrngH5i+o6xrrt9KPOl1v73PQMV9Y8eN2",
+	"rJPFqlKI2Uxp2xwPWda6rzv012Tp1ts69tZSGkN3HcELkqd8lRGmXrJrKjjLrOjroCoh1yTlOfwcBkof",
+	"EBxBop9RzjrB7WVmxeISpYMVL/7L/msU88znBo0gHNZP7Wnt1I77JjE3+JyzGRWZ4Z/q11OKzJ+6z524",
+	"pXbIK3CyciIILtSCMGU1AV7rKecpwax1E25Wf451I3bdjLe/+4PMhlLXKPeXC+IUmeY51OKrFmSuSVIX",
+	"3jPNEoLeM7o4f/39m/MX//1y8ubl2bvLHyfvz1+/+OV9NGY7hwcoo6xQRKLpCiVkhotU7SI856elbYEq",
+	"UCTD1JrHtJY181JhJpdGG/T04HjMouZ5VfaK0Zg1IWcYvpX3vlYfAo1arHzZfdi1bQuWOWEJZfMNoAkD",
+	"b6X/AG3aBCS2iX12vdErL4M+UK6vq7GKjUdxTYS6HRyv4d+suXYGUDMOQIxZYsmeKJSRcQA2cs3XKaS4",
+	"EUa5yIhAOEkEkcB1bGkIrx+OWdqgvXdBQXnD7Z1ZHvuJdGtFeI4p62Q0+4Gp9y43wO//eObrW0JxD7TV",
+	"d/peoz8217TE0lwVsLSCxISpdBWiBV8izciigimalvamGDM0LbWShpMdCMqd23ba3/oOKw3vRr3pC9O0",
+	"OakdoXfO56A5bh7MGYpTLsHLQ6pTFKdUT4gyvEJTgVm8QFzTTV/UtYriiRO8w+qXOjtWGj/Khj3mEPez",
+	"Z6EIwi5LeNsq7PWue3b0O0jAx6YPhH5Ba0ZOteDJRP8E2gGYveXZ0GUr7NDM13TPmp7VLW0tK3TdnFLb",
+	"c8WCmi067w5As0lGJejKgWb2vGTe0TS9QwKrTwa3hm5+y4O/tqrcAthGAAZIvKksFl2q37aGPwR5kjAl",
+	"VigHU+DMvBPGDBEirFDGpUJHhydoSlacaZ4CK/PSz6jQnw4QZgkMpGn5Kico0peXYbYy08gILRdcEhSl",
+	"PI6AXVgQ4EU0CZAKYUFgDNsqk/MISbySQD7AiGl5F90LG33kIEGsMhCdS1k0NDxHh23hzCOK9fP7scgw",
+	"2xMEJ8bKxnBmvQOMwcZaSkSRknJ3WKEFSXPZo1EH2terkLbfn0gU/bZnyfje+Qu4spoDhdyszgMoCteS",
+	"0B+4mHN1N2nqDmxZ/5P2I8Gpfs9bmLEg8ZXsX2HHq9ZQjdcgH4Y7Rdc4LYgEgDT9JNqJ+FVkeN0FrGW1",
+	"6514tVBSF8HWnUG33HYTBlJhVci68MWvusDnmghZF2d67t4OWfWorzR0B9l19pWH6uUANg6z0r2xooKl",
+	"p+N2rFoYvOJzyh4eDi3FJ5WicZgKv3k0Nx9aLkbgUeLMK+V5WMOKxJkGMZKfNoSm0t/LtMSq7ZxzB22F",
+	"Fi/+zdnGN+XStetGVG8NXXDzMxZXRFE2P1NK0GnhBO8+TG3CxkZTYreRC+Fqugp9313+jCrH6xAJMiNC",
+	"EBGiFJu3LsdzsjtC/9LXpUXcUgtbU2x+CgqVTWKc5ZjO9bQpLhjwBfp3Z47UAqZMiVJGH5fhj/5WPUj3",
+	"Tous04L/bdTQXxXE9iAeWd/7Jel0fzYcSj8+bC0td83iq2Fb2PAtUhwdPXuG4gUWONY04xTFPMs4Ax51",
+	"Cu5Pnie74RacTb3DKyasa1LFnlSCs/meJ72soeLfdpA/D5HaFn/Nh/u4bBUs+ppDhP0HxvDTxklbEoKo",
+	"OkF6c5Yt4rMxi3puLxqhS/eKzei15YJliGYN93u/V2gYffBNHjPFc5SSa5LqFTq38tD4V4coMxKBXFIV",
+	"L4yi8N4o41dKA5SmgTENAjAAsXtJRBfS/dI49PptDnTN6nGq6nLG6fXZaF3ImjijJxLprTumzT+TU0QV",
+	"mtNrKwUyygiKvAOKfPWOkf7DACcZ2NFIQhWoJa4pWfboBRyJMnrIZFsL+RmaCSIXFbKbQCSHnjhNiXV5",
+	"15ThiURGM2ebS7TA11o+SmrKubY/3p2Mxm0r8Tql5JaG0y0ehIs6PjYETcwmCUmJIhMsJVGyy4QU+s08",
+	"H9TudsYPx+nw5MaGU5qmek+b2sFBiorPW9vYRtL1t8uLaUrlor+BUQ5KzJIp/9jfTMP4RJCci+6zayor",
+	"2kvsPIzuo+w/j/qmwo577dpVxxY677oTrBr+M/fjCWsdOCeOFm4UlozWYgJy/h1dOO1QHpYO7VJpNhru",
+	"YlanEoE72FzghCQR4gJFBXOfTpGexYXeVppH2NHoHj1/nc69w1O1TY2aPrelh5Wmp1at16H1izljJFaV",
+	"7rgTb+7X37Z+5M95luE9SbRQrEiCfjkr1MIEiUnnETzlWCTyRBCchPZvcMMLc8rsz/CX8ezrfCEMub4P",
+	"v+0CPOq2wxJ9CYMxpOkefHff3zY0lPdR8wiubW4IDTl/IbsZlrKhsz5KtEMTaYIWo5RK1RxKRrulV3CG",
+	"V5oPsJjGBeIZVRo4MoKZRDhNa1L+ZkwqteyHBwcbHNa7nSkvUsz8d34miL5oqbBQwEvNBV9CcHcuOLBa",
+	"iohcUNntHHoh+IymXRoWY6GdxFStBgFL2UGfodiuT0oZOdy6x9FWPXIuFU4nznI0uJ+m0MN62Be48nEY",
+	"3CNfWN3jxh5alMFsi1fOdViSqaQDN9LvpDEr0nT43DXniokJfp4M8vO43dCKD1qWwh8tQduCArpNd/if",
+	"l35jLk7iiQQ72GYDlNMaN6bpJHgGUY0X9UbFf1PmybFQFKfIUNXTkowZ9QSSCq8QBolthbAgIYr00UQo",
+	"TgkWEmHkTsr0AMPFBg/tJgHxdDmHRwfhrQiKP8Y2Q5T0palQ2p7e3HqEBv3xxnm6zVZKcrT1ebbI00Zn",
+	"xe3pl2+xGLKmJjnb+nQ7yNvWY9SI2ta9K2pSg84hu29TlzuFM9x0kw2nB2zRBPNJ472EmJnpCkX714f7",
+	"Tl/1D2Bg7yFGcbgF2C63Yf69mxYsDHLLM62dOTUShm8JHKpOa5qOYb6NEW4de/X4Os8bOQyc1N3Dwelh",
+	"3oJGeJtoK9tRPucQPdUVdtXQpLWJ0n90SMf6YIzPoMW+myav4ejmDdaIVrhP29SHCgJLQLqjtdaRrDta",
+	"JLY2CXjzbmMQ2E7d/4bghDIiOxSqLpuAf/fg5OKlFuikAPfsYeNFGa4aHoIfHtTjpjyA7oMzlrDHcH2p",
+	"MQSVkfInzAh6wclG5/yNYYef2bcG7ZQ511BmA5uVy6tHwGdx9xb+N5lzb5ngun/Luk11+sRAPMNHNYE0",
+	"dV0O1lbfuSRThPMczTmRNmxb0jnbK/JTm7mGJGAvtZmoEs3jKJO0r+F8dXTwtMukfKsQptv4E22WNV9j",
+	"YzpqWtxgg1TJDkH01AWqQFYj/aBOC5oqq/wqwTwa3RWkG6heIVA4zDPqDZHkjl6Wt70ph4P3EDOxYZNv",
+	"DRd3l5wGDyYn2PQ552zGO14mHjecL/fhpy7luhmn3jqnbCpoMid7uADV5LpHpOp2ODoYHWyENTej/67A",
+	"6jqvALhk+9LfEs5M51upxL2+Xau7JDiriHy3ZTu/q+bsVhJcr0JwgB3jtlYn+xpNpivfdNTsttnGBcOI",
+	"LbSyrsdgPWeNoR64u/uwZN1WQtnecNQl+jZ3XZF6K1N4sLGdcaeOB4apuW183VYM1eBIuPoKDUV/UJZ0",
+	"yFXrRZkr7lEzwyCbt/OKyg4hrpShBglTDVK2SaYyY25e2oUg15Qs10Qd3g+F+jJpRq1Pr7brtlShLQJa",
+	"I4sJR4OXJygJV4nfSadUqAjOXOgdYfokkgE+Lm2S0t5yi8yUcmWN3nQtoA++THbsL+i93fqFHC5EGg/p",
+	"D70Lr07mnt7fWz2Oj/awbedWvuYcbvVgVk4QFpb7Xkm7zPUAfF9026LD3Wi2GeQNyfj19lHWljXy/AAb",
+	"UYcu/rHMNq1K31S0wJB/FHx4OhxU0Q7jS2Tn2N0iwrpjYes3P9BWWz+YOz30ax/4bqfeM+PJqzg47aKd",
+	"yCQaD1EETrn6D+OVq/8ybrnR7ilSgmaZVa6kfEnEXoxBv2Kc0Uz2C+taV3f1L318PRn2uC5vP+1A00tP",
+	"o9LKWX1+9voMgWutblIa36tJXxb6kPcvsKCyPvU/n24MDnsnux6He5ajwI/BBJD3Ob9t53wxkNSq3nOt",
+	"H2qIoneXzyMv+cloGNVzr3U5UWuzGy1lzXDl1l1AEtp+NWEu+DQlGaKlH9/vY8hYOw5CNDbLGQcfjH/l",
+	"72NTeMJ8MwnRgg9RzQK10esR0t/2tmvjoFxwoVCG4wVlpAynRleUJW7J1glTo6EZD1IBQEdA0o9K4MnM",
+	"VQbQPzWjzTdfmD5Hs3jbsus23vuxVUOMyrhQCyAUmaYvpZoTIt719aRkjuMVYK3Tbxqjihtt96sd+lZ2",
+	"aA/lYOr2bYLGLi4EVau3egHmcM9y+i+yMvkB9b+NBfIHt2/76AZrCjRAzpP+nIMuse5oNIrKUkFA7cyc",
+	"5ToXSuWQExFW9CPku+58AdzEO5E/NiB0Pp0oIhX8UFXAMbmzq+oyv+2dXZzv/Qu25bAZJtXTm2XrvXQc",
+	"x0/vL1tH8bbKwWiU7Y1ALr0whyo2lmvzMdwAU24UtDFnChtbqt3ABWXfg5JVM4sitb3kyf5+qX4dUd6O",
+	"Ej6HNChqBRiqCMMsXqFYP+J8hspBjWm+cqa18QKUzfXRn5TOtaGfflKGY+YVton5NRGr0Bqe/GQpIbKe",
+	"RPpQZjQlYY1lkyb8GPsWDr1azMaMuyBn6yPhjjW0rAmb72lwSCpWccaFTRSxp/ieTRkR4zSVozEbs7Na",
+	"LpOTMdtD//iHd5//+Ic1n7gr1aQWLtWAm/RVzFG4CRVM+s0/lspl3TQT2tWWkxl6Z5KH+oOWYHtiR7oi",
+	"KzsSrGbdpFXT0ZghBHmL6h2AROeCwHSGpwMPjTJ3zqm3gsjkUMYJ5Nr1kqLBsUI2FolwuoQEJvjaPM1y",
+	"gXOCok9jm1NoHJygT2PIzKH/HAej0ci8xJYN9369uYkgM4XlDcZshmlaCCKd2fLp0ZGBnMgMPnJpV1Iq",
+	"lYY2iOpsJHcxQZUpjYmNtHX4JXguKFEYalL1Y9i+IiIz7hxUpTXMRBBRcHZx7hkrnJlDS8o5YTinwUlw",
+	"PDoYHYM5SS2AIu/r/8yJ6rYKyrLcAI1tfKg+5CqbDKCtfVMTHhf6fXBpKK4JxJzpx9WwWElwoqfyLUKN",
+	"QllHBwcDagoMS8/vT9ORpN+VddB0T9NbZ2t+ZpbQNXK51P16/R7/sQtOfv8QBrLIMn2dndNo6ovnEkxM",
+	"K6lIFnzQI+yb6Jt/917IGcCeREcHB2i5oGnJgkLRDSoRcHaKGxpUliEZoXOvDIHihS1D4JwiOu/IJoF5",
+	"wOuxM/SUT/B3pSHpIa7mFb0mTE+iuXjSdyvgrTL0UmxmyLJ8hyEXMkTPDo7RjnGT0HRpt0zl6C6m8xYq",
+	"n54HvIhqko67eAM1yEqYUgLPZjS2t3H8OGtYUxDlviqbrIGScmnrweT6cB/ndM9plTphxZY9kE4WMTHB",
+	"T2RDKAkRI0vNCkHQXeg0SogzIiu/RfSaXNuyQmWe+jYQ6ffIvO13hqEtsrt3aPjaBcHQFJIT6O/6QPTB",
+	"AFw9PTjcjOW16kbQ6Xhzp6q63S2JSQn0GxdXOrYBaHkkR6qSX/RAqQSdD1qY47IDeIwpUCIM0kg9rLwF",
+	"Qp60AiHgFXsbVmILfMFjZvnbXZNhoip6EFltJLBfPWUPDOvGABSNWG4SbwKrUwdFn9Gs8qF+z5PVdmWE",
+	"Kq7JcewXRmQwmuVhBKerCMhNXf61YXENnDm8N5pXL2XRQ/euyCo0nCb4YZV3s2MOm7OY7D4m1jw9HNCj",
+	"WctO9zs62tyvWV0K+n23uZ9fPu5zYba5R4RLhUE3djeeiv1PpoLvjcH3lKgO3dcbm+mmrGkLLu9Mg4FF",
+	"IkhRSOBnU1cmJiP0Rj8bWvhQS2BAtWwkstQm8q3jpnliPNx8IF7DPQ+bgD2qnFgiJIl6VBA/eLq5R1mS",
+	"8g6w/VngFKBiM5zWS2f3WH6rJvumjPXNB5AsY1Bm1SHMmBzvjfq/pvOFSle3J/31ojGDSP9joYG1zkLR",
+	"oS8a7h/5LfhM+GKsBwIJsmfq+g6l8YVa7Jv44T3fhbibvXtjqx10ltIeoZdQEr83dxBmCRJEFUL/Xc9D",
+	"NGZdiYg6GbRafY+7IGm7loLJw2Z/3+sruWGbMbJspWwbjN7dVUoeGcGbqaQ6MN01saW7E4vqA0Dcqyb/",
+	"lfH7/IyfqbzuF/7wyUKhFg2SAEYKSxj2Y1OLpVdl8JwzWTg9rEVkxwa2yjUwsvRrNTSw28zkVVoItn3k",
+	"wZf114KIFbz0D4Y9nbVqeh7LqvJDWTmf8WX7OG6LXAOgUK8xpcaE/VcF9x7lmL2eMhN1WX4jdhA2FBFE",
+	"FTLR/UC+JfoJxMjCcZXrugP6TYiZGRktcJ4TJv3iOTNuyiF0CUKwjDqW3J5ZrUrn6L9rJZ2GlxluVzZ6",
+	"5Ness0hPDz62r4dKU31DoiV+ZIZ2W+T9+sb1McGmmPV9oPk1EWuw/J20b53B7IXJXYsYVzQmfs57h90S",
+	"yEJnvSK0Y6p+f4MSvJK7J2PW0WZKYu7eV6+K0BxTFlqVivM70DO533ihpLLZzPVSxwx0o0ojpHEQsMGg",
+	"lROpHb30IJWUxcQnVCarMeg9QBXLEGRGNMl7S2+H8vlvFGfqYOjNYd8TLbNxL8Hxn0d73yzPzs7Ovj9e",
+	"/bY8mP5yGH/3a/72W/HDwf+qb7Kfrp6yVx+PfoxvSeH8ylefk87ZKlQ9ZK4BRbQTgB6P6/hKuIZwK+9Y",
+	"wlsEZKddCG13CEEDL6PVrRh3V7TDd1Qqy3bUUdjM8rKMdP4S2fVmDvkOlHnpOWbdQdT9e4ErlJVbtR7d",
+	"4cA5nKmWlM1TsldI0gZK94wePUULXgi5617bVtG99ey0XyUveGgq3l2Sr4eYt9lUtGO1ZaVQiVNwBClh",
+	"+HGtbv8pjKKGpwpgW6C0HnRnUBFrgK70zLj6WeeaKgMJ+OC4cjLwi3XtC7XwBxpTLowXlH+1zt2SJKMx",
+	"e19KiWG1Eesk6mGJ4cwc4IAShs9mtsCaYZZzrBZdXNmsVvjrLiyZEy2b1YIHM17dNcgemesa8HycuYwr",
+	"Ox336PhqU9DQ4uVXhmjIC1PKdchzptaAXYbW9GMrOCavs2c4a4QTn5wBwlow2jllRuiMoYJdMb4snzxN",
+	"Tkyt43KJYzY3QpFB8acHhyjqqL0ZhbXsRIpmpAsbzTYeAAn9DD/dVWgGo2mtMttjmyoLtViHmq/4fA7h",
+	"kF/tF38FivCKzxFl6zHfxCD1ejiaukeNMkR17zSN1i6ZnXOGrJVN6fSG/ZkED/oMrQPzS2+FVJrYgL+8",
+	"t+KlZ4q2m18PGXmV892CR+sSXVr4hzS+2in6Xcv157/F7TWCn9q3FwZ50Z3Dt5bX+6Qzr3fBrO16Y1bv",
+	"MYvqSegiJEhV0bcrv5xbup3Q5HJ1omctQ+CYRfAIRyjGTHOFU6dSTRAEquxIQlDUNu1Eu10cgdmxD6e3",
+	"5AwaabHdv/8Lx5ljEZqZ+YKzOCPOqamsKrIF0NvMAI/t7rAe45xD02fAvL+Fj5K5dECMBsKjHYvHG1Sa",
+	"TgTu5+ed+7lX2ZANTRapGXHOIHqESWzd0DFLxkz0Sgld4gGgrqn+aAqYoBhLskeZJExSzWGkq247iN3d",
+	"g7D5XvIEP5HrvXH/zfy0j+2mvkEAOKubtU6H3eWthYWvRuAvRXVgoBJhZOvZriUvkgxR7L0lCpgHsqwU",
+	"EqVCr8eIAnYTVNVFp9LX0wGVsem7ADQLSNw1K1Kn6WCJtDZdUCBp4ung1yvk2k1WvNSyd6EtQ/wfw4YB",
+	"9tfs+PnVn799l347/fPZTweL/0mO5WH+/s9v5f8T/7z63wP868ff+DZEpiNN7penCLw3p8mvSD7MvUuD",
+	"qCItBWEvupdl2PZd3oa1uoKOGmrN2EhfOVglASESeA2+ZFXUZGrODik+ZvpjVNWEs6NPaCKj0hFsYeoS",
+	"ZSP0mhDrXh0JgpPI1ObrVBd2lXV7lMjKVm3LW8RYukP+q8q+FRh/qmVW+f3DTfipkerF/80lpPn9w03T",
+	"vZGRWMNUG1A9FCjhzMMDr0ZEpyoEAKmq8P6Qolm9Fku3iFZX17UTJRlNfJqWaru/hfrEP5WKFNWuvizJ",
+	"0bz5fa9M72aRqjFTI+WMZYKWHEmaFSkI0/Ea2ByN2XlCspxr+DlpSWqa8GGFMi5NLRw72ykQXc0AgfdS",
+	"GVBS2lA4I/2BvTYH/UVZreS27NBgnqUz6/2NZVq+HHTyACe0Z2kuF2eg0dIv0FeNyINE4/qnXUbG0xIz",
+	"drdCZCPFrEFno/v05nwiIW+Fjc6SigvLtlRY7DD21AnKJbHV7WgCitZRt+jRgXFfJNR/4cG7/zE+2LI0",
+	"e9cgeiAQQ/KwIfb6WvSgFaqXCy5bLAHVLHZZdyJqQ2ktYdmdBGSvMkbwz9lhfJg8JXtH02/w3lP87Hjv",
+	"O/wN2TuafZccxMfTb8nh4XDBt7Nux+Orz2uF9voNV/YVcf5IDT0bRMDU7uhr/PDnfonMpXZw1GvRVhGc",
+	"7Vd1tvqF6Jc26UNZkatuTX8iG5x9PbPQcoEVpG6BR0lhRZwsHMWYTTLM8JxMTPZrGXVnF6qXUXhQWaaj",
+	"mEQPqnhH9/fIKdQhQ9DapThY05C1JsuQM7H4OlTfCdjG0pQuwC7eDhIzQrhOGRqEma2UZhI1ngHsCR9W",
+	"7SAgW7huJobGCkVpQgRIHWug8nTMYHIt5CyZmwBSNZofRkg/33tOO5SD92DDbpWX/US/hNOoPHIPxiST",
+	"sbxhTzJ52l0288EPWWfhmEe2FTVrs2xCTrSjCQ/A15IwhaYro9b/mtLoS+A44SYJkjwjUOBv1XILtcSk",
+	"59Hax2V9pW5i8xOnrK3+qCw+1VhPpCkmYHLzGrfviv9RCyKIsQGV796YQQlgKEJZ5oR1ZSjLAMGnB8fg",
+	"PGqnsUX/MyozrOJFZNJsLKkkZUzfmHngq4UziQqpD2/XFYa05vdrIGIVQeyiK6bD/dGVB4zR66yc9YX5",
+	"op7VK4k2wOoPDQp/cMq+5tr4T6VItgotZh5pGE6O8qrEVycvDW5XcVi5LWCb1wMeKJ4TJkfohUukqzmj",
+	"OpFq88d2xhaCf5lxfN0F0TY/4tgotQSJaU71M55hMNFpvu9rpN8QO+t7eCd8qC5Di2ZcDIfwT95TtiGp",
+	"4LljvKTiuURLLq4om6/NGriVaGgC2Tuets/nPNAAW4j8MtH2X7ML3nt2wXUEelsCWEEQ5BgcCP2gr2fG",
+	"2+gu020UlRlZAiqFyJeRjacS48tTT5btwrjtsEpv6fGwamuBrkxVqw8F/K6+8ByGXxM89YTw+g/8HNMN",
+	"fJYF2bXOPrbNJhUlKG2kUVHeTh35s13MAyOGVxuxBzHsUv+2KsisvIjNoLP/yfyxORtyZmXrsi5j6RPq",
+	"T3+if6FejkzQEgDxdbQXGd0BFZBRecw2pFTuzuuz8ktCUuVn8UE7kQ1Aj8YMCqcsbHnJ3XWAHSLyEeQc",
+	"xZGA3aIVL4Qk6QztpARfk12rcHUqzjET9lTcL9VaUyyV1YxW4TGmeYK4QDAg2nl68B2KdNuJKdO42+3x",
+	"qrt5lTwfBcNcqc+1SGbYOWj49cH5jPwfgCt2l7LjAGz37lygAYZmlukGPOArIhGZzUisLHbbpTyR7bTp",
+	"a80KTQybCwzuqQIpmAQv8QqVNU3XYltCMg7ZCwYhmYmWaiDZLRWCd7Al1CrNPrKiz68VvBbpS1WxZjf1",
+	"Zv9iuP+38NWy2e8qRLUlq5s8wwYP3w/6s7h21KSh2ytDkEboFY9xmq5CFGX4iiBRsMiUN/JcHfULzxla",
+	"KJWf7O+nuseCS3Xy7cG3Bza7KM9XhpWlsix9ZsZJEFZo3xZdG61wlkJdOImYraMkQiQ5UpynEnwuLfNC",
+	"50ZvvUL6QjVHoYC3GbXKwulx68UXP5Tn9WlzobMQqrNBUSPjm2ZLHI2qqpW2uNFN2BqOztlekdtyk2VV",
+	"RhmiQQUZS0rZiFT0poaIgvbEr7aruIh+BoKeNJ1lNFn3J3N529sTdru0NWMbna9eX7lIb67Sz6M9V0cg",
+	"ROXgq7ipUNkcrnQ7b4/3S63IpVxgQRI0XSGpWVqcOs48tPyvxjgDCzYrku8/UU4IiHjz4eb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -93,7 +93,7 @@ func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailCha
 	if err := s.limitAccount(ctx, limitEmailChangeUser, p.account.User.ID, limitSessionIP); err != nil {
 		return nil, err
 	}
-	change, err := s.accounts.RequestEmailChange(ctx, callerOf(ctx), string(req.Body.NewEmail))
+	change, err := s.accounts.RequestEmailChange(ctx, callerOf(ctx), string(req.Body.NewEmail), req.Body.CurrentPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -120,5 +120,20 @@ func (s *Server) ConfirmEmailChange(ctx context.Context, req gen.ConfirmEmailCha
 	}
 	return gen.ConfirmEmailChange200JSONResponse{
 		Message: "Your email address is now " + newEmail + ".", NewEmail: newEmail, RequiresReauthentication: false,
+	}, nil
+}
+
+// RevertEmailChange undoes an email change with the link sent to the former address.
+func (s *Server) RevertEmailChange(ctx context.Context, req gen.RevertEmailChangeRequestObject) (gen.RevertEmailChangeResponseObject, error) {
+	if err := s.limit(ctx, limitLinkIP, clientIP(ctx)); err != nil {
+		return nil, err
+	}
+	email, err := s.accounts.RevertEmailChange(ctx, req.Body.Token)
+	if err != nil {
+		return nil, err
+	}
+	return gen.RevertEmailChange200JSONResponse{
+		Message: "Your email address is " + email + " again and every session was signed out. Choose a new password now.",
+		Email:   email,
 	}, nil
 }

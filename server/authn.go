@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -60,6 +61,7 @@ type principal struct {
 	projectID      string
 	account        *store.Account // session only
 	project        store.Project  // session only: the active project
+	authenticated  time.Time      // session only: when the user last proved their password
 	key            *store.APIKey  // API key only
 	// keyAccounts are the Pinterest accounts the API key may act on, loaded with it (API key only).
 	keyAccounts []store.PinterestAccount
@@ -68,7 +70,7 @@ type principal struct {
 // callerOf is the session's user as the account flows know them (session operations only).
 func callerOf(ctx context.Context) account.Caller {
 	p := principalFrom(ctx)
-	return account.Caller{Account: *p.account, Project: p.project, Source: clientIP(ctx)}
+	return account.Caller{Account: *p.account, Project: p.project, Source: clientIP(ctx), Authenticated: p.authenticated}
 }
 
 type principalKey struct{}
@@ -162,7 +164,8 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal
 	if !ok {
 		return nil, errInvalidAccessToken
 	}
-	return &principal{organizationID: account.Organization.ID, projectID: project.ID, account: &account, project: project}, nil
+	return &principal{organizationID: account.Organization.ID, projectID: project.ID, account: &account, project: project,
+		authenticated: claims.Authenticated()}, nil
 }
 
 // keyPrincipal resolves an API key: its format and checksum first (a malformed key never reaches

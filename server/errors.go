@@ -98,6 +98,7 @@ var flowErrors = []struct {
 	{account.ErrProjectNotFound, errNotFound("Project")},
 	{account.ErrSandboxNotFound, errNotFound("Sandbox project")},
 	{account.ErrMemberNotFound, errNotFound("Member")},
+	{account.ErrReauthenticationRequired, newError(http.StatusForbidden, gen.ErrorCodeReauthenticationRequired, "Confirm your current password (current_password) to make this change")},
 	{account.ErrInvitationNotFound, errNotFound("Invitation")},
 	{account.ErrInvalidInvitation, newError(http.StatusBadRequest, gen.ErrorCodeInvalidInvitationToken, "The invitation is invalid, expired, revoked or already used")},
 	{account.ErrInvitationForAnother, newError(http.StatusForbidden, gen.ErrorCodeInvitationEmailMismatch, "This invitation is for another email address; sign in with the invited address")},

@@ -336,3 +336,77 @@ func TestOneCanonicalFormPerMailbox(t *testing.T) {
 		}
 	})
 }
+
+// TestEmailChangeNeedsRecentPassword: a session that proved the password more than the window ago
+// must send current_password to move the account's email; switching projects does not refresh it.
+func TestEmailChangeNeedsRecentPassword(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("reauth@example.com", "a perfectly fine password")
+		sandbox := e.sandbox(a.AccessToken)
+		e.clock.Advance(11 * time.Minute) // past the 10-minute window, within the hour of the token
+		sw, err := e.client.SwitchProjectWithResponse(context.Background(), client.SwitchProjectJSONRequestBody{ProjectID: sandbox.ID}, bearer(a.AccessToken))
+		if err != nil || sw.JSON200 == nil {
+			t.Fatalf("switch: %v %s", err, sw.Body)
+		}
+		for name, token := range map[string]string{"the old session": a.AccessToken, "a session moved to the sandbox since": sw.JSON200.AccessToken} {
+			for _, body := range []string{`{"new_email":"thief@example.com"}`, `{"new_email":"thief@example.com","current_password":"a wrong guess"}`} {
+				status, _, resp := e.do("POST", "/v1/auth/email/change/request", body, map[string]string{"Authorization": "Bearer " + token})
+				if code, _ := errorOf(t, resp); status != http.StatusForbidden || code != "reauthentication_required" {
+					t.Errorf("%s, %s: %d %s, want 403 reauthentication_required", name, body, status, code)
+				}
+			}
+		}
+		status, _, resp := e.do("POST", "/v1/auth/email/change/request", `{"new_email":"moving@example.com","current_password":"a perfectly fine password"}`,
+			map[string]string{"Authorization": "Bearer " + a.AccessToken})
+		if status != http.StatusOK {
+			t.Errorf("with the right current_password: %d %v, want 200", status, resp)
+		}
+		// A fresh login is a fresh proof.
+		fresh := e.loginWith("reauth@example.com", "a perfectly fine password")
+		if status, _, resp := e.do("POST", "/v1/auth/email/change/request", `{"new_email":"moving2@example.com"}`, map[string]string{"Authorization": "Bearer " + fresh}); status != http.StatusOK {
+			t.Errorf("right after a login, without current_password: %d %v, want 200", status, resp)
+		}
+	})
+}
+
+// TestThisWasntMeRevertsAnEmailChange: the notice to the former address undoes the change, ends
+// every session and revokes the keys created since.
+func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		owner := e.register("rightful@example.com", "a perfectly fine password")
+		before := e.createKey(owner.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "the owner's"})
+		stolen := owner.AccessToken
+		e.clock.Advance(time.Second)
+		if status := e.confirmEmailChange(e.requestEmailChange(stolen, "taker@example.com")); status != http.StatusOK {
+			t.Fatalf("confirm: %d", status)
+		}
+		notice := e.smtp.WaitFor(t, "rightful@example.com", mailWait)
+		revert := e.tokenFrom(notice, "/revert-email-change")
+		if !strings.Contains(notice.Text, "wasn't you") {
+			t.Errorf("notice to the former address: %s", notice.Text)
+		}
+		e.clock.Advance(time.Second)
+		planted := e.createKey(stolen, client.CreateAPIKeyJSONRequestBody{Name: "planted"})
+
+		r, err := e.client.RevertEmailChangeWithResponse(ctx, client.RevertEmailChangeJSONRequestBody{Token: revert})
+		if err != nil || r.JSON200 == nil || r.JSON200.Email != "rightful@example.com" {
+			t.Fatalf("revert: %v %s", err, r.Body)
+		}
+		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + stolen}); status != http.StatusUnauthorized {
+			t.Errorf("the taker's session after the revert: %d, want 401", status)
+		}
+		if status, _ := e.accountsWith(map[string]string{"X-API-Key": planted.APIKey}); status != http.StatusUnauthorized {
+			t.Errorf("a key created after the change: %d, want 401", status)
+		}
+		if status, _ := e.accountsWith(map[string]string{"X-API-Key": before.APIKey}); status != http.StatusOK {
+			t.Errorf("a key from before the change: %d, want 200", status)
+		}
+		if e.loginWith("rightful@example.com", "a perfectly fine password") == "" {
+			t.Error("the owner cannot log in with the restored address")
+		}
+		if r, _ := e.client.RevertEmailChangeWithResponse(ctx, client.RevertEmailChangeJSONRequestBody{Token: revert}); r.StatusCode() != http.StatusBadRequest {
+			t.Errorf("the link a second time: %d, want 400", r.StatusCode())
+		}
+	})
+}

@@ -73,6 +73,7 @@ func TestLongestInputsNeverFail(t *testing.T) {
 			"createTeamInvitation": {"email": "invitee@example.com", "role": "editor"},
 			"acceptTeamInvitation": {"token": strings.Repeat("t", 43)},
 			"updateTeamMember":     {"role": "editor"},
+			"revertEmailChange":    {"token": strings.Repeat("t", 43)},
 		}
 		queries := map[string]url.Values{
 			"verifyEmail":           {"token": {strings.Repeat("t", 43)}},

@@ -110,6 +110,8 @@ const (
 	PurposePasswordReset = "password_reset"
 	PurposeEmailVerify   = "email_verify"
 	PurposeEmailChange   = "email_change"
+	// PurposeEmailRevert is the "this wasn't me" link to the former address; its payload is that address.
+	PurposeEmailRevert = "email_revert"
 )
 
 // OneTimeToken is a single-use emailed token; only its SHA-256 is stored.

@@ -303,10 +303,10 @@ func codeBounds(t *testing.T) map[string]bound {
 	// Failed logins are counted under "acct:" + 32 hex characters of a hash of the email, alone or
 	// with "|" and the client's address (at most 45 characters).
 	b["login_throttles.email_key"] = bounded(5+32+1+45, "account.throttleOf")
-	b["one_time_tokens.purpose"] = longest("store.Purpose*", store.PurposePasswordReset, store.PurposeEmailVerify, store.PurposeEmailChange)
+	b["one_time_tokens.purpose"] = longest("store.Purpose*", store.PurposePasswordReset, store.PurposeEmailVerify, store.PurposeEmailChange, store.PurposeEmailRevert)
 
 	kinds := []string{mail.KindPasswordReset, mail.KindEmailVerify, mail.KindEmailChange, mail.KindEmailChangeTaken,
-		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation}
+		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation, mail.KindEmailRestored}
 	var subjects []string
 	for _, k := range kinds {
 		// An organization's name reaches a subject only through account.safeName: 40 characters at most.
@@ -599,6 +599,8 @@ var notInStringColumns = map[string]string{
 	"RegisterRequest.invite_token":           "looked up by its SHA-256",
 	"LoginRequest.invite_token":              "looked up by its SHA-256",
 	"TeamInvitationAccept.token":             "looked up by its SHA-256",
+	"EmailChangeRequest.current_password":    "compared with the stored hash",
+	"EmailChangeRevertRequest.token":         "looked up by its SHA-256",
 }
 
 // knownFindings are the spec fields that may today hold more than the column they feed (on an

@@ -259,3 +259,12 @@ func (s *Store) Organization(ctx context.Context, id string) (Organization, erro
 	var o Organization
 	return o, wrap("organization", s.db.WithContext(ctx).Where("id = ?", id).Take(&o).Error)
 }
+
+// RevokeKeysCreatedSince revokes the live keys user created (in any organization) at or after
+// since, and returns how many.
+func (s *Store) RevokeKeysCreatedSince(ctx context.Context, userID string, since, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&APIKey{}).
+		Where("created_by = ? AND created_at >= ? AND revoked_at IS NULL", userID, since.UTC()).
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+	return res.RowsAffected, wrap("revoke keys created since", res.Error)
+}

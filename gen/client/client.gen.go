@@ -477,6 +477,11 @@ type EmailChangeConfirmed struct {
 
 // EmailChangeRequest defines model for EmailChangeRequest.
 type EmailChangeRequest struct {
+	// CurrentPassword Needed when the session last proved the password more than `PINBRIDGE_REAUTH_WINDOW`
+	// (10 minutes by default) ago; without it, or when it is wrong, the answer is 403
+	// `reauthentication_required`.
+	CurrentPassword *string `json:"current_password,omitempty"`
+
 	// NewEmail Example: you@example.com
 	NewEmail Email `json:"new_email"`
 }
@@ -487,6 +492,19 @@ type EmailChangeRequested struct {
 	PendingEmail      string    `json:"pending_email"`
 	RequestedAt       time.Time `json:"requested_at"`
 	RetryAfterSeconds *int      `json:"retry_after_seconds,omitempty"`
+}
+
+// EmailChangeRevertRequest defines model for EmailChangeRevertRequest.
+type EmailChangeRevertRequest struct {
+	// Token The token of the "this wasn't me" link sent to the former address.
+	Token string `json:"token"`
+}
+
+// EmailChangeReverted defines model for EmailChangeReverted.
+type EmailChangeReverted struct {
+	// Email The account's address again.
+	Email   string `json:"email"`
+	Message string `json:"message"`
 }
 
 // EmailVerificationRequested defines model for EmailVerificationRequested.
@@ -1037,6 +1055,9 @@ type ChangePasswordJSONRequestBody = ChangePasswordRequest
 // RequestEmailChangeJSONRequestBody defines body for RequestEmailChange for application/json ContentType.
 type RequestEmailChangeJSONRequestBody = EmailChangeRequest
 
+// RevertEmailChangeJSONRequestBody defines body for RevertEmailChange for application/json ContentType.
+type RevertEmailChangeJSONRequestBody = EmailChangeRevertRequest
+
 // ForgotPasswordJSONRequestBody defines body for ForgotPassword for application/json ContentType.
 type ForgotPasswordJSONRequestBody = ForgotPasswordRequest
 
@@ -1254,6 +1275,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/email/change/request (the `RequestEmailChange` operationId).
 	RequestEmailChange(ctx context.Context, body RequestEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevertEmailChangeWithBody Undo an email change ("this wasn't me")
+	//
+	// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+	// the former address becomes the account's again, every session ends, every outstanding link
+	// is retired, and the API keys the account created since the change are revoked. Then reset the
+	// password from the former address.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+	RevertEmailChangeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevertEmailChange Undo an email change ("this wasn't me")
+	//
+	// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+	// the former address becomes the account's again, every session ends, every outstanding link
+	// is retired, and the API keys the account created since the change are revoked. Then reset the
+	// password from the former address.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+	RevertEmailChange(ctx context.Context, body RevertEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyEmail Verify an email address
 	//
@@ -1795,6 +1840,50 @@ func (c *Client) RequestEmailChangeWithBody(ctx context.Context, contentType str
 // Corresponds with POST /v1/auth/email/change/request (the `RequestEmailChange` operationId).
 func (c *Client) RequestEmailChange(ctx context.Context, body RequestEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRequestEmailChangeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevertEmailChangeWithBody Undo an email change ("this wasn't me")
+//
+// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+// the former address becomes the account's again, every session ends, every outstanding link
+// is retired, and the API keys the account created since the change are revoked. Then reset the
+// password from the former address.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+func (c *Client) RevertEmailChangeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevertEmailChangeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevertEmailChange Undo an email change ("this wasn't me")
+//
+// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+// the former address becomes the account's again, every session ends, every outstanding link
+// is retired, and the API keys the account created since the change are revoked. Then reset the
+// password from the former address.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+func (c *Client) RevertEmailChange(ctx context.Context, body RevertEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevertEmailChangeRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2770,6 +2859,46 @@ func NewRequestEmailChangeRequestWithBody(server string, contentType string, bod
 	}
 
 	operationPath := fmt.Sprintf("/v1/auth/email/change/request")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevertEmailChangeRequest calls the generic RevertEmailChange builder with application/json body
+func NewRevertEmailChangeRequest(server string, body RevertEmailChangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRevertEmailChangeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRevertEmailChangeRequestWithBody constructs an http.Request for the RevertEmailChange method, with any body, and a specified content type
+func NewRevertEmailChangeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/email/change/revert")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3783,6 +3912,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/email/change/request (the `RequestEmailChange` operationId).
 	RequestEmailChangeWithResponse(ctx context.Context, body RequestEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestEmailChangeResponse, error)
+
+	// RevertEmailChangeWithBodyWithResponse Undo an email change ("this wasn't me")
+	//
+	// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+	// the former address becomes the account's again, every session ends, every outstanding link
+	// is retired, and the API keys the account created since the change are revoked. Then reset the
+	// password from the former address.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+	RevertEmailChangeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevertEmailChangeResponse, error)
+
+	// RevertEmailChangeWithResponse Undo an email change ("this wasn't me")
+	//
+	// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+	// the former address becomes the account's again, every session ends, every outstanding link
+	// is retired, and the API keys the account created since the change are revoked. Then reset the
+	// password from the former address.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+	RevertEmailChangeWithResponse(ctx context.Context, body RevertEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RevertEmailChangeResponse, error)
 
 	// VerifyEmailWithResponse Verify an email address
 	//
@@ -4937,6 +5090,110 @@ func (r RequestEmailChangeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RequestEmailChangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevertEmailChangeResponse429Headers the declared response headers of an HTTP 429 response for RevertEmailChange
+type RevertEmailChangeResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RevertEmailChangeResponse503Headers the declared response headers of an HTTP 503 response for RevertEmailChange
+type RevertEmailChangeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RevertEmailChangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailChangeReverted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevertEmailChangeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevertEmailChangeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON200() *EmailChangeReverted {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevertEmailChangeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevertEmailChangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevertEmailChangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevertEmailChangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevertEmailChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7279,6 +7536,42 @@ func (c *ClientWithResponses) RequestEmailChangeWithResponse(ctx context.Context
 	return ParseRequestEmailChangeResponse(rsp)
 }
 
+// RevertEmailChangeWithBodyWithResponse Undo an email change ("this wasn't me")
+//
+// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+// the former address becomes the account's again, every session ends, every outstanding link
+// is retired, and the API keys the account created since the change are revoked. Then reset the
+// password from the former address.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+func (c *ClientWithResponses) RevertEmailChangeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevertEmailChangeResponse, error) {
+	rsp, err := c.RevertEmailChangeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevertEmailChangeResponse(rsp)
+}
+
+// RevertEmailChangeWithResponse Undo an email change ("this wasn't me")
+//
+// Uses the link that the notice of an email change sends to the former address (valid 7 days):
+// the former address becomes the account's again, every session ends, every outstanding link
+// is retired, and the API keys the account created since the change are revoked. Then reset the
+// password from the former address.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/email/change/revert (the `RevertEmailChange` operationId).
+func (c *ClientWithResponses) RevertEmailChangeWithResponse(ctx context.Context, body RevertEmailChangeJSONRequestBody, reqEditors ...RequestEditorFn) (*RevertEmailChangeResponse, error) {
+	rsp, err := c.RevertEmailChange(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevertEmailChangeResponse(rsp)
+}
+
 // VerifyEmailWithResponse Verify an email address
 //
 // Consumes the token from the emailed verification link.
@@ -8532,6 +8825,104 @@ func ParseRequestEmailChangeResponse(rsp *http.Response) (*RequestEmailChangeRes
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RequestEmailChangeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevertEmailChangeResponse parses an HTTP response from a RevertEmailChangeWithResponse call
+func ParseRevertEmailChangeResponse(rsp *http.Response) (*RevertEmailChangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevertEmailChangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailChangeReverted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RevertEmailChangeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevertEmailChangeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

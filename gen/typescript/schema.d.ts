@@ -269,6 +269,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/email/change/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo an email change ("this wasn't me")
+         * @description Uses the link that the notice of an email change sends to the former address (valid 7 days):
+         *     the former address becomes the account's again, every session ends, every outstanding link
+         *     is retired, and the API keys the account created since the change are revoked. Then reset the
+         *     password from the former address.
+         */
+        post: operations["revertEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/profile": {
         parameters: {
             query?: never;
@@ -720,6 +743,21 @@ export interface components {
         };
         EmailChangeRequest: {
             new_email: components["schemas"]["Email"];
+            /**
+             * @description Needed when the session last proved the password more than `PINBRIDGE_REAUTH_WINDOW`
+             *     (10 minutes by default) ago; without it, or when it is wrong, the answer is 403
+             *     `reauthentication_required`.
+             */
+            current_password?: string;
+        };
+        EmailChangeRevertRequest: {
+            /** @description The token of the "this wasn't me" link sent to the former address. */
+            token: string;
+        };
+        EmailChangeReverted: {
+            message: string;
+            /** @description The account's address again. */
+            email: string;
         };
         /**
          * @description A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
@@ -1668,6 +1706,42 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revertEmailChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "3q2-7wAAAAB3yXw0bO1c9QpS8rF0Yt7mJk4nLx2Hc"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EmailChangeRevertRequest"];
+            };
+        };
+        responses: {
+            /** @description The former address is the account's again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailChangeReverted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];

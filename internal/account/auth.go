@@ -89,9 +89,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 		return Session{}, err
 	}
 	if joined != "" {
-		return s.sessionIn(ctx, account.User.ID, joined)
+		return s.sessionIn(ctx, account.User.ID, joined, time.Time{})
 	}
-	return s.open(account, account.Production())
+	return s.open(account, account.Production(), time.Time{})
 }
 
 // checkInvitation refuses an invitation token that is not a pending invitation for email.
@@ -269,14 +269,14 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		if err != nil {
 			return Session{}, err
 		}
-		return s.sessionIn(ctx, user.ID, joined)
+		return s.sessionIn(ctx, user.ID, joined, time.Time{})
 	}
 	// The organization of the most recently active project, on its production project.
 	account, err := s.store.Account(ctx, user.ID, "")
 	if err != nil {
 		return Session{}, err
 	}
-	return s.open(account, account.Production())
+	return s.open(account, account.Production(), time.Time{})
 }
 
 // loginFailed counts a failed password check (a login, or a change of password) against the

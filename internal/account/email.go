@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
@@ -87,11 +88,18 @@ type EmailChangeRequest struct {
 // RequestEmailChange sends a confirmation link to the new address. If another account already uses
 // it, the answer is the same and that address gets a notice instead: the caller learns nothing.
 // A *FieldError when newEmail is already the caller's.
-func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail string) (EmailChangeRequest, error) {
+//
+// A session that proved the password more than the re-authentication window ago must send it
+// (currentPassword); without it, or with a wrong one (which counts as a failed login), the error is
+// ErrReauthenticationRequired, so a stolen session cannot move the account to the thief's address.
+func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail string, currentPassword *string) (EmailChangeRequest, error) {
 	user := c.user()
 	newEmail, err := emailaddr.Canonical(newEmail)
 	if err != nil {
 		return EmailChangeRequest{}, invalid("new_email", err.Error())
+	}
+	if err := s.reauthenticate(ctx, c, currentPassword); err != nil {
+		return EmailChangeRequest{}, err
 	}
 	if store.EmailKey(newEmail) == user.EmailKey {
 		return EmailChangeRequest{}, invalid("new_email", "is already the email of this account")
@@ -154,7 +162,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string,
 		if err := tx.RetireTokens(ctx, user.ID, now, store.PurposePasswordReset, store.PurposeEmailVerify); err != nil {
 			return err
 		}
-		return s.notice(ctx, tx, mail.KindEmailChanged, user, user.Email, newEmail)
+		return s.noticeWithRevertLink(ctx, tx, user, newEmail, now)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -166,4 +174,99 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string,
 	}
 	s.mailer.Wake()
 	return newEmail, nil
+}
+
+// reauthenticate passes a caller whose session proved the password within the window, or who sent
+// the right current password; ErrReauthenticationRequired otherwise. A wrong password counts as a
+// failed login of the account from the caller's address (a *BackoffError while it must wait).
+func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword *string) error {
+	if s.now().Sub(c.Authenticated) <= s.settings.ReauthWindow {
+		return nil
+	}
+	if currentPassword == nil {
+		return ErrReauthenticationRequired
+	}
+	t := throttleOf(c.user().Email, c.Source)
+	if err := s.wait(ctx, t); err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, *currentPassword, c.user().PasswordHash)
+	if err != nil {
+		return fmt.Errorf("verify password: %w", err)
+	}
+	if !ok {
+		user := c.user()
+		return s.loginFailed(ctx, t, &user, ErrReauthenticationRequired)
+	}
+	return nil
+}
+
+// noticeWithRevertLink tells the former address of an email change, with a "this wasn't me" link
+// that undoes it (RevertEmailChange), inside tx.
+func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, user store.User, newEmail string, now time.Time) error {
+	token, hash, err := otp.New()
+	if err != nil {
+		return err
+	}
+	ttl, page := s.linkSettings(store.PurposeEmailRevert)
+	former := user.Email
+	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: store.PurposeEmailRevert, Hash: hash, Payload: &former, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
+		return err
+	}
+	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
+	subject, text, html, err := mail.Render(mail.KindEmailChanged, mail.Data{Name: greetingName(user, former), NewEmail: newEmail, Link: link, Expires: humanDuration(ttl)})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: mail.KindEmailChanged, To: former, Subject: subject, Text: text, HTML: html}, now)
+	return err
+}
+
+// RevertEmailChange undoes an email change with the link sent to the former address: that address
+// is the account's again (verified: the link proves it), every session ends, every outstanding
+// link is retired and a pending change cancelled, and the API keys the user created since the
+// change are revoked. It returns the restored address. ErrInvalidVerification for a bad token;
+// ErrAccountExists when another account took the former address meanwhile.
+func (s *Service) RevertEmailChange(ctx context.Context, token string) (string, error) {
+	hash := otp.Hash(token)
+	var former string
+	var user store.User
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		now := s.now()
+		t, err := tx.ConsumeToken(ctx, store.PurposeEmailRevert, hash, now)
+		if err != nil {
+			return err
+		}
+		if t.Payload == nil {
+			return fmt.Errorf("revert token without address: %w", store.ErrNotFound)
+		}
+		if user, err = tx.UserByID(ctx, t.UserID); err != nil {
+			return err
+		}
+		former = *t.Payload
+		if err := tx.ChangeEmail(ctx, user.ID, former, now); err != nil {
+			return err
+		}
+		if _, err := tx.EndSessions(ctx, user.ID, now); err != nil {
+			return err
+		}
+		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeKeysCreatedSince(ctx, user.ID, t.CreatedAt, now); err != nil {
+			return err
+		}
+		user.Email, user.EmailKey = former, store.EmailKey(former)
+		return s.notice(ctx, tx, mail.KindEmailRestored, user, former, "")
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", ErrInvalidVerification
+	case errors.Is(err, store.ErrConflict):
+		return "", ErrAccountExists
+	case err != nil:
+		return "", err
+	}
+	s.mailer.Wake()
+	return former, nil
 }

@@ -15,6 +15,9 @@ var (
 	ErrKeyNotFound         = errors.New("api key not found")
 	ErrProjectNotFound     = errors.New("project not found")
 	ErrSandboxNotFound     = errors.New("sandbox project not found")
+	// ErrReauthenticationRequired refuses a sensitive change from a session that proved the
+	// password too long ago, when no correct current password came with it.
+	ErrReauthenticationRequired = errors.New("reauthentication required")
 )
 
 // FieldError is an input that breaks a rule the API schema cannot express; Field names it as the

@@ -53,7 +53,7 @@ func (s *Service) SwitchProject(ctx context.Context, c Caller, projectID string)
 	if err := s.store.SetActiveProject(ctx, account.User.ID, target.ID, s.now()); err != nil {
 		return Session{}, err
 	}
-	return s.open(account, target)
+	return s.open(account, target, c.Authenticated)
 }
 
 // UpdateProfile applies a partial profile update in one transaction (names trimmed) and returns

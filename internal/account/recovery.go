@@ -146,7 +146,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	// The fresh session carries the version the change just set; every older token is refused.
 	account := c.Account
 	account.User.SessionVersion = version
-	return s.open(account, c.Project)
+	return s.open(account, c.Project, time.Time{})
 }
 
 // issueLink creates a one-time token for user and queues the email carrying its link, in one
@@ -196,6 +196,8 @@ func (s *Service) linkSettings(purpose string) (time.Duration, string) {
 		return s.settings.PasswordResetTTL, "/reset-password"
 	case store.PurposeEmailVerify:
 		return s.settings.EmailVerifyTTL, "/verify-email"
+	case store.PurposeEmailRevert:
+		return s.settings.EmailRevertTTL, "/revert-email-change"
 	default:
 		return s.settings.EmailChangeTTL, "/confirm-email-change"
 	}

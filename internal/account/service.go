@@ -23,6 +23,9 @@ type Settings struct {
 	PasswordResetTTL time.Duration
 	EmailVerifyTTL   time.Duration
 	EmailChangeTTL   time.Duration
+	EmailRevertTTL   time.Duration
+	// ReauthWindow is how long after proving the password a session may change the email alone.
+	ReauthWindow time.Duration
 }
 
 // SettingsFrom reads the Settings of the configuration.
@@ -30,6 +33,7 @@ func SettingsFrom(cfg config.Config) Settings {
 	return Settings{
 		PublicURL: cfg.Mail.PublicURL, PasswordResetTTL: cfg.Tokens.PasswordResetTTL,
 		EmailVerifyTTL: cfg.Tokens.EmailVerifyTTL, EmailChangeTTL: cfg.Tokens.EmailChangeTTL,
+		EmailRevertTTL: cfg.Tokens.EmailRevertTTL, ReauthWindow: cfg.Auth.ReauthWindow,
 	}
 }
 
@@ -96,6 +100,8 @@ type Caller struct {
 	Account store.Account
 	Project store.Project // the session's active project
 	Source  string        // the client's address
+	// Authenticated is when the caller last proved their password (the session's auth_time).
+	Authenticated time.Time
 }
 
 func (c Caller) user() store.User { return c.Account.User }
@@ -113,9 +119,9 @@ type Session struct {
 }
 
 // open issues a session token for account on project, carrying the user's session version as
-// account holds it.
-func (s *Service) open(account store.Account, project store.Project) (Session, error) {
-	token, err := s.sessions.Issue(account.User.ID, account.Organization.ID, project.ID, account.User.SessionVersion)
+// account holds it; the user proved their password at authTime (zero: now).
+func (s *Service) open(account store.Account, project store.Project, authTime time.Time) (Session, error) {
+	token, err := s.sessions.IssueAuthenticated(account.User.ID, account.Organization.ID, project.ID, account.User.SessionVersion, authTime)
 	if err != nil {
 		return Session{}, err
 	}

@@ -329,7 +329,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) 
 	if err != nil {
 		return Session{}, err
 	}
-	return s.sessionIn(ctx, c.user().ID, orgID)
+	return s.sessionIn(ctx, c.user().ID, orgID, c.Authenticated)
 }
 
 // accept uses an invitation for user inside tx and returns its organization.
@@ -374,12 +374,12 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 }
 
 // sessionIn opens a session for the user in orgID, on its production project.
-func (s *Service) sessionIn(ctx context.Context, userID, orgID string) (Session, error) {
+func (s *Service) sessionIn(ctx context.Context, userID, orgID string, authTime time.Time) (Session, error) {
 	account, err := s.store.Account(ctx, userID, orgID)
 	if err != nil {
 		return Session{}, fmt.Errorf("session after joining: %w", err)
 	}
-	return s.open(account, account.Production())
+	return s.open(account, account.Production(), authTime)
 }
 
 // safeOrganizationName is an organization's name as mail may show it: short and not like a link,

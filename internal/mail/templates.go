@@ -17,6 +17,7 @@ const (
 	KindEmailChanged     = "email_changed"
 	KindLoginLocked      = "login_locked"
 	KindInvitation       = "invitation"
+	KindEmailRestored    = "email_restored"
 )
 
 // Data fills a template.
@@ -69,8 +70,11 @@ var templates = map[string]template{
 		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe password of your PinBridge account was just changed, and every other session was signed out. If this wasn't you, reset your password now and contact support.\n",
 		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The password of your PinBridge account was just changed, and every other session was signed out.</p><p>If this wasn't you, reset your password now and contact support.</p>`),
 	KindEmailChanged: tmpl("Your PinBridge email was changed",
-		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe email of your PinBridge account was changed to {{.NewEmail}}. If this wasn't you, contact support right away.\n",
-		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The email of your PinBridge account was changed to <strong>{{.NewEmail}}</strong>. If this wasn't you, contact support right away.</p>`),
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe email of your PinBridge account was changed to {{.NewEmail}}.{{if .Link}} If this wasn't you, open this link (valid for {{.Expires}}) to take your address back: it signs every session out and revokes the API keys created since the change.\n\n{{.Link}}\n{{else}} If this wasn't you, contact support right away.\n{{end}}",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The email of your PinBridge account was changed to <strong>{{.NewEmail}}</strong>.</p>{{if .Link}}<p>If this wasn't you, take your address back within {{.Expires}}: it signs every session out and revokes the API keys created since the change.</p>`+fmt.Sprintf(button, "This wasn't me")+`{{else}}<p>If this wasn't you, contact support right away.</p>{{end}}`),
+	KindEmailRestored: tmpl("Your PinBridge email was restored",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThis address is again the email of your PinBridge account. Every session was signed out and the API keys created since the change were revoked. Choose a new password now with \"Forgot password\" on the sign-in page.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>This address is again the email of your PinBridge account. Every session was signed out and the API keys created since the change were revoked.</p><p>Choose a new password now with "Forgot password" on the sign-in page.</p>`),
 	KindLoginLocked: tmpl("Sign-ins to your PinBridge account are paused",
 		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThere were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in. If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).\n",
 		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>There were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in.</p><p>If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).</p>`),

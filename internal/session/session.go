@@ -26,6 +26,18 @@ type Claims struct {
 	// sessions increments the version, and a token carrying another one is refused. A pointer so
 	// that a missing claim is told apart from version 0; Parse guarantees it is set.
 	SessionVersion *int64 `json:"sv"`
+	// AuthTime is when the user last proved their password (OpenID Connect's auth_time): a login,
+	// a registration, a password change. A session moved to another project keeps it, so
+	// sensitive changes can ask for the password again after a while.
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+}
+
+// Authenticated is when the user last proved their password: auth_time, else the token's iat.
+func (c Claims) Authenticated() time.Time {
+	if c.AuthTime != nil {
+		return c.AuthTime.Time
+	}
+	return c.IssuedAt.Time
 }
 
 // Manager issues and parses tokens with one secret.
@@ -60,7 +72,15 @@ func (m *Manager) TTL() time.Duration { return m.ttl }
 // session version. exp, iat and nbf are whole seconds: RFC 7519 allows fractions, but several JWT
 // libraries refuse them. The error is a signing failure.
 func (m *Manager) Issue(userID, orgID, projectID string, sessionVersion int64) (string, error) {
+	return m.IssueAuthenticated(userID, orgID, projectID, sessionVersion, time.Time{})
+}
+
+// IssueAuthenticated is Issue for a user who proved their password at authTime (zero: now).
+func (m *Manager) IssueAuthenticated(userID, orgID, projectID string, sessionVersion int64, authTime time.Time) (string, error) {
 	now := m.now().UTC().Truncate(time.Second)
+	if authTime.IsZero() || authTime.After(now) {
+		authTime = now
+	}
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    m.issuer,
@@ -74,6 +94,7 @@ func (m *Manager) Issue(userID, orgID, projectID string, sessionVersion int64) (
 		OrganizationID: orgID,
 		ProjectID:      projectID,
 		SessionVersion: &sessionVersion,
+		AuthTime:       jwt.NewNumericDate(authTime.UTC().Truncate(time.Second)),
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(m.secret)
 	if err != nil {

@@ -33,7 +33,8 @@
   var invalidLink = {
     "reset-password": "This reset link is invalid, has expired or was already used. Request a new one.",
     "verify-email": "This verification link is invalid, has expired or was already used. Request a new one from your account.",
-    "confirm-email-change": "This confirmation link is invalid, has expired or was already used. Request the change again from your account."
+    "confirm-email-change": "This confirmation link is invalid, has expired or was already used. Request the change again from your account.",
+    "revert-email-change": "This link is invalid, has expired or was already used. If someone else controls your account, contact support."
   };
 
   function call(method, path, body) {
@@ -105,6 +106,8 @@
       request = call("GET", "/v1/auth/email/verify?token=" + encodeURIComponent(token));
     } else if (page === "confirm-email-change") {
       request = call("GET", "/v1/auth/email/change/confirm?token=" + encodeURIComponent(token));
+    } else if (page === "revert-email-change") {
+      request = call("POST", "/v1/auth/email/change/revert", { token: token });
     }
     busy(true);
     request.then(function (r) {
@@ -115,7 +118,8 @@
           "forgot-password": r.data.message,
           "reset-password": "Your password has been changed. You can now sign in with your new password.",
           "verify-email": "Thank you: your email address is verified.",
-          "confirm-email-change": "Done: your account now uses " + (r.data.new_email || "your new address") + "."
+          "confirm-email-change": "Done: your account now uses " + (r.data.new_email || "your new address") + ".",
+          "revert-email-change": "Done: your account uses " + (r.data.email || "this address") + " again and every session was signed out. Now choose a new password with \"Forgot password\"."
         };
         ok(messages[page]);
         return;
