@@ -5,10 +5,8 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -74,7 +71,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		pg = true
-		db, err = gorm.Open(postgres.Open(url), cfg)
+		pool, _, perr := openPostgres(url)
+		if err = perr; err == nil {
+			if db, err = gorm.Open(postgres.New(postgres.Config{Conn: pool}), cfg); err != nil {
+				_ = pool.Close()
+			}
+		}
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if dir := filepath.Dir(path); dir != "." {
@@ -138,10 +140,16 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Tx runs fn in one transaction: every write fn makes through tx commits together or not at all.
+// A transaction that could not begin or commit because the database is unavailable returns an
+// error that is ErrUnavailable as well as fn's or the driver's.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery})
 	})
+	if err != nil && !errors.Is(err, ErrUnavailable) && unavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // OnQuery registers f to hear about each query the store runs past GORM (the per-request
@@ -165,20 +173,6 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
-}
-
-func unavailable(err error) bool {
-	var (
-		connectErr *pgconn.ConnectError
-		netErr     net.Error
-	)
-	// database/sql does not export its "closed" error; a closed pool is a database we cannot reach.
-	if strings.Contains(err.Error(), "sql: database is closed") {
-		return true
-	}
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) ||
-		errors.Is(err, context.DeadlineExceeded)
 }
 
 // wrap adds what was being done to a translated error.
