@@ -3,6 +3,7 @@ package server_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -178,5 +180,72 @@ func logFailures(t *testing.T, e *env) {
 		if strings.Contains(line, `"msg":"request failed"`) {
 			t.Log(line)
 		}
+	}
+}
+
+// TestLockedTableAnswers503AtTheDeadline locks the users table, as a long migration or a stuck
+// transaction would, and reads the account: the request answers 503 unavailable with Retry-After at
+// its deadline (PINBRIDGE_REQUEST_TIMEOUT), the query is cancelled on the server (its backend no
+// longer waits for the lock, and its connection survives), and the access log records the 503.
+func TestLockedTableAnswers503AtTheDeadline(t *testing.T) {
+	st, admin, app := postgresApp(t, 4)
+	cfg := testConfig(t)
+	cfg.HTTP.RequestTimeout = time.Second
+	e := newEnv(t, st, cfg, fastHash)
+	token := e.register("locked@example.com", "a perfectly fine password").AccessToken
+
+	lock := admin.DB().Begin()
+	if err := lock.Exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+		t.Fatalf("lock users: %v", err)
+	}
+	defer lock.Rollback()
+
+	req, _ := http.NewRequest("GET", e.url+"/v1/auth/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-Request-ID", "locked-table-read")
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: cfg.HTTP.RequestTimeout + 10*time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET /v1/auth/me with users locked: %v (no answer within the deadline and 10s more)", err)
+	}
+	elapsed := time.Since(start)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(raw), `"unavailable"`) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("GET /v1/auth/me with users locked = %d %s (Retry-After %q), want 503 unavailable with Retry-After",
+			resp.StatusCode, raw, resp.Header.Get("Retry-After"))
+	}
+	// Not a timed assertion of speed: the bound is the promise (the deadline), with a margin.
+	if limit := cfg.HTTP.RequestTimeout + 2*time.Second; elapsed > limit {
+		t.Errorf("answered after %v, want within the %v deadline (+2s margin)", elapsed, cfg.HTTP.RequestTimeout)
+	}
+
+	// Still under the lock: had the driver merely closed its socket, the backend would still be
+	// waiting for the lock (PostgreSQL does not notice a closed socket while it waits).
+	var backends []struct {
+		State         string
+		WaitEventType *string
+	}
+	err = admin.DB().Raw("SELECT state, wait_event_type FROM pg_stat_activity WHERE application_name = ?", app).Scan(&backends).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(backends) == 0 {
+		t.Error("the server has no connection left: the query was abandoned by closing it, not cancelled")
+	}
+	for _, b := range backends {
+		if b.State != "idle" {
+			t.Errorf("a backend of the server is %q (wait %v) while the lock is held, want idle: the query was not cancelled", b.State, b.WaitEventType)
+		}
+	}
+
+	var logged map[string]any
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, "locked-table-read") {
+			_ = json.Unmarshal([]byte(line), &logged)
+		}
+	}
+	if logged == nil || logged["status"] != float64(http.StatusServiceUnavailable) || logged["error_code"] != "unavailable" {
+		t.Errorf("access log for the request = %v, want status 503 and error_code unavailable", logged)
 	}
 }

@@ -112,7 +112,7 @@ func New(cfg config.Config, st *store.Store, opts Options) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.IPExtractor = ipExtractor(cfg.Limits)
-	e.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, withClientIP)
+	e.Use(withRequestID, s.accessLog, s.withDeadline, s.recoverPanics, securityHeaders, withClientIP)
 	if cors := corsMiddleware(cfg.Limits); cors != nil {
 		e.Use(cors)
 	}
