@@ -35,6 +35,9 @@ type Store struct {
 	postgres bool
 	// onQuery, when set, hears about every query the store runs without GORM (see OnQuery).
 	onQuery func(table string)
+	// probe opens a connection of its own, outside the pool, to see whether the database answers
+	// (see Health).
+	probe func(ctx context.Context) error
 }
 
 // Options tune Open.
@@ -64,19 +67,21 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var (
-		db  *gorm.DB
-		err error
-		pg  bool
+		db    *gorm.DB
+		err   error
+		pg    bool
+		probe func(ctx context.Context) error
 	)
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		pg = true
-		pool, _, perr := openPostgres(url)
+		pool, pgcfg, perr := openPostgres(url)
 		if err = perr; err == nil {
 			if db, err = gorm.Open(postgres.New(postgres.Config{Conn: pool}), cfg); err != nil {
 				_ = pool.Close()
 			}
 		}
+		probe = func(ctx context.Context) error { return probePostgres(ctx, pgcfg) }
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if dir := filepath.Dir(path); dir != "." {
@@ -86,6 +91,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+		probe = func(ctx context.Context) error { return probeSQLite(ctx, db, dsn) }
 	default:
 		return nil, errors.New("open database: url must start with sqlite:// or postgres://")
 	}
@@ -107,7 +113,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	} else {
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, postgres: pg}
+	s := &Store{db: db, postgres: pg, probe: probe}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -144,7 +150,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // error that is ErrUnavailable as well as fn's or the driver's.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery})
+		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery, probe: s.probe})
 	})
 	if err != nil && !errors.Is(err, ErrUnavailable) && unavailable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)

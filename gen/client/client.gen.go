@@ -277,6 +277,7 @@ func (e ProjectSwitchedTokenType) Valid() bool {
 // Defines values for ReadinessDatabase.
 const (
 	Ok          ReadinessDatabase = "ok"
+	Saturated   ReadinessDatabase = "saturated"
 	Unreachable ReadinessDatabase = "unreachable"
 )
 
@@ -284,6 +285,8 @@ const (
 func (e ReadinessDatabase) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	case Saturated:
 		return true
 	case Unreachable:
 		return true
@@ -988,7 +991,10 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness probe
 	//
-	// Answers 200 when the database answers, 503 (same shape) when it does not.
+	// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+	// `saturated` (still 200) when every pooled connection is busy but a connection of the
+	// checker's own gets an answer: the process and the database are up, and requests shed the
+	// load themselves (503 at their deadline), so a load balancer should keep the instance.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1309,7 +1315,10 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // GetReadiness Readiness probe
 //
-// Answers 200 when the database answers, 503 (same shape) when it does not.
+// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+// `saturated` (still 200) when every pooled connection is busy but a connection of the
+// checker's own gets an answer: the process and the database are up, and requests shed the
+// load themselves (503 at their deadline), so a load balancer should keep the instance.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2838,7 +2847,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness probe
 	//
-	// Answers 200 when the database answers, 503 (same shape) when it does not.
+	// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+	// `saturated` (still 200) when every pooled connection is busy but a connection of the
+	// checker's own gets an answer: the process and the database are up, and requests shed the
+	// load themselves (503 at their deadline), so a load balancer should keep the instance.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5253,7 +5265,10 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // GetReadinessWithResponse Readiness probe
 //
-// Answers 200 when the database answers, 503 (same shape) when it does not.
+// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+// `saturated` (still 200) when every pooled connection is busy but a connection of the
+// checker's own gets an answer: the process and the database are up, and requests shed the
+// load themselves (503 at their deadline), so a load balancer should keep the instance.
 //
 // Returns a wrapper object for the known response body format(s).
 //
