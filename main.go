@@ -135,8 +135,13 @@ func serve() error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	httpErr := httpServer.Shutdown(shutdownCtx)
+	// Within what is left of the same deadline: a hung SMTP server must not hold the process.
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown: background work left behind", slog.String("error", err.Error()))
+	}
+	if httpErr != nil && !errors.Is(httpErr, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", httpErr)
 	}
 	return nil
 }

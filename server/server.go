@@ -42,6 +42,7 @@ type Server struct {
 	metrics  *metrics
 	jobs     chan struct{}
 	jobsWG   sync.WaitGroup
+	stopOnce sync.Once // Shutdown and Close stop the background work once
 	echo     *echo.Echo
 }
 
@@ -139,13 +140,9 @@ func loadSpec() (*openapi3.T, error) {
 // Handler is the HTTP handler of the whole service.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Close stops the background workers, writing what they hold. The store is the caller's to close.
-func (s *Server) Close() {
-	s.jobsWG.Wait()
-	s.mailer.Stop()
-	s.usage.close()
-	s.hasher.Close()
-}
+// Close stops the background workers, writing what they hold, however long that takes (Shutdown
+// bounds it). The store is the caller's to close.
+func (s *Server) Close() { _ = s.Shutdown(context.Background()) }
 
 // mailTransport is SMTP when PINBRIDGE_SMTP_URL is set, else .eml files in the data directory
 // (configuration refuses production without SMTP).
