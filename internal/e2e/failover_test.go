@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -166,6 +167,14 @@ func (r *readers) finish() {
 	}
 }
 
+// halt stops the process with SIGTERM and waits until it has exited and its output is all in logs.
+func (in *instance) halt() {
+	if in.cmd.ProcessState == nil {
+		_ = in.cmd.Process.Signal(syscall.SIGTERM)
+		_ = in.cmd.Wait()
+	}
+}
+
 // readiness returns /readyz's status code and its database field.
 func (in *instance) readiness() (int, string) {
 	in.t.Helper()
@@ -271,6 +280,7 @@ func TestFailover(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
+			in.halt()
 			t.Fatalf("not ready 30s after PostgreSQL came back:\n%s", in.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond) // observing another process
@@ -278,6 +288,7 @@ func TestFailover(t *testing.T) {
 	if s, _ := in.call("GET", "/v1/auth/me", "", "Authorization", "Bearer "+token); s != http.StatusOK {
 		t.Errorf("me after PostgreSQL came back: %d, want 200", s)
 	}
+	in.halt() // its log is complete and no longer written
 	if strings.Contains(in.logs.String(), "status=500") {
 		t.Errorf("the log records a 500:\n%s", in.logs.String())
 	}

@@ -42,7 +42,8 @@ func TestShutdownWithHungSMTPServer(t *testing.T) {
 	select {
 	case err = <-exited:
 	case <-time.After(shutdownTimeout + time.Minute):
-		in.kill()
+		_ = in.cmd.Process.Kill()
+		<-exited
 		t.Fatalf("still running a minute past the %v shutdown timeout:\n%s", shutdownTimeout, in.logs.String())
 	}
 	elapsed := time.Since(begin)
