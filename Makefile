@@ -20,7 +20,7 @@ build: ## Build a static binary into bin/pinbridge
 test: ## Run every test, on SQLite and PostgreSQL (PostgreSQL started if installed)
 	scripts/test.sh
 
-e2e: ## Only the end-to-end tests: two server processes over one PostgreSQL, and a crash mid-burst
+e2e: ## Only the end-to-end tests: two servers over one PostgreSQL, a crash mid-burst, a failover, a hung SMTP server
 	PINBRIDGE_E2E_ONLY=1 scripts/test.sh
 
 bench: ## Load-test against a throwaway PostgreSQL (BENCH_DURATION=15s per scenario); table + bin/bench.json
