@@ -61,8 +61,9 @@ func (c retryingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // retryingConn is pgx's database/sql connection with QueryContext and BeginTx able to replace a
-// lost connection; every other method is pgx's own. database/sql uses a connection from one
-// goroutine at a time, so the replacement needs no lock.
+// lost connection; every other method is pgx's own, on whichever connection is current. database/sql
+// uses a connection from one goroutine at a time, so the replacement needs no lock. Statements
+// prepared on a lost connection would be lost with it; the store prepares none.
 type retryingConn struct {
 	*stdlib.Conn
 	connector driver.Connector
