@@ -24,7 +24,7 @@ test-short: ## Fast inner loop: the tests on SQLite only (no PostgreSQL, browser
 	TEST_DATABASE_URL= PINBRIDGE_REQUIRE_POSTGRES= PINBRIDGE_BROWSER_TESTS= PINBRIDGE_REQUIRE_BROWSER= PINBRIDGE_E2E= \
 		go test -short -count=1 ./...
 
-e2e: ## Only the end-to-end tests (two instances over one PostgreSQL, a crash mid-burst)
+e2e: ## Only the end-to-end tests: two servers over one PostgreSQL, a crash mid-burst, a failover, a hung SMTP server
 	PINBRIDGE_E2E_ONLY=1 scripts/test.sh
 
 bench: ## Load-test on a throwaway PostgreSQL (BENCH_DURATION=15s each); writes bin/bench.json

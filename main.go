@@ -110,10 +110,8 @@ func serve() error {
 		return err
 	}
 
-	// The parts the service is made of, and their workers. The defers stop them in reverse:
-	// flows still running off the request path finish, key usage is written, the mail sender
-	// stops between messages (queued mail stays in the database), the hash pool closes; the store
-	// closes last.
+	// The parts the service is made of, and their workers. At shutdown stopWorkers stops them
+	// within the deadline; the hash pool, then the store, close last.
 	hasher, err := password.NewPool(password.OWASP, cfg.Hashing.Workers, cfg.Hashing.Queue)
 	if err != nil {
 		return err
@@ -127,15 +125,18 @@ func serve() error {
 		Poll: cfg.Mail.PollPeriod, MinBackoff: cfg.Mail.RetryMin, MaxBackoff: cfg.Mail.RetryMax,
 	})
 	sender.Start()
-	defer sender.Stop()
 	usage := keyusage.New(st, log, nil, 5*time.Second)
 	usage.Start()
-	defer usage.Close()
 	sessions := session.NewManager([]byte(cfg.Auth.JWTSecret.Reveal()), cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTokenTTL, store.Clock(nil))
 	accounts := account.New(account.Deps{
 		Store: st, Hasher: hasher, Sessions: sessions, Mailer: sender, Log: log, Settings: account.SettingsFrom(cfg),
 	})
-	defer accounts.Close()
+	stopped := false
+	defer func() {
+		if !stopped { // an early return: nothing is hung yet, stop without a deadline
+			_ = stopWorkers(context.Background(), sender, accounts, usage)
+		}
+	}()
 	srv, err := server.New(cfg, server.Deps{
 		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
 		Logger: log, Version: version,
@@ -172,8 +173,36 @@ func serve() error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	httpErr := httpServer.Shutdown(shutdownCtx)
+	// Within what is left of the same deadline: a hung SMTP server must not hold the process.
+	stopped = true
+	if err := stopWorkers(shutdownCtx, sender, accounts, usage); err != nil {
+		log.Warn("shutdown: background work left behind", slog.String("error", err.Error()))
+	}
+	if httpErr != nil && !errors.Is(httpErr, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", httpErr)
 	}
 	return nil
+}
+
+// stopWorkers stops the service's background work within ctx's deadline (what is left of the
+// shutdown timeout after the HTTP drain). The mail sender begins no further message and abandons
+// an attempt in flight shortly before the deadline (the message stays queued for a retry, so a hung
+// SMTP server cannot hold the process); flows still running off the request path (forgot-password)
+// and the last flush of API-key usage get the time that is left and are left behind at the
+// deadline. The error says what was left behind.
+func stopWorkers(ctx context.Context, sender *mail.Sender, accounts *account.Service, usage *keyusage.Recorder) error {
+	rest := make(chan struct{})
+	go func() {
+		defer close(rest)
+		accounts.Close()
+		usage.Close()
+	}()
+	err := sender.Shutdown(ctx)
+	select {
+	case <-rest:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("background flows and key usage: %w", ctx.Err()))
+	}
+	return err
 }

@@ -122,6 +122,8 @@ type HTTP struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	// RequestTimeout is each request's deadline, carried by its context down to the database.
+	RequestTimeout time.Duration
 }
 
 // Hashing bounds the password-hashing pool.
@@ -224,6 +226,7 @@ func Load(lookup Lookup) (Config, error) {
 		WriteTimeout:      duration("PINBRIDGE_WRITE_TIMEOUT", "30s"),
 		IdleTimeout:       duration("PINBRIDGE_IDLE_TIMEOUT", "120s"),
 		ShutdownTimeout:   duration("PINBRIDGE_SHUTDOWN_TIMEOUT", "20s"),
+		RequestTimeout:    duration("PINBRIDGE_REQUEST_TIMEOUT", "5s"),
 	}
 	c.Limits = Limits{Scale: 1}
 	if raw := get("PINBRIDGE_RATE_LIMIT_SCALE", "1"); raw != "1" {
@@ -309,6 +312,11 @@ func (c Config) validate() []error {
 	}
 	if u, err := url.Parse(c.Mail.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("PINBRIDGE_PUBLIC_URL: %q is not an http(s) URL", c.Mail.PublicURL))
+	}
+	if c.HTTP.RequestTimeout > 0 && c.HTTP.WriteTimeout > 0 && c.HTTP.RequestTimeout > c.HTTP.WriteTimeout-time.Second {
+		// Past its deadline a request still needs a moment to stop its query and write the 503.
+		errs = append(errs, fmt.Errorf("PINBRIDGE_REQUEST_TIMEOUT: %s must be at least 1s shorter than PINBRIDGE_WRITE_TIMEOUT (%s), or a request that runs out of time cannot be answered",
+			c.HTTP.RequestTimeout, c.HTTP.WriteTimeout))
 	}
 	if c.Mail.SMTPURL != "" {
 		u, err := url.Parse(c.Mail.SMTPURL.Reveal())

@@ -24,7 +24,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && scripts/pg.sh available; then
 fi
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
-  echo "==> PostgreSQL: ${TEST_DATABASE_URL%%\?*} (and the two-instance and crash tests of internal/e2e)"
+  echo "==> PostgreSQL: ${TEST_DATABASE_URL%%\?*} (and the end-to-end tests of internal/e2e)"
   export PINBRIDGE_E2E=1
 elif [ "${PINBRIDGE_REQUIRE_POSTGRES:-}" = 1 ]; then
   echo "PostgreSQL is required (PINBRIDGE_REQUIRE_POSTGRES=1) but not installed: apt-get install postgresql" >&2

@@ -272,7 +272,7 @@ func (s *Server) classify(err error) *apiError {
 	case errors.Is(err, password.ErrBusy):
 		return &apiError{status: http.StatusServiceUnavailable, code: gen.ErrorCodeUnavailable,
 			message: "Server is busy; retry later", retryAfter: 1, cause: err}
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case store.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return errUnavailable(err)
 	}
 	return &apiError{status: http.StatusInternalServerError, code: gen.ErrorCodeInternalError,

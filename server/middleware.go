@@ -95,6 +95,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if code, ok := c.Get(ctxErrorCode).(string); ok {
 			attrs = append(attrs, slog.String("error_code", code))
 		}
+		if wt := s.cfg.HTTP.WriteTimeout; wt > 0 && time.Since(start) >= wt {
+			// net/http's write deadline has passed: whatever was written, the client got nothing.
+			attrs = append(attrs, slog.Bool("undelivered", true))
+		}
 		if id, ok := c.Get(ctxUserID).(string); ok {
 			attrs = append(attrs, slog.String("user_id", id))
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 // GetServiceInfo names the service and its docs.
@@ -26,16 +27,26 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 	}, nil
 }
 
-// GetReadiness answers 200 when the database answers within two seconds, else 503.
+// readinessWait bounds each step of the readiness check: the ping through the pool, and the one on a
+// connection of its own when the pool has no connection free in time.
+const readinessWait = time.Second
+
+// GetReadiness answers 200 when the database answers, 503 when it does not. A pool saturated by slow
+// queries is not an outage: when no pooled connection answers in time but a connection of its own
+// does, the answer is 200 with database "saturated". The process and the database are up and every
+// request sheds load by itself (503 at its deadline); taking every saturated instance out of a load
+// balancer at once would turn a slowdown into an outage.
 func (s *Server) GetReadiness(ctx context.Context, _ gen.GetReadinessRequestObject) (gen.GetReadinessResponseObject, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	body := gen.Readiness{Version: s.version, Environment: gen.DeploymentEnvironment(s.cfg.Env)}
-	if err := s.store.Ping(ctx); err != nil {
+	switch health, _ := s.store.Health(ctx, readinessWait); health {
+	case store.HealthOK:
+		body.Status, body.Database = gen.ReadinessStatusReady, gen.Ok
+	case store.HealthSaturated:
+		body.Status, body.Database = gen.ReadinessStatusReady, gen.Saturated
+	default:
 		body.Status, body.Database = gen.ReadinessStatusUnavailable, gen.Unreachable
 		return gen.GetReadiness503JSONResponse{Body: body, Headers: gen.GetReadiness503ResponseHeaders{RetryAfter: ptr(5)}}, nil
 	}
-	body.Status, body.Database = gen.ReadinessStatusReady, gen.Ok
 	return gen.GetReadiness200JSONResponse(body), nil
 }
 

@@ -56,6 +56,16 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 	return msgs, err
 }
 
+// ReleaseClaims gives back messages claimed but not attempted (a sender stopping between messages),
+// so that any instance may take them at once rather than when their lease expires.
+func (s *Store) ReleaseClaims(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ? AND sent_at IS NULL", ids).UpdateColumn("locked_until", nil).Error
+	return wrap("release messages", err)
+}
+
 // MarkSent records delivery and blanks the bodies.
 func (s *Store) MarkSent(ctx context.Context, id string, now time.Time) error {
 	err := s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).Updates(map[string]any{

@@ -5,18 +5,14 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/glebarez/sqlite"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -40,6 +36,9 @@ type Store struct {
 	postgres bool
 	// onQuery, when set, hears about every query the store runs without GORM (see OnQuery).
 	onQuery func(table string)
+	// probe opens a connection of its own, outside the pool, to see whether the database answers
+	// (see Health).
+	probe func(ctx context.Context) error
 }
 
 // Options tune Open.
@@ -71,14 +70,21 @@ func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, erro
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var (
-		db  *gorm.DB
-		err error
-		pg  bool
+		db    *gorm.DB
+		err   error
+		pg    bool
+		probe func(ctx context.Context) error
 	)
 	switch u.Engine() {
 	case config.EnginePostgres:
 		pg = true
-		db, err = gorm.Open(postgres.Open(u.PostgresDSN()), cfg)
+		pool, pgcfg, perr := openPostgres(u.PostgresDSN())
+		if err = perr; err == nil {
+			if db, err = gorm.Open(postgres.New(postgres.Config{Conn: pool}), cfg); err != nil {
+				_ = pool.Close()
+			}
+		}
+		probe = func(ctx context.Context) error { return probePostgres(ctx, pgcfg) }
 	case config.EngineSQLite:
 		path := u.SQLitePath()
 		if dir := filepath.Dir(path); dir != "." {
@@ -88,6 +94,7 @@ func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, erro
 		}
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+		probe = func(ctx context.Context) error { return probeSQLite(ctx, db, dsn) }
 	default:
 		return nil, errors.New("open database: no database URL (config.ParseDatabaseURL makes one)")
 	}
@@ -109,7 +116,7 @@ func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, erro
 	} else {
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, postgres: pg}
+	s := &Store{db: db, postgres: pg, probe: probe}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
@@ -142,10 +149,16 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Tx runs fn in one transaction: every write fn makes through tx commits together or not at all.
+// A transaction that could not begin or commit because the database is unavailable returns an
+// error that is ErrUnavailable as well as fn's or the driver's.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery})
+	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery, probe: s.probe})
 	})
+	if err != nil && !errors.Is(err, ErrUnavailable) && unavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // OnQuery registers f to hear about each query the store runs past GORM (the per-request
@@ -169,20 +182,6 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
-}
-
-func unavailable(err error) bool {
-	var (
-		connectErr *pgconn.ConnectError
-		netErr     net.Error
-	)
-	// database/sql does not export its "closed" error; a closed pool is a database we cannot reach.
-	if strings.Contains(err.Error(), "sql: database is closed") {
-		return true
-	}
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) ||
-		errors.Is(err, context.DeadlineExceeded)
 }
 
 // wrap adds what was being done to a translated error.

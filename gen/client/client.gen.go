@@ -292,6 +292,7 @@ func (e ProjectSwitchedTokenType) Valid() bool {
 // Defines values for ReadinessDatabase.
 const (
 	Ok          ReadinessDatabase = "ok"
+	Saturated   ReadinessDatabase = "saturated"
 	Unreachable ReadinessDatabase = "unreachable"
 )
 
@@ -299,6 +300,8 @@ const (
 func (e ReadinessDatabase) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	case Saturated:
 		return true
 	case Unreachable:
 		return true
@@ -1178,7 +1181,10 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness probe
 	//
-	// Answers 200 when the database answers, 503 (same shape) when it does not.
+	// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+	// `saturated` (still 200) when every pooled connection is busy but a connection of the
+	// checker's own gets an answer: the process and the database are up, and requests shed the
+	// load themselves (503 at their deadline), so a load balancer should keep the instance.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1632,7 +1638,10 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // GetReadiness Readiness probe
 //
-// Answers 200 when the database answers, 503 (same shape) when it does not.
+// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+// `saturated` (still 200) when every pooled connection is busy but a connection of the
+// checker's own gets an answer: the process and the database are up, and requests shed the
+// load themselves (503 at their deadline), so a load balancer should keep the instance.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3807,7 +3816,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness probe
 	//
-	// Answers 200 when the database answers, 503 (same shape) when it does not.
+	// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+	// `saturated` (still 200) when every pooled connection is busy but a connection of the
+	// checker's own gets an answer: the process and the database are up, and requests shed the
+	// load themselves (503 at their deadline), so a load balancer should keep the instance.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7358,7 +7370,10 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // GetReadinessWithResponse Readiness probe
 //
-// Answers 200 when the database answers, 503 (same shape) when it does not.
+// Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+// `saturated` (still 200) when every pooled connection is busy but a connection of the
+// checker's own gets an answer: the process and the database are up, and requests shed the
+// load themselves (503 at their deadline), so a load balancer should keep the instance.
 //
 // Returns a wrapper object for the known response body format(s).
 //

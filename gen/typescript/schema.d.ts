@@ -53,7 +53,10 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the database answers, 503 (same shape) when it does not.
+         * @description Answers 200 when the database answers, 503 (same shape) when it does not. `database` is
+         *     `saturated` (still 200) when every pooled connection is busy but a connection of the
+         *     checker's own gets an answer: the process and the database are up, and requests shed the
+         *     load themselves (503 at their deadline), so a load balancer should keep the instance.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -680,7 +683,7 @@ export interface components {
             version: string;
             environment: components["schemas"]["DeploymentEnvironment"];
             /** @enum {string} */
-            database: "ok" | "unreachable";
+            database: "ok" | "saturated" | "unreachable";
         };
         /** @enum {string} */
         DeploymentEnvironment: "development" | "test" | "production";
@@ -1363,7 +1366,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Ready to serve traffic. */
+            /** @description Ready to serve traffic (`database` is `ok` or `saturated`). */
             200: {
                 headers: {
                     [name: string]: unknown;

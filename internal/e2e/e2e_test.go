@@ -1,6 +1,7 @@
-// Package e2e runs the real binary: two instances over one PostgreSQL, and a crash in the middle of
-// a burst of writes. It needs PostgreSQL (TEST_DATABASE_URL) and PINBRIDGE_E2E=1; make test sets
-// both when PostgreSQL is there.
+// Package e2e runs the real binary: two instances over one PostgreSQL, a crash in the middle of a
+// burst of writes, a PostgreSQL of its own stopped under load (failover_test.go), and SIGTERM while
+// an SMTP server hangs (shutdown_test.go). It needs PostgreSQL (TEST_DATABASE_URL) and
+// PINBRIDGE_E2E=1; make test sets both when PostgreSQL is there.
 package e2e
 
 import (

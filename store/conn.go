@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// cancelGrace is how long a query whose context ended may take to stop after PostgreSQL was asked
+// to cancel it; past it the driver gives up on the connection.
+const cancelGrace = 500 * time.Millisecond
+
+// openPostgres opens the PostgreSQL pool through pgx with two changes to the driver's defaults.
+//
+// A query whose context ends (a request past its deadline) is cancelled with a cancel request before
+// the call returns, and its connection is kept. pgx's default gives up on the connection instead: it
+// closes it and sends the cancel in the background, so every timed-out request cost the pool a
+// connection to dial again, and the backend could still be waiting for a lock when the client
+// already had its answer.
+//
+// A read or a BEGIN that fails because its connection was lost (a restart, a failover, a backend
+// terminated by an administrator: PostgreSQL says 57P01 and closes the connection, which the pool
+// only learns on its next use) is tried once more on a fresh connection, dialled there and then. A
+// read outside a transaction and a BEGIN have no effect, so repeating them is safe; anything else
+// fails (and the server answers 503). database/sql's own retry on driver.ErrBadConn is no substitute:
+// under load its "new" connection is whichever pooled one is released first, as likely dead as the
+// one that failed.
+func openPostgres(url string) (*sql.DB, *pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
+	return sql.OpenDB(retryingConnector{stdlib.GetConnector(*cfg)}), cfg, nil
+}
+
+// retryingConnector hands out connections that retry a safe statement on a fresh connection when
+// theirs was lost.
+type retryingConnector struct{ driver.Connector }
+
+func (c retryingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &retryingConn{Conn: conn.(*stdlib.Conn), connector: c.Connector}, nil
+}
+
+// retryingConn is pgx's database/sql connection with QueryContext and BeginTx able to replace a
+// lost connection; every other method is pgx's own, on whichever connection is current. database/sql
+// uses a connection from one goroutine at a time, so the replacement needs no lock. Statements
+// prepared on a lost connection would be lost with it; the store prepares none.
+type retryingConn struct {
+	*stdlib.Conn
+	connector driver.Connector
+}
+
+func (c *retryingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	outside := c.Conn.Conn().PgConn().TxStatus() == 'I' // not in a transaction
+	if !outside || !isRead(query) {
+		return c.Conn.QueryContext(ctx, query, args)
+	}
+	rows, err := c.read(ctx, query, args)
+	if err != nil && c.lost(ctx) {
+		if rerr := c.reconnect(ctx); rerr != nil {
+			return nil, fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
+		}
+		rows, err = c.read(ctx, query, args)
+	}
+	return rows, err
+}
+
+func (c *retryingConn) read(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := c.Conn.QueryContext(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	return readAll(rows.(*stdlib.Rows))
+}
+
+func (c *retryingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil && c.lost(ctx) {
+		if rerr := c.reconnect(ctx); rerr != nil {
+			return nil, fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
+		}
+		tx, err = c.Conn.BeginTx(ctx, opts)
+	}
+	return tx, err
+}
+
+// lost reports whether the connection died under a statement that was still wanted: pgx closes a
+// connection on a FATAL error (57P01 and the like) and on a broken socket, but also when the caller's
+// context ended, which is no reason to try again.
+func (c *retryingConn) lost(ctx context.Context) bool {
+	return ctx.Err() == nil && c.Conn.Conn().IsClosed()
+}
+
+// reconnect replaces the lost connection with a freshly dialled one.
+func (c *retryingConn) reconnect(ctx context.Context) error {
+	fresh, err := c.connector.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	_ = c.Conn.Close()
+	c.Conn = fresh.(*stdlib.Conn)
+	return nil
+}
+
+// readAll reads every row of a read before handing them on, so that a connection lost halfway through
+// the result (PostgreSQL sends the rows it has, then 57P01) fails the query here, where database/sql
+// can still retry it, rather than in the middle of the caller's scan. The store's reads are small
+// and their callers hold every row anyway; the values are pgx's own, allocated per row.
+func readAll(src *stdlib.Rows) (driver.Rows, error) {
+	b := &bufferedRows{Rows: src}
+	width := len(src.Columns())
+	for {
+		row := make([]driver.Value, width)
+		if err := src.Next(row); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			_ = src.Close()
+			return nil, err
+		}
+		b.rows = append(b.rows, row)
+	}
+	return b, src.Close()
+}
+
+// bufferedRows hands out rows read in advance; column metadata comes from the (closed) pgx rows.
+type bufferedRows struct {
+	*stdlib.Rows
+	rows [][]driver.Value
+}
+
+func (r *bufferedRows) Next(dest []driver.Value) error {
+	if len(r.rows) == 0 {
+		return io.EOF
+	}
+	copy(dest, r.rows[0])
+	r.rows = r.rows[1:]
+	return nil
+}
+
+func (r *bufferedRows) Close() error { return nil }
+
+// isRead reports whether query is a plain SELECT, which changes nothing when repeated.
+func isRead(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "select")
+}
+
+// IsUnavailable reports whether err, returned by the store or by the driver beneath it, means the
+// database cannot serve right now (unreachable, shutting down, connection lost, out of time), so the
+// same request is worth trying again later.
+func IsUnavailable(err error) bool {
+	return err != nil && (errors.Is(err, ErrUnavailable) || unavailable(err))
+}
+
+func unavailable(err error) bool {
+	var (
+		pgErr      *pgconn.PgError
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+	)
+	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 {
+		switch pgErr.Code[:2] {
+		// 57: operator intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+		// connect now, 57014 query cancelled); 08: connection exception.
+		case "57", "08":
+			return true
+		}
+	}
+	// database/sql does not export its "closed" error; a closed pool is a database we cannot reach.
+	if strings.Contains(err.Error(), "sql: database is closed") {
+		return true
+	}
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
