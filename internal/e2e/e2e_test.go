@@ -367,3 +367,60 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	t.Logf("%d acknowledged writes checked after SIGKILL; %d reset tokens, each with its email", len(got), tokens)
 }
+
+// TestTeamChangesReachEveryInstance: a member removed or demoted through one instance is refused
+// on their very next request through the other; the keys they created are refused there too.
+func TestTeamChangesReachEveryInstance(t *testing.T) {
+	requireE2E(t)
+	_, dbURL := postgres(t)
+	smtp := testsmtp.Start(t)
+	a := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=10")
+	b := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=10")
+
+	register := func(in *instance, email string) string {
+		s, out := in.call("POST", "/v1/auth/register", `{"full_name":"Team","email":"`+email+`","password":"a perfectly fine password"}`)
+		if s != http.StatusCreated {
+			t.Fatalf("register %s: %d %v", email, s, out)
+		}
+		return out["access_token"].(string)
+	}
+	owner := register(a, "team-owner@example.com")
+	member := register(b, "team-member@example.com")
+	if s, out := a.call("POST", "/v1/team/invitations", `{"email":"team-member@example.com","role":"editor"}`, "Authorization", "Bearer "+owner); s != http.StatusCreated {
+		t.Fatalf("invite: %d %v", s, out)
+	}
+	link := smtp.WaitFor(t, "team-member@example.com", 15*time.Second).Link()
+	invite := link[strings.Index(link, "token=")+len("token="):]
+	s, joined := b.call("POST", "/v1/team/invitations/accept", `{"token":"`+invite+`"}`, "Authorization", "Bearer "+member)
+	if s != http.StatusOK {
+		t.Fatalf("accept via B: %d %v", s, joined)
+	}
+	session := joined["access_token"].(string)
+	_, key := b.call("POST", "/v1/api-keys", `{"name":"member's"}`, "Authorization", "Bearer "+session)
+	plain := key["api_key"].(string)
+
+	// Demoted through A: B answers with the viewer's permissions at once.
+	_, members := a.call("GET", "/v1/team/members", "", "Authorization", "Bearer "+owner)
+	var memberID string
+	for _, m := range members["items"].([]any) {
+		if m := m.(map[string]any); m["user"].(map[string]any)["email"] == "team-member@example.com" {
+			memberID = m["id"].(string)
+		}
+	}
+	if s, out := a.call("PATCH", "/v1/team/members/"+memberID, `{"role":"viewer"}`, "Authorization", "Bearer "+owner); s != http.StatusOK {
+		t.Fatalf("demote via A: %d %v", s, out)
+	}
+	if s, _ := b.call("POST", "/v1/api-keys", `{"name":"again"}`, "Authorization", "Bearer "+session); s != http.StatusForbidden {
+		t.Errorf("create a key via B right after the demotion via A: %d, want 403", s)
+	}
+	// Removed through A: B refuses the session and the key on the very next request.
+	if s, out := a.call("DELETE", "/v1/team/members/"+memberID, "", "Authorization", "Bearer "+owner); s != http.StatusOK || out["revoked_api_keys"] != float64(1) {
+		t.Fatalf("remove via A: %d %v, want one key revoked", s, out)
+	}
+	if s, _ := b.call("GET", "/v1/auth/me", "", "Authorization", "Bearer "+session); s != http.StatusUnauthorized {
+		t.Errorf("the removed member's session via B: %d, want 401", s)
+	}
+	if s, _ := b.call("GET", "/v1/pinterest/accounts", "", "X-API-Key", plain); s != http.StatusUnauthorized {
+		t.Errorf("the removed member's key via B: %d, want 401", s)
+	}
+}
