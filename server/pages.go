@@ -18,7 +18,7 @@ var webFS embed.FS
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-var pages = []string{"forgot-password", "reset-password", "verify-email", "confirm-email-change", "revert-email-change"}
+var pages = []string{"forgot-password", "reset-password", "verify-email", "confirm-email-change", "revert-email-change", "accept-invitation"}
 
 // registerPages serves the account pages and their assets from the binary. A page never consumes
 // a token when it is opened; the person acts first.

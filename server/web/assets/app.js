@@ -34,7 +34,8 @@
     "reset-password": "This reset link is invalid, has expired or was already used. Request a new one.",
     "verify-email": "This verification link is invalid, has expired or was already used. Request a new one from your account.",
     "confirm-email-change": "This confirmation link is invalid, has expired or was already used. Request the change again from your account.",
-    "revert-email-change": "This link is invalid, has expired or was already used. If someone else controls your account, contact support."
+    "revert-email-change": "This link is invalid, has expired or was already used. If someone else controls your account, contact support.",
+    "accept-invitation": "This invitation link is invalid, has expired, was revoked or was already used. Ask the person who invited you for a new one."
   };
 
   function call(method, path, body) {
@@ -62,6 +63,11 @@
   function showLinkProblem() {
     var again = document.getElementById("again");
     if (again) { again.hidden = false; }
+  }
+
+  if (page === "accept-invitation") {
+    acceptInvitation();
+    return;
   }
 
   if (page !== "forgot-password" && token.length < 20) {
@@ -134,4 +140,195 @@
       fail("We could not reach PinBridge. Check your connection and retry.");
     });
   });
+
+  // accept-invitation: the preview (which never uses the link) says what the invitation is for;
+  // the person then signs in or creates an account with the invited address, and the API accepts
+  // the invitation in that same call. The session it answers is read for the organization's name
+  // and the role, then dropped: this page never keeps or shows an access token.
+  // Text the inviter typed (organization and inviter names) only ever goes in with textContent.
+  function acceptInvitation() {
+    var intro = document.getElementById("intro");
+    var facts = document.getElementById("invitation");
+    var retryLine = document.getElementById("retry-line");
+    var sections = [document.getElementById("signin"), document.getElementById("register")];
+    var forms = [document.getElementById("signin-form"), document.getElementById("register-form")];
+    var invited = "";
+
+    var notPending = {
+      accepted: "This invitation was already accepted. Sign in to PinBridge with the invited address to work in this organization.",
+      revoked: "This invitation was withdrawn by the organization. Ask the person who invited you for a new one.",
+      expired: "This invitation has expired. Ask the person who invited you for a new one."
+    };
+    // The API's field names, as a 422 lists them, and the inputs that hold them.
+    var fields = {
+      "signin-form": { email: "signin-email", password: "signin-password" },
+      "register-form": { full_name: "register-name", email: "register-email", password: "register-password" }
+    };
+
+    function text(id, value) { document.getElementById(id).textContent = value; }
+    function roleName(role) { return role ? role.charAt(0).toUpperCase() + role.slice(1) : "member"; }
+    function sentence(s) { return /[.!?]$/.test(s) ? s : s + "."; }
+    function showForms(on) { sections.forEach(function (s) { s.hidden = !on; }); }
+    function lock(on) {
+      forms.forEach(function (f) {
+        f.querySelector("button").disabled = on;
+        f.setAttribute("aria-busy", on ? "true" : "false");
+      });
+    }
+    // A form's errors show right under that form (the second form would push them out of sight);
+    // the page's own messages stay where the layout puts them.
+    function errorsUnder(form) { form.after(errorEl); }
+    function errorsHome() { statusEl.after(errorEl); }
+    function invalid(input, message) {
+      input.setAttribute("aria-invalid", "true");
+      fail(message);
+      input.focus();
+    }
+    // closed: the invitation cannot be accepted (any more); say why and offer no form.
+    function closed(message) {
+      errorsHome();
+      showForms(false);
+      intro.hidden = true;
+      fail(message);
+    }
+
+    function preview() {
+      retryLine.hidden = true;
+      intro.hidden = false;
+      call("GET", "/v1/team/invitations/preview?token=" + encodeURIComponent(token)).then(showPreview, function () {
+        intro.hidden = true;
+        retryLine.hidden = false;
+        fail("We could not reach PinBridge. Check your connection and retry.");
+      });
+    }
+
+    function showPreview(r) {
+      var detail = (r.data && r.data.detail) || {};
+      if (r.status === 400 || r.status === 422) {
+        closed(invalidLink[page]);
+        return;
+      }
+      if (r.status !== 200) {
+        intro.hidden = true;
+        retryLine.hidden = false;
+        fail(r.status === 429 ? (detail.message || "Too many attempts. Please retry in " + (r.retryAfter || "a few") + " seconds.")
+          : (detail.message || "Something went wrong on our side. Please retry in a moment."));
+        return;
+      }
+      var p = r.data;
+      invited = p.email;
+      text("invitation-organization", p.organization_name);
+      text("invitation-role", roleName(p.role));
+      text("invitation-email", p.email);
+      var inviter = p.inviter_name && p.inviter_email ? p.inviter_name + " (" + p.inviter_email + ")" : (p.inviter_name || p.inviter_email || "");
+      text("invitation-inviter", inviter);
+      document.getElementById("invitation-inviter-term").hidden = !inviter;
+      document.getElementById("invitation-inviter").hidden = !inviter;
+      facts.hidden = false;
+      if (p.status !== "pending") {
+        closed(notPending[p.status] || invalidLink[page]);
+        return;
+      }
+      if (p.team_access_enabled === false) {
+        closed("This organization cannot take new members at the moment. Ask the person who invited you.");
+        return;
+      }
+      intro.textContent = "You are invited to join this organization on PinBridge. Sign in, or create an account, with the invited address to accept.";
+      document.getElementById("signin-email").value = p.email;
+      document.getElementById("register-email").value = p.email;
+      statusEl.textContent = "";
+      errorEl.textContent = "";
+      showForms(true);
+    }
+
+    function submit(form, path, body) {
+      lock(true);
+      call("POST", path, body).then(function (r) {
+        lock(false);
+        if (r.status === 200 || r.status === 201) {
+          var org = (r.data.organization && r.data.organization.name) || "the organization";
+          var role = roleName(r.data.organization_role);
+          errorsHome();
+          showForms(false);
+          intro.hidden = true;
+          ok("You joined " + org + " as " + role + ". Sign in to PinBridge with " + invited + " to work in it.");
+          return;
+        }
+        explainSubmit(form, r);
+      }, function () {
+        lock(false);
+        fail("We could not reach PinBridge. Check your connection and retry.");
+      });
+    }
+
+    function explainSubmit(form, r) {
+      var detail = (r.data && r.data.detail) || {};
+      var message = detail.message ? sentence(detail.message) : "";
+      if (r.status === 400 && detail.code === "invalid_invitation_token") {
+        closed(invalidLink[page]);
+        return;
+      }
+      if (r.status === 401) {
+        invalid(document.getElementById("signin-password"), message || "Invalid email or password.");
+        return;
+      }
+      if (r.status === 409) {
+        fail((message || "Account already exists.") + " This address already has a PinBridge account: use “Sign in” with its password instead.");
+        return;
+      }
+      if (r.status === 422) {
+        var issue = (detail.errors || [])[0] || {};
+        var id = issue.loc && fields[form.id][issue.loc[issue.loc.length - 1]];
+        if (id) {
+          invalid(document.getElementById(id), message || "Please check what you entered.");
+          return;
+        }
+        fail(message || "Please check what you entered.");
+        return;
+      }
+      if (r.status === 429) {
+        fail(message || "Too many attempts. Please retry in " + (r.retryAfter || "a few") + " seconds.");
+        return;
+      }
+      fail(message || "Something went wrong on our side. Please retry in a moment.");
+    }
+
+    if (token.length < 20) {
+      closed(invalidLink[page]);
+      return;
+    }
+    document.getElementById("retry").addEventListener("click", preview);
+
+    forms[0].addEventListener("submit", function (event) {
+      event.preventDefault();
+      errorsUnder(forms[0]);
+      var password = document.getElementById("signin-password");
+      password.removeAttribute("aria-invalid");
+      if (!password.value) {
+        invalid(password, "Enter your password.");
+        return;
+      }
+      submit(forms[0], "/v1/auth/login", { email: invited, password: password.value, invite_token: token });
+    });
+
+    forms[1].addEventListener("submit", function (event) {
+      event.preventDefault();
+      errorsUnder(forms[1]);
+      var name = document.getElementById("register-name");
+      var password = document.getElementById("register-password");
+      name.removeAttribute("aria-invalid");
+      password.removeAttribute("aria-invalid");
+      if (!name.value.trim()) {
+        invalid(name, "Enter your full name.");
+        return;
+      }
+      if (password.value.length < 8) {
+        invalid(password, "Your password needs at least 8 characters.");
+        return;
+      }
+      submit(forms[1], "/v1/auth/register", { full_name: name.value.trim(), email: invited, password: password.value, invite_token: token });
+    });
+
+    preview();
+  }
 })();
