@@ -429,6 +429,7 @@ func TestPagesDoNotConsumeTokens(t *testing.T) {
 			t.Errorf("token after the page was opened three times: %d %s, want still usable", status, msg)
 		}
 		for p, want := range map[string]int{"/forgot-password": 200, "/verify-email": 200, "/confirm-email-change": 200,
+			"/revert-email-change": 200, "/accept-invitation": 200,
 			"/assets/app.js": 200, "/assets/style.css": 200, "/assets/": 404, "/docs/swagger-ui/": 404} {
 			resp, err := http.Get(e.url + p)
 			if err != nil || resp.StatusCode != want {
