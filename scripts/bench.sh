@@ -81,6 +81,35 @@ for i in $(seq 1 20); do
 done
 key=$(curl -fs -X POST "$base/v1/api-keys" -H 'Content-Type: application/json' -H "Authorization: Bearer $sbtoken" \
   -d '{"name":"bench","scopes":["read"]}' | json 'd["api_key"]')
+# The measured user belongs to 3 organizations: their own and two that invite them (every session
+# answer lists them all, and authentication loads them on every request).
+invite_link() { # the accept-invitation link of the newest .eml to $1 in the development outbox
+  python3 - "$work/data/outbox" "$1" <<'PY'
+import email, glob, os, re, sys, time
+for _ in range(200):
+    for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.eml")), key=os.path.getmtime, reverse=True):
+        m = email.message_from_binary_file(open(path, "rb"))
+        if m["To"] and sys.argv[2] in m["To"] and "invited" in (m["Subject"] or ""):
+            for part in m.walk():
+                if part.get_content_type() == "text/plain":
+                    found = re.search(r"token=([A-Za-z0-9_-]+)", part.get_payload(decode=True).decode())
+                    if found:
+                        print(found.group(1)); os.remove(path); sys.exit(0)
+    time.sleep(0.05)
+sys.exit("bench: no invitation mail for " + sys.argv[2])
+PY
+}
+for i in 1 2; do
+  other=$(curl -fs -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"full_name\":\"Team $i\",\"email\":\"team$i@example.com\",\"password\":\"bench password team $i\"}" | json 'd["access_token"]')
+  curl -fs -o /dev/null -X POST "$base/v1/team/invitations" -H 'Content-Type: application/json' -H "Authorization: Bearer $other" \
+    -d '{"email":"bench@example.com","role":"editor"}'
+  invite=$(invite_link bench@example.com)
+  curl -fs -o /dev/null -X POST "$base/v1/team/invitations/accept" -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+    -d "{\"token\":\"$invite\"}"
+done
+orgs=$(curl -fs "$base/v1/auth/me" -H "Authorization: Bearer $token" | json 'len(d["available_organizations"])')
+[ "$orgs" = 3 ] || { echo "bench: the measured user belongs to $orgs organizations, want 3" >&2; exit 1; }
 
 cport=$(pick_port)
 bin/bench-ceiling serve -addr "127.0.0.1:$cport" -db "$dburl" -conns "$POOL" >"$work/ceiling.log" 2>&1 &
