@@ -163,6 +163,9 @@ func TestInvitationExpiryRevocationAndResend(t *testing.T) {
 		if status, _ := e.accept(invitee.AccessToken, resent); status != http.StatusBadRequest {
 			t.Errorf("revoked link: %d, want 400", status)
 		}
+		if r, _ := e.client.ResendTeamInvitationWithResponse(ctx, inv.ID, bearer(owner.AccessToken)); r.StatusCode() != http.StatusBadRequest {
+			t.Errorf("resend of a revoked invitation: %d %s, want 400", r.StatusCode(), r.Body)
+		}
 		list, _ := e.client.ListTeamInvitationsWithResponse(ctx, bearer(owner.AccessToken))
 		if list.JSON200 == nil || len(list.JSON200.Items) != 3 || list.JSON200.Items[0].RevokedAt.IsNull() {
 			t.Errorf("invitations: %s, want three, newest first and revoked", list.Body)
