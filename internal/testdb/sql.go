@@ -49,6 +49,12 @@ func (s *SQL) Exec(t testing.TB, query string, args ...any) int64 {
 	return n
 }
 
+// Try runs a statement and returns its error (for statements a test expects to fail).
+func (s *SQL) Try(query string, args ...any) error {
+	_, err := s.db.Exec(s.rebind(query), args...)
+	return err
+}
+
 // Int runs a query that answers one integer (a COUNT); an error fails the test.
 func (s *SQL) Int(t testing.TB, query string, args ...any) int64 {
 	t.Helper()

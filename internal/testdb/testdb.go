@@ -42,6 +42,17 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	}
 }
 
+// EachWithSQL is Each with a plain SQL connection to the same database (OpenSQL) beside the store.
+func EachWithSQL(t *testing.T, fn func(t *testing.T, st *store.Store, db *SQL)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			st, u := e.Open(t)
+			fn(t, st, OpenSQL(t, u))
+		})
+	}
+}
+
 // Open returns a migrated store and its URL, closed and dropped when the test ends. A test on
 // postgres without TEST_DATABASE_URL is skipped, or fails when PostgreSQL is required.
 func (e Engine) Open(t testing.TB) (*store.Store, string) {
