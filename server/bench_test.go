@@ -29,6 +29,14 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 				b.Fatalf("switch: %v", err)
 			}
 			key := e.createKey(sw.JSON200.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "bench"}).APIKey
+			// The user belongs to 3 organizations, as in make bench: their own and two that invited them.
+			for _, owner := range []string{"team1@example.com", "team2@example.com"} {
+				o := e.register(owner, "a perfectly fine password")
+				_, link := e.invite(o.AccessToken, "bench@example.com", "editor")
+				if status, _ := e.accept(a.AccessToken, link); status != 200 {
+					b.Fatalf("accept: %d", status)
+				}
+			}
 			// A server of its own, logging as production does (JSON at info), to nowhere.
 			stack := testserver.New(b, e.cfg, st, testserver.Options{
 				Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
