@@ -3,6 +3,7 @@
 //	pinbridge [serve]   migrate the database, then serve HTTP (default)
 //	pinbridge migrate   bring the database schema up to date and exit
 //	pinbridge version   print the version
+//	pinbridge admin     an operator's commands on the database (pinbridge admin --help)
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/account"
+	"github.com/pinbridge/pinbridge-auth/internal/admin"
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
 	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
@@ -44,12 +46,14 @@ func main() {
 		err = serve()
 	case "migrate":
 		err = migrate()
+	case "admin":
+		os.Exit(runAdmin(os.Args[2:]))
 	case "version", "--version", "-v":
 		fmt.Println(version)
 	case "help", "--help", "-h":
-		fmt.Println("usage: pinbridge [serve|migrate|version]")
+		fmt.Println("usage: pinbridge [serve|migrate|admin|version]")
 	default:
-		fmt.Fprintf(os.Stderr, "pinbridge: unknown command %q (want serve, migrate or version)\n", cmd)
+		fmt.Fprintf(os.Stderr, "pinbridge: unknown command %q (want serve, migrate, admin or version)\n", cmd)
 		os.Exit(2)
 	}
 	if err != nil {
@@ -94,6 +98,30 @@ func migrate() error {
 	log.Info("database schema is up to date")
 	return nil
 }
+
+// runAdmin runs `pinbridge admin ...` on the configured database and returns its exit code.
+func runAdmin(args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Println(admin.Usage)
+		return admin.ExitOK
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, log, st, err := setup(ctx, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pinbridge admin: %v\n", err)
+		return admin.ExitFailed
+	}
+	defer st.Close()
+	// The operator's commands send no mail and check no password: no sender, hash pool or sessions.
+	accounts := account.New(account.Deps{Store: st, Mailer: noMail{}, Log: log, Settings: account.SettingsFrom(cfg)})
+	return admin.Run(ctx, accounts, args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// noMail is the mailer of a process that queues no mail.
+type noMail struct{}
+
+func (noMail) Wake() {}
 
 func serve() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -268,3 +268,16 @@ func (s *Store) RevokeKeysCreatedSince(ctx context.Context, userID string, since
 		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
 	return res.RowsAffected, wrap("revoke keys created since", res.Error)
 }
+
+// OrganizationKeys lists every key of an organization (all its projects), newest first.
+func (s *Store) OrganizationKeys(ctx context.Context, orgID string) ([]APIKey, error) {
+	keys := []APIKey{}
+	err := s.db.WithContext(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Find(&keys).Error
+	return keys, wrap("list organization keys", err)
+}
+
+// APIKeyByID finds a key by its id in any organization; ErrNotFound when there is none.
+func (s *Store) APIKeyByID(ctx context.Context, id string) (APIKey, error) {
+	var k APIKey
+	return k, wrap("api key by id", s.db.WithContext(ctx).Where("id = ?", id).Take(&k).Error)
+}

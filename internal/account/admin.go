@@ -1,0 +1,160 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/google/uuid"
+
+	"github.com/pinbridge/pinbridge-auth/internal/otp"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// The operator's flows (pinbridge admin): they act on the server's own database with no session,
+// and find what they act on by email, organization id or key id. ErrUserNotFound,
+// ErrOrganizationNotFound and ErrKeyNotFound when there is nothing by that name.
+
+// ErrUserNotFound and ErrOrganizationNotFound: the operator named nothing that exists.
+var (
+	ErrUserNotFound         = errors.New("no user with that email")
+	ErrOrganizationNotFound = errors.New("no organization with that id")
+)
+
+// UserReport is what an operator sees of a user: never a hash or a token.
+type UserReport struct {
+	User     store.User
+	Account  store.Account // every organization of the user (Organizations), the preferred current
+	LockedBy string        // "" or why sign-ins wait: the account's ceiling or one address's backoff
+}
+
+// AdminUser describes the user with email.
+func (s *Service) AdminUser(ctx context.Context, email string) (UserReport, error) {
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return UserReport{}, notFoundAs(err, ErrUserNotFound)
+	}
+	a, err := s.store.Account(ctx, u.ID, "")
+	if err != nil {
+		return UserReport{}, err
+	}
+	r := UserReport{User: u, Account: a}
+	until, err := s.store.LoginLockedUntil(ctx, throttleOf(u.Email, "").account)
+	if err != nil {
+		return UserReport{}, err
+	}
+	if until.After(s.now()) {
+		r.LockedBy = fmt.Sprintf("sign-ins paused until %s (failed logins across addresses)", until.Format("2006-01-02 15:04:05Z"))
+	}
+	return r, nil
+}
+
+// AdminResetLink creates a one-time reset link for the user with email and returns it, to be handed
+// over once (it is not mailed). Older reset links stop working.
+func (s *Service) AdminResetLink(ctx context.Context, email string) (string, error) {
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return "", notFoundAs(err, ErrUserNotFound)
+	}
+	token, hash, err := otp.New()
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	ttl, page := s.linkSettings(store.PurposePasswordReset)
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := tx.RetireTokens(ctx, u.ID, now, store.PurposePasswordReset); err != nil {
+			return err
+		}
+		_, err := tx.CreateToken(ctx, store.NewToken{UserID: u.ID, Purpose: store.PurposePasswordReset, Hash: hash, ExpiresAt: now.Add(ttl), Now: now})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.settings.PublicURL + page + "?token=" + url.QueryEscape(token), nil
+}
+
+// AdminVerify marks the user's email verified (the operator checked it out of band).
+func (s *Service) AdminVerify(ctx context.Context, email string) error {
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return notFoundAs(err, ErrUserNotFound)
+	}
+	return s.store.MarkEmailVerified(ctx, u.ID, s.now())
+}
+
+// AdminUnlock forgets the user's failed logins, from every address.
+func (s *Service) AdminUnlock(ctx context.Context, email string) error {
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return notFoundAs(err, ErrUserNotFound)
+	}
+	return s.store.ClearLoginFailuresUnder(ctx, throttleOf(u.Email, "").account)
+}
+
+// AdminEndSessions ends every session of the user and what they started (outstanding links, a
+// pending email change), as a password reset does, without changing the password.
+func (s *Service) AdminEndSessions(ctx context.Context, email string) error {
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return notFoundAs(err, ErrUserNotFound)
+	}
+	return s.store.Tx(ctx, func(tx *store.Store) error {
+		now := s.now()
+		if _, err := tx.EndSessions(ctx, u.ID, now); err != nil {
+			return err
+		}
+		return s.endWhatSessionsStarted(ctx, tx, u.ID, now)
+	})
+}
+
+// OrganizationReport is what an operator sees of an organization.
+type OrganizationReport struct {
+	Organization store.Organization
+	Projects     []store.Project
+	Members      []store.Member
+	Keys         []store.APIKey
+}
+
+// AdminOrganization describes the organization with id orgID.
+func (s *Service) AdminOrganization(ctx context.Context, orgID string) (OrganizationReport, error) {
+	if _, err := uuid.Parse(orgID); err != nil {
+		return OrganizationReport{}, ErrOrganizationNotFound
+	}
+	org, err := s.store.Organization(ctx, orgID)
+	if err != nil {
+		return OrganizationReport{}, notFoundAs(err, ErrOrganizationNotFound)
+	}
+	r := OrganizationReport{Organization: org}
+	if r.Projects, err = s.store.Projects(ctx, orgID); err != nil {
+		return OrganizationReport{}, err
+	}
+	if r.Members, err = s.store.Members(ctx, orgID); err != nil {
+		return OrganizationReport{}, err
+	}
+	if r.Keys, err = s.store.OrganizationKeys(ctx, orgID); err != nil {
+		return OrganizationReport{}, err
+	}
+	return r, nil
+}
+
+// AdminKey finds a key by id in any organization.
+func (s *Service) AdminKey(ctx context.Context, keyID string) (store.APIKey, error) {
+	if _, err := uuid.Parse(keyID); err != nil {
+		return store.APIKey{}, ErrKeyNotFound
+	}
+	k, err := s.store.APIKeyByID(ctx, keyID)
+	return k, notFoundAs(err, ErrKeyNotFound)
+}
+
+// AdminRevokeKey revokes a key by id, in whichever organization it is; revoking twice is harmless.
+func (s *Service) AdminRevokeKey(ctx context.Context, keyID string) (store.APIKey, error) {
+	k, err := s.AdminKey(ctx, keyID)
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	k, err = s.store.RevokeAPIKey(ctx, k.OrganizationID, k.ID, s.now())
+	return k, notFoundAs(err, ErrKeyNotFound)
+}

@@ -1,0 +1,139 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/account"
+	"github.com/pinbridge/pinbridge-auth/internal/admin"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/session"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+type noMail struct{}
+
+func (noMail) Wake() {}
+
+// run runs one admin command with stdin and returns its exit code and outputs.
+func run(t *testing.T, svc *account.Service, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := admin.Run(context.Background(), svc, args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestAdminCommands(t *testing.T) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
+		ctx := context.Background()
+		pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		svc := account.New(account.Deps{
+			Store: st, Hasher: pool, Mailer: noMail{},
+			Sessions: session.NewManager([]byte("admin-test-secret-0123456789-0123456789"), "iss", "aud", time.Hour, time.Now),
+			Settings: account.Settings{PublicURL: "https://app.example.com", PasswordResetTTL: time.Hour, ReauthWindow: 10 * time.Minute},
+		})
+		sess, err := svc.Register(ctx, account.Registration{Email: "customer@example.com", FullName: "Casey Customer", Password: "a perfectly fine password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caller := account.Caller{Account: sess.Account, Project: sess.Project, Authenticated: time.Now()}
+		key, plaintext, err := svc.CreateKey(ctx, caller, account.NewKey{Name: "production"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		org := sess.Account.Organization.ID
+
+		code, out, _ := run(t, svc, "", "user", "show", "Customer@Example.com")
+		if code != admin.ExitOK || !strings.Contains(out, "customer@example.com") || !strings.Contains(out, org) || !strings.Contains(out, "(owner)") {
+			t.Errorf("user show: %d\n%s", code, out)
+		}
+		if strings.Contains(out, "$argon2") {
+			t.Errorf("user show prints the password hash:\n%s", out)
+		}
+
+		// Destructive commands ask; anything but yes changes nothing.
+		if code, _, errOut := run(t, svc, "n\n", "user", "reset-link", "customer@example.com"); code != admin.ExitNotConfirmed || !strings.Contains(errOut, "not confirmed") {
+			t.Errorf("reset-link declined: %d %q, want exit 4", code, errOut)
+		}
+		if n := db.Int(t, "SELECT COUNT(*) FROM one_time_tokens"); n != 0 {
+			t.Errorf("a declined reset-link left %d tokens", n)
+		}
+		code, out, _ = run(t, svc, "y\n", "user", "reset-link", "customer@example.com")
+		link, perr := url.Parse(strings.TrimSpace(out))
+		if code != admin.ExitOK || perr != nil || link.Path != "/reset-password" || link.Query().Get("token") == "" {
+			t.Fatalf("reset-link: %d %q", code, out)
+		}
+		if err := svc.ResetPassword(ctx, link.Query().Get("token"), "an operator-assisted password"); err != nil {
+			t.Errorf("the printed link does not reset the password: %v", err)
+		}
+
+		if code, _, _ := run(t, svc, "", "user", "verify", "customer@example.com"); code != admin.ExitOK {
+			t.Errorf("verify: %d", code)
+		}
+		if n := db.Int(t, "SELECT COUNT(*) FROM users WHERE email_verified_at IS NOT NULL"); n != 1 {
+			t.Errorf("verified users = %d, want 1", n)
+		}
+
+		for range 7 {
+			_, _ = svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "wrong", Source: "203.0.113.9"})
+		}
+		if _, err := svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "an operator-assisted password", Source: "203.0.113.9"}); err == nil {
+			t.Fatal("the address is not waiting after 7 failures")
+		}
+		if code, _, _ := run(t, svc, "", "user", "unlock", "customer@example.com"); code != admin.ExitOK {
+			t.Errorf("unlock: %d", code)
+		}
+		if _, err := svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "an operator-assisted password", Source: "203.0.113.9"}); err != nil {
+			t.Errorf("login after unlock: %v", err)
+		}
+
+		before := db.Int(t, "SELECT session_version FROM users")
+		if code, _, _ := run(t, svc, "", "--yes", "user", "end-sessions", "customer@example.com"); code != admin.ExitOK {
+			t.Errorf("end-sessions --yes: %d", code)
+		}
+		if after := db.Int(t, "SELECT session_version FROM users"); after != before+1 {
+			t.Errorf("session version %d -> %d, want one more", before, after)
+		}
+
+		code, out, _ = run(t, svc, "", "key", "list", org)
+		if code != admin.ExitOK || !strings.Contains(out, key.ID) || !strings.Contains(out, key.Prefix) || !strings.Contains(out, "live") {
+			t.Errorf("key list: %d\n%s", code, out)
+		}
+		if strings.Contains(out, plaintext) || strings.Contains(out, key.SecretHash) {
+			t.Errorf("key list prints a secret:\n%s", out)
+		}
+		if code, out, _ := run(t, svc, "", "--yes", "key", "revoke", key.ID); code != admin.ExitOK || !strings.Contains(out, "revoked") {
+			t.Errorf("key revoke: %d %s", code, out)
+		}
+		if n := db.Int(t, "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL"); n != 1 {
+			t.Errorf("revoked keys = %d, want 1", n)
+		}
+		if code, out, _ := run(t, svc, "", "org", "show", org); code != admin.ExitOK || !strings.Contains(out, "production") || !strings.Contains(out, "customer@example.com (owner)") {
+			t.Errorf("org show: %d\n%s", code, out)
+		}
+
+		for _, c := range []struct {
+			args []string
+			want int
+		}{
+			{[]string{"user", "show", "nobody@example.com"}, admin.ExitNotFound},
+			{[]string{"--yes", "key", "revoke", "6f1c1d4e-2b7a-4a53-9a7e-2f9d0c3b8e11"}, admin.ExitNotFound},
+			{[]string{"org", "show", "not-an-id"}, admin.ExitNotFound},
+			{[]string{"user", "frobnicate", "x"}, admin.ExitUsage},
+			{[]string{"user", "show"}, admin.ExitUsage},
+		} {
+			if code, _, _ := run(t, svc, "", c.args...); code != c.want {
+				t.Errorf("admin %v: exit %d, want %d", c.args, code, c.want)
+			}
+		}
+	})
+}
