@@ -26,7 +26,9 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/periodic"
 	_ "github.com/pinbridge/pinbridge-auth/internal/profiling" // /debug/pprof, only with -tags pprof
+	"github.com/pinbridge/pinbridge-auth/internal/secretscan"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -159,15 +161,25 @@ func serve() error {
 	accounts := account.New(account.Deps{
 		Store: st, Hasher: hasher, Sessions: sessions, Mailer: sender, Log: log, Settings: account.SettingsFrom(cfg),
 	})
+	reminders := periodic.Start("api key expiry reminders", time.Hour, log, func(ctx context.Context) error {
+		_, err := accounts.RemindExpiringKeys(ctx)
+		return err
+	})
 	stopped := false
 	defer func() {
 		if !stopped { // an early return: nothing is hung yet, stop without a deadline
-			_ = stopWorkers(context.Background(), sender, accounts, usage)
+			_ = stopWorkers(context.Background(), sender, accounts, usage, reminders)
 		}
 	}()
+	var scanKeys secretscan.Keys
+	if cfg.Auth.SecretScanningKeysFile != "" {
+		if scanKeys, err = secretscan.Load(cfg.Auth.SecretScanningKeysFile); err != nil {
+			return fmt.Errorf("PINBRIDGE_SECRET_SCANNING_KEYS_FILE: %w", err)
+		}
+	}
 	srv, err := server.New(cfg, server.Deps{
 		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
-		Logger: log, Version: version,
+		ScanningKeys: scanKeys, Logger: log, Version: version,
 	})
 	if err != nil {
 		return err
@@ -204,7 +216,7 @@ func serve() error {
 	httpErr := httpServer.Shutdown(shutdownCtx)
 	// Within what is left of the same deadline: a hung SMTP server must not hold the process.
 	stopped = true
-	if err := stopWorkers(shutdownCtx, sender, accounts, usage); err != nil {
+	if err := stopWorkers(shutdownCtx, sender, accounts, usage, reminders); err != nil {
 		log.Warn("shutdown: background work left behind", slog.String("error", err.Error()))
 	}
 	if httpErr != nil && !errors.Is(httpErr, http.ErrServerClosed) {
@@ -219,10 +231,13 @@ func serve() error {
 // SMTP server cannot hold the process); flows still running off the request path (forgot-password)
 // and the last flush of API-key usage get the time that is left and are left behind at the
 // deadline. The error says what was left behind.
-func stopWorkers(ctx context.Context, sender *mail.Sender, accounts *account.Service, usage *keyusage.Recorder) error {
+func stopWorkers(ctx context.Context, sender *mail.Sender, accounts *account.Service, usage *keyusage.Recorder, tasks ...*periodic.Task) error {
 	rest := make(chan struct{})
 	go func() {
 		defer close(rest)
+		for _, t := range tasks {
+			t.Stop()
+		}
 		accounts.Close()
 		usage.Close()
 	}()

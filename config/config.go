@@ -70,6 +70,9 @@ type Auth struct {
 	// ReauthWindow is how long after proving the password a session may change the account's
 	// email without sending the password again.
 	ReauthWindow time.Duration
+	// SecretScanningKeysFile holds the public keys (GitHub's format) that sign leak reports;
+	// empty: every report is refused as unsigned.
+	SecretScanningKeysFile string
 }
 
 // Mail holds the outgoing mail settings.
@@ -198,11 +201,12 @@ func Load(lookup Lookup) (Config, error) {
 		c.Database.Parsed = u
 	}
 	c.Auth = Auth{
-		JWTSecret:      Secret(get("PINBRIDGE_JWT_SECRET", "")),
-		AccessTokenTTL: duration("PINBRIDGE_ACCESS_TOKEN_TTL", "1h"),
-		Issuer:         get("PINBRIDGE_JWT_ISSUER", "pinbridge-auth"),
-		Audience:       get("PINBRIDGE_JWT_AUDIENCE", "pinbridge-api"),
-		ReauthWindow:   duration("PINBRIDGE_REAUTH_WINDOW", "10m"),
+		JWTSecret:              Secret(get("PINBRIDGE_JWT_SECRET", "")),
+		AccessTokenTTL:         duration("PINBRIDGE_ACCESS_TOKEN_TTL", "1h"),
+		Issuer:                 get("PINBRIDGE_JWT_ISSUER", "pinbridge-auth"),
+		Audience:               get("PINBRIDGE_JWT_AUDIENCE", "pinbridge-api"),
+		ReauthWindow:           duration("PINBRIDGE_REAUTH_WINDOW", "10m"),
+		SecretScanningKeysFile: get("PINBRIDGE_SECRET_SCANNING_KEYS_FILE", ""),
 	}
 	c.Mail = Mail{
 		PublicURL:  strings.TrimRight(get("PINBRIDGE_PUBLIC_URL", "http://localhost:8080"), "/"),

@@ -55,6 +55,8 @@ var (
 	LimitKeyCreateIP     = rateRule("key-create:ip", 60, 10*time.Minute)
 	LimitInviteOrg       = rateRule("invite:org", 50, time.Hour)  // invitations sent or resent, per organization
 	LimitInviteUser      = rateRule("invite:user", 20, time.Hour) // and per inviter
+	LimitKeyRotateOrg    = rateRule("key-rotate:org", 30, 10*time.Minute)
+	LimitLeakReportIP    = rateRule("leak-report:ip", 60, time.Minute) // secret scanning reports
 )
 
 // RateRules returns every rate limit with its defaults, in declaration order (a copy).

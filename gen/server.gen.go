@@ -124,8 +124,10 @@ const (
 	ErrorCodeInvalidCredentials       ErrorCode = "invalid_credentials"
 	ErrorCodeInvalidInvitationToken   ErrorCode = "invalid_invitation_token"
 	ErrorCodeInvalidResetToken        ErrorCode = "invalid_reset_token"
+	ErrorCodeInvalidSignature         ErrorCode = "invalid_signature"
 	ErrorCodeInvalidVerificationToken ErrorCode = "invalid_verification_token"
 	ErrorCodeInvitationEmailMismatch  ErrorCode = "invitation_email_mismatch"
+	ErrorCodeKeyNotRotatable          ErrorCode = "key_not_rotatable"
 	ErrorCodeLastOwner                ErrorCode = "last_owner"
 	ErrorCodeMethodNotAllowed         ErrorCode = "method_not_allowed"
 	ErrorCodeMissingAPIKey            ErrorCode = "missing_api_key"
@@ -134,6 +136,7 @@ const (
 	ErrorCodePayloadTooLarge          ErrorCode = "payload_too_large"
 	ErrorCodeRateLimited              ErrorCode = "rate_limited"
 	ErrorCodeReauthenticationRequired ErrorCode = "reauthentication_required"
+	ErrorCodeReportReplayed           ErrorCode = "report_replayed"
 	ErrorCodeSessionRequired          ErrorCode = "session_required"
 	ErrorCodeUnavailable              ErrorCode = "unavailable"
 	ErrorCodeValidationError          ErrorCode = "validation_error"
@@ -163,9 +166,13 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeInvalidResetToken:
 		return true
+	case ErrorCodeInvalidSignature:
+		return true
 	case ErrorCodeInvalidVerificationToken:
 		return true
 	case ErrorCodeInvitationEmailMismatch:
+		return true
+	case ErrorCodeKeyNotRotatable:
 		return true
 	case ErrorCodeLastOwner:
 		return true
@@ -182,6 +189,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeRateLimited:
 		return true
 	case ErrorCodeReauthenticationRequired:
+		return true
+	case ErrorCodeReportReplayed:
 		return true
 	case ErrorCodeSessionRequired:
 		return true
@@ -334,6 +343,24 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for SecretScanningVerdictsLabel.
+const (
+	FalsePositive SecretScanningVerdictsLabel = "false_positive"
+	TruePositive  SecretScanningVerdictsLabel = "true_positive"
+)
+
+// Valid indicates whether the value is a known member of the SecretScanningVerdictsLabel enum.
+func (e SecretScanningVerdictsLabel) Valid() bool {
+	switch e {
+	case FalsePositive:
+		return true
+	case TruePositive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TeamInvitationPreviewStatus.
 const (
 	Accepted TeamInvitationPreviewStatus = "accepted"
@@ -368,10 +395,19 @@ type APIKey struct {
 	PinterestAccountIds nullable.Nullable[[]openapi_types.UUID] `json:"pinterest_account_ids,omitempty"`
 
 	// Prefix For display only, e.g. `pb_live_AbC1`.
-	Prefix    *string                      `json:"prefix,omitempty"`
-	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
-	Scopes    *[]APIKeyScope               `json:"scopes,omitempty"`
-	Source    *APIKeySource                `json:"source,omitempty"`
+	Prefix *string `json:"prefix,omitempty"`
+
+	// ReplacedBy The key that replaced this one; it works until its `expires_at`, the end of the grace period.
+	ReplacedBy nullable.Nullable[openapi_types.UUID] `json:"replaced_by,omitempty"`
+	RevokedAt  nullable.Nullable[time.Time]          `json:"revoked_at,omitempty"`
+
+	// RevokedReason Why the key was revoked when it was not by a person, e.g. a leak reported by secret scanning.
+	RevokedReason nullable.Nullable[string] `json:"revoked_reason,omitempty"`
+
+	// RotatedFrom The key this one replaced (rotateAPIKey).
+	RotatedFrom nullable.Nullable[openapi_types.UUID] `json:"rotated_from,omitempty"`
+	Scopes      *[]APIKeyScope                        `json:"scopes,omitempty"`
+	Source      *APIKeySource                         `json:"source,omitempty"`
 
 	// WorkspaceID The key's project.
 	WorkspaceID openapi_types.UUID `json:"workspace_id"`
@@ -403,10 +439,19 @@ type APIKeyCreated struct {
 	PinterestAccountIds nullable.Nullable[[]openapi_types.UUID] `json:"pinterest_account_ids,omitempty"`
 
 	// Prefix For display only, e.g. `pb_live_AbC1`.
-	Prefix    *string                      `json:"prefix,omitempty"`
-	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
-	Scopes    *[]APIKeyScope               `json:"scopes,omitempty"`
-	Source    *APIKeyCreatedSource         `json:"source,omitempty"`
+	Prefix *string `json:"prefix,omitempty"`
+
+	// ReplacedBy The key that replaced this one; it works until its `expires_at`, the end of the grace period.
+	ReplacedBy nullable.Nullable[openapi_types.UUID] `json:"replaced_by,omitempty"`
+	RevokedAt  nullable.Nullable[time.Time]          `json:"revoked_at,omitempty"`
+
+	// RevokedReason Why the key was revoked when it was not by a person, e.g. a leak reported by secret scanning.
+	RevokedReason nullable.Nullable[string] `json:"revoked_reason,omitempty"`
+
+	// RotatedFrom The key this one replaced (rotateAPIKey).
+	RotatedFrom nullable.Nullable[openapi_types.UUID] `json:"rotated_from,omitempty"`
+	Scopes      *[]APIKeyScope                        `json:"scopes,omitempty"`
+	Source      *APIKeyCreatedSource                  `json:"source,omitempty"`
 
 	// WorkspaceID The key's project.
 	WorkspaceID openapi_types.UUID `json:"workspace_id"`
@@ -414,6 +459,12 @@ type APIKeyCreated struct {
 
 // APIKeyCreatedSource defines model for APIKeyCreated.Source.
 type APIKeyCreatedSource string
+
+// APIKeyRotateRequest defines model for APIKeyRotateRequest.
+type APIKeyRotateRequest struct {
+	// GracePeriodSeconds How long the old key keeps working (0 to 7 days; default 86400, one day).
+	GracePeriodSeconds *int `json:"grace_period_seconds,omitempty"`
+}
 
 // APIKeyScope `read` allows GET, `write` POST/PUT/PATCH, `destructive` DELETE.
 type APIKeyScope string
@@ -838,6 +889,24 @@ type SandboxCreateRequest struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// SecretScanningReport GitHub's secret scanning partner format.
+type SecretScanningReport = []struct {
+	Source *string `json:"source,omitempty"`
+	Token  string  `json:"token"`
+	Type   string  `json:"type"`
+	URL    *string `json:"url,omitempty"`
+}
+
+// SecretScanningVerdicts defines model for SecretScanningVerdicts.
+type SecretScanningVerdicts = []struct {
+	Label     SecretScanningVerdictsLabel `json:"label"`
+	TokenRaw  string                      `json:"token_raw"`
+	TokenType string                      `json:"token_type"`
+}
+
+// SecretScanningVerdictsLabel defines model for SecretScanningVerdicts.Label.
+type SecretScanningVerdictsLabel string
+
 // ServiceInfo defines model for ServiceInfo.
 type ServiceInfo struct {
 	// Docs Example: /docs
@@ -1046,6 +1115,12 @@ type VerifyEmailParams struct {
 	Token TokenQuery `form:"token" json:"token"`
 }
 
+// ReportLeakedKeysParams defines parameters for ReportLeakedKeys.
+type ReportLeakedKeysParams struct {
+	GithubPublicKeyIdentifier *string `json:"Github-Public-Key-Identifier,omitempty"`
+	GithubPublicKeySignature  *string `json:"Github-Public-Key-Signature,omitempty"`
+}
+
 // PreviewTeamInvitationParams defines parameters for PreviewTeamInvitation.
 type PreviewTeamInvitationParams struct {
 	// Token The single-use token from the emailed link.
@@ -1057,6 +1132,9 @@ type CreateAPIKeyJSONRequestBody = APIKeyCreateRequest
 
 // UpdateAPIKeyJSONRequestBody defines body for UpdateAPIKey for application/json ContentType.
 type UpdateAPIKeyJSONRequestBody = APIKeyUpdateRequest
+
+// RotateAPIKeyJSONRequestBody defines body for RotateAPIKey for application/json ContentType.
+type RotateAPIKeyJSONRequestBody = APIKeyRotateRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
@@ -1087,6 +1165,9 @@ type CreateSandboxProjectJSONRequestBody = SandboxCreateRequest
 
 // SwitchProjectJSONRequestBody defines body for SwitchProject for application/json ContentType.
 type SwitchProjectJSONRequestBody = SwitchProjectRequest
+
+// ReportLeakedKeysJSONRequestBody defines body for ReportLeakedKeys for application/json ContentType.
+type ReportLeakedKeysJSONRequestBody = SecretScanningReport
 
 // CreateTeamInvitationJSONRequestBody defines body for CreateTeamInvitation for application/json ContentType.
 type CreateTeamInvitationJSONRequestBody = TeamInvitationCreate
@@ -1120,6 +1201,9 @@ type ServerInterface interface {
 	// UpdateAPIKey Rename or re-scope an API key
 	// (PATCH /v1/api-keys/{key_id})
 	UpdateAPIKey(ctx echo.Context, keyID KeyID) error
+	// RotateAPIKey Rotate an API key without downtime
+	// (POST /v1/api-keys/{key_id}/rotate)
+	RotateAPIKey(ctx echo.Context, keyID KeyID) error
 	// ChangePassword Change the password
 	// (POST /v1/auth/change-password)
 	ChangePassword(ctx echo.Context) error
@@ -1174,6 +1258,9 @@ type ServerInterface interface {
 	// SwitchProject Switch the active project
 	// (POST /v1/projects/switch)
 	SwitchProject(ctx echo.Context) error
+	// ReportLeakedKeys Leaked keys revoke themselves (GitHub secret scanning)
+	// (POST /v1/secret-scanning/github)
+	ReportLeakedKeys(ctx echo.Context, params ReportLeakedKeysParams) error
 	// ListTeamInvitations List the organization's invitations
 	// (GET /v1/team/invitations)
 	ListTeamInvitations(ctx echo.Context) error
@@ -1282,6 +1369,22 @@ func (w *ServerInterfaceWrapper) UpdateAPIKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateAPIKey(ctx, keyID)
+	return err
+}
+
+// RotateAPIKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateAPIKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "key_id" -------------
+	var keyID KeyID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", ctx.Param("key_id"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateAPIKey(ctx, keyID)
 	return err
 }
 
@@ -1462,6 +1565,50 @@ func (w *ServerInterfaceWrapper) SwitchProject(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SwitchProject(ctx)
+	return err
+}
+
+// ReportLeakedKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ReportLeakedKeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReportLeakedKeysParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Github-Public-Key-Identifier" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Github-Public-Key-Identifier")]; found {
+		var GithubPublicKeyIdentifier string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Github-Public-Key-Identifier, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Github-Public-Key-Identifier", valueList[0], &GithubPublicKeyIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Github-Public-Key-Identifier: %s", err))
+		}
+
+		params.GithubPublicKeyIdentifier = &GithubPublicKeyIdentifier
+	}
+	// ------------- Optional header parameter "Github-Public-Key-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Github-Public-Key-Signature")]; found {
+		var GithubPublicKeySignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Github-Public-Key-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Github-Public-Key-Signature", valueList[0], &GithubPublicKeySignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Github-Public-Key-Signature: %s", err))
+		}
+
+		params.GithubPublicKeySignature = &GithubPublicKeySignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReportLeakedKeys(ctx, params)
 	return err
 }
 
@@ -1650,6 +1797,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/api-keys/:key_id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.PATCH(options.BaseURL+"/v1/api-keys/:key_id", wrapper.UpdateAPIKey, options.OperationMiddlewares["updateAPIKey"]...)
+	router.POST(options.BaseURL+"/v1/api-keys/:key_id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
+	router.POST(options.BaseURL+"/v1/secret-scanning/github", wrapper.ReportLeakedKeys, options.OperationMiddlewares["reportLeakedKeys"]...)
 	router.GET(options.BaseURL+"/v1/projects", wrapper.ListProjects, options.OperationMiddlewares["listProjects"]...)
 	router.POST(options.BaseURL+"/v1/projects/sandbox", wrapper.CreateSandboxProject, options.OperationMiddlewares["createSandboxProject"]...)
 	router.POST(options.BaseURL+"/v1/projects/sandbox/reset", wrapper.ResetSandboxProject, options.OperationMiddlewares["resetSandboxProject"]...)
@@ -2241,6 +2390,161 @@ func (response UpdateAPIKey500JSONResponse) VisitUpdateAPIKeyResponse(w http.Res
 type UpdateAPIKey503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response UpdateAPIKey503JSONResponse) VisitUpdateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKeyRequestObject struct {
+	KeyID KeyID `json:"key_id"`
+	Body  *RotateAPIKeyJSONRequestBody
+}
+
+type RotateAPIKeyResponseObject interface {
+	VisitRotateAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateAPIKey201JSONResponse APIKeyCreated
+
+func (response RotateAPIKey201JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateAPIKey401JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateAPIKey403JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RotateAPIKey404JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RotateAPIKey409JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RotateAPIKey413JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response RotateAPIKey422JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response RotateAPIKey429JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RotateAPIKey500JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RotateAPIKey503JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4230,6 +4534,133 @@ func (response SwitchProject503JSONResponse) VisitSwitchProjectResponse(w http.R
 	return err
 }
 
+type ReportLeakedKeysRequestObject struct {
+	Params ReportLeakedKeysParams
+	Body   *ReportLeakedKeysJSONRequestBody
+}
+
+type ReportLeakedKeysResponseObject interface {
+	VisitReportLeakedKeysResponse(w http.ResponseWriter) error
+}
+
+type ReportLeakedKeys200JSONResponse SecretScanningVerdicts
+
+func (response ReportLeakedKeys200JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReportLeakedKeys400JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReportLeakedKeys401JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ReportLeakedKeys413JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response ReportLeakedKeys422JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys429JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response ReportLeakedKeys429JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReportLeakedKeys500JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportLeakedKeys503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReportLeakedKeys503JSONResponse) VisitReportLeakedKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamInvitationsRequestObject struct {
 }
 
@@ -5287,6 +5718,9 @@ type StrictServerInterface interface {
 	// UpdateAPIKey Rename or re-scope an API key
 	// (PATCH /v1/api-keys/{key_id})
 	UpdateAPIKey(ctx context.Context, request UpdateAPIKeyRequestObject) (UpdateAPIKeyResponseObject, error)
+	// RotateAPIKey Rotate an API key without downtime
+	// (POST /v1/api-keys/{key_id}/rotate)
+	RotateAPIKey(ctx context.Context, request RotateAPIKeyRequestObject) (RotateAPIKeyResponseObject, error)
 	// ChangePassword Change the password
 	// (POST /v1/auth/change-password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -5341,6 +5775,9 @@ type StrictServerInterface interface {
 	// SwitchProject Switch the active project
 	// (POST /v1/projects/switch)
 	SwitchProject(ctx context.Context, request SwitchProjectRequestObject) (SwitchProjectResponseObject, error)
+	// ReportLeakedKeys Leaked keys revoke themselves (GitHub secret scanning)
+	// (POST /v1/secret-scanning/github)
+	ReportLeakedKeys(ctx context.Context, request ReportLeakedKeysRequestObject) (ReportLeakedKeysResponseObject, error)
 	// ListTeamInvitations List the organization's invitations
 	// (GET /v1/team/invitations)
 	ListTeamInvitations(ctx context.Context, request ListTeamInvitationsRequestObject) (ListTeamInvitationsResponseObject, error)
@@ -5587,6 +6024,57 @@ func (sh *strictHandler) UpdateAPIKey(ctx echo.Context, keyID KeyID) error {
 		return err
 	} else if validResponse, ok := response.(UpdateAPIKeyResponseObject); ok {
 		return validResponse.VisitUpdateAPIKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateAPIKey operation middleware
+func (sh *strictHandler) RotateAPIKey(ctx echo.Context, keyID KeyID) error {
+	var request RotateAPIKeyRequestObject
+
+	request.KeyID = keyID
+
+	var body RotateAPIKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateAPIKey(ctx.Request().Context(), request.(RotateAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateAPIKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateAPIKeyResponseObject); ok {
+		return validResponse.VisitRotateAPIKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6244,6 +6732,54 @@ func (sh *strictHandler) SwitchProject(ctx echo.Context) error {
 	return nil
 }
 
+// ReportLeakedKeys operation middleware
+func (sh *strictHandler) ReportLeakedKeys(ctx echo.Context, params ReportLeakedKeysParams) error {
+	var request ReportLeakedKeysRequestObject
+
+	request.Params = params
+
+	var body ReportLeakedKeysJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReportLeakedKeys(ctx.Request().Context(), request.(ReportLeakedKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReportLeakedKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReportLeakedKeysResponseObject); ok {
+		return validResponse.VisitReportLeakedKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTeamInvitations operation middleware
 func (sh *strictHandler) ListTeamInvitations(ctx echo.Context) error {
 	var request ListTeamInvitationsRequestObject
@@ -6535,169 +7071,188 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, memberID MemberID) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u2tuhfwejemdh7aPmV7Lb2l+Mm6am709Q7cU56bpURIRKSUJMAC4BWtDP+73ewAJAgCUmUX0nb",
-	"fGkdEW+stbDe69Mg4XnBGWFKDk4+DeYEp0TAn2+IEsuzqSJC/yslMhG0UJSzwcngLUk4SyVSHC0wVWhC",
-	"plwQJHQXymbDQTSQyZzkWHfNKaN5mQ9ODqOBWhZkcDKgTJEZEYObm5toUGCBc6LstOfsmiqs5zl/0Z34",
-	"ck4QrVo8kYimejKqvxVYzQfRgOHcTOFajWk6iAaC/FFSQdLBiRIl8dc35SLHanAyKEtoadcolaBsNtAr",
-	"/BdZrlrM2cU5uiLLdSu5Isu7L+Fnkk+IWLWKHL7KOS1gIWgnpmmM+BRhdElwbjrvrlif6Xz3JV7yK8L+",
-	"XRKxDC9SUjbLyF4pCVK6KZoKniM1J4jkmGYkRRllV9Ui/4CRqlVCl7UrzPHHV4TN1Hxw8uzwKNJw5/59",
-	"dNBd8I0eSxacSQKA9z1O35A/SiKV/lfCmSIM/sRFkdEEQGn/d6m382lAPuK8yIjZqMI0M31SC3k4o+lY",
-	"EEnU2K07J1Limf5+br4jLhD5WOi9oAJLueAiRdDHHA+cab27/yvIdHAy+D/7NcLum69y/6UQ3CJT99jN",
-	"WXMBJ52UQhCm6gmpRAvB2UyDTHfdcYSqn6+JoFN7Dt2vHrp53xIuBEnU2E0X7w4HN9HgOWfTjCZ3PWic",
-	"JLxkakw+Uqlk44zPzCeEM0FwukS2yT0dKcCrPjo3vCAzKhXRV7kTN5cV70bV4c8xmxG04GWWoozga4Kw",
-	"vpkZZvQ/sG20oGrOSwW/LxgRaCfOsFRj+Ic9vR+4mNA0JeyOxyeJlPq+KozyD/ByTiUiLC04ZQoxQlKJ",
-	"MColEcj2QzsY/fT+0mBxxmeU7Z46cihRghnjSndAVN3HuZ8xNzjiDGG3ij3OsmW90J24vat4Vx+/O1d9",
-	"DXozJEUy4QUBsJfldEoTSpgaw4/2nM+ZIoLhzCzprjTBjDUmMFiTHJhPSBJxTQSCFmhHGFqkqfk3k4P0",
-	"n8kR2Xv27fTZ3tPk2bO97/B3ZO9ZepwcJMeTI3x4sHtPZ1wy8rEgiSKpWcgpHJldLUqwEJRI+K1eIJzW",
-	"a65+4CVL73hQjKvxFMZpoLO9eQ1S5us97Pa1GwwQdEIyzmbA0mDG1ZyIBmbCHi/wMuM4veT8FRYzcset",
-	"Fma0seJ8nMF4/pbtW4QmPF0ixTkyTe6Jggl/dCrN4JpKYQaXa2ERJwkplITNv8GKvKI5VeSudyywIuPM",
-	"DtUgOpyjHLOlW548NSwlyrACbvHue181A9aMriEPpWaHNPMkLZdLGYqBG94DdjjWLEqbUd6rOOXQumzr",
-	"fY+nhsW9Y7hUcy7of+58qO4h1lcm5Rq2wzS4Px7jZyo1Z6dxyK4BJYKkhCmKMwM67xi+xjTDk+yuOFN6",
-	"I/mbe0vENU0IUiQvuMCCZkvktb1/OJoTlGKFJ1g/cBKVTBCczPVc7rW3KEQl4tdEaEwnaRPaHgio/kff",
-	"ARzpfbxc19Vo1dsF/5eDk98+DTKeDE5+G2gyoj9ovmjwIRrkcjY4GUwpyVLksReWBc8NxAxuPoTg02Lm",
-	"CdCmIQx5glpD3TMVTDmR8LbkWCVzc3vQH+3E7f0bfkI38XloTaAXBF+hnVj/r8nwVouFmz27OP8XARGp",
-	"ELwgQlEjfySCYEXSMVYNcSvFiuwpmpOuzBUNjPwg1/VhZWYRz8hLnTFo2kO8iwbAhpZy/QI3TmaEuU/d",
-	"DwVwSESqsWOfaQrHQhXJZa8VrpgcC4GXMIUgU/qxK5v+wAVKqSwyrFnLbBkhMpwNUVxMxhm9JuOzyfND",
-	"QM/OjIJc86s7nghwnM2droNnAz1vdSfdu71HyUuRwAkTVuYaNXPMSgxI2Zl6wcWVLHBCxgYGughiNBuF",
-	"4L+TROkj2KwFqOXz3wbQpDGLhYDIh/Z6aXyi59FLM9t8Do08qRynKdXLw9mFhztTnEkStdCpiRrNrf1S",
-	"mEEMc6sZSyqRIFMN3hUnQPXDLxVmaoh+LjWvRDQnoHtMS1UK0jiPtWjqoN7TUBw9e9bQUBxGgwIrLQkM",
-	"Tgaj0dvQMCtxZB3AXLhOViQ+fyGbYNcT2mTndmFXmy4PAAtn2S9TeC82Tza4idqUERd0fEVWaJWKDOsd",
-	"flT6Hofo7ZwvmLknuFOj4AG8PkVScaHlUf1dS5CJIEpqfhDPiBhuBGe3ju6eP1S7NpjZWWksCE5jhLOM",
-	"LyT675eXEYoXgioSo4tf3l7uX7y73L84u3z+Y4TilEglykTRaxKjFy9fvbx8qdfmEFqPpNFK9x7Aq+Za",
-	"B5G8cYW3pDI5/nhuuh0D0Np/HLboTzQoGf2jJPazJnjVAt4V6RaonFPm/3rYRu6/DkJ1kadU8zcWbLtM",
-	"QoO7D2tZrXbmp/eXp0gSlmp4xxLFZ1bSAF7mBH1PsCACjcqDg+PEHxZ+IeEHDwOcje2DsGmz7x3lh66O",
-	"Fx/7YrXsbuLlNRHLplZM01xQPdVCetRQZ3KmaXOSlSkxWvg+QP6LmL01hxV6Sd37QQPn/IpOiab1WkiM",
-	"/bOLNWWxYiPgrGOsj/95cNC1fkQDf5s91lu3bfUdC274974DvNHtNQoQAey4vYq1gO81BXYKgKA/UWmA",
-	"Q/u44fjG5teaeZkAkAbpmoaHTTO+k+aUKxZkiyW2aX9TrPagwy6ldZcdXPEOzF9Q6Bqbt7IadUJv73PQ",
-	"MV9Y8eN2rJPFqkqI2UxpuxwPWTS6rzv012Th1ts59s5SWkOHjuAFKTK+zAlTL9k1FZzlVvR1UJWSa5Lx",
-	"An6OBkofEBxBqp9RzoLg9jK3YnGF0oMlL//L/muY8NznBo0gHDVP7Wnj1I5XTWJu8DlnUypywz81r6cS",
-	"mT+Fz524pQbkFThZORYEl2pOmLKaAK/1hPOMYNa5CTerP8e6EUM34+3v/iCzpdQ1yv3FnDhFpnkOtfiq",
-	"BZlrkjaF91yzhKD3jC/OX3//5vzFf78cv3l59u7yx/H789cvfnkfj9jO4QHKKSsVkWiyRCmZ4jJTuwjP",
-	"+GllW6AKFMkwteYxrWXNvFSYyYXRBj09OB6xuH1etb1iOGJtyOmHb9W9r9WHQKMOK19173dt24JlQVhK",
-	"2WwDaMLAW+k/QJs2BoltbJ9db/Tay2AVKDfX1VrFxqO4JkLdDo7X8G/WXDsFqBkNQIxZYMmeKJST0QBs",
-	"5JqvU0hxI4xykROBcJoKIoHr2NIQ3jwcs7Reew9BQXXD3Z1ZHvuJdGtFeIYpCzKaq4Fp5V1ugN//8czX",
-	"t4TiFdDW3Ol7jf7YXNMCS3NVwNIKkhCmsmWE5nyBNCOLSqZoVtmbEszQpNJKGk62JygHt+20v80d1hre",
-	"jXrTF6Zpe1I7wso5n4PmuH0wZyjJuAQvD6lOUZJRPSHK8RJNBGbJHHFNN31R1yqKx07wjupfmuxYZfyo",
-	"Gq4wh7ifPQvFIApZwrtWYa9307NjtYMEfGz7QOgXtGHkVHOejvVPoB2A2TueDSFbYUAz39A9a3rWtLR1",
-	"rNBNc0pjzzULarbovDsAzcY5laArB5q54iXzjqbtHTKw+mRwawjzWx78dVXlFsA2AjBA4k1tsQipfrsa",
-	"/gjkScKUWKICTIFT804YM0SEsEI5lwodHZ6gCVlypnkKrMxLP6VCfzpAmKUwkKbly4KgWF9ejtnSTCNj",
-	"tJhzSVCc8SQGdmFOgBfRJEAqhAWBMWyrXM5iJPFSAvkAI6blXXQvbPSRvQSx2kB0LmXZ0vAcHXaFM48o",
-	"Ns/vxzLHbE8QnBorG8O59Q4wBhtrKRFlRqrdYYXmJCvkCo060L6VCmn7/YlE8a97lozvnb+AK2s4UMjN",
-	"6jyAomgtCf2BixlXd5Om7sCWrX7SfiQ40+95BzPmJLmSq1cYeNVaqvEG5MNwp+gaZyWRAJCmn0Q7Mb+K",
-	"Da87h7Usd70TrxdKmiLYujMIy2030UAqrErZFL74VQh8romQTXFmxd3bIesezZVG7iBDZ197qF72YOMw",
-	"q9wbaypYeTpux6pFg1d8RtnDw6Gl+KRWNPZT4beP5uZDx8UIPEqceaU6D2tYkTjXIEaK05bQVPl7mZZY",
-	"dZ1z7qCt0OLFfzjb+KZcunZhRPXWEIKbn7G4Ioqy2ZlSgk5KJ3ivwtQ2bGw0JYaNXAjX09Xo++7yZ1Q7",
-	"XkdIkCkRgogIZdi8dQWekd0h+pe+Li3iVlrYhmLz06BU+TjBeYHpTE+b4ZIBX6B/d+ZILWDKjChl9HE5",
-	"/uhv1YN077TIOi3430YN/VVBbA/ikfW9X5JO92fDoazGh62l5dAsvhq2gw3fIsXR0bNnKJljgRNNM05R",
-	"wvOcM+BRJ+D+5HmyG27B2dQDXjFRU5Mq9qQSnM32POllDRX/NkD+PETqWvw1H+7jslWw6GuOEPYfGMNP",
-	"GydtSQii6gTpzVm2iE9HLF5xe/EQXbpXbEqvLRcsIzRtud/7vSLD6INv8ogpXqCMXJNMr9C5lUfGvzpC",
-	"uZEI5IKqZG4UhfdGGb9SGqA0LYxpEYAeiL2SRISQ7pfWoTdvs6dr1gqnqpAzzkqfjc6FrIkzeiKR3rpj",
-	"2vwzOUVUoRm9tlIgo4yg2Dug2FfvGOk/GuA0BzsaSakCtcQ1JYsVegFHooweMt3WQn6GpoLIeY3sJhDJ",
-	"oSfOMmJd3jVleCKR0czZ5hLN8bWWj9KGcq7rj3cno3HXSrxOKbml4XSLB+GiiY8tQROzcUoyosgYS0mU",
-	"DJmQIr+Z54Mabmf8cJwOT25sOKFZpve0qR0cpKj5vLWNbSTd6nZFOcmonK9uYJSDErN0wj+ubqZhfCxI",
-	"wUX47NrKiu4Sg4cRPsrV59HcVBS419CuAlsI3nUQrFr+M/fjCWsdOMeOFm4UlozWYgxy/h1dOO1QHpb2",
-	"7VJrNlruYlanEoM72EzglKQx4gLFJXOfTpGexYXe1ppH2NHwHj1/nc494KnapUZtn9vKw0rTU6vWC2j9",
-	"Es4YSVStOw7izf362zaP/DnPc7wniRaKFUnRL2elmpsgMek8gicci1SeCILTyP4NbnhRQZn9Gf4ynn3B",
-	"F8KQ6/vw2y7Bo247LNGX0BtD2u7Bd/f97UJDdR8Nj+DG5vrQkPMXMsywVA2d9VGiHZpKE7QYZ1Sq9lAy",
-	"3q28gnO81HyAxTQuEM+p0sCRE8wkwlnWkPI3Y1KlZT88ONjgsB52przIMPPf+akg+qKlwkIBLzUTfAHB",
-	"3YXgwGopIgpBZdg59ELwKc1CGhZjoR0nVC17AUvVQZ+h2K5PRhk53LrH0VY9Ci4VzsbOctS7n6bQ/XrY",
-	"F7j2cejdo5hb3ePGHlqUwWyLV851WJCJpD03stpJY1pmWf+5G84VYxP8PO7l53G7oRXvtSyFP1qCtgUF",
-	"dJsO+J9XfmMuTuKJBDvYZgOU0xq3pgkSPIOoxot6o+K/LfMUWCiKM2So6mlFxox6AkmFlwiDxLZEWJAI",
-	"xfpoYpRkBAuJMHInZXqA4WKDh3abgHi6nMOjg+hWBMUfY5shKvrSVihtT29uPUKL/njjPN1mKxU52vo8",
-	"O+Rpo7Pi9vTLt1j0WVObnG19ugHytvUYDaK2de+amjSgs8/uu9TlTuEMN2Gy4fSAHZpgPmm8lxAzM1mi",
-	"eP/6cN/pq/4BDOw9xCj2twDb5bbMv3fTgkWDwvJMa2fOjIThWwL7qtPapmOYb2OEW2CvHl/neSNHAyd1",
-	"r+Dg9DBvQSO8TbSV7Sifc4ieCoVdtTRpXaL0pw7pWB+M8Rm02HfT5LUc3bzBWtEK92mb+lBDYAVId7TW",
-	"OpJ1R4vE1iYBb95tDALbqfvfEJxSRmRAoeqyCfh3D04uEqsSVBIgElZpBoLU4J69bbyIw2XLW/DDg3rf",
-	"VIcRPkRjFXsMN5gGc1AbLH/CjKAXnGx01N8YgviZ/WzQTpV/DeU2yFm5HHsE/Bd3b+GLkztXlzFu+rqs",
-	"21TQPwZiGz6qMaSsCzlbW93ngkwQLgo040TaEG5JZ2yvLE5tFhuSgu3UZqVKNb+jTAK/liPW0cHTkHn5",
-	"VuFMt/Et2ix3vsbGjNS2vsEGqZIBofTUBa1AhiP9uE5KmimrCKvAPB7eFaRbqF4jUNTPS+oNkeSOHpe3",
-	"vSmHg/cQP7Fhk28NR3eX/AYPJjPYVDrnbMoDrxRPWo6Y+/BTSNFuxmm2LiibCJrOyB4uQU257hGpux0O",
-	"D4YHG2HNzei/K7C64BUAx2xf/VvCmel8K/W41ze0ukuC85rIh63cxV21aLeS5lYqB3vYNG5rgbKv0Xiy",
-	"9M1I7W6b7V0wjNhCQ+t69NZ5Npjrnru7D6vWbaWV7Y1IITG4veua1Fv5woON7Qw9TTwwTM1tY+22Yqh6",
-	"R8U1V2go+oOypH2uWi/KXPEKlTMMsnk7r6gMCHSVPNVLsGqRsk3ylRlz89IuBLmmZLEmAvF+KNSXSTMa",
-	"fVZqvm5LFboioDW4mNA0eHkGFeGq8DsNSoWK4NyF4RGmTyLt4e/SJSndLXfITCVXNuhNaAGr4Mtkyv6C",
-	"3tutX8j+QqTxlv6wcuH1ydzT+3urx/HRHrbtXMzXnMOtHszaIcLC8qpX0i5zPQDfF9226HA3mm0GeUNy",
-	"fr19xLVljTyfwFYEoouFrDJPq8pPFc0x5CIFf56AsyraYXyB7By7W0RbBxa2fvM97bbNg7nTQ7/2gQ87",
-	"+J4Zr17FwYEX7cQm6XiEYnDQ1X8YD139l3HRjXdPkRI0z61yJeMLIvYSDPoV45hmMmFYN7um23/l7+vJ",
-	"sMdNeftpAE0vPY1KJ3/1+dnrMwRutrpJZYivJ31Z6kPev8CCyubU/3y6MVDsnQw9DvcsR4FPgwkmX+UI",
-	"t50jRk9Sq1aea/NQIxS/u3wee4lQhv2onnutq4k6m91oNWuHLnfuAhLSrlYTFoJPMpIjWvn0/TaC7LWj",
-	"QYRGZjmjwQfja/nbyBShMN9McrTBh7hhjdroAQmpcFe26+KgnHOhUI6TOWWkCq1GV5SlbsnWIVOjoRkP",
-	"0gJAR0DSj0rg8dRVCdA/tSPPN1+YPkezeNsydBvv/TirPgZmXKo5EIpc05dKzQnR7/p6MjLDyRKw1uk3",
-	"jYHFjbb71SZ9K5u0h3Iwdfc2QWOXlIKq5Vu9AHO4ZwX9F1maXIH638Ya+YPbt310B2uKNUD+k9X5B12S",
-	"3eFwGFdlg4DamTmrdc6VKiA/IqzoR8h9HXwB3MQ7sT82IHQxGSsiFfxQV8MxebTrSjO/7p1dnO/9C7bl",
-	"sBkm1dObZeu9BI7jp/eXnaN4W+djNMr2VlCXXphDFRvXtfkYboApNwrahDOFjV3VbuCCsu9ByaqZRZHZ",
-	"XvJkf79Svw4p70YMn0NKFLUEDFWEYZYsUaIfcT5F1aDGTF871trYAcpm+uhPKkfbyE9FKaMR84rcJPya",
-	"iGVkDU9+4pQIWa8ifShTmpGowbJJE4qMfQuHXi1mI8ZdwLP1l3DHGlnWhM32NDikNas45cImjdhTfM+m",
-	"j0hwlsnhiI3YWSOvycmI7aF//MO7z3/8w5pP3JVqUguXasBN+irmONqECiYV5+8L5TJwmgntaqvJDL0z",
-	"iUT9QSuwPbEjXZGlHQlWs27SuulwxBCCHEbNDkCiC0FgOsPTgbdGlUfn1FtBbPIp4xTy7noJ0uBYITOL",
-	"RDhbQDITfG2eZjnHBUHxp5HNLzQanKBPI8jSof8cDYbDoXmJLRvu/XpzE0OWCssbjNgU06wURDqz5dOj",
-	"IwM5sRl86FKwZFQqDW0Q4dlK9GICLDOaEBt16/BL8EJQojDUp1qNYfuKiNy4dlCVNTATQXTB2cW5Z6xw",
-	"Zg4tKReE4YIOTgbHw4PhMZiT1Bwo8r7+z4yosFVQVqUHaGJjRfUh15llAG3tm5rypNTvg0tJcU0g/kw/",
-	"robFSgcneirfItQqmnV0cNCjvkC/VP3+NIGE/a7Eg6Z7mt46W/Mzs4TQyNVS95u1fPzHbnDy24doIMs8",
-	"19cZnEZTXzyTYGJaSkXywQc9wr6JxPnPygs5A9iT6OjgAC3mNKtYUCjAQSUCzk5xQ4OqkiRDdO6VJFC8",
-	"tCUJnFNE8I5sQpgHvB47w4pSCv6uNCQ9xNW8oteE6Uk0F09W3Qp4q/S9FJslsirlYciFjNCzg2O0Y9wk",
-	"NF3ardI6uosZotj10uRuxOLKUSdGO1LRLNNz2I4EPOAKLcGlyAY7gQeFRJNSLtGkVAj7Hwz3O2JGcIZI",
-	"1AVDM6I0SbPLPGnAEzzajb0IgsrCvH4OtpCcmwSYI5ZxDH/lkmTXRKIdvWUThk4FSglOM8rIboQkRxhB",
-	"6wnOMEuI0Ax9maXoipDCUhWp9BdDMTvAWbs9PSB81pMEQPQNlGmrUE0JPJ3SBO007hBBTiN4uaur3LWA",
-	"fPw461xTV+a+CsSsQbBqaesx7PpwHxd0zynkgmhmq0dIJ8aZ0OonsiXPRYiRheYiIXYxcso4xBmRtfsn",
-	"eq3xx0C7S/ffpYL6KTds0Z3hbIsk+QHlaLeuGppAjgf9XR+IPhiAq6cHh5sJZKNIFHQ63typLhJ4Szpc",
-	"Af3GxVU+gQBaHrWWqmK1PVCqQOeDloO5DACPsaJKhEGQa0bnd0DIE/Qgkr6WDKJa4oMveMSsaLBrEnXU",
-	"tSNiq8gFMrCieoThehmAotFomPylAZrn8+h1WtnvebrcrhpTzXA6YefCSFtGKd+P4IRqqdw0VQc2urCF",
-	"M4f3RvOaFUFW0L0rsowMkw4ubNXd7JjD5iwhu4+JNU8Pe/RolwTU/Y6ONvdrF+mCft9t7udX4ftcmG3u",
-	"UfMhtf4ngN2tp2L/kymEfGPwPSMqoDZ8YxMGVaWBgW9iGgwsEkGmR8NOVVwHeqOfDS23qQXw7lqsFHlm",
-	"8yE3cdM8MR5uPhA/4p6HTcAe1/4/MZJEPSqIHzzd3KOq7HkH2P4scApQsRlOmxXIVxjN6yb7phr4zQcQ",
-	"yhPQAzYhzFhr7436v6azucqWtyf9zdo7vUj/Y6GBNWxD7aYvGu4f+S34TPhiDC8CCbJnyiP3pfGlmu+b",
-	"MOw93/s6zN69sUUjghXJh+glS+WaFExGnFWl0H830zmNWCifU5BBa5RJuQuSdktSmHR29ve9VZVLbDNG",
-	"Fp3Md73RO1zs5ZERvJ2RK4DpromtgJ5aVO8B4l5R/q+M3+dn/EwBe79+ik8WSjVvkQSw71jCsJ+YkjYr",
-	"VQbPOZOlU2FbRHZsYKfqBSMLv+RFC7vNTF7BisG2jzy4Af+7JGIJL/2DYU+w5M+Kx7IuoGHsZloa5Yvu",
-	"cdwWuXpAoV5jRo31/68K7iuUY/Z6qoTeVRWTxEFYX0QQdbRJ+IF8S/QTCPpgPWWdMjwA/SY6z4yM5rgo",
-	"CJN+DaIpN1UlQoIQLKOJJbdnVusKRPrvRmWs/tWauwWiHvk1C9Y6WoGP3euh0hQxkWiBH5mh3RZ5v75x",
-	"q5hgUxP8PtD8mog1WP5O2rfOYPbc2F4Q44omxC8d4LBbAlkIln1CO6Z4+jcoxUu5ezJigTYTknD3vnrF",
-	"mGaYssiqVJzLhp7J/cZLJZVNCq+XOmKgG1UaIaPK7NTwv7WjV863krKE+ITKJIcGvQeoYhmCBJPGMlU5",
-	"ilTPf6vGVYChN4d9T7TMhgwNjv842vtmcXZ2dvb98fLXxcHkl8Pku38Xb78VPxz8r/om/+nqKXv18ejH",
-	"5JYUzi8g9jnpnC3mtYLMtaCIBgHo8biOr4SrD7fyjqW8Q0B2uvXkdvsQNHDQWt6KcXe1T3wfr6r6SROF",
-	"zSwvqyDxL5Fdb6fiD6DMS8+n7Q6i7t8LXKE637Lz6PYHzv5MtaRslpG9UpIuULpn9OgpmvNSyF332nZq",
-	"F65np/1ig4OHpuLhyoYriHmXTUU7VltWCZU4Ax+aCoYf1+r2Z2EUNTzVANsBpfWgO4XCYj10pWfGS9L6",
-	"JdXJW8B9yVXlgV+sV2SkhT/QmHJhHMj8q3WeqiQdjtj7SkqM6o1Y/1oPSwxn5gAHlDB8OrV16gyzXGA1",
-	"D3Fl00b9tLuwZE60bBdd7s14hUu5PTLX1eP5OHPJanYC9+j4alMX0uLlV4aozwtTyXXI80PXgF1FJa3G",
-	"VvDpXmfPcNYIJz45A4S1YHTT8QzRGUMlu2J8UT15mpyYktHVEkdsZoQig+JPDw5RHChhGkeNxE6K5kFP",
-	"PLONB0BCPzlSuJhPbzRtFLh7bFNlqebrUPMVn80gkvSr/eKvQBFe8RmibD3mm/CtlR6OpnxUq5pT0ztN",
-	"o7XLCeicIRvVZ4Lu3D+TwYM+Q+vA/NJbIZUmrOIv76146Zmi7ebXQ0ZRp8634NG5RJdd/yGNr3aK1V75",
-	"+vPf4vZacWPd24sGRRlOhdxIj34STI9eMmu73pgcfcTiZv6+GAlSF0YOpeZzS7cTmpS4TvRsJFccsRge",
-	"4RglmGmucOJUqimCGJ8dSQiKu6adeDfEEZgd+3B6S86glV3c/fu/cJI7FqGd1HBwluTEOTVVxVm2AHqb",
-	"VOGx3R3WY5xzaPoMmPe38FEylw6I0UJ4tGPxeINK04nAq/l5537uFYhkffNsakacM4gwYRJbN3TM0hET",
-	"K6WEkHgAqGuKaJo6MCjBkuxRJgmTVHMY2TJsB7G7exA238s74efAvTfuv53a97Hd1DcIAGdNs9Zpv7u8",
-	"tbDw1Qj8pagODFQijGxZ4LXkRZI+ir23EMoHnhyVQqJS6K0wooDdBNXl5an09XRAZWzmMwDNEnKeTcvM",
-	"aTpYKq1NFxRImng6+PXq4YbJipeV9y60pY//Y9QywP47P35+9cev32XfTv549tPB/H/SY3lYvP/jW/n/",
-	"xD+v/vcA//vjr3wbIhPIMPzlKQLvzWnyK5L3c+/SIKpIR0G4Et2ranb7LuXFWl1BoBRdOzbSVw7W+VOI",
-	"BF6DL1gdNZmZs0OKj5j+GNel9ezoY5rKuHIEm5vyTvkQvSbEulfHguA0NiUOg+rCUHW8R4ms7JQIvUWM",
-	"pTvkv6rsW4Pxp0ZSmt8+3ESfWlly/N9cLp/fPty03RsZSTRMdQHVQ4EKzjw88EptBFUhAEh1ofyHFM2a",
-	"JW3CIlpTXdfNMWU08VlWqe3+FuoT/1RqUtS4+qqySfvm971qx5tFqtZMrWw9lglacCRpXmYgTCdrYHM4",
-	"YucpyQuu4eekI6lpwocVyrk0JYXsbKdAdDUDBN5LVUBJZUPhjKwO7LXp+y+qoi+3ZYd68yzBggE3lmn5",
-	"ctDJA5zInqW5XJyDRku/QF81Ig8SjeufdhUZTyvM2N0KkY0Uswadje7Tm/OJhLwVNjpLKi4s21JjscPY",
-	"UycoV8RWt6MpKFqHYdEjgHFfJNR/4cG7fxofbFmZvRsQ3ROIIe9aH3t9I3rQCtWLOZcdloBqFrsq2RF3",
-	"obSR6+1OArJXVGTwz+lhcpg+JXtHk2/w3lP87HjvO/wN2TuafpceJMeTb8nhYX/BN1jy5PHV5416hasN",
-	"V/YVcf5ILT0bRMA07uhr/PDnfonMpQY46rVoqwjO9+sSZauF6Jc26UNVzKxpTX8iW5x9M7PQYo4VpG6B",
-	"R0lhRZwsHCeYjXPM8IyMTeJwGYezCzUrUDyoLBOow7ECVbyj+3vkFArIELRxKQ7WNGStyTLkTCy+DtV3",
-	"AraxNJULsIu3g5yWEK5ThQZhZovMmRyXZwB7wodVOwjIFq6biaGxQlGWEgFSxxqoPB0xmFwLOQvmJoAs",
-	"l+aHIdLP957TDhXgPdiyWxVVP7FawmkVbbkHY5JJ9t6yJ5kU9y4RfO+HLFhz55FtRe2yNpuQE+1owgPw",
-	"tSBMocnSqPW/pjT6EjhOuEmCJM8J1EZcdtxCLTFZ8Wjt46o0VZjY/MQp66o/aotPPdYTaeowmLTGxu27",
-	"5n/UnAhibEDVuzdiUEkZ6ndW6XRdBc8qQPDpwTE4j9ppjKvGOKcyxyqZxybNxoJKUsX0jZgHvlo4k6iU",
-	"+vB2XU1Na36/BiJWE8QQXTEd7o+uPGCMXrDo2Bfmi3rWLMLaAqvfNSj8zin7mmvjz0qRbAFfzDzS0J8c",
-	"FXV1tCAvDW5XSVS7LWCb1wMeKF4QJofohctBrDmjJpHq8sd2xg6Cf5lxfOFacpsfcWyUWoIktKD6Gc8x",
-	"mOg03/c10q+PnfU9vBM+VFehRVMu+kP4J+8p25BU8NwxXlLxQqIFF1eUzdZmDdxKNDSB7IGn7fM5D7TA",
-	"FiK/TLT91+yC955dcB2B3pYA1hAEOQZ7Qj/o65nxNrrLdBtFZUYWgEoR8mVk46nE+OLUk2VDGLcdVukt",
-	"PR5WbS3QValq9aGA39XyS2e2Hgsh/3RBvP4TP8N0A6dlgXatu49ts0lJCWobaZSUt1NI/mwX88Co4RWW",
-	"XIEadql/WyVkXl3EZtDZ/2T+2JwPObfSdVXUsvIK9ac/sWUbqiyZoCcA8uuoLzLaAyogp/KIbUiqHM7s",
-	"s/TraVLl5/FBO7ENQY9HDKrOzG1tzt11gB0h8hEkHcWRgN2iJS+FJNkU7WQEX5Ndq3J1Ss4RE/ZU3C/1",
-	"WjMsldWN1gEypnmKuEAwINp5evAdinXbsalxuRv2edXdvDKoj4Jhrk7qWiQzDB00/LIZusfKKfiZOEAA",
-	"V+wuZccB2O7d+UADDO080y14wFdEIjKdkkRZ7LZLeSK7idPXGhbaGDYTGBxUBVIwCV7gJaoKwq7FtpTk",
-	"HPIX9EIyEy/VQrJbqgTvYE1olOl9ZFWfX2h5LdJXymLNcOrN/sVw/2/hrWXz39WIaut9t3mGDT6+H/Rn",
-	"ce2oSUu7VwUhDdErnuAsW0YozvEVQaJksSmC5Dk76heeMzRXqjjZ3890jzmX6uTbg28PbH5RXiwNK0tl",
-	"VTfOjJMirNC+rVg3XOI8g6J6EjFbbUlACSnFeSbB69IyL3RmNNdLqC2lOQoFvM2wU1NPj9usXPmhOq9P",
-	"m6vERVDajrkaWcIVORrWJT9teaObqDMcnbG9srC1OquSljJCvapZVpSyFavoTQ0xBd2JX21XrhL9DAQ9",
-	"bbvLaLLuT+Yyt3cnDDu1taMbnbfeqlqb3lyVp0d3rkAoRO3iq7gp79kernI87473S6NCqJxjQVI0WSKp",
-	"WVqcOc48svyvxjgDCzYvku9BUU0IiHjz4eb/BwAA//8=",
+	"7H3rchs30uiroHhOlaWtIUVd7NjSn0+xlY0Sx9Fa8nr3C10ccAYksZoBJgBGNNdH734KDWCuIDmUZNlJ",
+	"/MsyB3d0N/ren3oRTzPOCFOyd/ypNyc4JgL+fEuUWJ5OFRH6fzGRkaCZopz1jnuXJOIslkhxtMBUoQmZ",
+	"ckGQ0F0omw16QU9Gc5Ji3TWljKZ52jveD3pqmZHecY8yRWZE9G5vb4NehgVOibLTnrMbqrCe5/xVe+Kr",
+	"OUG0aPFEIhrryaj+lmE17wU9hlMzhWs1pnEv6Anye04FiXvHSuSkur4pFylWveNenkNLu0apBGWznl7h",
+	"z2S5ajGnF+fomizXreSaLO+/hF9IOiFi1SpS+CrnNIOFoJ2QxiHiU4TRFcGp6by7Yn2m8/2XeMWvCftH",
+	"TsTSv0hJ2Swh/VwSpHRTNBU8RWpOEEkxTUiMEsqui0X+DiMVq4Qua1eY4o+vCZupee/46f5BoOHO/f9g",
+	"2F7wrR5LZpxJAoD3PY7fkt9zIpX+X8SZIgz+xFmW0AhAae8/Um/nU498xGmWELNRhWli+sQW8nBC47Eg",
+	"kqixW3dKpMQz/f3cfEdcIPIx03tBGZZywUWMoI85HjjTcnf/V5Bp77j3f/ZKhN0zX+XemRDcIlP72M1Z",
+	"cwEnHeVCEKbKCalEC8HZTINMe91hgIqfb4igU3sO7a8VdKt8i7gQJFJjN124O+jdBr2XnE0TGt33oHEU",
+	"8ZypMflIpZK1Mz41nxBOBMHxEtkmD3SkAK/66NzwgsyoVERf5U5YX1a4GxSHP8dsRtCC50mMEoJvCML6",
+	"ZmaY0f/CttGCqjnPFfy+YESgnTDBUo3hP/b0fuBiQuOYsHsenyRS6vsqMKp6gFdzKhFhccYpU4gREkuE",
+	"US6JQLYf2sHop/dXBosTPqNs98SRQ4kizBhXugOi6iHO/ZS5wRFnCLtV9DlLluVCd8LmrsJdffzuXPU1",
+	"6M2QGMmIZwTAXubTKY0oYWoMP9pzPmeKCIYTs6T70gQz1pjAYHVyYD4hScQNEQhaoB1haJGm5t9NhvGz",
+	"6ID0nz6fPu0fRU+f9l/gF6T/ND6MhtHh5ADvD3cf6IxzRj5mJFIkNgs5gSOzq0URFoISCb+VC4TTesPV",
+	"Dzxn8T0PinE1nsI4NXS2N69Bynx9gN2+cYMBgk5IwtkMWBrMuJoTUcNM2OMFXiYcx1ecv8ZiRu651cyM",
+	"NlacjxMYr7pl+xahCY+XSHGOTJMHomCiOjqVZnBNpTCDy7WwiKOIZErC5t9iRV7TlCpy3zsWWJFxYoeq",
+	"ER3OUYrZ0i1PnhiWEiVYAbd4/72vmgFrRteQh1yzQ5p5kpbLpQyFwA33gR0ONYvSZJT7BafsW5dtvVfh",
+	"qWFx7xjO1ZwL+t97H6p7iPWVSbmG7TANHo7H+IVKzdlpHLJrQJEgMWGK4sSAzjuGbzBN8CS5L87klZGq",
+	"m7sk4oZGBCmSZlxgQZMlqrR9eDiaExRjhSdYP3AS5UwQHM31XO61tyhEJeI3RGhMJ3Ed2j4TUP1T3wEc",
+	"6UO8XDfFaMXbBf/K3vFvn3oJj3rHv/U0GdEfNF/U+xD0UjnrHfemlCQxqrAXlgVPDcT0bj/44NNi5jHQ",
+	"pgEMeYwaQz0wFYw5kfC2pFhFc3N70B/thM39G35CN6ny0JpALwi+Rjuh/qfO8BaLhZs9vTj/mYCIlAme",
+	"EaGokT8iQbAi8RirmrgVY0X6iqakLXMFPSM/yHV9WJ5YxDPyUmsMGncQ74IesKG5XL/AjZMZYe5T+0MG",
+	"HBKRauzYZxrDsVBFUtlphSsmx0LgJUwhyJR+bMumP3CBYiqzBGvWMlkGiAxmAxRmk3FCb8j4dPJyH9Cz",
+	"NaMgWYIjEo8nK0RezbOoOVbItURK89WckRNEFVpwca1ph9LShJIoLO8zDIxkzGL9Euk/ZwJHBGVEUA6a",
+	"huZ5bDx7QW749T3vz40hCLa0o77p9/MlLFZvfIElsu3RYk4Y7BgbRJssEdZ7kZzZ48ZaIrrWB8WF5j4n",
+	"S/3+CqKQ1LKE1SptXiBXgEVaKll3J+YWynvZMR0Ncu7e6XxBdqjD7DrKZKa61J107ya0Sp6LCHCFsDzV",
+	"RDbFLMdAXltTAyBlOCJjg83eXT+RKBP8PyRSvu219TmlpuW3HjSpzWJxOajSrXJpfKLn0Usz23wJjSr6",
+	"FRzHVC8PJxcVKjjFiSRBgzDWiVx9a79mZpCTAuqoBrqpJlQFT0c1CycVZmqAfsk110s0T6d7THOVC1I7",
+	"j7UE19Gviq7p4OnTmq5pP+hlWGmZrnfcG40ufcOspHbrAObCdbLKjfNXsg52HaFNtm4XdrXp8gCwcJL8",
+	"OoWXf/Nkvdug+cbhjI6vyQpimSVY7/Cj0vc4QJdzvmDmnuBOjaoOKPQJkooLogkKNboATSik5uzxjIjB",
+	"RnB262jv+UOx67dAEO4GskCrx4ZWj60Y0d70j3yBtNAJkMiTGOD3mpBMwsugmeqdoRZIv0MxXsoTFJMp",
+	"zhOFnj87Gg4DIGAxNtQqxR+Nkv3Z8Oj5cBiUWvehR+u+8qoNOWqtNBQExyHCScIXEv397CpA4UJQRUJ0",
+	"8evl1d7Fu6u9i9Orlz8GKIyJVCKPFL0hIXp19vrs6kwv0FExPZKmJbp3D5gy19pL2Wpwe0fSmuKP56bb",
+	"IZyL/c9+g+gGvZzR33NiP2sqXyzgXRZvAQwpZdVf95vg8eehIm0wytX8rcXVNo9bE079RgKrXPzp/dUJ",
+	"kpr9oQphicJTKygDK36MvidYEIFG+XB4GFWHhV+In1/DAGdj+wpu2ux799xBVydKjqtaIQ9Sn90Qsawr",
+	"dTV6g+a01DEFNW28RmTKoiSPiTEidQHyX8Xs0hyWj31wjyb1nPNrOiX6gdOcZVg9u1CTU0uuAGedXHj4",
+	"bOghI0Gvus0O6y3bNvqOBTfiZ9cB3ur2GgWIAGnSXsVawK80BWkAgKA7UamBQ/O44fjG5teSY5sAkHrp",
+	"moaHTTO+k+aUC75riyU2H7y6VqgCHXYpjbts4UrlwKoL8l1j/VZWo46P4XgJJpILKz3f7fG1WFXI4Jsp",
+	"bZvNI4ta93WH/oYs3Hpbx95aSmNo3xG8IlnClylh6ozdUMFZajU3DqpickMSnsHPQU/pA4IjiPUzypkX",
+	"3M5Sq9UpULq35Pn/2P8NIp5WWWCjxwnqp3ZUO7XDVZOYG3zJ2ZSK1DCN9espND6f/OdO3FI9wiecrNTS",
+	"Z67mhCmryKq0nnCeEMxaN+Fmrc6xbkTfzVT293CQ2bBJGNsUiMuq8hwmWCotvd2ACqGie0o1Hwxq+/Di",
+	"/M33b89f/f1s/Pbs9N3Vj+P3529e/fo+HLGd/SFKKcsVkVqutmzkLsIzflKYxqgCO4iT1J1h2LxUmMmF",
+	"UWYeDQ9HLGyeV2luG4xYE3K64Vtx72vVedCoJb8U3btd27ZgmREWUzbbAJow8FbqO1AGj0FMrUoJHnbd",
+	"D8r1dTVWsfEobohQd4PjNfyb9TYwKqtRD2S3BZbsiUIpGfXAxUPzdUrLNSCBc5ESgXAcCyLloA47Xfw4",
+	"6odjltZp7z4oKG64vTPLYz+Rbq0IzzBlXkZzNTCtvMsN8PvPivfFHaF4BbQ1FXhES9RwTQsszVUBSytI",
+	"RJhKlgGaO7nVaC6duTTCDE0KpbrhZDuCsnfbznhR32FpoNio9n9lmjYntSOsnPMlGD6aB3OKooRLcFKS",
+	"6gRFCdUTohQv0URgFs0R13SzKupaO8fYaRuC8pc6O1bY7oqGK6x57ueKga0X+Bw52k4Nld51x6TV/j3w",
+	"senCo1/Qmo1ezXk81j+BdgBmbznm+EzdHsNSzXSi6VndUNxyoqhbA2t7LllQs0XnnARoNk6pBFMP0MwV",
+	"L1nlaJrOTT1rDgGvnF4AHn76BECHXKzG9JV0xrDKBYG5Mi7UGJTOSxL7ObUK5LZtRBY0N4I+wPBtaarz",
+	"2Tzapi2jUiJMiSXKwAY+NS+Msb8FCCuUcqnQwf4xmpAlZzGYNwyPMKVCfxoizGIYSL8Cy4ygUF97itnS",
+	"TCNDtJhzSVCY8CgERmNOgIvRxEMqhAWBMWyrVM5CJPFSAuEB673lenQvbNS3nUS40jJ6LmXe0A0d7LfF",
+	"ugo5baju8hSzviA4NuZlhlPrFmMsldZEKPKEFLvDCs1JkskVpiSgmiv19/b7E4nCf/XtA9A/fwVXVvMc",
+	"kpu1nwBFwVri+wMXM67uJ4fdg6Fb/Rj+SHCiOYEWZsxJdC1Xr9DzHjYsCTXIh+FO0A1OciIBIE0/iXZC",
+	"fh0aLnkOazH619ZCSV14W3cGfonvNuhJhVUu62Ibv/aBzw0Rsi4Irbh7O2TZo77SwB2k7+xL1+yrDgwg",
+	"ZoVfb0k/Cxff7Zi8oPeazyj7/HBo3wpSqii7WTyaR3P7oeVbB65UzhpVnIe1Q0mcahAj2UlD3CocHU1L",
+	"rNpeaffQc2jB5L+cbXxTrlw7P6JW1uCDm1+wuCaKstmpUoJOcieyr8LUJmxstLz6bYIIl9OV6Pvu6hdU",
+	"RhwESJApEYKIACXYvHUZnpHdAfpZX5cWjgv9bU0l+qmXq3Qc4TTDdKanTXDOgKPQvzvrrRZNZUKUMpq8",
+	"FH+sbrUC6ZXTIuv0538ZBfY31bI9iEfWFH9N2uBfDIeyGh+2lrN9s1QVuC1seI4URwdPn6JojgWONM04",
+	"QRFPU86AR52A318lhMNwC84FweMOFtR1sKIvleBs1q/IPWuo+HMP+asgUttBQvPhVVy2qhl9zQHC1QfG",
+	"8NMmOkESgqg6Rnpzli3i0xELV9xeOEBX7hWb0hvLBcsATRtxJ9VegWH0wSl/xBTPUEJuSKJX6OIpAhNY",
+	"EKDUSARyQVU0NyrGB6OM3ygNUJoGxjQIQAfEXkkifEj3a+PQ67fZ0SdxhTehz3dppYtL60LWBNg9kUhv",
+	"3TFt1TMBf74ZvbFSIKOMoLByQGFVMeT0BjhOwQJHYqpAoXFDyWKFwdCRKKPBjLe1rZ+iqSByXiK7icBz",
+	"6ImThNhYD00ZnkhkdHq2uURzfAPeiDW1XtsR9V7m5rZ9eZ06c0uT6xYPwkUdHxuCJmbjmCREkTGWkijp",
+	"Mz4F1WYV52t/O+O25LR/cmPDCU0SvadN7eAgRcnnrW1sQ0hXt8vySULlfHUDo1aUmMUT/nF1Mw3jY6MJ",
+	"kx0Md54leg/Df5Srz6O+qcBzr75debbgvWsvWDU8bx7GBdx6Lo8dLdwoLBmtxRjk/Ht6A9uhKljatUup",
+	"2Wg4mlmdSgiOZDOBYxKHiAsU5sx9OkF6FhdzXmoeYUeDB3R5d9p6j2Nvmxo1nc0L3yxNT61az6P1izhj",
+	"JFKl1tmLNw/hul3uon7kL3ma4r4kWihWJEa/nuZqbqIjpXOFn3AsYnksCI4D+zc48AUZZfZn+Mv4BHpf",
+	"CEOuHyJgIQdfvO2wRF9CZwxpelPf31W6DQ3FfdQcqGub60JDzl9JP8NSNHR2S4l2aCxNtG6YUKmaQ8lw",
+	"t3CiTvFS8wEW07hAPKVKA0dKMJMIJ0lNyt+MSYWWfX843BCp4XfDvEgwq77zU0H0RUuFhQJeaib4ArIa",
+	"ZIIDq6WIyASVfrfSC8GnNPFpWIxtdxxRtewELEUHfYZiuz4JZWR/6x4HW/XIuFQ4GTvLUed+mkJ362Ff",
+	"4NI7onOPbG51jxt7aFEGsy1eOddhQSaSdtzIaveOaZ4k3eeuuWWMTdT/uJOHyN2GVrzTshT+aAnaFhTQ",
+	"bdrjrl94nLmwkicS7GCbDVBOa9yYxkvwDKIa/+uNiv+mzJNhoShOkKGqJwUZM+oJJBVeIgwS2xJhQQIU",
+	"6qMJUZQQLCTCyJ2U6QGGiw2+3U0CUtHl7B8MgzsRlOoY2wxR0JemQml7enPnERr0pzLO0TZbKcjR1ufZ",
+	"Ik8b3Ry3p19Vi0WXNTXJ2dan6yFvW49RI2pb9y6pSQ06u+y+TV3uFQhx6ycbTg/Yognmk8Z7CSFGkyUK",
+	"927295y+6m/AwD5AcG53C7BdbsP8ez8tWNDLLM+0dubESBhVS2BXdVrTdAzzbQwI9Oy1wtdV/JiDnpO6",
+	"V3BwephL0AhvE5xmO8qXHILNfFFqDU1amyj9oYNB1odxfAEt9v00eQ0XucpgjTiHh7RNfSghsACke1pr",
+	"Hcm6p0Via5NAZd5tDALbqfvfEhxTRqRHoerSaFTvHpxcJFY5qCRAJCzya3ipwQN721RiFZcNP8MPn9X7",
+	"pjgM/yEaq9hjuMHUmIPSYPkTZgS94mSji//G4MUv7GeDdorEgyi1MeHKJZck4L+4ewdfnNS5uoxx3ddl",
+	"3aa8/jEQFfFRjSFXo89N2+o+F2SCcJahGSfSRrxLOmP9PDux6ZtIDLZTm44NMisok7my4Yh1MDzymZfv",
+	"FAh1F9+izXLnG2zMSE3rG2yQKukRSouoaUjtpR/XSU4TZRVhBZiHg/uCdAPVSwQKunlJvSWS3NPj8q43",
+	"5XDwASIvNmzy0nB090kH8dlkhkvIInBps428BfNOGwT/TtWP+eSJbGYnAV0DIwIZfr3GudU3UGb2qMmy",
+	"z1cpzX03s8L+0GHIXCTN0/Oh/YrLhVa+i61peIdtFrR+uP8kIqZNJqV+SgmekKT6GGthcpxxSSFXQNAD",
+	"4Ch/+LDS5iDwooMBucP+YaQGh2mW6TuR9glAirJzNuUeJohHDT/fPfjJZ8cx49RbZ5RNBI1npI9z0IKv",
+	"41HKbvuD4WC4kZS5GatsC6zOi+EgkFmm8o5kzHS+k/Wl0te3uiuC05KH8DtRZPdV0t5JWbBS99zBZHZX",
+	"A6dldsaTZdVKuXXiIzOM2MIA4Hp0VqnXZLeOu3uQfFd3FIa3t1H6tCzNXZechBVfK7CxnR2xjgeGZ75r",
+	"EOhW/HrncM36Cg3D8Fklni5XrRdlrniFRQMG2byd11R69AXFS9hJbm+Qsk3iuxlz89IuBLmhZLEmNPZh",
+	"KNTXSTNqfVYqVu9KFdoaBmvPMzGT8PL0CsJV4Lc/UFARnLr4UML0ScQd3KnaJKW95RaZKdQWNXrjW8Aq",
+	"+DIVCL6i93brF7K7jsI4439YufDyZB7o/b3T4/hoD9t2EQxrzuFOD2bpb2NhedUraZe5HoAfim5bdLgf",
+	"zTaDvCUpv9k+FYBljSoup+3cdBBqW2T0V4UbNJpjyPEM7mIeX2i0w/jCpf7c3SINgGdh6zff0S2gfjD3",
+	"eujXPvB+//FT4zSuOPiHo53QFHMIUAj+3/oP4wCu/zIe4OHuCVKCpqnV3SV8QUQ/wqC+M36PJkWL9eKs",
+	"R5UU7uQVIf+wrs458qDpVUVh16oLcH765hSBF7duUvh5lJOe5fqQ9y6woLI+9bOjjXGI76TvcXhgOQpc",
+	"ZkyWg1V+ltv5+XQktWrludYPNUDhu6uXYSVDz6Ab1XOvdTFRa7MbjbLNyPi2OoZH67TQmeCThKSIFi6j",
+	"v40gK/ioF6CRWc6o98G48v42MsV9zDeTta/3IaypzDY62EKK8U+rFWFNHJRzLhRKcTSnjBSR++iastgt",
+	"2fr7ajQ040G+CugISPpRCTyeuuor+qdmYoPNF6bP0Sx+jTLtfTWMr4v/As7VHAhFqulLoUWH5Ar6ehIy",
+	"w9ESsNapz439zo22+83l4U4uDxWUg6nbtwkauygXVC0v9QLM4Z5m9GeyNEks9f+NsfsHt2/76PbWFMGB",
+	"xDyrE2O65OWDwSAsyrEBtTNzFuucK5VB4k5Y0Y9QU8D7AriJd8Lq2IDQ2WSsiFTwQ1llzNQnKCt4/at/",
+	"enHe/xm25bAZJtXTm2XrvXiO46f3V62juCwThRpbTiNmUC/MoYoNG9x8DLfAlBsFbcSZwsZsbzdwQdn3",
+	"oGTtWTU69JLHe3uF+nVAeTsg/Rxy9aglYKgiDLNoiSL9iPMpKgY1XiCl37YNTaFspo/+uPDjDqo5UmUw",
+	"YpXiYRG/IWIZWLtmNaNPgKzTmj6UKU1IUGPZpIl0x1UDml4tZiPGXTy9dcdxxxpY1oTN+hoc4pJVnHJh",
+	"c5L0Fe/b7CQRThI5GLERO60l3DkesT76298q9/m3v1nrnLtSTWrhUg24yaqKOQw2oYLJEfufhXKpYc2E",
+	"drXFZIbemQy31UELsD22I12TpR0JVrNu0rLpYMQQguRa9Q5AojNBYDrD04EzUJHg6aSygtBkN8cxZMGu",
+	"ZO6DY4XEPxLhZAG5cvCNeZrlHGcEhZ9GNvHVqHeMPo0gCYz+c9QbDAbmJbZseOXX29sQkqBY3mDEppgm",
+	"uSDSWcWPDg4M5IRm8IHL8JNQqTS0QQBxI4+Qid9NaERsULfDL8EzQYnCUPdvNYbtKSJS4zlEVVLDTATB",
+	"K6cX5xVjhTNzaEk5IwxntHfcOxwMB4dgrVRzoMh7kLebKL/RWRYlXWhkQ5H1IZeJiwBt7Zsa8yjX74PL",
+	"eHJDILxRP66GxYp7x3qqqkWoUYzwYDjsULelWwmU6jSeQiiudI6me5reOleGp2YJvpGLpe7Va6RVH7ve",
+	"8W8fgp7M01Rfp3caTX3xTIKJaSkVSXsf9Ah7JtDrvysv5BRgT6KD4RAt5jQpWFAobEQlAs5OcUODilJP",
+	"A3ReKfWieG5LvTifG+8d2XxDn/F67AwrStRUd6Uh6XNczWt6Q5ieRHPxZNWtgDNU10ux6UuLEkmGXMgA",
+	"PR0eoh3jhaPp0m6Rb9RdzACFrpcmdyMWFn5gIdqRiiaJnsN2JOBgmWkJLkY2lg4cdCSa5HKJJrlCuPrB",
+	"cL8jZgRnCHReMDQjSpM0u8zjGjzBo13biyAoz8zr52ALybnJzDpiCcfwVypJckMk2tFbNlkOqEAxwXFC",
+	"GdkNkOQII2g9wQlmERGaoc+hDgDJLFWRSn8xFLMFnKVX3WeEz3ISD4i+hfKXBaopgadTGqGd2h0iSJkF",
+	"L3dxlbsWkA8fZ51r6nU9VOGtNQhWLG09ht3s7+GM9p1CzotmtpaLdGKcidx/IhvyXIAYWWguEkJjg6IO",
+	"D2dElt7F6I3GHwPtrvhGmwrqp9ywRfeGsy2qN3iUo+16lWgCKUT0d30g+mAAro6G+5sJZK34HnQ63Nyp",
+	"LL56RzpcAP3GxRUupwBaFWotVcFqV0CpAJ0PWg7m0gM8xooqEQZBrp78oQVCFUEPEjWUkkFQSnzwBY+Y",
+	"FQ12TR6YspJLaBW5QAZW1HIxXC8DUDQaDZNY10Pzqjx6me/4ex4vt6tyVzKcTti5MNKWUcp3Izi+yka3",
+	"ddWBDV5t4Mz+g9G8en2eFXTvmiwDw6SDh2RxNzvmsDmLyO5jYs3RfocezVKrut/BweZ+zeKH0O/F5n7V",
+	"6qZfCrPNPWo+pNT/eLC78VTsfTIF5m8NvidEedSGb20+qqLkOvBNTIOBRSJIJGrYqYLrQG/1s6HlNrUA",
+	"3l2LlSJNbKLuOm6aJ6aCm5+JH3HPwyZgD0v/nxBJoh4VxIdHm3sUFZPvAdtfBE4BKjbDqRauXZ7FlUbz",
+	"ssnez2R5/goM5xnkZj7+1IAwY619MOr/hs7mKlnenfTXi0J1Iv2PhQbWsA2V1L5quH/kt+AL4YsxvAgk",
+	"SN+Unb8rjd8zZSqNs/8dkasDa1ikPQVJXa8+KDLCeDKLaEm4MEuBVKxywaTmN0asYDgCYDUMh+ivdqc5",
+	"0tBXOy9EO672nS16FyCsRgySkbvqeENEoFq30tI2cDWgUmfVkpA2ALP68LXfvRMryGtGO6Hs2ij/1IKj",
+	"nbBaXzQM9CNTlIANdwfotJS0BMIJ6EyQ7ePKUx4NX4xY2MoZH2pxjMQShZ5EVqGPG66WLL0PPfRXKzx8",
+	"NhxuSRDrJRNvLUX8krwvI4uvj//dmkgOOzCwLzmbJtTYj79x2KsoMQBohfoWNpSYL5izaq8mx7ma75mk",
+	"K/1qrJWfpL61xaVq0d2u2wCdaWK1OuFilY7ievLGEfNlb/TKy7VyavehEe3SVSZ5rf29v6rCmW3GyKKV",
+	"57YzcfEXhXtkfquZf9NDcFwTZI49tkSlA5x/j8ttfZPDv7gcDtdXq7NWJQu5mjdIApjbLWHYi0zpu5Ua",
+	"3JecydxZFC0iO6m8VR1Lv1+V0lgN7DYzVQpb9baVuSAq4x85EUvgDT8b9nhLA654s8tCW8aNgUrE+KJ9",
+	"HHdFrm0f0z8puK+wVdjrKcp3FNXOIgdhXRFBlMF//gfyEvh1MM/pKcsCIR7oN7H4ZmQ0x1lGmKzWKpxy",
+	"U33Kp5eCZdSx5O66g7JSof67VkGz84PmKST5yK+ZtybiCnxsXw+VptiZRAv8yPqFb5zwQ+kkjPD7EGh+",
+	"Q8QaLH8n7VtnMHtuTOGIcUUjUi0U5LBbAlnwlodEO+CMZEX+3eMR87SZkIi797VStHGGKQuspO886PRM",
+	"7jeeKy3+g5uSXuqIgd5AaYQMCi+AWjiEHb2IhZCURaRKqEwpCFAIgN6DIUgnbfQLhd9e8fw3amH6RH44",
+	"7AeiZTaCs3f4+0H/u8Xp6enp94fLfy2Gk1/3oxf/yC6fix+G/1bfpT9dH7HXHw9+jO5I4aqFRr8knbNF",
+	"P1eQuQYUUS8APR7X8Y1wdeFW3rGYtwjITrvu7G4Xggb+sss7Me6u0lnV5baodVZHYTPLWZES5mtk15uF",
+	"dzwoc1ZxMb6HqPvXAleo4rtsPbrdgbM7Uy0pmyWkn0vSBkr3jB4coTnPhdx1r22rxvF6drpalLj3uam4",
+	"vwLyCmLeZlPRjtWWFUKlU887GH5cJfAfhVHU8FQCbAuU1oPuFMqIdtCVnhqndesmWpqewJu0ZoyyTuqB",
+	"Fv5AY8qF8eetXq0LHCDxYMTeF1JiUG7EhjtUsMRwZg5wQAnDp1NbldYwyxlWcx9XNq1VS70PS+ZEyyXP",
+	"7yZa+gu3PjLX1eH5OHWp6XY89+j4alM/2uLlN4aoywtTyHWoEhakAbsIEl2NrRBis86e4awRTnxyBghr",
+	"wWgn3xugU4Zyds34onjyNDlBC8EhZZpZ4ojNjFBkUPxouI9CT6nzMKilcVQ09TpGm218BiSspkL0l+7r",
+	"jKa1craP7TmSq/k61HzNZzMI7P9mv/gzUITXfIYoW4/5Jpp2pcO5KRbZqN1YdxauuIAUvum1WnPe6Jpf",
+	"SO+zPkPrwPyqskIqTZTbn955/KpiirabXw8ZWVkox4JH6xJdLZ3PaXy1U6wOktKf/xK31wjjbd9e0Mty",
+	"f+GDWjGUY28xlJxZ2/XGUigjFtaz9YZIgJ+bdNFTrUS8bul2QpMA34metVTKIxbCIxyiCDPNFU6cSjVG",
+	"EHK5IwlBYdu0E+76OAKz4yqc3pEzaNQScf//HxyljkVopjDunUYpcT6mRSm2LYDe5rh5bHeH9Rjn/Eu/",
+	"AOb9JVxGzaUDYjQQHu1YPN6g0nQi8Gp+3rl8VspBs65ZtTUjzhkE/DGJbVQQZvGIiZVSgk88ANQ1JbNN",
+	"1TcUYUn6lEnCTGLfZOm3g9jdfRY2v5IGqJrx/sG4/2Yi/8eOGtogAJzWzVon3e7yzsLCNyPw16I6MFCJ",
+	"MJCDTeRFki6KvUuIrAZPjkIhUSj0VhhRwG4CbuKmAZVVPR1QGZuIEkAzhxSU0zxxmg4WS2vTBQWSJp4O",
+	"fivV7/1kpZKD/z60pYv/Y9AwwP4jPXx5/fu/XiTPJ78//Wk4/2d8KPez978/l/8rnl3/e4j/8fFffBsi",
+	"46kn8PUpAh/MafIbkndz79IgqkhLQbgS3YvatXsu3mOtrsATHtIMVa8qB8t0VgTiRSAdQxHEnpizQ4qP",
+	"mP4YloV07ehjGsuwcASbm2KOqQul0NOGguA4NOErXnWhrxbuowS6twqC3yHk3R3yn1X2LcH4Uy1H2G8f",
+	"boNPjaRl1d9carXfPtw23RsZiTRMtQG1ggIFnFXwoFJYy6sKAUByjT6vaFYvYOcX0erqunbKP6OJT5JC",
+	"bfeXUJ9UT6UkRbWrL+qYNW9+z9Uj7CRSNWZqJE+zTNCCI0nTPAFhOloDm4MRO49JmnENP8ctSU0TPqwQ",
+	"xMNpuczOdgJEVzNA4L1UBJQUNhTOyOo8C7ZYz0VR4u2u7FBnnsVbHsgbR/ZF0akCOIE9S3O5OAWNln6B",
+	"vmlEPktyhOppF4lKaIEZu1shspFi1qCz0X1W5nwiIY2Qjc6SigvLtpRY7DD2xAnKBbHV7WgMitaBX/Tw",
+	"YNxXCfVfeS6FP4wPtizM3jWI7gjEkAazi72+Fj1oherFnMsWS0A1i11UUArbUFpLvXkvAblS46n3bLof",
+	"7cdHpH8w+Q73j/DTw/4L/B3pH0xfxMPocPKc7O93F3y9FageX31eq0682nBlXxHnj9TQs0EETO2OvqVz",
+	"+NIvkblUD0e9Fm1NucC+Kxe4N6Nqnk9WY68GD8LijFNwREMb6w5mgs8ETo3ibMLjpdGbzRixGrezl68u",
+	"T0fson/w9BniN0Sgyx9PzX+smxteQEfzcumuWOWCoJ0JluTZUYBOL98M9neLWAgaF5Z+OtNrGTEtykc8",
+	"Jc5Rx6bKK+MnIKtxZEIotCDrthWYMKNZLuxyRyy8OH/z/dvzV38/G1+evXx7djW+fHn65s35m7+Pfz77",
+	"9+X4h/PXZ+EAmRrbAso12iQLEGRCJaReNe6AEIIRmIQUJrWCMPNbnWO5QJvYdkZviDTZa4FePpHoxhQt",
+	"HKB3zB4rF2iC42Rpj3nEzCrMyDUvpuIwwwBhu9gyPwSJCCRQhuQQQ0gqwYUaQ26JJYnDkxFjhIKXnNGS",
+	"SYTZUs0pmw1QobYtk+DC6RZaVkFmeYIFIh8z4QLIw2wy3tHH8/8UkWp3/Nuw/+K0/7+4/98Pn45e3PrT",
+	"TcCqXhN8TWKbDLDhve5N+/13APQ+WECj/s9k2Tf5sKcUWpX0tFbQ85knkX7nCS7daa8a31dD0zjU3+k5",
+	"+60s6ln0KbW7LovecP/g8Ojps++ev9j41+n3L1+d/VBmJy+yH7uEIK38yIacDCKe7vFI8T19WXuThE/2",
+	"UkyZCUqeDQi7gcCBromDPQVRH/khXVE3dMV7alEUnk/A3YIsWB+kx3Ro+6aQ7uSeBvTEkCxDp2vJc837",
+	"0Hz0dtem6VAEp3tl7e/V+uozm/anqBJed1x7IhtKtHpO1cUcK0haCfKfwor4MviYkkky9OdVrdfe+6xq",
+	"Q08FwhVYVDm6v0Y2VY+6jtYuxcGahqw1+VWdN0PVXFmNt7Fhq0W0jQtth2z+wLQUUbiY2ertJrv/KcCe",
+	"qMKqHQTUeK6bCVe1+sckJgIUfGug8mTEYHLMEFSlsvXvZfHDAGmS0XeGmAwc9RsuIlnRT6xWJjbKVT6A",
+	"34Ypc9Vw3TDFvVwJrM4yo7fa6CO7ZTQLem5CTrSjCQ/A14IwhSZLw81+S+b6NSh34CYJkjwlnJHictrE",
+	"ZMWjtYeLorx+YvMTp6xtaSjZ/nKsJ9JUoDMFXUyEValq0GKFzcpXvHsjlksiUJpLVRYSsdUqy1j8o+Eh",
+	"SDh2GuMVOU6pTLGK5qHJaLWgkhTS1YhVwFcqvJQol/rwdk8subOebjdAxEqC6KMrpsPD0ZXPGA7vLbf8",
+	"lYV9nJbe8J6Sjv/RoPAfTtm3tFZ/VIpkwE6/7LSKLx3JUVbWhfby0kb8DkoPQWxTaMEDxTPC5AC9ctVX",
+	"NGdUJ1Jt/tjO2ELwrzNk3l9Fe/Mjjo39SJCIZlQ/4ykGbxjN930Lqu8iQb6Hd6IK1UUU75SL7hD+qfKU",
+	"bUinfu4YL6l4mb92bb70rURDIwh7nrYv56fXANtSq/otr/rD51VfR6C3JYAlBEEC6I7QD6ZxFm+faLox",
+	"3UZRmZEFoFKAqjKycQpmfHFSkWV9GLcdVuktPR5WbS3QFUmK9aGAi/Pya2e2Hgsh/3D5MqpP/AzTDZyW",
+	"Bdq1nrW2zSYlJahtpFFS3k0h+YtdzGdGjUpJ/RWoYZf6l1VCpsVFbAadvU/mj82VYFIrXRfl/IsAjOr0",
+	"x7ZgXZGQGvQEQH6LfP1Ge0AFVJMZsQ3lZPxJ9JZF9jwKLtyVlHloJ7TZXsIRg3qbc75AKWbL3XWAHSDy",
+	"ESQdxZGA3aIlz4UkyRTtJATfkF2rcnVKzhET9lTcL+VaEyyV1Y2WsaimORiAYUC0czR8gULddmyq++/6",
+	"Lai6Wwn7j4Nh5sbj9UhmGDpo+CfLhf/H4gABXLG7lB0HYLv35wMNMDQr7DTgAV8Tich0SiLlamWYpRj/",
+	"h3rJqLWGhSaGzQSGWBCBFEyCF3iJQoMsG7AtJimHVEGdkMyEJjeQ7I4qwXtYE8zkXyZ4u7L59UhfKIs1",
+	"w6k3+60Oxh/PMdqmmi0RFaC2zTNsCKf5oD+LG0dNGtq9It53gF7zCCfJMkBhiq8JEjkLTfnXSlyBfuE5",
+	"Q3OlsuO9vUT3mHOpjp8Pnw9tKm+eLQ0rS2VRMduMEyOs0J6t1T1Y4jSBcuISMVtnVkDxXMV5IiHAwTIv",
+	"dGY010uoqqs5CgW8zaDlLaPHrdfs/1Cc16fN9bED8CxjrjqwcOVdB6VTki3sehu0hqMz1s+zAEGaqqKY",
+	"vwxQpzr+BaVspAWoTA3he+2JX29XqB/9AgQ9bnqmarJencx5X7Qn9PuPNxMJOMd4Dt1w0vSFrsxVOFW2",
+	"5/JEHZbRNIoj7BuuiPFqj/drZd0SyTkWJEaTJZKapcWJ48wDy/9qjDOwYFMQVj0oigkBEW8/3P7/AAAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -165,6 +165,9 @@ func apiKey(k store.APIKey) gen.APIKey {
 		LastUsedAt:          nullableTime(k.LastUsedAt),
 		ExpiresAt:           nullableTime(k.ExpiresAt),
 		RevokedAt:           nullableTime(k.RevokedAt),
+		RevokedReason:       nullableString(k.RevokedReason),
+		RotatedFrom:         nullableUUID(k.RotatedFrom),
+		ReplacedBy:          nullableUUID(k.ReplacedBy),
 	}
 }
 
@@ -175,6 +178,7 @@ func apiKeyCreated(k store.APIKey, plaintext string) gen.APIKeyCreated {
 		APIKey: plaintext, ID: a.ID, WorkspaceID: a.WorkspaceID, Name: a.Name, Scopes: a.Scopes,
 		PinterestAccountIds: a.PinterestAccountIds, Source: &source, Prefix: a.Prefix, CreatedAt: a.CreatedAt,
 		LastUsedAt: a.LastUsedAt, ExpiresAt: a.ExpiresAt, RevokedAt: a.RevokedAt,
+		RevokedReason: a.RevokedReason, RotatedFrom: a.RotatedFrom, ReplacedBy: a.ReplacedBy,
 	}
 }
 

@@ -41,6 +41,8 @@ var (
 	limitKeyCreateIP     = config.LimitKeyCreateIP
 	limitInviteOrg       = config.LimitInviteOrg
 	limitInviteUser      = config.LimitInviteUser
+	limitKeyRotateOrg    = config.LimitKeyRotateOrg
+	limitLeakReportIP    = config.LimitLeakReportIP
 )
 
 func errRateLimited(retryAfter time.Duration) *apiError {

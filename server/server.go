@@ -19,6 +19,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/secretscan"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -39,6 +40,7 @@ type Server struct {
 	version  string
 	access   map[string]access
 	metrics  *metrics
+	scanKeys secretscan.Keys
 	echo     *echo.Echo
 }
 
@@ -51,9 +53,11 @@ type Deps struct {
 	Hasher   *password.Pool     // health and metrics read its queue
 	KeyUsage *keyusage.Recorder // API-key requests note their key
 	Mail     *mail.Sender       // metrics count its failed attempts
-	Logger   *slog.Logger       // nil: discard
-	Now      func() time.Time   // nil: time.Now
-	Version  string
+	// ScanningKeys verify leak reports (GitHub secret scanning); nil refuses every report.
+	ScanningKeys secretscan.Keys
+	Logger       *slog.Logger     // nil: discard
+	Now          func() time.Time // nil: time.Now
+	Version      string
 }
 
 // New wires the HTTP routes, middleware and error rendering over d.
@@ -62,7 +66,7 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: d.Store, accounts: d.Accounts, sessions: d.Sessions, hasher: d.Hasher,
-		usage: d.KeyUsage, log: d.Logger, now: store.Clock(d.Now), version: d.Version}
+		usage: d.KeyUsage, log: d.Logger, now: store.Clock(d.Now), version: d.Version, scanKeys: d.ScanningKeys}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

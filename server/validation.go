@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -237,6 +238,9 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 			return err // the body limit's 413, or a broken connection
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		// The raw body, for handlers that verify a signature over it (leak reports).
+		r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, body))
+		c.SetRequest(r)
 		if !bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
 			return next(c)
 		}
@@ -249,6 +253,14 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+type rawBodyKey struct{}
+
+// rawBody is the request's body as it arrived (nil when it had none).
+func rawBody(ctx context.Context) []byte {
+	b, _ := ctx.Value(rawBodyKey{}).([]byte)
+	return b
 }
 
 func nulIssue(loc []string) gen.ValidationIssue {

@@ -249,6 +249,33 @@ var migrations = []*gormigrate.Migration{
 			return nil
 		},
 	},
+	{
+		// Key lifecycle: rotation with overlap, leak reports, expiry reminders.
+		ID: "20261202_0030_key_lifecycle",
+		Migrate: func(tx *gorm.DB) error {
+			type apiKey struct {
+				RevokedReason    *string `gorm:"size:512"`
+				RotatedFrom      *string `gorm:"size:36"`
+				ReplacedBy       *string `gorm:"size:36"`
+				ExpiryRemindedAt *time.Time
+			}
+			m := tx.Table("api_keys").Migrator()
+			for _, f := range []string{"RevokedReason", "RotatedFrom", "ReplacedBy", "ExpiryRemindedAt"} {
+				if err := m.AddColumn(&apiKey{}, f); err != nil {
+					return err
+				}
+			}
+			if err := tx.Exec("CREATE INDEX idx_api_keys_expires_at ON api_keys (expires_at)").Error; err != nil {
+				return err
+			}
+			// A leak report is processed once: its digest is kept for as long as reports are.
+			type secretScanningReport struct {
+				Digest     string    `gorm:"primaryKey;size:64"`
+				ReceivedAt time.Time `gorm:"not null"`
+			}
+			return tx.Migrator().CreateTable(&secretScanningReport{})
+		},
+	},
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

@@ -82,8 +82,14 @@ type APIKey struct {
 	LastUsedAt          *time.Time
 	ExpiresAt           *time.Time
 	RevokedAt           *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// RevokedReason says why a key was revoked when no person did it (a reported leak).
+	RevokedReason *string
+	RotatedFrom   *string // the key this one replaced
+	ReplacedBy    *string // the key that replaced this one
+	// ExpiryRemindedAt is when the key's managers were told it expires soon (once per key).
+	ExpiryRemindedAt *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // PinterestAccount is a Pinterest account connected to a project.

@@ -33,7 +33,7 @@ import (
 var models = []any{
 	&store.Organization{}, &store.User{}, &store.Project{}, &store.APIKey{}, &store.PinterestAccount{},
 	&store.OneTimeToken{}, &store.OutboxMessage{}, &store.RateLimit{}, &store.LoginThrottle{},
-	&store.Membership{}, &store.Invitation{},
+	&store.Membership{}, &store.Invitation{}, &store.SecretScanningReport{},
 }
 
 // migrationsTable is gormigrate's own bookkeeping, mapped by no model.
@@ -245,6 +245,7 @@ func codeBounds(t *testing.T) map[string]bound {
 		"pinterest_accounts.project_id", "one_time_tokens.id", "one_time_tokens.user_id", "email_outbox.id",
 		"users.active_project_id", "memberships.id", "memberships.organization_id", "memberships.user_id",
 		"memberships.invited_by", "invitations.id", "invitations.organization_id", "invitations.invited_by",
+		"api_keys.rotated_from", "api_keys.replaced_by",
 	} {
 		b[col] = id
 	}
@@ -298,6 +299,8 @@ func codeBounds(t *testing.T) map[string]bound {
 	}
 	b["one_time_tokens.token_hash"] = longest("otp.Hash", tokenHash)
 	b["invitations.token_hash"] = longest("otp.Hash", tokenHash)
+	b["secret_scanning_reports.digest"] = longest("hex SHA-256 of a report's body", tokenHash)
+	b["api_keys.revoked_reason"] = bounded(512, "account.revokeLeaked truncates it to 512")
 	roles := longest("account.Role*, the only roles stored", string(account.RoleOwner), string(account.RoleAdmin), string(account.RoleEditor), string(account.RoleViewer))
 	b["memberships.role"], b["invitations.role"] = roles, roles
 	// Failed logins are counted under "acct:" + 32 hex characters of a hash of the email, alone or
@@ -585,22 +588,23 @@ var specFeeds = []specFeed{
 
 // notInStringColumns are the request fields the server does not store in a string column, and why.
 var notInStringColumns = map[string]string{
-	"RegisterRequest.password":               "only its argon2id hash is stored (codeBounds)",
-	"RegisterRequest.next_path":              "accepted and not used",
-	"LoginRequest.password":                  "compared with the stored hash",
-	"ForgotPasswordRequest.email":            "looked up; rate limits key on a hash of it",
-	"ResetPasswordRequest.token":             "looked up by its SHA-256",
-	"ResetPasswordRequest.password":          "only its argon2id hash is stored",
-	"ChangePasswordRequest.current_password": "compared with the stored hash",
-	"ChangePasswordRequest.new_password":     "only its argon2id hash is stored",
-	"APIKeyCreateRequest.expires_at":         "stored in a timestamp column",
-	"SwitchProjectRequest.project_id":        "looked up; the session token carries it",
-	"LoginRequest.email":                     "looked up; failed logins are counted under a hash of it (codeBounds)",
-	"RegisterRequest.invite_token":           "looked up by its SHA-256",
-	"LoginRequest.invite_token":              "looked up by its SHA-256",
-	"TeamInvitationAccept.token":             "looked up by its SHA-256",
-	"EmailChangeRequest.current_password":    "compared with the stored hash",
-	"EmailChangeRevertRequest.token":         "looked up by its SHA-256",
+	"RegisterRequest.password":                 "only its argon2id hash is stored (codeBounds)",
+	"RegisterRequest.next_path":                "accepted and not used",
+	"LoginRequest.password":                    "compared with the stored hash",
+	"ForgotPasswordRequest.email":              "looked up; rate limits key on a hash of it",
+	"ResetPasswordRequest.token":               "looked up by its SHA-256",
+	"ResetPasswordRequest.password":            "only its argon2id hash is stored",
+	"ChangePasswordRequest.current_password":   "compared with the stored hash",
+	"ChangePasswordRequest.new_password":       "only its argon2id hash is stored",
+	"APIKeyCreateRequest.expires_at":           "stored in a timestamp column",
+	"SwitchProjectRequest.project_id":          "looked up; the session token carries it",
+	"LoginRequest.email":                       "looked up; failed logins are counted under a hash of it (codeBounds)",
+	"RegisterRequest.invite_token":             "looked up by its SHA-256",
+	"LoginRequest.invite_token":                "looked up by its SHA-256",
+	"TeamInvitationAccept.token":               "looked up by its SHA-256",
+	"EmailChangeRequest.current_password":      "compared with the stored hash",
+	"EmailChangeRevertRequest.token":           "looked up by its SHA-256",
+	"APIKeyRotateRequest.grace_period_seconds": "sets a timestamp column",
 }
 
 // knownFindings are the spec fields that may today hold more than the column they feed (on an

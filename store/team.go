@@ -281,3 +281,9 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (APIKey, error) {
 	var k APIKey
 	return k, wrap("api key by id", s.db.WithContext(ctx).Where("id = ?", id).Take(&k).Error)
 }
+
+// SecretScanningReport is a leak report already processed, by the SHA-256 of its body.
+type SecretScanningReport struct {
+	Digest     string `gorm:"primaryKey"`
+	ReceivedAt time.Time
+}

@@ -118,8 +118,10 @@ const (
 	ErrorCodeInvalidCredentials       ErrorCode = "invalid_credentials"
 	ErrorCodeInvalidInvitationToken   ErrorCode = "invalid_invitation_token"
 	ErrorCodeInvalidResetToken        ErrorCode = "invalid_reset_token"
+	ErrorCodeInvalidSignature         ErrorCode = "invalid_signature"
 	ErrorCodeInvalidVerificationToken ErrorCode = "invalid_verification_token"
 	ErrorCodeInvitationEmailMismatch  ErrorCode = "invitation_email_mismatch"
+	ErrorCodeKeyNotRotatable          ErrorCode = "key_not_rotatable"
 	ErrorCodeLastOwner                ErrorCode = "last_owner"
 	ErrorCodeMethodNotAllowed         ErrorCode = "method_not_allowed"
 	ErrorCodeMissingAPIKey            ErrorCode = "missing_api_key"
@@ -128,6 +130,7 @@ const (
 	ErrorCodePayloadTooLarge          ErrorCode = "payload_too_large"
 	ErrorCodeRateLimited              ErrorCode = "rate_limited"
 	ErrorCodeReauthenticationRequired ErrorCode = "reauthentication_required"
+	ErrorCodeReportReplayed           ErrorCode = "report_replayed"
 	ErrorCodeSessionRequired          ErrorCode = "session_required"
 	ErrorCodeUnavailable              ErrorCode = "unavailable"
 	ErrorCodeValidationError          ErrorCode = "validation_error"
@@ -157,9 +160,13 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeInvalidResetToken:
 		return true
+	case ErrorCodeInvalidSignature:
+		return true
 	case ErrorCodeInvalidVerificationToken:
 		return true
 	case ErrorCodeInvitationEmailMismatch:
+		return true
+	case ErrorCodeKeyNotRotatable:
 		return true
 	case ErrorCodeLastOwner:
 		return true
@@ -176,6 +183,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeRateLimited:
 		return true
 	case ErrorCodeReauthenticationRequired:
+		return true
+	case ErrorCodeReportReplayed:
 		return true
 	case ErrorCodeSessionRequired:
 		return true
@@ -328,6 +337,24 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for SecretScanningVerdictsLabel.
+const (
+	FalsePositive SecretScanningVerdictsLabel = "false_positive"
+	TruePositive  SecretScanningVerdictsLabel = "true_positive"
+)
+
+// Valid indicates whether the value is a known member of the SecretScanningVerdictsLabel enum.
+func (e SecretScanningVerdictsLabel) Valid() bool {
+	switch e {
+	case FalsePositive:
+		return true
+	case TruePositive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TeamInvitationPreviewStatus.
 const (
 	Accepted TeamInvitationPreviewStatus = "accepted"
@@ -362,10 +389,19 @@ type APIKey struct {
 	PinterestAccountIds nullable.Nullable[[]openapi_types.UUID] `json:"pinterest_account_ids,omitempty"`
 
 	// Prefix For display only, e.g. `pb_live_AbC1`.
-	Prefix    *string                      `json:"prefix,omitempty"`
-	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
-	Scopes    *[]APIKeyScope               `json:"scopes,omitempty"`
-	Source    *APIKeySource                `json:"source,omitempty"`
+	Prefix *string `json:"prefix,omitempty"`
+
+	// ReplacedBy The key that replaced this one; it works until its `expires_at`, the end of the grace period.
+	ReplacedBy nullable.Nullable[openapi_types.UUID] `json:"replaced_by,omitempty"`
+	RevokedAt  nullable.Nullable[time.Time]          `json:"revoked_at,omitempty"`
+
+	// RevokedReason Why the key was revoked when it was not by a person, e.g. a leak reported by secret scanning.
+	RevokedReason nullable.Nullable[string] `json:"revoked_reason,omitempty"`
+
+	// RotatedFrom The key this one replaced (rotateAPIKey).
+	RotatedFrom nullable.Nullable[openapi_types.UUID] `json:"rotated_from,omitempty"`
+	Scopes      *[]APIKeyScope                        `json:"scopes,omitempty"`
+	Source      *APIKeySource                         `json:"source,omitempty"`
 
 	// WorkspaceID The key's project.
 	WorkspaceID openapi_types.UUID `json:"workspace_id"`
@@ -397,10 +433,19 @@ type APIKeyCreated struct {
 	PinterestAccountIds nullable.Nullable[[]openapi_types.UUID] `json:"pinterest_account_ids,omitempty"`
 
 	// Prefix For display only, e.g. `pb_live_AbC1`.
-	Prefix    *string                      `json:"prefix,omitempty"`
-	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
-	Scopes    *[]APIKeyScope               `json:"scopes,omitempty"`
-	Source    *APIKeyCreatedSource         `json:"source,omitempty"`
+	Prefix *string `json:"prefix,omitempty"`
+
+	// ReplacedBy The key that replaced this one; it works until its `expires_at`, the end of the grace period.
+	ReplacedBy nullable.Nullable[openapi_types.UUID] `json:"replaced_by,omitempty"`
+	RevokedAt  nullable.Nullable[time.Time]          `json:"revoked_at,omitempty"`
+
+	// RevokedReason Why the key was revoked when it was not by a person, e.g. a leak reported by secret scanning.
+	RevokedReason nullable.Nullable[string] `json:"revoked_reason,omitempty"`
+
+	// RotatedFrom The key this one replaced (rotateAPIKey).
+	RotatedFrom nullable.Nullable[openapi_types.UUID] `json:"rotated_from,omitempty"`
+	Scopes      *[]APIKeyScope                        `json:"scopes,omitempty"`
+	Source      *APIKeyCreatedSource                  `json:"source,omitempty"`
 
 	// WorkspaceID The key's project.
 	WorkspaceID openapi_types.UUID `json:"workspace_id"`
@@ -408,6 +453,12 @@ type APIKeyCreated struct {
 
 // APIKeyCreatedSource defines model for APIKeyCreated.Source.
 type APIKeyCreatedSource string
+
+// APIKeyRotateRequest defines model for APIKeyRotateRequest.
+type APIKeyRotateRequest struct {
+	// GracePeriodSeconds How long the old key keeps working (0 to 7 days; default 86400, one day).
+	GracePeriodSeconds *int `json:"grace_period_seconds,omitempty"`
+}
 
 // APIKeyScope `read` allows GET, `write` POST/PUT/PATCH, `destructive` DELETE.
 type APIKeyScope string
@@ -832,6 +883,24 @@ type SandboxCreateRequest struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// SecretScanningReport GitHub's secret scanning partner format.
+type SecretScanningReport = []struct {
+	Source *string `json:"source,omitempty"`
+	Token  string  `json:"token"`
+	Type   string  `json:"type"`
+	URL    *string `json:"url,omitempty"`
+}
+
+// SecretScanningVerdicts defines model for SecretScanningVerdicts.
+type SecretScanningVerdicts = []struct {
+	Label     SecretScanningVerdictsLabel `json:"label"`
+	TokenRaw  string                      `json:"token_raw"`
+	TokenType string                      `json:"token_type"`
+}
+
+// SecretScanningVerdictsLabel defines model for SecretScanningVerdicts.Label.
+type SecretScanningVerdictsLabel string
+
 // ServiceInfo defines model for ServiceInfo.
 type ServiceInfo struct {
 	// Docs Example: /docs
@@ -1040,6 +1109,12 @@ type VerifyEmailParams struct {
 	Token TokenQuery `form:"token" json:"token"`
 }
 
+// ReportLeakedKeysParams defines parameters for ReportLeakedKeys.
+type ReportLeakedKeysParams struct {
+	GithubPublicKeyIdentifier *string `json:"Github-Public-Key-Identifier,omitempty"`
+	GithubPublicKeySignature  *string `json:"Github-Public-Key-Signature,omitempty"`
+}
+
 // PreviewTeamInvitationParams defines parameters for PreviewTeamInvitation.
 type PreviewTeamInvitationParams struct {
 	// Token The single-use token from the emailed link.
@@ -1051,6 +1126,9 @@ type CreateAPIKeyJSONRequestBody = APIKeyCreateRequest
 
 // UpdateAPIKeyJSONRequestBody defines body for UpdateAPIKey for application/json ContentType.
 type UpdateAPIKeyJSONRequestBody = APIKeyUpdateRequest
+
+// RotateAPIKeyJSONRequestBody defines body for RotateAPIKey for application/json ContentType.
+type RotateAPIKeyJSONRequestBody = APIKeyRotateRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
@@ -1081,6 +1159,9 @@ type CreateSandboxProjectJSONRequestBody = SandboxCreateRequest
 
 // SwitchProjectJSONRequestBody defines body for SwitchProject for application/json ContentType.
 type SwitchProjectJSONRequestBody = SwitchProjectRequest
+
+// ReportLeakedKeysJSONRequestBody defines body for ReportLeakedKeys for application/json ContentType.
+type ReportLeakedKeysJSONRequestBody = SecretScanningReport
 
 // CreateTeamInvitationJSONRequestBody defines body for CreateTeamInvitation for application/json ContentType.
 type CreateTeamInvitationJSONRequestBody = TeamInvitationCreate
@@ -1236,6 +1317,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/api-keys/{key_id} (the `UpdateAPIKey` operationId).
 	UpdateAPIKey(ctx context.Context, keyID KeyID, body UpdateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateAPIKeyWithBody Rotate an API key without downtime
+	//
+	// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+	// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+	// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+	// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+	// `key_not_rotatable`. Needs `can_manage_api_keys`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+	RotateAPIKeyWithBody(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateAPIKey Rotate an API key without downtime
+	//
+	// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+	// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+	// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+	// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+	// `key_not_rotatable`. Needs `can_manage_api_keys`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+	RotateAPIKey(ctx context.Context, keyID KeyID, body RotateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the password
 	//
@@ -1491,6 +1598,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/projects/switch (the `SwitchProject` operationId).
 	SwitchProject(ctx context.Context, body SwitchProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportLeakedKeysWithBody Leaked keys revoke themselves (GitHub secret scanning)
+	//
+	// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+	// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+	// key come in the headers, and the public keys are GitHub's, configured with
+	// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+	// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+	// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+	// neither changes anything. Register PinBridge keys with the regular expression
+	// `pb_(live|test)_[0-9A-Za-z]{49}`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+	ReportLeakedKeysWithBody(ctx context.Context, params *ReportLeakedKeysParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportLeakedKeys Leaked keys revoke themselves (GitHub secret scanning)
+	//
+	// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+	// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+	// key come in the headers, and the public keys are GitHub's, configured with
+	// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+	// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+	// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+	// neither changes anything. Register PinBridge keys with the regular expression
+	// `pb_(live|test)_[0-9A-Za-z]{49}`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+	ReportLeakedKeys(ctx context.Context, params *ReportLeakedKeysParams, body ReportLeakedKeysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTeamInvitations List the organization's invitations
 	//
@@ -1754,6 +1893,52 @@ func (c *Client) UpdateAPIKeyWithBody(ctx context.Context, keyID KeyID, contentT
 // Corresponds with PATCH /v1/api-keys/{key_id} (the `UpdateAPIKey` operationId).
 func (c *Client) UpdateAPIKey(ctx context.Context, keyID KeyID, body UpdateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateAPIKeyRequest(c.Server, keyID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateAPIKeyWithBody Rotate an API key without downtime
+//
+// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+// `key_not_rotatable`. Needs `can_manage_api_keys`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+func (c *Client) RotateAPIKeyWithBody(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateAPIKeyRequestWithBody(c.Server, keyID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateAPIKey Rotate an API key without downtime
+//
+// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+// `key_not_rotatable`. Needs `can_manage_api_keys`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+func (c *Client) RotateAPIKey(ctx context.Context, keyID KeyID, body RotateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateAPIKeyRequest(c.Server, keyID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2299,6 +2484,58 @@ func (c *Client) SwitchProject(ctx context.Context, body SwitchProjectJSONReques
 	return c.Client.Do(req)
 }
 
+// ReportLeakedKeysWithBody Leaked keys revoke themselves (GitHub secret scanning)
+//
+// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+// key come in the headers, and the public keys are GitHub's, configured with
+// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+// neither changes anything. Register PinBridge keys with the regular expression
+// `pb_(live|test)_[0-9A-Za-z]{49}`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+func (c *Client) ReportLeakedKeysWithBody(ctx context.Context, params *ReportLeakedKeysParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportLeakedKeysRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportLeakedKeys Leaked keys revoke themselves (GitHub secret scanning)
+//
+// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+// key come in the headers, and the public keys are GitHub's, configured with
+// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+// neither changes anything. Register PinBridge keys with the regular expression
+// `pb_(live|test)_[0-9A-Za-z]{49}`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+func (c *Client) ReportLeakedKeys(ctx context.Context, params *ReportLeakedKeysParams, body ReportLeakedKeysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportLeakedKeysRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListTeamInvitations List the organization's invitations
 //
 // Every invitation of the session's organization, newest first, whatever its state. Needs `can_manage_members`.
@@ -2748,6 +2985,53 @@ func NewUpdateAPIKeyRequestWithBody(server string, keyID KeyID, contentType stri
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRotateAPIKeyRequest calls the generic RotateAPIKey builder with application/json body
+func NewRotateAPIKeyRequest(server string, keyID KeyID, body RotateAPIKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRotateAPIKeyRequestWithBody(server, keyID, "application/json", bodyReader)
+}
+
+// NewRotateAPIKeyRequestWithBody constructs an http.Request for the RotateAPIKey method, with any body, and a specified content type
+func NewRotateAPIKeyRequestWithBody(server string, keyID KeyID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/api-keys/%s/rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -3419,6 +3703,72 @@ func NewSwitchProjectRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewReportLeakedKeysRequest calls the generic ReportLeakedKeys builder with application/json body
+func NewReportLeakedKeysRequest(server string, params *ReportLeakedKeysParams, body ReportLeakedKeysJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReportLeakedKeysRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewReportLeakedKeysRequestWithBody constructs an http.Request for the ReportLeakedKeys method, with any body, and a specified content type
+func NewReportLeakedKeysRequestWithBody(server string, params *ReportLeakedKeysParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/secret-scanning/github")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.GithubPublicKeyIdentifier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Github-Public-Key-Identifier", *params.GithubPublicKeyIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Github-Public-Key-Identifier", headerParam0)
+		}
+
+		if params.GithubPublicKeySignature != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Github-Public-Key-Signature", *params.GithubPublicKeySignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Github-Public-Key-Signature", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListTeamInvitationsRequest constructs an http.Request for the ListTeamInvitations method
 func NewListTeamInvitationsRequest(server string) (*http.Request, error) {
 	var err error
@@ -3878,6 +4228,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/api-keys/{key_id} (the `UpdateAPIKey` operationId).
 	UpdateAPIKeyWithResponse(ctx context.Context, keyID KeyID, body UpdateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAPIKeyResponse, error)
 
+	// RotateAPIKeyWithBodyWithResponse Rotate an API key without downtime
+	//
+	// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+	// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+	// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+	// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+	// `key_not_rotatable`. Needs `can_manage_api_keys`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+	RotateAPIKeyWithBodyWithResponse(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateAPIKeyResponse, error)
+
+	// RotateAPIKeyWithResponse Rotate an API key without downtime
+	//
+	// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+	// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+	// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+	// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+	// `key_not_rotatable`. Needs `can_manage_api_keys`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+	RotateAPIKeyWithResponse(ctx context.Context, keyID KeyID, body RotateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateAPIKeyResponse, error)
+
 	// ChangePasswordWithBodyWithResponse Change the password
 	//
 	// Requires the current password. Ends the user's other sessions and returns a fresh session
@@ -4148,6 +4524,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/projects/switch (the `SwitchProject` operationId).
 	SwitchProjectWithResponse(ctx context.Context, body SwitchProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*SwitchProjectResponse, error)
+
+	// ReportLeakedKeysWithBodyWithResponse Leaked keys revoke themselves (GitHub secret scanning)
+	//
+	// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+	// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+	// key come in the headers, and the public keys are GitHub's, configured with
+	// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+	// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+	// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+	// neither changes anything. Register PinBridge keys with the regular expression
+	// `pb_(live|test)_[0-9A-Za-z]{49}`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+	ReportLeakedKeysWithBodyWithResponse(ctx context.Context, params *ReportLeakedKeysParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportLeakedKeysResponse, error)
+
+	// ReportLeakedKeysWithResponse Leaked keys revoke themselves (GitHub secret scanning)
+	//
+	// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+	// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+	// key come in the headers, and the public keys are GitHub's, configured with
+	// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+	// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+	// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+	// neither changes anything. Register PinBridge keys with the regular expression
+	// `pb_(live|test)_[0-9A-Za-z]{49}`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+	ReportLeakedKeysWithResponse(ctx context.Context, params *ReportLeakedKeysParams, body ReportLeakedKeysJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportLeakedKeysResponse, error)
 
 	// ListTeamInvitationsWithResponse List the organization's invitations
 	//
@@ -4783,6 +5191,124 @@ func (r UpdateAPIKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for RotateAPIKey
+type RotateAPIKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RotateAPIKeyResponse503Headers the declared response headers of an HTTP 503 response for RotateAPIKey
+type RotateAPIKeyResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RotateAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *APIKeyCreated
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RotateAPIKeyResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateAPIKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON201() *APIKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RotateAPIKeyResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateAPIKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6479,6 +7005,110 @@ func (r SwitchProjectResponse) ContentType() string {
 	return ""
 }
 
+// ReportLeakedKeysResponse429Headers the declared response headers of an HTTP 429 response for ReportLeakedKeys
+type ReportLeakedKeysResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ReportLeakedKeysResponse503Headers the declared response headers of an HTTP 503 response for ReportLeakedKeys
+type ReportLeakedKeysResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ReportLeakedKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SecretScanningVerdicts
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReportLeakedKeysResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReportLeakedKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON200() *SecretScanningVerdicts {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReportLeakedKeysResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReportLeakedKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReportLeakedKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReportLeakedKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReportLeakedKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTeamInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListTeamInvitations
 type ListTeamInvitationsResponse503Headers struct {
 	RetryAfter *int
@@ -7474,6 +8104,44 @@ func (c *ClientWithResponses) UpdateAPIKeyWithResponse(ctx context.Context, keyI
 	return ParseUpdateAPIKeyResponse(rsp)
 }
 
+// RotateAPIKeyWithBodyWithResponse Rotate an API key without downtime
+//
+// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+// `key_not_rotatable`. Needs `can_manage_api_keys`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+func (c *ClientWithResponses) RotateAPIKeyWithBodyWithResponse(ctx context.Context, keyID KeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateAPIKeyResponse, error) {
+	rsp, err := c.RotateAPIKeyWithBody(ctx, keyID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateAPIKeyResponse(rsp)
+}
+
+// RotateAPIKeyWithResponse Rotate an API key without downtime
+//
+// Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+// plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+// most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+// list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+// `key_not_rotatable`. Needs `can_manage_api_keys`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/api-keys/{key_id}/rotate (the `RotateAPIKey` operationId).
+func (c *ClientWithResponses) RotateAPIKeyWithResponse(ctx context.Context, keyID KeyID, body RotateAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateAPIKeyResponse, error) {
+	rsp, err := c.RotateAPIKey(ctx, keyID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateAPIKeyResponse(rsp)
+}
+
 // ChangePasswordWithBodyWithResponse Change the password
 //
 // Requires the current password. Ends the user's other sessions and returns a fresh session
@@ -7911,6 +8579,50 @@ func (c *ClientWithResponses) SwitchProjectWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseSwitchProjectResponse(rsp)
+}
+
+// ReportLeakedKeysWithBodyWithResponse Leaked keys revoke themselves (GitHub secret scanning)
+//
+// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+// key come in the headers, and the public keys are GitHub's, configured with
+// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+// neither changes anything. Register PinBridge keys with the regular expression
+// `pb_(live|test)_[0-9A-Za-z]{49}`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+func (c *ClientWithResponses) ReportLeakedKeysWithBodyWithResponse(ctx context.Context, params *ReportLeakedKeysParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportLeakedKeysResponse, error) {
+	rsp, err := c.ReportLeakedKeysWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportLeakedKeysResponse(rsp)
+}
+
+// ReportLeakedKeysWithResponse Leaked keys revoke themselves (GitHub secret scanning)
+//
+// The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+// P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+// key come in the headers, and the public keys are GitHub's, configured with
+// `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+// managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+// reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+// neither changes anything. Register PinBridge keys with the regular expression
+// `pb_(live|test)_[0-9A-Za-z]{49}`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/secret-scanning/github (the `ReportLeakedKeys` operationId).
+func (c *ClientWithResponses) ReportLeakedKeysWithResponse(ctx context.Context, params *ReportLeakedKeysParams, body ReportLeakedKeysJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportLeakedKeysResponse, error) {
+	rsp, err := c.ReportLeakedKeys(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportLeakedKeysResponse(rsp)
 }
 
 // ListTeamInvitationsWithResponse List the organization's invitations
@@ -8539,6 +9251,118 @@ func ParseUpdateAPIKeyResponse(rsp *http.Response) (*UpdateAPIKeyResponse, error
 	switch {
 	case rsp.StatusCode == 503:
 		var headers UpdateAPIKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateAPIKeyResponse parses an HTTP response from a RotateAPIKeyWithResponse call
+func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest APIKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RotateAPIKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RotateAPIKeyResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -10100,6 +10924,104 @@ func ParseSwitchProjectResponse(rsp *http.Response) (*SwitchProjectResponse, err
 	switch {
 	case rsp.StatusCode == 503:
 		var headers SwitchProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReportLeakedKeysResponse parses an HTTP response from a ReportLeakedKeysWithResponse call
+func ParseReportLeakedKeysResponse(rsp *http.Response) (*ReportLeakedKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReportLeakedKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SecretScanningVerdicts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReportLeakedKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReportLeakedKeysResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -367,6 +367,60 @@ export interface paths {
         patch: operations["updateAPIKey"];
         trace?: never;
     };
+    "/v1/api-keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id. */
+                key_id: components["parameters"]["KeyID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key without downtime
+         * @description Creates a key with the same name, scopes, Pinterest accounts and project and returns its
+         *     plaintext, once. The old key keeps working for `grace_period_seconds` (default one day, at
+         *     most 7 days; 0 ends it at once), then is refused on the next request on every instance; the
+         *     list links the two (`rotated_from`, `replaced_by`). A revoked or already rotated key is 409
+         *     `key_not_rotatable`. Needs `can_manage_api_keys`.
+         */
+        post: operations["rotateAPIKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secret-scanning/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leaked keys revoke themselves (GitHub secret scanning)
+         * @description The endpoint of GitHub's secret scanning partner program. The body is signed with ECDSA
+         *     P-256 over SHA-256 of the raw body; the signature (base64, ASN.1) and the id of the signing
+         *     key come in the headers, and the public keys are GitHub's, configured with
+         *     `PINBRIDGE_SECRET_SCANNING_KEYS_FILE`. Every reported key that is live is revoked, its
+         *     managers are emailed, and the answer gives each token's verdict. Unsigned or badly signed
+         *     reports are 401 `invalid_signature`, a report already received is 400 `report_replayed`;
+         *     neither changes anything. Register PinBridge keys with the regular expression
+         *     `pb_(live|test)_[0-9A-Za-z]{49}`.
+         */
+        post: operations["reportLeakedKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects": {
         parameters: {
             query?: never;
@@ -651,7 +705,7 @@ export interface components {
          * @description A closed list; clients may branch on it.
          * @enum {string}
          */
-        ErrorCode: "missing_api_key" | "missing_access_token" | "invalid_api_key" | "invalid_access_token" | "invalid_credentials" | "session_required" | "insufficient_scope" | "invalid_reset_token" | "invalid_verification_token" | "incorrect_password" | "not_found" | "method_not_allowed" | "account_exists" | "payload_too_large" | "validation_error" | "weak_password" | "rate_limited" | "internal_error" | "unavailable" | "insufficient_permission" | "invitation_email_mismatch" | "reauthentication_required" | "invalid_invitation_token" | "last_owner";
+        ErrorCode: "missing_api_key" | "missing_access_token" | "invalid_api_key" | "invalid_access_token" | "invalid_credentials" | "session_required" | "insufficient_scope" | "invalid_reset_token" | "invalid_verification_token" | "incorrect_password" | "not_found" | "method_not_allowed" | "account_exists" | "payload_too_large" | "validation_error" | "weak_password" | "rate_limited" | "internal_error" | "unavailable" | "insufficient_permission" | "invitation_email_mismatch" | "reauthentication_required" | "invalid_invitation_token" | "last_owner" | "key_not_rotatable" | "invalid_signature" | "report_replayed";
         ValidationIssue: {
             /** @description Where the problem is, e.g. `["body", "email"]` or `["query", "token"]`. */
             loc: string[];
@@ -1058,7 +1112,36 @@ export interface components {
             expires_at?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
+            /** @description Why the key was revoked when it was not by a person, e.g. a leak reported by secret scanning. */
+            revoked_reason?: string | null;
+            /**
+             * Format: uuid
+             * @description The key this one replaced (rotateAPIKey).
+             */
+            rotated_from?: string | null;
+            /**
+             * Format: uuid
+             * @description The key that replaced this one; it works until its `expires_at`, the end of the grace period.
+             */
+            replaced_by?: string | null;
         };
+        APIKeyRotateRequest: {
+            /** @description How long the old key keeps working (0 to 7 days; default 86400, one day). */
+            grace_period_seconds?: number;
+        };
+        /** @description GitHub's secret scanning partner format. */
+        SecretScanningReport: {
+            token: string;
+            type: string;
+            url?: string;
+            source?: string;
+        }[];
+        SecretScanningVerdicts: {
+            token_raw: string;
+            token_type: string;
+            /** @enum {string} */
+            label: "true_positive" | "false_positive";
+        }[];
         APIKeyCreated: components["schemas"]["APIKey"] & {
             /** @description The plaintext key. Shown in this response only; store it in a secrets manager. */
             api_key: string;
@@ -1935,6 +2018,91 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateAPIKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id. */
+                key_id: components["parameters"]["KeyID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_period_seconds": 3600
+                 *     }
+                 */
+                "application/json": components["schemas"]["APIKeyRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new key, with its plaintext (shown once). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["APIKeyCreated"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reportLeakedKeys: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Github-Public-Key-Identifier"?: string;
+                "Github-Public-Key-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "token": "pb_live_0123456789012345678901234567890123456789012ABCDEF",
+                 *         "type": "pinbridge_api_key",
+                 *         "url": "https://github.com/octo/repo/blob/main/config.env",
+                 *         "source": "content"
+                 *       }
+                 *     ]
+                 */
+                "application/json": components["schemas"]["SecretScanningReport"];
+            };
+        };
+        responses: {
+            /** @description The verdict for each reported token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretScanningVerdicts"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

@@ -18,6 +18,8 @@ const (
 	KindLoginLocked      = "login_locked"
 	KindInvitation       = "invitation"
 	KindEmailRestored    = "email_restored"
+	KindKeyLeaked        = "key_leaked"
+	KindKeyExpiring      = "key_expiring"
 )
 
 // Data fills a template.
@@ -28,6 +30,9 @@ type Data struct {
 	Expires  string // e.g. "1 hour"
 	// Organization is the name of the organization an invitation is for.
 	Organization string
+	KeyPrefix    string // an API key's display prefix, e.g. pb_live_AbC1
+	KeyName      string
+	Where        string // where a leaked key was found
 }
 
 type template struct {
@@ -81,6 +86,12 @@ var templates = map[string]template{
 	KindInvitation: tmpl("You are invited to {{.Organization}} on PinBridge",
 		"Hello,\n\nYou are invited to join {{.Organization}} on PinBridge, the Pinterest publishing API. To accept, open this link (valid for {{.Expires}}, usable once) and sign in or create an account with this email address:\n\n{{.Link}}\n\nIf you did not expect this, ignore this email.\n",
 		`<p>Hello,</p><p>You are invited to join <strong>{{.Organization}}</strong> on PinBridge, the Pinterest publishing API. The link is valid for {{.Expires}} and works once; sign in or create an account with this email address.</p>`+fmt.Sprintf(button, "Accept the invitation")+`<p>If you did not expect this, ignore this email.</p>`),
+	KindKeyLeaked: tmpl("A PinBridge API key was found in public and revoked",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe API key {{.KeyPrefix}}…{{if .KeyName}} ({{.KeyName}}){{end}} was found in public by secret scanning, at {{.Where}}, and has been revoked: requests with it now fail. Create a new key, put it where the old one was used, and remove the old one from where it was found.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The API key <strong>{{.KeyPrefix}}…</strong>{{if .KeyName}} ({{.KeyName}}){{end}} was found in public by secret scanning, at {{.Where}}, and has been revoked: requests with it now fail.</p><p>Create a new key, put it where the old one was used, and remove the old one from where it was found.</p>`),
+	KindKeyExpiring: tmpl("A PinBridge API key expires soon",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThe API key {{.KeyPrefix}}…{{if .KeyName}} ({{.KeyName}}){{end}} expires on {{.Expires}}. Rotate it before then (POST /v1/api-keys/{key_id}/rotate keeps the old key working while you deploy the new one).\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>The API key <strong>{{.KeyPrefix}}…</strong>{{if .KeyName}} ({{.KeyName}}){{end}} expires on {{.Expires}}.</p><p>Rotate it before then: the rotation keeps the old key working while you deploy the new one.</p>`),
 }
 
 // Render returns the subject, plain-text and HTML bodies of a message of kind.

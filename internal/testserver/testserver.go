@@ -14,6 +14,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/secretscan"
 	"github.com/pinbridge/pinbridge-auth/internal/session"
 	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -69,9 +70,15 @@ func New(t testing.TB, cfg config.Config, st *store.Store, o Options) *Stack {
 		Store: st, Hasher: hasher, Sessions: sessions, Mailer: sender, Log: log, Now: now,
 		Settings: account.SettingsFrom(cfg),
 	})
+	var scanKeys secretscan.Keys // as main: from PINBRIDGE_SECRET_SCANNING_KEYS_FILE when set
+	if cfg.Auth.SecretScanningKeysFile != "" {
+		if scanKeys, err = secretscan.Load(cfg.Auth.SecretScanningKeysFile); err != nil {
+			t.Fatalf("secret scanning keys: %v", err)
+		}
+	}
 	srv, err := server.New(cfg, server.Deps{
 		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
-		Logger: log, Now: now, Version: o.Version,
+		ScanningKeys: scanKeys, Logger: log, Now: now, Version: o.Version,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
