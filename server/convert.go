@@ -80,10 +80,15 @@ func apiCurrentOrg(a store.Account, active store.Project) gen.OrgSession {
 // apiAvailableOrganizations is one OrgSession per organization of the user: the current one with
 // the session's active project, the others with their production project.
 func apiAvailableOrganizations(a store.Account, active store.Project) []gen.OrgSession {
+	return availableWith(a, apiCurrentOrg(a, active))
+}
+
+// availableWith is apiAvailableOrganizations with the current organization's entry already made.
+func availableWith(a store.Account, current gen.OrgSession) []gen.OrgSession {
 	out := make([]gen.OrgSession, 0, len(a.Organizations))
 	for _, o := range a.Organizations {
 		if o.Organization.ID == a.Organization.ID {
-			out = append(out, apiCurrentOrg(a, active))
+			out = append(out, current)
 			continue
 		}
 		out = append(out, apiOrgSession(o, o.Projects[0])) // production first
@@ -102,7 +107,7 @@ func apiMe(a store.Account, active store.Project) gen.MeResponse {
 		Workspace:              current.ActiveProject,
 		OrganizationRole:       current.OrganizationRole,
 		Permissions:            current.Permissions,
-		AvailableOrganizations: apiAvailableOrganizations(a, active),
+		AvailableOrganizations: availableWith(a, current),
 	}
 }
 
