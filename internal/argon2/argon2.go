@@ -115,7 +115,16 @@ func IDKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uin
 // largest memory parameter it has served and is kept for the next call. A Memory must not be used
 // by two calls at once.
 type Memory struct {
-	blocks []block
+	blocks  []block
+	release func()
+}
+
+// Free gives the memory back; the Memory may be used again afterwards (it allocates anew).
+func (m *Memory) Free() {
+	if m.release != nil {
+		m.release()
+	}
+	m.blocks, m.release = nil, nil
 }
 
 // IDKeyWith is IDKey computed in m, which is reused by later calls instead of allocating.
@@ -325,7 +334,8 @@ func (m *Memory) take(memory uint32) []block {
 		return make([]block, memory)
 	}
 	if uint32(len(m.blocks)) < memory {
-		m.blocks = make([]block, memory)
+		m.Free()
+		m.blocks, m.release = allocBlocks(memory)
 	}
 	return m.blocks[:memory]
 }

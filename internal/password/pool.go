@@ -50,11 +50,12 @@ func NewPool(params Params, workers, queue int) (*Pool, error) {
 	return p, nil
 }
 
-// worker runs jobs in its own argon2 memory, allocated once: a hash costs no allocation, and memory
-// stays at workers x Params.Memory.
+// worker runs jobs in its own argon2 memory, allocated once and outside the Go heap: a hash costs no
+// allocation, memory stays at workers x Params.Memory, and the heap goal does not grow with it.
 func (p *Pool) worker() {
 	defer p.wg.Done()
 	w := &workspace{max: p.params.Memory}
+	defer w.mem.Free() // the memory lives outside the Go heap (internal/argon2): give it back
 	for {
 		select {
 		case <-p.quit:
