@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // IANA time zones without relying on the host's files
@@ -185,6 +186,9 @@ func serve() error {
 		return err
 	}
 
+	// Start-up garbage (the embedded common-password list is decompressed into its index) is
+	// returned to the system before serving, so an idle process holds only what it uses.
+	debug.FreeOSMemory()
 	httpServer := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           srv.Handler(),
