@@ -442,3 +442,24 @@ func (e *env) call(method, path, body, token string) (int, map[string]any) {
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
 }
+
+// TestNobodyIsLeftWithoutAnOrganization: a user who leaves their only organization (another owner
+// stays) gets a new one of their own at the next login.
+func TestNobodyIsLeftWithoutAnOrganization(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		founder := e.register("founder@example.com", "a perfectly fine password")
+		partner := e.join(founder.AccessToken, "partner@example.com", "owner")
+		// The founder leaves their own organization, where the partner is an owner too.
+		id := e.memberID(partner.AccessToken, "founder@example.com")
+		if status, _, body := e.do("DELETE", "/v1/team/members/"+id, "", map[string]string{"Authorization": "Bearer " + founder.AccessToken}); status != http.StatusOK {
+			t.Fatalf("the founder leaves: %d %v", status, body)
+		}
+		login, err := e.client.LoginWithResponse(context.Background(), client.LoginJSONRequestBody{Email: "founder@example.com", Password: "a perfectly fine password"})
+		if err != nil || login.JSON200 == nil {
+			t.Fatalf("login with no organization left: %v %s", err, login.Body)
+		}
+		if login.JSON200.Organization.ID == founder.Organization.ID || login.JSON200.OrganizationRole != client.Owner || len(login.JSON200.AvailableOrganizations) != 1 {
+			t.Errorf("login answered %+v, want a new organization of their own, as owner", login.JSON200.Organization)
+		}
+	})
+}

@@ -287,3 +287,22 @@ type SecretScanningReport struct {
 	Digest     string `gorm:"primaryKey"`
 	ReceivedAt time.Time
 }
+
+// CreateHomeOrganization gives a user who belongs to no organization any more (they left or were
+// removed from every one) a new one of their own, named name, with its production project, and
+// makes it their home organization.
+func (s *Store) CreateHomeOrganization(ctx context.Context, user User, name string, now time.Time) error {
+	now = now.UTC()
+	org := Organization{ID: NewID(), Name: name, CreatedAt: now, UpdatedAt: now}
+	project := Project{ID: NewID(), OrganizationID: org.ID, Name: name, Environment: EnvironmentProduction,
+		Plan: PlanFree, Timezone: user.Timezone, CreatedAt: now, UpdatedAt: now}
+	member := Membership{ID: NewID(), OrganizationID: org.ID, UserID: user.ID, Role: RoleOwner, AcceptedAt: &now, CreatedAt: now, UpdatedAt: now}
+	return s.Tx(ctx, func(tx *Store) error {
+		for _, row := range []any{&org, &project, &member} {
+			if err := tx.db.Create(row).Error; err != nil {
+				return wrap("create home organization", err)
+			}
+		}
+		return tx.updateUser(ctx, "create home organization", user.ID, map[string]any{"organization_id": org.ID, "active_project_id": project.ID, "updated_at": now})
+	})
+}

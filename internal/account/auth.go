@@ -273,6 +273,14 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	}
 	// The organization of the most recently active project, on its production project.
 	account, err := s.store.Account(ctx, user.ID, "")
+	if errors.Is(err, store.ErrNotFound) {
+		// Nobody is left without an organization: one who left or was removed from every one gets
+		// a new one of their own, as at registration.
+		if err := s.store.CreateHomeOrganization(ctx, user, derivedWorkspaceName(user.FullName), s.now()); err != nil {
+			return Session{}, err
+		}
+		account, err = s.store.Account(ctx, user.ID, "")
+	}
 	if err != nil {
 		return Session{}, err
 	}
