@@ -98,6 +98,11 @@ func serve(addr, dbURL string, conns int) error {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"id": id, "email": email})
 	})
+	// The floor of any request: a bare Echo handler answering a small JSON object, nothing else;
+	// /healthz is judged against it.
+	e.GET("/hello", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
