@@ -17,7 +17,9 @@ func (s *Server) ForgotPassword(ctx context.Context, req gen.ForgotPasswordReque
 	if err := s.limit(ctx, limitForgotIP, clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	if err := s.limit(ctx, limitForgotEmail, emailSubject(email)); err != nil {
+	// Per email from one address: nobody can exhaust the owner's own requests from elsewhere (the
+	// mail itself goes at most once a minute, whoever asks).
+	if err := s.limit(ctx, limitForgotEmail, emailSubject(email)+":"+clientIP(ctx)); err != nil {
 		return nil, err
 	}
 	s.accounts.RequestPasswordReset(email)

@@ -7,6 +7,7 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -22,7 +23,7 @@ func (s *Server) UpdateProfile(ctx context.Context, req gen.UpdateProfileRequest
 		WorkspaceName: b.WorkspaceName,
 		Billing: store.BillingPatch{
 			CompanyName: change(b.CompanyName), CompanyWebsite: change(b.CompanyWebsite),
-			BillingEmail: change(b.BillingEmail), BillingPhone: change(b.BillingPhone), TaxID: change(b.TaxID),
+			BillingEmail: canonicalEmail(change(b.BillingEmail)), BillingPhone: change(b.BillingPhone), TaxID: change(b.TaxID),
 			AddressLine1: change(b.AddressLine1), AddressLine2: change(b.AddressLine2),
 			AddressCity: change(b.AddressCity), AddressState: change(b.AddressState),
 			AddressPostalCode: change(b.AddressPostalCode), AddressCountry: change(b.AddressCountry),
@@ -51,4 +52,15 @@ func change[T ~string](v nullable.Nullable[T]) store.Change[string] {
 		return store.SetTo[string](nil)
 	}
 	return store.SetTo(new(strings.TrimSpace(string(v.MustGet()))))
+}
+
+// canonicalEmail stores an address in its canonical form (the spec's format check has accepted it,
+// so it has one).
+func canonicalEmail(c store.Change[string]) store.Change[string] {
+	if c.Value != nil {
+		if canonical, err := emailaddr.Canonical(*c.Value); err == nil {
+			c.Value = &canonical
+		}
+	}
+	return c
 }

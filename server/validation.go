@@ -175,7 +175,7 @@ func schemaIssue(base []string, se *openapi3.SchemaError) gen.ValidationIssue {
 		kind, msg = "missing", "field required"
 	case "additionalProperties", "properties":
 		if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
-			loc = append(loc, m[1])
+			loc = append(loc, shortName(m[1]))
 			kind, msg = "extra_forbidden", "extra fields not permitted"
 		}
 	case "minLength":
@@ -292,4 +292,14 @@ func nulPath(base []string, v any) []string {
 		}
 	}
 	return nil
+}
+
+// shortName keeps a name the caller chose (an unknown property) short in an error: an answer must
+// not echo a large body back, several times over.
+func shortName(name string) string {
+	const max = 64
+	if r := []rune(name); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return name
 }

@@ -124,13 +124,39 @@ func (s *Store) CountOwners(ctx context.Context, orgID string) (int64, error) {
 	return n, wrap("count owners", err)
 }
 
-// AddMember makes user a member of the organization. ErrConflict when they already are.
+// AddMember makes user a member of the organization. ErrConflict when they already are; the
+// statement does not fail then (ON CONFLICT DO NOTHING), so a transaction around it goes on.
 func (s *Store) AddMember(ctx context.Context, m Membership) (Membership, error) {
 	if m.ID == "" {
 		m.ID = NewID()
 	}
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
-	return m, wrap("add member", s.db.WithContext(ctx).Create(&m).Error)
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m)
+	if res.Error != nil {
+		return Membership{}, wrap("add member", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Membership{}, fmt.Errorf("add member: already a member: %w", ErrConflict)
+	}
+	return m, nil
+}
+
+// RevokeInvitationsSentBy revokes the pending invitations user sent (in orgID, or in every
+// organization when orgID is empty) and returns how many.
+func (s *Store) RevokeInvitationsSentBy(ctx context.Context, orgID, userID string, now time.Time) (int64, error) {
+	q := s.db.WithContext(ctx).Model(&Invitation{}).Where("invited_by = ? AND accepted_at IS NULL AND revoked_at IS NULL", userID)
+	if orgID != "" {
+		q = q.Where("organization_id = ?", orgID)
+	}
+	res := q.Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+	return res.RowsAffected, wrap("revoke invitations sent by", res.Error)
+}
+
+// MembershipsInvitedBy lists the memberships (of other users) that user's invitations created.
+func (s *Store) MembershipsInvitedBy(ctx context.Context, userID string) ([]Membership, error) {
+	var ms []Membership
+	err := s.db.WithContext(ctx).Where("invited_by = ? AND user_id <> ?", userID, userID).Find(&ms).Error
+	return ms, wrap("memberships invited by", err)
 }
 
 // SetMemberRole changes a membership's role; ErrNotFound when it is not one of the organization's.

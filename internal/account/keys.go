@@ -13,6 +13,10 @@ import (
 // AllScopes are the scopes of an API key, in their canonical order.
 var AllScopes = []string{store.ScopeRead, store.ScopeWrite, store.ScopeDestructive}
 
+// maxKeyYears bounds an API key's expiry: far enough for any use, near enough to stay a date every
+// client can read (RFC 3339 has four-digit years).
+const maxKeyYears = 10
+
 // NewKey is what an API key is created with.
 type NewKey struct {
 	Name   string
@@ -41,6 +45,9 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 	if expires != nil {
 		if !expires.After(now) {
 			return store.APIKey{}, "", invalid("expires_at", "must be in the future")
+		}
+		if expires.After(now.AddDate(maxKeyYears, 0, 0)) {
+			return store.APIKey{}, "", invalid("expires_at", fmt.Sprintf("must be within %d years", maxKeyYears))
 		}
 		expires = new(expires.UTC().Truncate(time.Microsecond))
 	}

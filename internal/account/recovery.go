@@ -31,6 +31,16 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	// At most one reset mail a minute, whoever asks and from wherever: the answer is the same either
+	// way, and the link already sent still works.
+	last, err := s.store.LatestToken(ctx, user.ID, store.PurposePasswordReset)
+	if err == nil {
+		if _, recent := retryAfter(last.CreatedAt, s.now()); recent {
+			return nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	return s.issueLink(ctx, user, store.PurposePasswordReset, mail.KindPasswordReset, user.Email, "", nil)
 }
 
@@ -87,11 +97,16 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	return nil
 }
 
-// endWhatSessionsStarted retires every outstanding one-time token of the user and cancels a
-// pending email change, inside the transaction that ends their sessions: a link asked for from a
-// stolen session must not outlive it.
+// endWhatSessionsStarted retires every outstanding one-time token of the user, revokes the pending
+// invitations they sent and cancels a pending email change, inside the transaction that ends their
+// sessions: what a stolen session asked for must not outlive it.
 func (s *Service) endWhatSessionsStarted(ctx context.Context, tx *store.Store, userID string, now time.Time) error {
-	if err := tx.RetireTokens(ctx, userID, now); err != nil {
+	// Every link but the "this wasn't me" one, which belongs to the former address's owner: a thief
+	// who took the account over must not be able to destroy it with a reset.
+	if err := tx.RetireTokens(ctx, userID, now, store.PurposePasswordReset, store.PurposeEmailVerify, store.PurposeEmailChange); err != nil {
+		return err
+	}
+	if _, err := tx.RevokeInvitationsSentBy(ctx, "", userID, now); err != nil {
 		return err
 	}
 	return tx.SetPendingEmail(ctx, userID, nil, now)

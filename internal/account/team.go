@@ -114,7 +114,11 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, memberID string) (
 		if err := tx.RemoveMember(ctx, org, memberID); err != nil {
 			return notFoundAs(err, ErrMemberNotFound)
 		}
-		revoked, err = tx.RevokeKeysCreatedBy(ctx, org, m.Membership.UserID, s.now())
+		if revoked, err = tx.RevokeKeysCreatedBy(ctx, org, m.Membership.UserID, s.now()); err != nil {
+			return err
+		}
+		// Invitations they sent would bring them (or their accomplices) back.
+		_, err = tx.RevokeInvitationsSentBy(ctx, org, m.Membership.UserID, s.now())
 		return err
 	})
 	return revoked, err
@@ -218,8 +222,12 @@ func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string) (In
 		return InvitationView{}, err
 	}
 	org := c.organization()
-	if _, err := s.store.Invitation(ctx, org, id); err != nil {
+	existing, err := s.store.Invitation(ctx, org, id)
+	if err != nil {
 		return InvitationView{}, notFoundAs(err, ErrInvitationNotFound)
+	}
+	if Role(existing.Role) == RoleOwner && c.Role() != RoleOwner {
+		return InvitationView{}, &PermissionError{Permission: "owner"}
 	}
 	token, hash, err := otp.New()
 	if err != nil {
