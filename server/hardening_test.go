@@ -378,7 +378,10 @@ func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 		before := e.createKey(owner.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "the owner's"})
 		stolen := owner.AccessToken
 		e.clock.Advance(time.Second)
-		if status := e.confirmEmailChange(e.requestEmailChange(stolen, "taker@example.com")); status != http.StatusOK {
+		change := e.requestEmailChange(stolen, "taker@example.com")
+		e.clock.Advance(time.Second)
+		beforeConfirm := e.createKey(stolen, client.CreateAPIKeyJSONRequestBody{Name: "planted before the confirmation"})
+		if status := e.confirmEmailChange(change); status != http.StatusOK {
 			t.Fatalf("confirm: %d", status)
 		}
 		notice := e.smtp.WaitFor(t, "rightful@example.com", mailWait)
@@ -388,6 +391,14 @@ func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 		}
 		e.clock.Advance(time.Second)
 		planted := e.createKey(stolen, client.CreateAPIKeyJSONRequestBody{Name: "planted"})
+		// The thief cannot squat the former address, nor destroy the link with a reset of their own.
+		if r, _ := e.client.RegisterWithResponse(ctx, client.RegisterJSONRequestBody{FullName: "Squatter", Email: "rightful@example.com", Password: "a perfectly fine password"}); r.StatusCode() != http.StatusConflict {
+			t.Errorf("registering the former address while it may be taken back: %d, want 409", r.StatusCode())
+		}
+		e.clock.Advance(time.Minute)
+		if status, msg := e.reset(e.resetLink("taker@example.com"), "the taker's own password"); status != http.StatusOK {
+			t.Fatalf("the taker's reset: %d %s", status, msg)
+		}
 
 		r, err := e.client.RevertEmailChangeWithResponse(ctx, client.RevertEmailChangeJSONRequestBody{Token: revert})
 		if err != nil || r.JSON200 == nil || r.JSON200.Email != "rightful@example.com" {
@@ -396,13 +407,24 @@ func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + stolen}); status != http.StatusUnauthorized {
 			t.Errorf("the taker's session after the revert: %d, want 401", status)
 		}
-		if status, _ := e.accountsWith(map[string]string{"X-API-Key": planted.APIKey}); status != http.StatusUnauthorized {
-			t.Errorf("a key created after the change: %d, want 401", status)
+		for name, k := range map[string]string{"after the change": planted.APIKey, "between the request and the confirmation": beforeConfirm.APIKey} {
+			if status, _ := e.accountsWith(map[string]string{"X-API-Key": k}); status != http.StatusUnauthorized {
+				t.Errorf("a key created %s: %d, want 401", name, status)
+			}
 		}
 		if status, _ := e.accountsWith(map[string]string{"X-API-Key": before.APIKey}); status != http.StatusOK {
 			t.Errorf("a key from before the change: %d, want 200", status)
 		}
-		if e.loginWith("rightful@example.com", "a perfectly fine password") == "" {
+		// The password whoever changed the address may know stops working; the restored address gets
+		// a link to choose a new one.
+		if r, _ := e.client.LoginWithResponse(ctx, client.LoginJSONRequestBody{Email: "rightful@example.com", Password: "a perfectly fine password"}); r.StatusCode() != http.StatusUnauthorized {
+			t.Errorf("the old password after the revert: %d, want 401", r.StatusCode())
+		}
+		restored := e.smtp.WaitFor(t, "rightful@example.com", mailWait)
+		if status, msg := e.reset(e.tokenFrom(restored, "/reset-password"), "the rightful new password"); status != http.StatusOK {
+			t.Fatalf("reset from the restored notice: %d %s", status, msg)
+		}
+		if e.loginWith("rightful@example.com", "the rightful new password") == "" {
 			t.Error("the owner cannot log in with the restored address")
 		}
 		if r, _ := e.client.RevertEmailChangeWithResponse(ctx, client.RevertEmailChangeJSONRequestBody{Token: revert}); r.StatusCode() != http.StatusBadRequest {

@@ -332,3 +332,32 @@ func (s *Store) CreateHomeOrganization(ctx context.Context, user User, name stri
 		return tx.updateUser(ctx, "create home organization", user.ID, map[string]any{"organization_id": org.ID, "active_project_id": project.ID, "updated_at": now})
 	})
 }
+
+// LockOrganizationShared keeps the organization's members as they are for the rest of the
+// transaction (a shared row lock on PostgreSQL, which LockOrganization waits for; SQLite has one
+// writer). ErrNotFound when it is gone.
+func (s *Store) LockOrganizationShared(ctx context.Context, orgID string) error {
+	q := s.db.WithContext(ctx).Model(&Organization{}).Select("id").Where("id = ?", orgID)
+	if s.postgres {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	}
+	var id string
+	return wrap("lock organization", q.Take(&id).Error)
+}
+
+// IsMember reports whether the user is a member of the organization.
+func (s *Store) IsMember(ctx context.Context, orgID, userID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Membership{}).Where("organization_id = ? AND user_id = ?", orgID, userID).Count(&n).Error
+	return n > 0, wrap("is member", err)
+}
+
+// AddressHeld reports whether email is the former address of an account that may still take it
+// back (an unused "this wasn't me" link): nobody else may register it or move to it meanwhile.
+func (s *Store) AddressHeld(ctx context.Context, email string, now time.Time) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&OneTimeToken{}).
+		Where("purpose = ? AND used_at IS NULL AND expires_at > ? AND LOWER(payload) = ?", PurposeEmailRevert, now.UTC(), EmailKey(email)).
+		Count(&n).Error
+	return n > 0, wrap("address held", err)
+}

@@ -112,6 +112,16 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 	}
 	setPending := func(tx *store.Store) error { return tx.SetPendingEmail(ctx, user.ID, &newEmail, now) }
 	_, err = s.store.UserByEmail(ctx, newEmail)
+	if errors.Is(err, store.ErrNotFound) {
+		// An address its former account may still take back counts as taken.
+		held, herr := s.store.AddressHeld(ctx, newEmail, now)
+		if herr != nil {
+			return EmailChangeRequest{}, herr
+		}
+		if held {
+			err = nil
+		}
+	}
 	switch {
 	case err == nil:
 		err = s.store.Tx(ctx, func(tx *store.Store) error {
@@ -155,6 +165,12 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string,
 			return err
 		}
 		newEmail = *t.Payload
+		if held, err := tx.AddressHeld(ctx, newEmail, now); err != nil || held {
+			if err == nil {
+				err = store.ErrConflict
+			}
+			return err
+		}
 		if err := tx.ChangeEmail(ctx, user.ID, newEmail, now); err != nil {
 			return err
 		}
@@ -162,7 +178,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string,
 		if err := tx.RetireTokens(ctx, user.ID, now, store.PurposePasswordReset, store.PurposeEmailVerify); err != nil {
 			return err
 		}
-		return s.noticeWithRevertLink(ctx, tx, user, newEmail, now)
+		return s.noticeWithRevertLink(ctx, tx, user, newEmail, t.CreatedAt, now)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -203,14 +219,17 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 
 // noticeWithRevertLink tells the former address of an email change, with a "this wasn't me" link
 // that undoes it (RevertEmailChange), inside tx.
-func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, user store.User, newEmail string, now time.Time) error {
+//
+// The link's token is dated from requested, when the change was asked for: the revert revokes the
+// keys made since then, before the confirmation too.
+func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, user store.User, newEmail string, requested, now time.Time) error {
 	token, hash, err := otp.New()
 	if err != nil {
 		return err
 	}
 	ttl, page := s.linkSettings(store.PurposeEmailRevert)
 	former := user.Email
-	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: store.PurposeEmailRevert, Hash: hash, Payload: &former, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
+	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: store.PurposeEmailRevert, Hash: hash, Payload: &former, ExpiresAt: now.Add(ttl), Now: requested}); err != nil {
 		return err
 	}
 	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
@@ -224,14 +243,19 @@ func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, use
 
 // RevertEmailChange undoes an email change with the link sent to the former address: that address
 // is the account's again (verified: the link proves it), every session ends, every outstanding
-// link is retired and a pending change cancelled, and the API keys the user created since the
-// change are revoked. It returns the restored address. ErrInvalidVerification for a bad token;
+// link is retired and a pending change cancelled, the API keys the user created since the change
+// was requested are revoked, and the password stops working (the restored address gets a reset
+// link with the notice). It returns the restored address. ErrInvalidVerification for a bad token;
 // ErrAccountExists when another account took the former address meanwhile.
 func (s *Service) RevertEmailChange(ctx context.Context, token string) (string, error) {
 	hash := otp.Hash(token)
+	unusable, err := s.unusablePasswordHash(ctx)
+	if err != nil {
+		return "", err
+	}
 	var former string
 	var user store.User
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
 		now := s.now()
 		t, err := tx.ConsumeToken(ctx, store.PurposeEmailRevert, hash, now)
 		if err != nil {
@@ -256,8 +280,13 @@ func (s *Service) RevertEmailChange(ctx context.Context, token string) (string, 
 		if _, err := tx.RevokeKeysCreatedSince(ctx, user.ID, t.CreatedAt, now); err != nil {
 			return err
 		}
+		// Whoever changed the address may know the password: it stops working, and the restored
+		// address gets a link to choose a new one.
+		if err := tx.SetPasswordHash(ctx, user.ID, unusable, now); err != nil {
+			return err
+		}
 		user.Email, user.EmailKey = former, store.EmailKey(former)
-		return s.notice(ctx, tx, mail.KindEmailRestored, user, former, "")
+		return s.restoredNotice(ctx, tx, user, now)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -269,4 +298,37 @@ func (s *Service) RevertEmailChange(ctx context.Context, token string) (string, 
 	}
 	s.mailer.Wake()
 	return former, nil
+}
+
+// unusablePasswordHash is the hash of a random password nobody knows: set as a user's hash, it makes
+// their password stop working until a reset.
+func (s *Service) unusablePasswordHash(ctx context.Context) (string, error) {
+	random, _, err := otp.New()
+	if err != nil {
+		return "", err
+	}
+	h, err := s.hasher.Hash(ctx, random)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}
+
+// restoredNotice tells the restored address, with a reset link (the password no longer works), in tx.
+func (s *Service) restoredNotice(ctx context.Context, tx *store.Store, user store.User, now time.Time) error {
+	token, hash, err := otp.New()
+	if err != nil {
+		return err
+	}
+	ttl, page := s.linkSettings(store.PurposePasswordReset)
+	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: store.PurposePasswordReset, Hash: hash, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
+		return err
+	}
+	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
+	subject, text, html, err := mail.Render(mail.KindEmailRestored, mail.Data{Name: greetingName(user, user.Email), Link: link, Expires: humanDuration(ttl)})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: mail.KindEmailRestored, To: user.Email, Subject: subject, Text: text, HTML: html}, now)
+	return err
 }
