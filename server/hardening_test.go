@@ -135,6 +135,10 @@ func TestResetOfNeverVerifiedAddressRevokesKeys(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		intruder := e.register("victim@example.com", "the intruder's password")
 		key := e.createKey(intruder.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "backdoor"})
+		// An accomplice joins as owner through the intruder's invitation, and another invitation waits.
+		accomplice := e.join(intruder.AccessToken, "accomplice@example.com", "owner")
+		accompliceKey := e.createKey(accomplice.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "accomplice's"})
+		_, pending := e.invite(intruder.AccessToken, "accomplice2@example.com", "admin")
 		if status, _ := e.accountsWith(map[string]string{"X-API-Key": key.APIKey}); status != http.StatusOK {
 			t.Fatalf("intruder's key before: %d", status)
 		}
@@ -146,6 +150,17 @@ func TestResetOfNeverVerifiedAddressRevokesKeys(t *testing.T) {
 		}
 		if status, _ := e.accountsWith(map[string]string{"X-API-Key": key.APIKey}); status != http.StatusUnauthorized {
 			t.Errorf("intruder's key after the owner's reset: %d, want 401", status)
+		}
+		if status, _ := e.accountsWith(map[string]string{"X-API-Key": accompliceKey.APIKey}); status != http.StatusUnauthorized {
+			t.Errorf("the accomplice's key after the owner's reset: %d, want 401", status)
+		}
+		victim := e.loginWith("victim@example.com", "the victim's password")
+		members, _ := e.client.ListTeamMembersWithResponse(context.Background(), bearer(victim))
+		if members.JSON200 == nil || len(members.JSON200.Items) != 1 {
+			t.Errorf("members after the owner's reset: %s, want the owner alone", members.Body)
+		}
+		if r, _ := e.client.RegisterWithResponse(context.Background(), client.RegisterJSONRequestBody{FullName: "Second", Email: "accomplice2@example.com", Password: "a perfectly fine password", InviteToken: &pending}); r.StatusCode() != http.StatusBadRequest {
+			t.Errorf("the intruder's pending invitation after the owner's reset: %d, want 400", r.StatusCode())
 		}
 
 		// A reset of an address already verified is an ordinary reset: keys stay.

@@ -20,7 +20,7 @@ func (e *env) invite(token, email, role string) (*client.TeamInvitation, string)
 	e.t.Helper()
 	r, err := e.client.CreateTeamInvitationWithResponse(context.Background(), client.CreateTeamInvitationJSONRequestBody{Email: client.Email(email), Role: role}, bearer(token))
 	if err != nil || r.JSON201 == nil {
-		e.t.Fatalf("invite %s as %s: %v %d %s", email, role, err, r.StatusCode(), r.Body)
+		e.t.Fatalf("invite %s as %s: %v %d %s\n%s", email, role, err, r.StatusCode(), r.Body, lastLines(e.logs.String(), 3))
 	}
 	return r.JSON201, e.tokenFrom(e.smtp.WaitFor(e.t, email, mailWait), "/accept-invitation")
 }
@@ -462,4 +462,10 @@ func TestNobodyIsLeftWithoutAnOrganization(t *testing.T) {
 			t.Errorf("login answered %+v, want a new organization of their own, as owner", login.JSON200.Organization)
 		}
 	})
+}
+
+// lastLines is the end of a log, for a failure message.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -81,7 +81,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 			return err
 		}
 		if user.EmailVerifiedAt == nil {
-			if _, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now); err != nil {
+			if err := undoPreHijack(ctx, tx, user, now); err != nil {
 				return err
 			}
 		}
@@ -94,6 +94,29 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		return notFoundAs(err, ErrInvalidResetToken)
 	}
 	s.mailer.Wake()
+	return nil
+}
+
+// undoPreHijack revokes what whoever registered a never-verified address may have set up before its
+// owner proved it with a reset: every API key of the account's organization, and the members their
+// invitations brought in (with the keys those members made there). Sessions, links and the pending
+// invitations go with every reset.
+func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) error {
+	if _, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now); err != nil {
+		return err
+	}
+	invited, err := tx.MembershipsInvitedBy(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range invited {
+		if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
