@@ -22,7 +22,7 @@ func (s *Server) ListTeamMembers(ctx context.Context, _ gen.ListTeamMembersReque
 
 // UpdateTeamMember changes a member's role.
 func (s *Server) UpdateTeamMember(ctx context.Context, req gen.UpdateTeamMemberRequestObject) (gen.UpdateTeamMemberResponseObject, error) {
-	m, err := s.accounts.ChangeRole(ctx, callerOf(ctx), req.MemberID.String(), req.Body.Role)
+	m, err := s.accounts.ChangeRole(ctx, callerOf(ctx), req.MemberID.String(), req.Body.Role, req.Body.CurrentPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *Server) CreateTeamInvitation(ctx context.Context, req gen.CreateTeamInv
 	if err := s.limitInvitations(ctx, c.Account.Organization.ID, c.Account.User.ID); err != nil {
 		return nil, err
 	}
-	inv, err := s.accounts.Invite(ctx, c, string(req.Body.Email), req.Body.Role)
+	inv, err := s.accounts.Invite(ctx, c, string(req.Body.Email), req.Body.Role, req.Body.CurrentPassword)
 	if err != nil {
 		return nil, err
 	}

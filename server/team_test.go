@@ -469,3 +469,33 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestControlOfTheOrganizationNeedsARecentPassword: a stolen session past the re-authentication
+// window cannot bring in an owner or admin, nor demote or remove an owner, without the password.
+func TestControlOfTheOrganizationNeedsARecentPassword(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		owner := e.register("guarded@example.com", "a perfectly fine password")
+		coOwner := e.join(owner.AccessToken, "co-owner@example.com", "owner")
+		e.clock.Advance(11 * time.Minute)
+		stale := map[string]string{"Authorization": "Bearer " + owner.AccessToken}
+		coID := e.memberID(owner.AccessToken, "co-owner@example.com")
+		for _, c := range []struct{ name, method, path, body string }{
+			{"invite an owner", "POST", "/v1/team/invitations", `{"email":"accomplice@example.com","role":"owner"}`},
+			{"invite an admin", "POST", "/v1/team/invitations", `{"email":"accomplice@example.com","role":"admin","current_password":"a wrong guess"}`},
+			{"demote an owner", "PATCH", "/v1/team/members/" + coID, `{"role":"viewer"}`},
+			{"remove an owner", "DELETE", "/v1/team/members/" + coID, ""},
+		} {
+			status, _, body := e.do(c.method, c.path, c.body, stale)
+			if code, _ := errorOf(t, body); status != http.StatusForbidden || code != "reauthentication_required" {
+				t.Errorf("%s from a stale session: %d %s, want 403 reauthentication_required", c.name, status, code)
+			}
+		}
+		if status, _, _ := e.do("POST", "/v1/team/invitations", `{"email":"editor@example.com","role":"editor"}`, stale); status != http.StatusCreated {
+			t.Errorf("invite an editor from a stale session: %d, want 201 (no control handed over)", status)
+		}
+		if status, _, body := e.do("POST", "/v1/team/invitations", `{"email":"new-admin@example.com","role":"admin","current_password":"a perfectly fine password"}`, stale); status != http.StatusCreated {
+			t.Errorf("invite an admin with the password: %d %v, want 201", status, body)
+		}
+		_ = coOwner
+	})
+}

@@ -836,6 +836,11 @@ type ReadinessDatabase string
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
+// ReauthPassword Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
+// password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
+// it is wrong, the answer is 403 `reauthentication_required`.
+type ReauthPassword = string
+
 // RegisterRequest defines model for RegisterRequest.
 type RegisterRequest struct {
 	// Email Example: you@example.com
@@ -944,6 +949,11 @@ type TeamInvitationAccept struct {
 
 // TeamInvitationCreate defines model for TeamInvitationCreate.
 type TeamInvitationCreate struct {
+	// CurrentPassword Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
+	// password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
+	// it is wrong, the answer is 403 `reauthentication_required`.
+	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
+
 	// Email Example: you@example.com
 	Email Email `json:"email"`
 
@@ -1007,6 +1017,11 @@ type TeamMemberRemoved struct {
 
 // TeamMemberUpdate defines model for TeamMemberUpdate.
 type TeamMemberUpdate struct {
+	// CurrentPassword Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
+	// password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
+	// it is wrong, the answer is 403 `reauthentication_required`.
+	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
+
 	// Role A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
 	//
 	// Example: editor

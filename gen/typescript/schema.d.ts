@@ -845,7 +845,14 @@ export interface components {
         };
         TeamMemberUpdate: {
             role: components["schemas"]["TeamRole"];
+            current_password?: components["schemas"]["ReauthPassword"];
         };
+        /**
+         * @description Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
+         *     password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
+         *     it is wrong, the answer is 403 `reauthentication_required`.
+         */
+        ReauthPassword: string;
         TeamMemberRemoved: {
             message: string;
             /** @description How many API keys the member had created in the organization (now revoked). */
@@ -879,6 +886,7 @@ export interface components {
         TeamInvitationCreate: {
             email: components["schemas"]["Email"];
             role: components["schemas"]["TeamRole"];
+            current_password?: components["schemas"]["ReauthPassword"];
         };
         TeamInvitationAccept: {
             token: components["schemas"]["InvitationToken"];

@@ -34,13 +34,22 @@ func (s *Service) Members(ctx context.Context, c Caller) ([]store.Member, error)
 // request. Needs can_manage_members; only an owner grants or takes away owner; the last owner
 // keeps the role (ErrLastOwner). ErrMemberNotFound for a member of another organization; a
 // *FieldError for an unknown role.
-func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role string) (store.Member, error) {
+func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role string, currentPassword *string) (store.Member, error) {
 	if err := c.require(PermManageMembers); err != nil {
 		return store.Member{}, err
 	}
 	r, err := ParseRole("role", role)
 	if err != nil {
 		return store.Member{}, err
+	}
+	target, err := s.store.Member(ctx, c.organization(), memberID)
+	if err != nil {
+		return store.Member{}, notFoundAs(err, ErrMemberNotFound)
+	}
+	if grantsControl(r) || Role(target.Membership.Role) == RoleOwner {
+		if err := s.reauthenticate(ctx, c, currentPassword); err != nil {
+			return store.Member{}, err
+		}
 	}
 	org := c.organization()
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
@@ -68,6 +77,11 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 	m, err := s.store.Member(ctx, org, memberID)
 	return m, notFoundAs(err, ErrMemberNotFound)
 }
+
+// grantsControl reports whether giving role hands over control of the organization (owner, admin):
+// from a session that proved the password long ago, that needs the password again, so a stolen
+// session cannot bring in accomplices who outlive it.
+func grantsControl(r Role) bool { return r == RoleOwner || r == RoleAdmin }
 
 // lastOwnerCheck refuses to take away the organization's last owner (inside a transaction that
 // locked the organization).
@@ -98,6 +112,11 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, memberID string) (
 			return notFoundAs(err, ErrMemberNotFound)
 		}
 		self := m.Membership.UserID == c.user().ID
+		if !self && Role(m.Membership.Role) == RoleOwner {
+			if err := s.reauthenticate(ctx, c, nil); err != nil {
+				return err
+			}
+		}
 		if !self {
 			if err := c.require(PermManageMembers); err != nil {
 				return err
@@ -163,7 +182,7 @@ func (s *Service) view(ctx context.Context, inv store.Invitation) InvitationView
 // Invite emails an invitation to join the caller's organization with role; a newer invitation to
 // the same address retires the older. Needs can_manage_members, and an owner to invite an owner.
 // A *FieldError for an unknown role or an address that is already a member's.
-func (s *Service) Invite(ctx context.Context, c Caller, email, role string) (InvitationView, error) {
+func (s *Service) Invite(ctx context.Context, c Caller, email, role string, currentPassword *string) (InvitationView, error) {
 	if err := c.require(PermManageMembers); err != nil {
 		return InvitationView{}, err
 	}
@@ -173,6 +192,11 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string) (Inv
 	}
 	if r == RoleOwner && c.Role() != RoleOwner {
 		return InvitationView{}, &PermissionError{Permission: "owner"}
+	}
+	if grantsControl(r) {
+		if err := s.reauthenticate(ctx, c, currentPassword); err != nil {
+			return InvitationView{}, err
+		}
 	}
 	email, err = emailaddr.Canonical(email)
 	if err != nil {
