@@ -603,6 +603,8 @@ var notInStringColumns = map[string]string{
 	"LoginRequest.invite_token":                "looked up by its SHA-256",
 	"TeamInvitationAccept.token":               "looked up by its SHA-256",
 	"EmailChangeRequest.current_password":      "compared with the stored hash",
+	"TeamMemberUpdate.current_password":        "compared with the stored hash",
+	"TeamInvitationCreate.current_password":    "compared with the stored hash",
 	"EmailChangeRevertRequest.token":           "looked up by its SHA-256",
 	"APIKeyRotateRequest.grace_period_seconds": "sets a timestamp column",
 }
