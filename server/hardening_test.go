@@ -235,9 +235,17 @@ func TestLoginCeilingAcrossSources(t *testing.T) {
 			if !strings.Contains(m.Subject, "paused") {
 				t.Errorf("mail to the owner = %q, want the notice that sign-ins are paused", m.Subject)
 			}
-			e.clock.Advance(15*time.Minute + time.Second)
+			e.clock.Advance(time.Hour)
 			if status := e.loginFrom("198.51.100.8", "ceiling@example.com", "a perfectly fine password"); status != http.StatusOK {
 				t.Errorf("after the pause: %d, want 200", status)
+			}
+			// The count starts over each hour: one failure does not pause the account again.
+			e.clock.Advance(time.Hour)
+			if status := e.loginFrom("10.9.9.9", "ceiling@example.com", "wrong"); status != http.StatusUnauthorized {
+				t.Errorf("a failure in a new hour: %d, want 401", status)
+			}
+			if status := e.loginFrom("198.51.100.9", "ceiling@example.com", "a perfectly fine password"); status != http.StatusOK {
+				t.Errorf("the owner after one more failure in a new hour: %d, want 200", status)
 			}
 		})
 	}

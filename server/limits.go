@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/netip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -94,9 +95,25 @@ func emailSubject(email string) string {
 
 type clientIPKey struct{}
 
+// clientIP is the client's address as limits and login throttles count it: an IPv4 address, or
+// the /64 network of an IPv6 address (one host commonly holds a whole /64, which would otherwise
+// give it unlimited "addresses").
 func clientIP(ctx context.Context) string {
 	ip, _ := ctx.Value(clientIPKey{}).(string)
 	return ip
+}
+
+// limitSubject reduces an address to what is counted: IPv6 to its /64.
+func limitSubject(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	prefix, err := addr.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return prefix.String()
 }
 
 // withClientIP records the client's address for the handlers: the socket's, or with trusted proxies
@@ -104,7 +121,7 @@ func clientIP(ctx context.Context) string {
 func withClientIP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), clientIPKey{}, c.RealIP())))
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), clientIPKey{}, limitSubject(c.RealIP()))))
 		return next(c)
 	}
 }

@@ -70,9 +70,10 @@ func (s *Store) ClearLoginFailures(ctx context.Context, keys ...string) error {
 }
 
 // ClearLoginFailuresUnder forgets the failed logins under key and under every key that extends it
-// with "|" (after a password reset: the account from every source).
+// with "|" or "@" (after a password reset: the account from every source, in every window).
 func (s *Store) ClearLoginFailuresUnder(ctx context.Context, key string) error {
-	err := s.db.WithContext(ctx).Where(`email_key = ? OR email_key LIKE ? ESCAPE '\'`, key, escapeLike(key)+"|%").Delete(&LoginThrottle{}).Error
+	err := s.db.WithContext(ctx).Where(`email_key = ? OR email_key LIKE ? ESCAPE '\' OR email_key LIKE ? ESCAPE '\'`,
+		key, escapeLike(key)+"|%", escapeLike(key)+"@%").Delete(&LoginThrottle{}).Error
 	return wrap("clear login failures", err)
 }
 

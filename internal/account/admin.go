@@ -40,7 +40,8 @@ func (s *Service) AdminUser(ctx context.Context, email string) (UserReport, erro
 		return UserReport{}, err
 	}
 	r := UserReport{User: u, Account: a}
-	until, err := s.store.LoginLockedUntil(ctx, throttleOf(u.Email, "").account)
+	t := throttleOf(u.Email, "", s.now())
+	until, err := s.store.LoginLockedUntil(ctx, t.window, t.previous)
 	if err != nil {
 		return UserReport{}, err
 	}
@@ -91,7 +92,7 @@ func (s *Service) AdminUnlock(ctx context.Context, email string) error {
 	if err != nil {
 		return notFoundAs(err, ErrUserNotFound)
 	}
-	return s.store.ClearLoginFailuresUnder(ctx, throttleOf(u.Email, "").account)
+	return s.store.ClearLoginFailuresUnder(ctx, throttleOf(u.Email, "", s.now()).account)
 }
 
 // AdminEndSessions ends every session of the user and what they started (outstanding links, a

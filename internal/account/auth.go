@@ -193,19 +193,23 @@ func accountBackoff(failures int) time.Duration {
 	return loginMaxBackoff
 }
 
-// throttle is where an account's failed logins are counted: for the account across sources and
-// for the account from one source. The keys carry a hash of the email, never the address.
-type throttle struct{ account, source string }
+// throttle is where an account's failed logins are counted: for the account from one source
+// (sliding: a success or an hour without failures clears it), and for the account across sources in
+// fixed hourly windows (window, previous), so that keeping an account paused costs a fresh ceiling
+// of failures every hour. The keys carry a hash of the email, never the address.
+type throttle struct{ account, source, window, previous string }
 
-func throttleOf(email, source string) throttle {
+func throttleOf(email, source string, now time.Time) throttle {
 	sum := sha256.Sum256([]byte(store.EmailKey(email)))
 	account := "acct:" + hex.EncodeToString(sum[:16])
-	return throttle{account: account, source: account + "|" + source}
+	hour := now.Unix() / 3600
+	return throttle{account: account, source: account + "|" + source,
+		window: fmt.Sprintf("%s@%d", account, hour), previous: fmt.Sprintf("%s@%d", account, hour-1)}
 }
 
 // wait returns a *BackoffError while the account, from this source or from everywhere, must wait.
 func (s *Service) wait(ctx context.Context, t throttle) error {
-	until, err := s.store.LoginLockedUntil(ctx, t.account, t.source)
+	until, err := s.store.LoginLockedUntil(ctx, t.source, t.window, t.previous)
 	if err != nil {
 		return err
 	}
@@ -227,7 +231,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 			return Session{}, err
 		}
 	}
-	t := throttleOf(c.Email, c.Source)
+	t := throttleOf(c.Email, c.Source, s.now())
 	if err := s.wait(ctx, t); err != nil {
 		return Session{}, err
 	}
@@ -295,7 +299,7 @@ func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User,
 	if _, err := s.store.RecordLoginFailure(ctx, t.source, now, loginForget, loginBackoff); err != nil {
 		return err
 	}
-	n, err := s.store.RecordLoginFailure(ctx, t.account, now, loginForget, accountBackoff)
+	n, err := s.store.RecordLoginFailure(ctx, t.window, now, loginForget, accountBackoff)
 	if err != nil {
 		return err
 	}

@@ -202,7 +202,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 	if currentPassword == nil {
 		return ErrReauthenticationRequired
 	}
-	t := throttleOf(c.user().Email, c.Source)
+	t := throttleOf(c.user().Email, c.Source, s.now())
 	if err := s.wait(ctx, t); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 				return err
 			}
 		}
-		if err := tx.ClearLoginFailuresUnder(ctx, throttleOf(user.Email, "").account); err != nil {
+		if err := tx.ClearLoginFailuresUnder(ctx, throttleOf(user.Email, "", s.now()).account); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
@@ -143,7 +143,7 @@ func (s *Service) endWhatSessionsStarted(ctx context.Context, tx *store.Store, u
 // is guessable.
 func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) (Session, error) {
 	user := c.user()
-	t := throttleOf(user.Email, c.Source)
+	t := throttleOf(user.Email, c.Source, s.now())
 	if err := s.wait(ctx, t); err != nil {
 		return Session{}, err
 	}
