@@ -15,6 +15,8 @@ var (
 	ErrKeyNotFound         = errors.New("api key not found")
 	ErrProjectNotFound     = errors.New("project not found")
 	ErrSandboxNotFound     = errors.New("sandbox project not found")
+	// ErrNotAMember: the caller was removed from the organization while the request ran.
+	ErrNotAMember = errors.New("not a member of the organization")
 	// ErrReauthenticationRequired refuses a sensitive change from a session that proved the
 	// password too long ago, when no correct current password came with it.
 	ErrReauthenticationRequired = errors.New("reauthentication required")

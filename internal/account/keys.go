@@ -55,10 +55,26 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 	if err != nil {
 		return store.APIKey{}, "", fmt.Errorf("mint api key: %w", err)
 	}
-	key, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{
-		ProjectID: c.Project.ID, OrganizationID: c.organization(), CreatedBy: c.user().ID,
-		Name: strings.TrimSpace(k.Name), Prefix: minted.Display, SecretHash: minted.Hash, Scopes: scopes,
-		PinterestAccountIDs: k.PinterestAccountIDs, ExpiresAt: expires, Now: now,
+	var key store.APIKey
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		// Under a shared lock of the organization, which a member's removal waits for: a key is
+		// either created before the removal (and revoked by it) or refused after it.
+		if err := tx.LockOrganizationShared(ctx, c.organization()); err != nil {
+			return err
+		}
+		if member, err := tx.IsMember(ctx, c.organization(), c.user().ID); err != nil || !member {
+			if err == nil {
+				err = ErrNotAMember
+			}
+			return err
+		}
+		var err error
+		key, err = tx.CreateAPIKey(ctx, store.NewAPIKey{
+			ProjectID: c.Project.ID, OrganizationID: c.organization(), CreatedBy: c.user().ID,
+			Name: strings.TrimSpace(k.Name), Prefix: minted.Display, SecretHash: minted.Hash, Scopes: scopes,
+			PinterestAccountIDs: k.PinterestAccountIDs, ExpiresAt: expires, Now: now,
+		})
+		return err
 	})
 	if err != nil {
 		return store.APIKey{}, "", err

@@ -218,6 +218,11 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 	now := s.now()
 	var inv store.Invitation
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		// One invitation change at a time per organization: of two concurrent ones, the later
+		// retires the earlier.
+		if err := tx.LockOrganization(ctx, c.organization()); err != nil {
+			return err
+		}
 		if err := tx.RetireInvitations(ctx, c.organization(), email, now); err != nil {
 			return err
 		}
