@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/otp"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -268,14 +270,18 @@ func greetingName(user store.User, to string) string {
 // linkLike matches text a mail client could turn into a link: a scheme, an address, a host name.
 var linkLike = regexp.MustCompile(`(?i)[:/@\\]|www|\.[\p{L}\p{N}-]{2,}`)
 
-// safeName is name when it is short and reads as a name, else "".
+// safeName is name when it is short and reads as a name, else "". A name is letters (with their
+// marks), spaces and the punctuation of names ('-.&,), at most maxGreetingName characters, and
+// nothing like a link once compatibility forms are folded (a fullwidth ．or an ideographic 。
+// becomes a dot). Digits are refused too: a phone number is an instruction, not a name.
 func safeName(name string) string {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > maxGreetingName || linkLike.MatchString(name) {
+	folded := norm.NFKC.String(strings.NewReplacer("。", ".", "｡", ".", "․", ".", "﹒", ".").Replace(name))
+	if name == "" || utf8.RuneCountInString(name) > maxGreetingName || linkLike.MatchString(folded) {
 		return ""
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+	for _, r := range folded {
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) || r == ' ' || strings.ContainsRune("'-.&,’", r)) {
 			return ""
 		}
 	}
