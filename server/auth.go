@@ -13,7 +13,7 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 	if err := s.limit(ctx, limitRegisterIP, clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	if err := s.limit(ctx, limitRegisterEmail, emailSubject(string(b.Email))); err != nil {
+	if err := s.limit(ctx, limitRegisterEmail, emailSubject(string(b.Email))+":"+clientIP(ctx)); err != nil {
 		return nil, err
 	}
 	r := account.Registration{
