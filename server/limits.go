@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"net/netip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
