@@ -76,6 +76,165 @@ func (e APIKeyScope) Valid() bool {
 	}
 }
 
+// Defines values for ActivityAction.
+const (
+	ActivityActionAPIKeyCreated              ActivityAction = "api_key.created"
+	ActivityActionAPIKeyRevoked              ActivityAction = "api_key.revoked"
+	ActivityActionAPIKeyUpdated              ActivityAction = "api_key.updated"
+	ActivityActionAuthEmailChangeConfirmed   ActivityAction = "auth.email_change.confirmed"
+	ActivityActionAuthEmailChangeRequested   ActivityAction = "auth.email_change.requested"
+	ActivityActionAuthEmailChangeReverted    ActivityAction = "auth.email_change.reverted"
+	ActivityActionAuthEmailVerified          ActivityAction = "auth.email.verified"
+	ActivityActionAuthLogin                  ActivityAction = "auth.login"
+	ActivityActionAuthLoginLocked            ActivityAction = "auth.login.locked"
+	ActivityActionAuthPasswordChanged        ActivityAction = "auth.password.changed"
+	ActivityActionAuthPasswordResetCompleted ActivityAction = "auth.password_reset.completed"
+	ActivityActionAuthPasswordResetRequested ActivityAction = "auth.password_reset.requested"
+	ActivityActionAuthRegister               ActivityAction = "auth.register"
+	ActivityActionAuthSessionsRevoked        ActivityAction = "auth.sessions.revoked"
+	ActivityActionProjectSandboxCreated      ActivityAction = "project.sandbox.created"
+	ActivityActionProjectSandboxReset        ActivityAction = "project.sandbox.reset"
+	ActivityActionProjectSwitched            ActivityAction = "project.switched"
+	ActivityActionTeamInvitationAccepted     ActivityAction = "team.invitation.accepted"
+	ActivityActionTeamInvitationCreated      ActivityAction = "team.invitation.created"
+	ActivityActionTeamInvitationResent       ActivityAction = "team.invitation.resent"
+	ActivityActionTeamInvitationRevoked      ActivityAction = "team.invitation.revoked"
+	ActivityActionTeamMemberRemoved          ActivityAction = "team.member.removed"
+	ActivityActionTeamMemberRoleChanged      ActivityAction = "team.member.role_changed"
+)
+
+// Valid indicates whether the value is a known member of the ActivityAction enum.
+func (e ActivityAction) Valid() bool {
+	switch e {
+	case ActivityActionAPIKeyCreated:
+		return true
+	case ActivityActionAPIKeyRevoked:
+		return true
+	case ActivityActionAPIKeyUpdated:
+		return true
+	case ActivityActionAuthEmailChangeConfirmed:
+		return true
+	case ActivityActionAuthEmailChangeRequested:
+		return true
+	case ActivityActionAuthEmailChangeReverted:
+		return true
+	case ActivityActionAuthEmailVerified:
+		return true
+	case ActivityActionAuthLogin:
+		return true
+	case ActivityActionAuthLoginLocked:
+		return true
+	case ActivityActionAuthPasswordChanged:
+		return true
+	case ActivityActionAuthPasswordResetCompleted:
+		return true
+	case ActivityActionAuthPasswordResetRequested:
+		return true
+	case ActivityActionAuthRegister:
+		return true
+	case ActivityActionAuthSessionsRevoked:
+		return true
+	case ActivityActionProjectSandboxCreated:
+		return true
+	case ActivityActionProjectSandboxReset:
+		return true
+	case ActivityActionProjectSwitched:
+		return true
+	case ActivityActionTeamInvitationAccepted:
+		return true
+	case ActivityActionTeamInvitationCreated:
+		return true
+	case ActivityActionTeamInvitationResent:
+		return true
+	case ActivityActionTeamInvitationRevoked:
+		return true
+	case ActivityActionTeamMemberRemoved:
+		return true
+	case ActivityActionTeamMemberRoleChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityCategory.
+const (
+	Billing       ActivityCategory = "billing"
+	Configuration ActivityCategory = "configuration"
+	Integration   ActivityCategory = "integration"
+	Publishing    ActivityCategory = "publishing"
+	Security      ActivityCategory = "security"
+)
+
+// Valid indicates whether the value is a known member of the ActivityCategory enum.
+func (e ActivityCategory) Valid() bool {
+	switch e {
+	case Billing:
+		return true
+	case Configuration:
+		return true
+	case Integration:
+		return true
+	case Publishing:
+		return true
+	case Security:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityResourceType.
+const (
+	ActivityResourceTypeAPIKey         ActivityResourceType = "api_key"
+	ActivityResourceTypeProject        ActivityResourceType = "project"
+	ActivityResourceTypeTeamInvitation ActivityResourceType = "team_invitation"
+	ActivityResourceTypeTeamMember     ActivityResourceType = "team_member"
+	ActivityResourceTypeUser           ActivityResourceType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ActivityResourceType enum.
+func (e ActivityResourceType) Valid() bool {
+	switch e {
+	case ActivityResourceTypeAPIKey:
+		return true
+	case ActivityResourceTypeProject:
+		return true
+	case ActivityResourceTypeTeamInvitation:
+		return true
+	case ActivityResourceTypeTeamMember:
+		return true
+	case ActivityResourceTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityStatus.
+const (
+	Canceled ActivityStatus = "canceled"
+	Failed   ActivityStatus = "failed"
+	Queued   ActivityStatus = "queued"
+	Success  ActivityStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ActivityStatus enum.
+func (e ActivityStatus) Valid() bool {
+	switch e {
+	case Canceled:
+		return true
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuthResponseTokenType.
 const (
 	AuthResponseTokenTypeBearer AuthResponseTokenType = "bearer"
@@ -429,6 +588,72 @@ type APIKeyUpdateRequest struct {
 	PinterestAccountIds nullable.Nullable[PinterestAccountIDs] `json:"pinterest_account_ids,omitempty"`
 	Scopes              *APIKeyScopes                          `json:"scopes,omitempty"`
 }
+
+// ActivityAction The catalogue of recorded actions (README, "Activity log").
+type ActivityAction string
+
+// ActivityCategory defines model for ActivityCategory.
+type ActivityCategory string
+
+// ActivityLog One event. Never carries a secret, token, hash or password.
+type ActivityLog struct {
+	// Action The catalogue of recorded actions (README, "Activity log").
+	Action ActivityAction `json:"action"`
+
+	// ActorLabel Who acted, for people to read, e.g. the user's email or the API key's display prefix.
+	ActorLabel nullable.Nullable[string] `json:"actor_label,omitempty"`
+
+	// ActorType One of `user` (a person: a session, or a link mailed to them; `actor_user_id` is null
+	// when they were not authenticated), `api_key`, `system` (the service itself), `worker`,
+	// `admin`, `billing`. Not declared as an enum: its `admin` would rename the generated
+	// clients' `OrganizationRole` constants.
+	ActorType string `json:"actor_type"`
+
+	// ActorUserID The user who acted, when the actor is a known user.
+	ActorUserID nullable.Nullable[openapi_types.UUID] `json:"actor_user_id,omitempty"`
+	Category    ActivityCategory                      `json:"category"`
+	CreatedAt   time.Time                             `json:"created_at"`
+	ExpiresAt   time.Time                             `json:"expires_at"`
+	ID          openapi_types.UUID                    `json:"id"`
+	Message     string                                `json:"message"`
+
+	// Metadata Details of the action (for example the new address of an email change, a key's name and scopes) and `source_address`, the client's address as the server saw it.
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// RequestID The `X-Request-ID` of the request that caused it.
+	RequestID  nullable.Nullable[string]             `json:"request_id,omitempty"`
+	ResourceID nullable.Nullable[openapi_types.UUID] `json:"resource_id,omitempty"`
+
+	// ResourceType What the action was about (one of ActivityResourceType).
+	ResourceType nullable.Nullable[string] `json:"resource_type,omitempty"`
+
+	// RetentionDays How long this entry is kept, set by the plan when it was written.
+	RetentionDays int            `json:"retention_days"`
+	Status        ActivityStatus `json:"status"`
+}
+
+// ActivityLogList defines model for ActivityLogList.
+type ActivityLogList struct {
+	// CurrentRetentionDays How long the organization's plan keeps new entries.
+	//
+	// Example: 30
+	CurrentRetentionDays int `json:"current_retention_days"`
+
+	// CurrentRetentionLabel Example: 30 days
+	CurrentRetentionLabel string `json:"current_retention_label"`
+
+	// Items Newest first.
+	Items []ActivityLog `json:"items"`
+
+	// NextCursor Pass as `cursor` (with the same filters) for the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ActivityResourceType defines model for ActivityResourceType.
+type ActivityResourceType string
+
+// ActivityStatus defines model for ActivityStatus.
+type ActivityStatus string
 
 // AuthResponse defines model for AuthResponse.
 type AuthResponse struct {
@@ -1034,6 +1259,22 @@ type Unavailable = Error
 // ValidationError defines model for ValidationError.
 type ValidationError = Error
 
+// ListActivityLogsParams defines parameters for ListActivityLogs.
+type ListActivityLogsParams struct {
+	// Limit How many entries a page holds.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor       *string               `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Category     *ActivityCategory     `form:"category,omitempty" json:"category,omitempty"`
+	Action       *ActivityAction       `form:"action,omitempty" json:"action,omitempty"`
+	Status       *ActivityStatus       `form:"status,omitempty" json:"status,omitempty"`
+	ResourceType *ActivityResourceType `form:"resource_type,omitempty" json:"resource_type,omitempty"`
+
+	// Since Only entries created at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+}
+
 // ConfirmEmailChangeParams defines parameters for ConfirmEmailChange.
 type ConfirmEmailChangeParams struct {
 	// Token The single-use token from the emailed link.
@@ -1108,6 +1349,9 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListActivityLogs The organization's activity log
+	// (GET /v1/activity-logs)
+	ListActivityLogs(ctx echo.Context, params ListActivityLogsParams) error
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx echo.Context) error
@@ -1232,6 +1476,66 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReadiness(ctx)
+	return err
+}
+
+// ListActivityLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListActivityLogs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListActivityLogsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource_type", ctx.QueryParams(), &params.ResourceType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListActivityLogs(ctx, params)
 	return err
 }
 
@@ -1664,6 +1968,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/team/invitations/preview", wrapper.PreviewTeamInvitation, options.OperationMiddlewares["previewTeamInvitation"]...)
 	router.POST(options.BaseURL+"/v1/team/invitations/accept", wrapper.AcceptTeamInvitation, options.OperationMiddlewares["acceptTeamInvitation"]...)
 	router.GET(options.BaseURL+"/v1/pinterest/accounts", wrapper.ListPinterestAccounts, options.OperationMiddlewares["listPinterestAccounts"]...)
+	router.GET(options.BaseURL+"/v1/activity-logs", wrapper.ListActivityLogs, options.OperationMiddlewares["listActivityLogs"]...)
 
 }
 
@@ -1802,6 +2107,101 @@ type GetReadiness503JSONResponse struct {
 }
 
 func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogsRequestObject struct {
+	Params ListActivityLogsParams
+}
+
+type ListActivityLogsResponseObject interface {
+	VisitListActivityLogsResponse(w http.ResponseWriter) error
+}
+
+type ListActivityLogs200JSONResponse ActivityLogList
+
+func (response ListActivityLogs200JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListActivityLogs401JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListActivityLogs403JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response ListActivityLogs422JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListActivityLogs500JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListActivityLogs503JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5275,6 +5675,9 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListActivityLogs The organization's activity log
+	// (GET /v1/activity-logs)
+	ListActivityLogs(ctx context.Context, request ListActivityLogsRequestObject) (ListActivityLogsResponseObject, error)
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -5445,6 +5848,31 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadinessResponseObject); ok {
 		return validResponse.VisitGetReadinessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListActivityLogs operation middleware
+func (sh *strictHandler) ListActivityLogs(ctx echo.Context, params ListActivityLogsParams) error {
+	var request ListActivityLogsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListActivityLogs(ctx.Request().Context(), request.(ListActivityLogsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListActivityLogs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListActivityLogsResponseObject); ok {
+		return validResponse.VisitListActivityLogsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6535,169 +6963,192 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, memberID MemberID) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u2tuhfwejemdh7aPmV7Lb2l+Mm6am709RNnJOeW2VEiIQk1CTAAqAV7Yz/+x0sACRIQhLlV7Lb",
-	"fGkdEW+stbDe69Mg4XnBGWFKDk4+DeYEp0TAn2+IEsuzqSJC/yslMhG0UJSzwcngLUk4SyVSHC0wVWhC",
-	"plwQJHQXymbDQTSQyZzkWHfNKaN5mQ9ODqOBWhZkcDKgTJEZEYObm5toUGCBc6LstOfsmiqs5zl/0Z34",
-	"ck4QrVo8kYimejKqvxVYzQfRgOHcTOFajWk6iAaC/FlSQdLBiRIl8dc35SLHanAyKEtoadcolaBsNtAr",
-	"/BdZrlrM2cU5uiLLdSu5Isu7L+Fnkk+IWLWKHL7KOS1gIWgnpmmM+BRhdElwbjrvrlif6Xz3JV7yK8J+",
-	"LYlYhhcpKZtlZK+UBCndFE0Fz5GaE0RyTDOSooyyq2qRf8JI1Sqhy9oV5vjjK8Jmaj44eXZ4FGm4c/8+",
-	"Ougu+EaPJQvOJAHA+x6nb8ifJZFK/yvhTBEGf+KiyGgCoLT/h9Tb+TQgH3FeZMRsVGGamT6phTyc0XQs",
-	"iCRq7NadEynxTH8/N98RF4h8LPReUIGlXHCRIuhjjgfOtN7d/xVkOjgZ/J/9GmH3zVe5/1IIbpGpe+zm",
-	"rLmAk05KIQhT9YRUooXgbKZBprvuOELVz9dE0Kk9h+5XD928bwkXgiRq7KaLd4eDm2jwnLNpRpO7HjRO",
-	"El4yNSYfqVSyccZn5hPCmSA4XSLb5J6OFOBVH50bXpAZlYroq9yJm8uKd6Pq8OeYzQha8DJLUUbwNUFY",
-	"38wMM/pv2DZaUDXnpYLfF4wItBNnWKox/MOe3g9cTGiaEnbH45NESn1fFUb5B3g5pxIRlhacMoUYIalE",
-	"GJWSCGT7oR2Mfnp/abA44zPKdk8dOZQowYxxpTsgqu7j3M+YGxxxhrBbxR5n2bJe6E7c3lW8q4/fnau+",
-	"Br0ZkiKZ8IIA2MtyOqUJJUyN4Ud7zudMEcFwZpZ0V5pgxhoTGKxJDswnJIm4JgJBC7QjDC3S1PybyUH6",
-	"z+SI7D37dvps72ny7Nned/g7svcsPU4OkuPJET482L2nMy4Z+ViQRJHULOQUjsyuFiVYCEok/FYvEE7r",
-	"NVc/8JKldzwoxtV4CuM00NnevAYp8/UedvvaDQYIOiEZZzNgaTDjak5EAzNhjxd4mXGcXnL+CosZueNW",
-	"CzPaWHE+zmA8f8v2LUITni6R4hyZJvdEwYQ/OpVmcE2lMIPLtbCIk4QUSsLm32BFXtGcKnLXOxZYkXFm",
-	"h2oQHc5RjtnSLU+eGpYSZVgBt3j3va+aAWtG15CHUrNDmnmSlsulDMXADe8BOxxrFqXNKO9VnHJoXbb1",
-	"vsdTw+LeMVyqORf033c+VPcQ6yuTcg3bYRrcH4/xM5Was9M4ZNeAEkFSwhTFmQGddwxfY5rhSXZXnCm9",
-	"kfzNvSXimiYEKZIXXGBBsyXy2t4/HM0JSrHCE6wfOIlKJghO5nou99pbFKIS8WsiNKaTtAltDwRU/6Pv",
-	"AI70Pl6u62q06u2C/8vBye+fBhlPBie/DzQZ0R80XzT4EA1yORucDKaUZCny2AvLgucGYgY3H0LwaTHz",
-	"BGjTEIY8Qa2h7pkKppxIeFtyrJK5uT3oj3bi9v4NP6Gb+Dy0JtALgq/QTqz/12R4q8XCzZ5dnP+LgIhU",
-	"CF4QoaiRPxJBsCLpGKuGuJViRfYUzUlX5ooGRn6Q6/qwMrOIZ+Slzhg07SHeRQNgQ0u5foEbJzPC3Kfu",
-	"hwI4JCLV2LHPNIVjoYrkstcKV0yOhcBLmEKQKf3YlU1/4AKlVBYZ1qxltowQGc6GKC4m44xek/HZ5Pkh",
-	"oGdnRkGu+dUdTwQ4zuZO18GzgZ63upPu3d6j5KVI4IQJK3ONmjlmJQak7Ey94OJKFjghYwMDXQQxmo1C",
-	"8D9IovQRbNYC1PL57wNo0pjFQkDkQ3u9ND7R8+ilmW0+h0aeVI7TlOrl4ezCw50pziSJWujURI3m1n4p",
-	"zCCGudWMJZVIkKkG74oToPrhlwozNUQ/l5pXIpoT0D2mpSoFaZzHWjR1UO9pKI6ePWtoKA6jQYGVlgQG",
-	"J4PR6G1omJU4sg5gLlwnKxKfv5BNsOsJbbJzu7CrTZcHgIWz7JcpvBebJxvcRG3KiAs6viIrtEpFhvUO",
-	"Pyp9j0P0ds4XzNwT3KlR8ABenyKpuNDyqP6uJchEECU1P4hnRAw3grNbR3fPH6pdG8zsrDQWBKcxwlnG",
-	"FxL998vLCMULQRWJ0cUvby/3L95d7l+cXT7/MUJxSqQSZaLoNYnRi5evXl6+1GtzCK1H0milew/gVXOt",
-	"g0jeuMJbUpkcfzw33Y4BaO0/Dlv0JxqUjP5ZEvtZE7xqAe+KdAtUzinzfz1sI/dfB6G6yFOq+RsLtl0m",
-	"ocHdh7WsVjvz0/vLUyQJSzW8Y4niMytpAC9zgr4nWBCBRuXBwXHiDwu/kPCDhwHOxvZB2LTZ947yQ1fH",
-	"i499sVp2N/HymohlUyumaS6onmohPWqoMznTtDnJypQYLXwfIP9FzN6awwq9pO79oIFzfkWnRNN6LSTG",
-	"/tnFmrJYsRFw1jHWx/88OOhaP6KBv80e663btvqOBTf8e98B3uj2GgWIAHbcXsVawPeaAjsFQNCfqDTA",
-	"oX3ccHxj82vNvEwASIN0TcPDphnfSXPKFQuyxRLbtL8pVnvQYZfSussOrngH5i8odI3NW1mNOqG39zno",
-	"mC+s+HE71sliVSXEbKa0XY6HLBrd1x36a7Jw6+0ce2cpraFDR/CCFBlf5oSpl+yaCs5yK/o6qErJNcl4",
-	"AT9HA6UPCI4g1c8oZ0Fwe5lbsbhC6cGSl/9l/zVMeO5zg0YQjpqn9rRxaserJjE3+JyzKRW54Z+a11OJ",
-	"zJ/C507cUgPyCpysHAuCSzUnTFlNgNd6wnlGMOvchJvVn2PdiKGb8fZ3f5DZUuoa5f5iTpwi0zyHWnzV",
-	"gsw1SZvCe65ZQtB7xhfnr79/c/7iv1+O37w8e3f54/j9+esXv7yPR2zn8ADllJWKSDRZopRMcZmpXYRn",
-	"/LSyLVAFimSYWvOY1rJmXirM5MJog54eHI9Y3D6v2l4xHLE25PTDt+re1+pDoFGHla+697u2bcGyICyl",
-	"bLYBNGHgrfQfoE0bg8Q2ts+uN3rtZbAKlJvraq1i41FcE6FuB8dr+Ddrrp0C1IwGIMYssGRPFMrJaAA2",
-	"cs3XKaS4EUa5yIlAOE0FkcB1bGkIbx6OWVqvvYegoLrh7s4sj/1EurUiPMOUBRnN1cC08i43wO//eObr",
-	"W0LxCmhr7vS9Rn9srmmBpbkqYGkFSQhT2TJCc75AmpFFJVM0q+xNCWZoUmklDSfbE5SD23ba3+YOaw3v",
-	"Rr3pC9O0PakdYeWcz0Fz3D6YM5RkXIKXh1SnKMmonhDleIkmArNkjrimm76oaxXFYyd4R/UvTXasMn5U",
-	"DVeYQ9zPnoViEIUs4V2rsNe76dmx2kECPrZ9IPQL2jByqjlPx/on0A7A7B3PhpCtMKCZb+ieNT1rWto6",
-	"VuimOaWx55oFNVt03h2AZuOcStCVA81c8ZJ5R9P2DhlYfTK4NYT5LQ/+uqpyC2AbARgg8aa2WIRUv10N",
-	"fwTyJGFKLFEBpsCpeSeMGSJCWKGcS4WODk/QhCw50zwFVualn1KhPx0gzFIYSNPyZUFQrC8vx2xpppEx",
-	"Wsy5JCjOeBIDuzAnwItoEiAVwoLAGLZVLmcxkngpgXyAEdPyLroXNvrIXoJYbSA6l7JsaXiODrvCmUcU",
-	"m+f3Y5ljticITo2VjeHcegcYg421lIgyI9XusEJzkhVyhUYdaN9KhbT9/kSi+Lc9S8b3zl/AlTUcKORm",
-	"dR5AUbSWhP7AxYyru0lTd2DLVj9pPxKc6fe8gxlzklzJ1SsMvGot1XgD8mG4U3SNs5JIAEjTT6KdmF/F",
-	"htedw1qWu96J1wslTRFs3RmE5babaCAVVqVsCl/8KgQ+10TIpjiz4u7tkHWP5kojd5Chs689VC97sHGY",
-	"Ve6NNRWsPB23Y9WiwSs+o+zh4dBSfFIrGvup8NtHc/Oh42IEHiXOvFKdhzWsSJxrECPFaUtoqvy9TEus",
-	"us45d9BWaPHi35xtfFMuXbswonprCMHNz1hcEUXZ7EwpQSelE7xXYWobNjaaEsNGLoTr6Wr0fXf5M6od",
-	"ryMkyJQIQUSEMmzeugLPyO4Q/UtflxZxKy1sQ7H5aVCqfJzgvMB0pqfNcMmAL9C/O3OkFjBlRpQy+rgc",
-	"f/S36kG6d1pknRb8b6OG/qogtgfxyPreL0mn+7PhUFbjw9bScmgWXw3bwYZvkeLo6NkzlMyxwImmGaco",
-	"4XnOGfCoE3B/8jzZDbfgbOoBr5ioqUkVe1IJzmZ7nvSyhop/GyB/HiJ1Lf6aD/dx2SpY9DVHCPsPjOGn",
-	"jZO2JARRdYL05ixbxKcjFq+4vXiILt0rNqXXlguWEZq23O/9XpFh9ME3ecQUL1BGrkmmV+jcyiPjXx2h",
-	"3EgEckFVMjeKwnujjF8pDVCaFsa0CEAPxF5JIkJI90vr0Ju32dM1a4VTVcgZZ6XPRudC1sQZPZFIb90x",
-	"bf6ZnCKq0IxeWymQUUZQ7B1Q7Kt3jPQfDXCagx2NpFSBWuKaksUKvYAjUUYPmW5rIT9DU0HkvEZ2E4jk",
-	"0BNnGbEu75oyPJHIaOZsc4nm+FrLR2lDOdf1x7uT0bhrJV6nlNzScLrFg3DRxMeWoInZOCUZUWSMpSRK",
-	"hkxIkd/M80ENtzN+OE6HJzc2nNAs03va1A4OUtR83trGNpJudbuinGRUzlc3MMpBiVk64R9XN9MwPhak",
-	"4CJ8dm1lRXeJwcMIH+Xq82huKgrca2hXgS0E7zoIVi3/mfvxhLUOnGNHCzcKS0ZrMQY5/44unHYoD0v7",
-	"dqk1Gy13MatTicEdbCZwStIYcYHikrlPp0jP4kJva80j7Gh4j56/Tuce8FTtUqO2z23lYaXpqVXrBbR+",
-	"CWeMJKrWHQfx5n79bZtH/pznOd6TRAvFiqTol7NSzU2QmHQewROORSpPBMFpZP8GN7yooMz+DH8Zz77g",
-	"C2HI9X34bZfgUbcdluhL6I0hbffgu/v+dqGhuo+GR3Bjc31oyPkLGWZYqobO+ijRDk2lCVqMMypVeygZ",
-	"71ZewTleaj7AYhoXiOdUaeDICWYS4SxrSPmbManSsh8eHGxwWA87U15kmPnv/FQQfdFSYaGAl5oJvoDg",
-	"7kJwYLUUEYWgMuwceiH4lGYhDYux0I4Tqpa9gKXqoM9QbNcno4wcbt3jaKseBZcKZ2NnOerdT1Pofj3s",
-	"C1z7OPTuUcyt7nFjDy3KYLbFK+c6LMhE0p4bWe2kMS2zrP/cDeeKsQl+Hvfy87jd0Ir3WpbCHy1B24IC",
-	"uk0H/M8rvzEXJ/FEgh1sswHKaY1b0wQJnkFU40W9UfHflnkKLBTFGTJU9bQiY0Y9gaTCS4RBYlsiLEiE",
-	"Yn00MUoygoVEGLmTMj3AcLHBQ7tNQDxdzuHRQXQrguKPsc0QFX1pK5S2pze3HqFFf7xxnm6zlYocbX2e",
-	"HfK00Vlxe/rlWyz6rKlNzrY+3QB523qMBlHbundNTRrQ2Wf3Xepyp3CGmzDZcHrADk0wnzTeS4iZmSxR",
-	"vH99uO/0Vf8ABvYeYhT7W4Dtclvm37tpwaJBYXmmtTNnRsLwLYF91Wlt0zHMtzHCLbBXj6/zvJGjgZO6",
-	"V3Bwepi3oBHeJtrKdpTPOURPhcKuWpq0LlH6jw7pWB+M8Rm02HfT5LUc3bzBWtEK92mb+lBDYAVId7TW",
-	"OpJ1R4vE1iYBb95tDALbqfvfEJxSRmRAoeqyCfh3D04uEqsSVBIgElZpBoLU4J69bbyIw2XLW/DDg3rf",
-	"VIcRPkRjFXsMN5gGc1AbLH/CjKAXnGx01N8YgviZ/WzQTpV/DeU2yFm5HHsE/Bd3b+GLkztXlzFu+rqs",
-	"21TQPwZiGz6qMaSsCzlbW93ngkwQLgo040TaEG5JZ2yvLE5tFhuSgu3UZqVKNb+jTAK/liPW0cHTkHn5",
-	"VuFMt/Et2ix3vsbGjNS2vsEGqZIBofTUBa1AhiP9uE5KmimrCKvAPB7eFaRbqF4jUNTPS+oNkeSOHpe3",
-	"vSmHg/cQP7Fhk28NR3eX/AYPJjPYVDrnbMoDrxRPWo6Y+/BTSNFuxmm2LiibCJrOyB4uQU257hGpux0O",
-	"D4YHG2HNzei/K7C64BUAx2xf/VvCmel8K/W41ze0ukuC85rIh63cxV21aLeS5lYqB3vYNG5rgbKv0Xiy",
-	"9M1I7W6b7V0wjNhCQ+t69NZ5Npjrnru7D6vWbaWV7Y1IITG4veua1Fv5woON7Qw9TTwwTM1tY+22Yqh6",
-	"R8U1V2go+oOypH2uWi/KXPEKlTMMsnk7r6gMCHSVPNVLsGqRsk3ylRlz89IuBLmmZLEmAvF+KNSXSTMa",
-	"fVZqvm5LFboioDW4mNA0eHkGFeGq8DsNSoWK4NyF4RGmTyLt4e/SJSndLXfITCVXNuhNaAGr4Mtkyv6C",
-	"3tutX8j+QqTxlv6wcuH1ydzT+3urx/HRHrbtXMzXnMOtHszaIcLC8qpX0i5zPQDfF9226HA3mm0GeUNy",
-	"fr19xLVljTyfwFYEoouFrDJPq8pPFc0x5CIFf56AsyraYXyB7By7W0RbBxa2fvM97bbNg7nTQ7/2gQ87",
-	"+J4Zr17FwYEX7cQm6XiEYnDQ1X8YD139l3HRjXdPkRI0z61yJeMLIvYSDPoV45hmMmFYN7um23/l7+vJ",
-	"sMdNeftpAE0vPY1KJ3/1+dnrMwRutrpJZYivJ31Z6kPev8CCyubU/3y6MVDsnQw9DvcsR4FPgwkmX+UI",
-	"t50jRk9Sq1aea/NQIxS/u3wee4lQhv2onnutq4k6m91oNWuHLnfuAhLSrlYTFoJPMpIjWvn0/T6C7LWj",
-	"QYRGZjmjwQfja/n7yBShMN9McrTBh7hhjdroAQmpcFe26+KgnHOhUI6TOWWkCq1GV5SlbsnWIVOjoRkP",
-	"0gJAR0DSj0rg8dRVCdA/tSPPN1+YPkezeNsydBvv/TirPgZmXKo5EIpc05dKzQnR7/p6MjLDyRKw1uk3",
-	"jYHFjbb71SZ9K5u0h3Iwdfc2QWOXlIKq5Vu9AHO4ZwX9F1maXIH638Ya+YPbt310B2uKNUD+k9X5B12S",
-	"3eFwGFdlg4DamTmrdc6VKiA/IqzoR8h9HXwB3MQ7sT82IHQxGSsiFfxQV8MxebTrSjO/7Z1dnO/9C7bl",
-	"sBkm1dObZeu9BI7jp/eXnaN4W+djNMr2VlCXXphDFRvXtfkYboApNwrahDOFjV3VbuCCsu9ByaqZRZHZ",
-	"XvJkf79Svw4p70YMn0NKFLUEDFWEYZYsUaIfcT5F1aDGTF871trYAcpm+uhPKkfbyE9FKaMR84rcJPya",
-	"iGVkDU9+4pQIWa8ifShTmpGowbJJE4qMfQuHXi1mI8ZdwLP1l3DHGlnWhM32NDikNas45cImjdhTfM+m",
-	"j0hwlsnhiI3YWSOvycmI7aF//MO7z3/8w5pP3JVqUguXasBN+irmONqECiYV5x8L5TJwmgntaqvJDL0z",
-	"iUT9QSuwPbEjXZGlHQlWs27SuulwxBCCHEbNDkCiC0FgOsPTgbdGlUfn1FtBbPIp4xTy7noJ0uBYITOL",
-	"RDhbQDITfG2eZjnHBUHxp5HNLzQanKBPI8jSof8cDYbDoXmJLRvu/XpzE0OWCssbjNgU06wURDqz5dOj",
-	"IwM5sRl86FKwZFQqDW0Q4dlK9GICLDOaEBt16/BL8EJQojDUp1qNYfuKiNy4dlCVNTATQXTB2cW5Z6xw",
-	"Zg4tKReE4YIOTgbHw4PhMZiT1Bwo8r7+z4yosFVQVqUHaGJjRfUh15llAG3tm5rypNTvg0tJcU0g/kw/",
-	"robFSgcneirfItQqmnV0cNCjvkC/VP3+NIGE/a7Eg6Z7mt46W/Mzs4TQyNVS95u1fPzHbnDy+4doIMs8",
-	"19cZnEZTXzyTYGJaSkXywQc9wr6JxPn3ygs5A9iT6OjgAC3mNKtYUCjAQSUCzk5xQ4OqkiRDdO6VJFC8",
-	"tCUJnFNE8I5sQpgHvB47w4pSCv6uNCQ9xNW8oteE6Uk0F09W3Qp4q/S9FJslsirlYciFjNCzg2O0Y9wk",
-	"NF3ardI6uosZotj10uRuxOLKUSdGO1LRLNNz2I4EPOAKLcGlyAY7gQeFRJNSLtGkVAj7Hwz3O2JGcIZI",
-	"1AVDM6I0SbPLPGnAEzzajb0IgsrCvH4OtpCcmwSYI5ZxDH/lkmTXRKIdvWUThk4FSglOM8rIboQkRxhB",
-	"6wnOMEuI0Ax9maXoipDCUhWp9BdDMTvAWbs9PSB81pMEQPQNlGmrUE0JPJ3SBO007hBBTiN4uaur3LWA",
-	"fPw461xTV+a+CsSsQbBqaesx7PpwHxd0zynkgmhmq0dIJ8aZ0OonsiXPRYiRheYiIXYxcso4xBmRtfsn",
-	"eq3xx0C7S/ffpYL6KTds0Z3hbIsk+QHlaLeuGppAjgf9XR+IPhiAq6cHh5sJZKNIFHQ63typLhJ4Szpc",
-	"Af3GxVU+gQBaHrWWqmK1PVCqQOeDloO5DACPsaJKhEGQa0bnd0DIE/Qgkr6WDKJa4oMveMSsaLBrEnXU",
-	"tSNiq8gFMrCieoThehmAotFomPylAZrn8+h1WtnvebrcrhpTzXA6YefCSFtGKd+P4IRqqdw0VQc2urCF",
-	"M4f3RvOaFUFW0L0rsowMkw4ubNXd7JjD5iwhu4+JNU8Pe/RolwTU/Y6ONvdrF+mCft9t7udX4ftcmG3u",
-	"UfMhtf4ngN2tp2L/kymEfGPwPSMqoDZ8YxMGVaWBgW9iGgwsEkGmR8NOVVwHeqOfDS23qQXw7lqsFHlm",
-	"8yE3cdM8MR5uPhA/4p6HTcAe1/4/MZJEPSqIHzzd3KOq7HkH2P4scApQsRlOmxXIVxjN6yb7phr4zQcQ",
-	"yhPQAzYhzFhr7436v6azucqWtyf9zdo7vUj/Y6GBNWxD7aYvGu4f+S34TPhiDC8CCbJnyiP3pfGlmu+b",
-	"MOw93/s6zN69sUUjghXJh+glS+WaFExGnFWl0H830zmNWCifU5BBa5RJuQuSdktSmHR29ve9VZVLbDNG",
-	"Fp3Md73RO1zs5ZERvJ2RK4DpromtgJ5aVO8B4l5R/q+M3+dn/EwBe79+ik8WSjVvkQSw71jCsJ+YkjYr",
-	"VQbPOZOlU2FbRHZsYKfqBSMLv+RFC7vNTF7BisG2jzy4Af9aErGEl/7BsCdY8mfFY1kX0DB2My2N8kX3",
-	"OG6LXD2gUK8xo8b6/1cF9xXKMXs9VULvqopJ4iCsLyKIOtok/EC+JfoJBH2wnrJOGR6AfhOdZ0ZGc1wU",
-	"hEm/BtGUm6oSIUEIltHEktszq3UFIv13ozJW/2rN3QJRj/yaBWsdrcDH7vVQaYqYSLTAj8zQbou8X9+4",
-	"VUywqQl+H2h+TcQaLH8n7VtnMHtubC+IcUUT4pcOcNgtgSwEyz6hHVM8/RuU4qXcPRmxQJsJSbh7X71i",
-	"TDNMWWRVKs5lQ8/kfuOlksomhddLHTHQjSqNkFFldmr439rRK+dbSVlCfEJlkkOD3gNUsQxBgkljmaoc",
-	"Rarnv1XjKsDQm8O+J1pmQ4YGx38e7X2zODs7O/v+ePnb4mDyy2Hy3a/F22/FDwf/q77Jf7p6yl59PPox",
-	"uSWF8wuIfU46Z4t5rSBzLSiiQQB6PK7jK+Hqw628YynvEJCdbj253T4EDRy0lrdi3F3tE9/Hq6p+0kRh",
-	"M8vLKkj8S2TX26n4Ayjz0vNpu4Oo+/cCV6jOt+w8uv2Bsz9TLSmbZWSvlKQLlO4ZPXqK5rwUcte9tp3a",
-	"hevZab/Y4OChqXi4suEKYt5lU9GO1ZZVQiXOwIemguHHtbr9pzCKGp5qgO2A0nrQnUJhsR660jPjJWn9",
-	"kurkLeC+5KrywC/WKzLSwh9oTLkwDmT+1TpPVZIOR+x9JSVG9Uasf62HJYYzc4ADShg+ndo6dYZZLrCa",
-	"h7iyaaN+2l1YMidatosu92a8wqXcHpnr6vF8nLlkNTuBe3R8takLafHyK0PU54Wp5Drk+aFrwK6iklZj",
-	"K/h0r7NnOGuEE5+cAcJaMLrpeIbojKGSXTG+qJ48TU5MyehqiSM2M0KRQfGnB4coDpQwjaNGYidF86An",
-	"ntnGAyChnxwpXMynN5o2Ctw9tqmyVPN1qPmKz2YQSfrVfvFXoAiv+AxRth7zTfjWSg9HUz6qVc2p6Z2m",
-	"0drlBHTOkI3qM0F37p/J4EGfoXVgfumtkEoTVvGX91a89EzRdvPrIaOoU+db8Ohcosuu/5DGVzvFaq98",
-	"/flvcXutuLHu7UWDogynQm6kRz8JpkcvmbVdb0yOPmJxM39fjASpCyOHUvO5pdsJTUpcJ3o2kiuOWAyP",
-	"cIwSzDRXOHEq1RRBjM+OJATFXdNOvBviCMyOfTi9JWfQyi7u/v1fOMkdi9BOajg4S3LinJqq4ixbAL1N",
-	"qvDY7g7rMc45NH0GzPtb+CiZSwfEaCE82rF4vEGl6UTg1fy8cz/3CkSyvnk2NSPOGUSYMImtGzpm6YiJ",
-	"lVJCSDwA1DVFNE0dGJRgSfYok4RJqjmMbBm2g9jdPQib7+Wd8HPg3hv3307t+9hu6hsEgLOmWeu0313e",
-	"Wlj4agT+UlQHBioRRrYs8FryIkkfxd5bCOUDT45KIVEp9FYYUcBugury8lT6ejqgMjbzGYBmCTnPpmXm",
-	"NB0sldamCwokTTwd/Hr1cMNkxcvKexfa0sf/MWoZYH/Nj59f/fnbd9m3kz+f/XQw/5/0WB4W7//8Vv4/",
-	"8c+r/z3Av378jW9DZAIZhr88ReC9OU1+RfJ+7l0aRBXpKAhXontVzW7fpbxYqysIlKJrx0b6ysE6fwqR",
-	"wGvwBaujJjNzdkjxEdMf47q0nh19TFMZV45gc1PeKR+i14RY9+pYEJzGpsRhUF0Yqo73KJGVnRKht4ix",
-	"dIf8V5V9azD+1EhK8/uHm+hTK0uO/5vL5fP7h5u2eyMjiYapLqB6KFDBmYcHXqmNoCoEAKkulP+Qolmz",
-	"pE1YRGuq67o5powmPssqtd3fQn3in0pNihpXX1U2ad/8vlfteLNI1Zqpla3HMkELjiTNywyE6WQNbA5H",
-	"7DwlecE1/Jx0JDVN+LBCOZempJCd7RSIrmaAwHupCiipbCickdWBvTZ9/0VV9OW27FBvniVYMODGMi1f",
-	"Djp5gBPZszSXi3PQaOkX6KtG5EGicf3TriLjaYUZu1shspFi1qCz0X16cz6RkLfCRmdJxYVlW2osdhh7",
-	"6gTlitjqdjQFReswLHoEMO6LhPovPHj3P8YHW1Zm7wZE9wRiyLvWx17fiB60QvVizmWHJaCaxa5KdsRd",
-	"KG3keruTgOwVFRn8c3qYHKZPyd7R5Bu89xQ/O977Dn9D9o6m36UHyfHkW3J42F/wDZY8eXz1eaNe4WrD",
-	"lX1FnD9SS88GETCNO/oaP/y5XyJzqQGOei3aKoLz/bpE2Woh+qVN+lAVM2ta05/IFmffzCy0mGMFqVvg",
-	"UVJYEScLxwlm4xwzPCNjkzhcxuHsQs0KFA8qywTqcKxAFe/o/h45hQIyBG1cioM1DVlrsgw5E4uvQ/Wd",
-	"gG0sTeUC7OLtIKclhOtUoUGY2SJzJsflGcCe8GHVDgKyhetmYmisUJSlRIDUsQYqT0cMJtdCzoK5CSDL",
-	"pflhiPTzvee0QwV4D7bsVkXVT6yWcFpFW+7BmGSSvbfsSSbFvUsE3/shC9bceWRbUbuszSbkRDua8AB8",
-	"LQhTaLI0av2vKY2+BI4TbpIgyXMCtRGXHbdQS0xWPFr7uCpNFSY2P3HKuuqP2uJTj/VEmjoMJq2xcfuu",
-	"+R81J4IYG1D17o0YVFKG+p1VOl1XwbMKEHx6cAzOo3Ya46oxzqnMsUrmsUmzsaCSVDF9I+aBrxbOJCql",
-	"PrxdV1PTmt+vgYjVBDFEV0yH+6MrDxijFyw69oX5op41i7C2wOoPDQp/cMq+5tr4T6VItoAvZh5p6E+O",
-	"iro6WpCXBrerJKrdFrDN6wEPFC8Ik0P0wuUg1pxRk0h1+WM7YwfBv8w4vnAtuc2PODZKLUESWlD9jOcY",
-	"THSa7/sa6dfHzvoe3gkfqqvQoikX/SH8k/eUbUgqeO4YL6l4IdGCiyvKZmuzBm4lGppA9sDT9vmcB1pg",
-	"C5FfJtr+a3bBe88uuI5Ab0sAawiCHIM9oR/09cx4G91luo2iMiMLQKUI+TKy8VRifHHqybIhjNsOq/SW",
-	"Hg+rthboqlS1+lDA7+oLz2H4NcHTihBe/4GfYbqBz7Igu9bZx7bZpKIEpY00KsrbqSN/tot5YMTwykqu",
-	"QAy71L+tCjKvLmIz6Ox/Mn9szoacW9m6KmlZ+YT605/Yog1VjkzQEgDxdbQXGd0BFZBRecQ2pFQO5/VZ",
-	"+tU0qfKz+KCd2AagxyMGNWfmtjLn7jrAjhD5CHKO4kjAbtGSl0KSbIp2MoKvya5VuDoV54gJeyrul3qt",
-	"GZbKakbr8BjTPEVcIBgQ7Tw9+A7Fuu3YVLjcDXu86m5eEdRHwTBXJXUtkhl2Dhp+fXA+I/8H4Irdpew4",
-	"ANu9OxdogKGdZboFD/iKSESmU5Ioi912KU9kN236WrNCG8NmAoN7qkAKJsELvERVOdi12JaSnEP2gl5I",
-	"ZqKlWkh2S4XgHWwJjSK9j6zo88ssr0X6SlWs2U292b8Y7v8tfLVs9rsaUW217zbPsMHD94P+LK4dNWnp",
-	"9qoQpCF6xROcZcsIxTm+IkiULDYlkDxXR/3Cc4bmShUn+/uZ7jHnUp18e/Dtgc0uyoulYWWprKrGmXFS",
-	"hBXat/XqhkucZ1BSTyJmay0JKCClOM8k+Fxa5oXOjN56CZWlNEehgLcZdirq6XGbdSs/VOf1aXONuAgK",
-	"2zFXIUu4EkfDuuCnLW50E3WGozO2Vxa2UmdV0FJGqFcty4pStiIVvakhoqA78avtilWin4Ggp21nGU3W",
-	"/clc3vbuhGGXtnZso/PVW1Vp05ur8vPozhUIhKgdfBU3xT3bw1Vu593xfmnUB5VzLEiKJkskNUuLM8eZ",
-	"R5b/1RhnYMFmRfL9J6oJARFvPtz8/wAAAP//",
+	"7H1rc9u2tuhfwejemdh7aPmV9GF/OW6SnrpNU+/EOdnnVhkRIiEJ2yTAAqAV7Yz/+x0sACRIgnr4lbTN",
+	"l8QiifdaC+u9Pg0SnhecEabk4OTTYE5wSgT8+YYosTybKiL0r5TIRNBCUc4GJ4O3JOEslUhxtMBUoQmZ",
+	"ckGQ0E0omw0H0UAmc5Jj3TSnjOZlPjg5jAZqWZDByYAyRWZEDG5ubqJBgQXOibLDnrNrqrAe5/xFd+DL",
+	"OUG0+uKJRDTVg1H9rsBqPogGDOdmCPfVmKaDaCDIHyUVJB2cKFESf35TLnKsBieDsoQv7RylEpTNBnqG",
+	"v5Bl32TOLs7RFVmumskVWd59Cr+SfEJE3yxyeCvntICJoJ2YpjHiU4TRJcG5abzbMz/T+O5TvORXhP2z",
+	"JGIZnqSkbJaRvVISpPSnaCp4jtScIJJjmpEUZZRdVZP8A3qqZglNVs4wxx9fETZT88HJs8OjSMOd+310",
+	"0J3wje5LFpxJAoD3A07fkD9KIpX+lXCmCIM/cVFkNAFQ2v+31Mv5NCAfcV5kxCxUYZqZNqmFPJzRdCyI",
+	"JGrs5p0TKfFMvz837xEXiHws9FpQgaVccJEiaGO2B/a0Xt3/FWQ6OBn8n/0aYffNW7n/Ughukam77Wav",
+	"uYCdTkohCFP1gFSiheBspkGmO+84QtXjayLo1O5D962Hbt67hAtBEjV2w8W7w8FNNHjO2TSjyV03GicJ",
+	"L5kak49UKtnY4zPzCuFMEJwukf3knrYU4FVvnetekBmViuij3Imb04p3o2rz55jNCFrwMktRRvA1QVif",
+	"zAwz+h9YNlpQNeelgucLRgTaiTMs1Rh+2N37kYsJTVPC7rh9kkipz6vCKH8DL+dUIsLSglOmECMklQij",
+	"UhKBbDu0g9HP7y8NFmd8RtnuqSOHEiWYMa50A0TVfez7GXOdI84QdrPY4yxb1hPdidurinf19rt91ceg",
+	"F0NSJBNeEAB7WU6nNKGEqTE8tPt8zhQRDGdmSnelCaavMYHOmuTAvEKSiGsiEHyBdoShRZqafzs5SL9J",
+	"jsjes++mz/aeJs+e7X2Pvyd7z9Lj5CA5nhzhw4Pde9rjkpGPBUkUSc1ETmHL7GxRgoWgRMKzeoKwW6+5",
+	"+pGXLL3jRjGuxlPop4HO9uQ1SJm397Da164zQNAJyTibAUuDGVdzIhqYCWu8wMuM4/SS81dYzMgdl1qY",
+	"3saK83EG/flLtncRmvB0iRTnyHxyTxRM+L1TaTrXVAozOFwLizhJSKEkLP4NVuQVzakidz1jgRUZZ7ar",
+	"BtHhHOWYLd305KlhKVGGFXCLd1973whYM7qGPJSaHdLMk7RcLmUoBm54D9jhWLMobUZ5r+KUQ/OyX+97",
+	"PDVM7h3DpZpzQf9z5011F7E+MilXsB3mg/vjMX6lUnN2GofsHFAiSEqYojgzoPOO4WtMMzzJ7oozpdeT",
+	"v7i3RFzThCBF8oILLGi2RN639w9Hc4JSrPAE6wtOopIJgpO5Hsvd9haFqET8mgiN6SRtQtsDAdX/6DOA",
+	"Lb2Pm+u66q26u+B/OTj5/dMg48ng5PeBJiP6heaLBh+iQS5ng5PBlJIsRR57YVnw3EDM4OZDCD4tZp4A",
+	"bRpClyeo1dU9U8GUEwl3S45VMjenB+3RTtxev+En9Cc+D60J9ILgK7QT6/+aDG81WTjZs4vzXwiISIXg",
+	"BRGKGvkjEQQrko6xaohbKVZkT9GcdGWuaGDkB7mqDSszi3hGXur0QdMNxLtoAGxoKVdPcO1gRpj71H1R",
+	"AIdEpBo79pmmsC1UkVxuNMOewbEQeAlDCDKlH7uy6Y9coJTKIsOatcyWESLD2RDFxWSc0WsyPps8PwT0",
+	"7IwoyDW/uuOOAMfZXOkqeDbQ81Y30q3ba5S8FAnsMGFlrlEzx6zEgJSdoRdcXMkCJ2RsYKCLIEazUQj+",
+	"b5IovQXrtQC1fP77AD5pjGIhIPKhvZ4an+hx9NTMMp/DR55UjtOU6unh7MLDnSnOJIla6NREjebSfitM",
+	"J4a51YwllUiQqQbvihOg+uKXCjM1RL+WmlcimhPQLaalKgVp7MdKNHVQ72kojp49a2goDqNBgZWWBAYn",
+	"g9HobaibXhxZBTAXrpEVic9fyCbYbQhtsnO6sKp1hweAhbPstyncF+sHG9xEbcqICzq+Ij1apSLDeoUf",
+	"lT7HIXo75wtmzgnO1Ch4AK9PkVRcaHlUv9cSZCKIkpofxDMihmvB2c2ju+YP1aoNZnZmGguC0xjhLOML",
+	"if775WWE4oWgisTo4re3l/sX7y73L84un/8UoTglUokyUfSaxOjFy1cvL1/quTmE1j1ptNKtB3Crua+D",
+	"SN44wltSmRx/PDfNjgFo7Y/DFv2JBiWjf5TEvtYEr5rAuyLdApVzyvynh23k/usgVBd59FFStdT/G+6s",
+	"C/MJVjjjs5JoKUWQhItUEy5oIdHOm5dnL359GaFR1RnK+Gw02PXBSAseQ6e3GkTmN6hxGj+GGU+ugHmD",
+	"Z1a7Iof26nPPHb9jlIdDy1j1vtc7k5HA+6HRkVXPgf0bGtVj6+nYfNodq/E24WxKRd7b9poI29Qg99Be",
+	"TN6TEkDXf1Iv3l2NErN0wj96rdtvYOH+8wVVydywxQTnw1qB6nXSfqM7YSr4ws2o/caI8PUro+0fCp6R",
+	"cb3ZjVck59ckDVMTC1DPsSIzbjT9DqIkSUpBlaYDRTnJqJzrRtFgQrPM/AWHMSsFzAz0/IrM7K9Vo73i",
+	"s8Alzggi10Rfz6/1MVbKKUfZIyPjRmiO5Vwz7RWQDdr0BFfIthJ5m6h5E+l2XIwzPCFZd4Lv51zjJEkj",
+	"NNWjE15kBCmONAW3TKbmJkpJxBNplcpWtqjNSo4zNdzrcBOW0szKPA7tGp+iWA8aox2MCiIkZye1RhW0",
+	"YRhsMcjaZRTXk8pPUWy61o3HNI0126RnM2KLOQHWaIkWRBCQpTS2Eaa0rEnS3QjFFnviCMVyKRXJY7Tj",
+	"BGUtu1MlSTbVX2qWkYg4GrEYpzkFY4KFoniIXnOFUpJkWGiiJxFmSIPgie4A2QZWyS6IvilgR2eEEaGn",
+	"MmJJRvW5PkHxb56G7w3PSIwSbng+ORyxQe/e2g0IU2dQki/qw3d7g6AtmA3QFdNsiv4yxFWvPeHEQ79N",
+	"ILZC15vooeTM28qVlQLgU+idwilWuJ9fMPvTPIMXoMKQGsztroO1Ygr2NlB0WDPAAuE0FUTCpxqKAAMN",
+	"UYz0IQECAgRhZg0Gchf+jo2gNbYdxJEx8ABgPZFVv1j6qiCJF4gqj8+sb317ifXCVPyvPcs77Z2/iN3S",
+	"nP5CzbFCCQbxxQywFoIEsSsIH9Pm7cNk5r2ekbf7C42nE14qtMMNBXKg+cZ2dLksyO6GU1earnA2TvFS",
+	"dsf+iS9QxtnMiACEKQHy3RUpVIQkUWiyNPqbDDODnFTBBDVLrQjzDqjyU4gGUmFVyk0R7q35OigQe+Q5",
+	"cjePh9LVUDVueJjQWX4DOdfL1fWN+ooaRrylhTIG4vEWm0wahpIn0mzsFSGFBCTTJ0CJBObTKRqPD0J7",
+	"3B28ulqrloPjA2QX3iU5TrZpGXrIQmPJlAoJyLGZCOTxHgFFCyMf1TgpheQB95gLbHA/Nh/EaGdBldUr",
+	"amoypZkiQu4CX2Bo0UeFCjwjp3CfIm4ujAxL83gDvGhDGqyxOc+o73T7d34VDPmY6/OB+larmeWa5bVs",
+	"5tiwme5XzaquZAHfVuhXsZslGDL09QlcyiAa/FGSEv5IMEtI1sfDlmr+xioGugjQsJ+E/Vis/fvn95en",
+	"SBKmaS6c9pm15cBqTtAPBAsi0Kg8ODhO/G7hCQmrFDFI8mO3ZWuA9L3TrUFTZ+0Y+/gYwIeX10Qsm34H",
+	"jg/1zKBRw2FEU23KkqxMSboxDv0mZm/NZoVQyNEtGtjnV3RKNGMBvKq/dzGizBnmmhTlm4MgTfGXucF8",
+	"629bbcdaYtqmA81PgpKBCDB42KNYqVrwPr2p8GZztU0DHNrbDdtXXdcOiyYApEE8ATxeM+I7aXa5UvJu",
+	"McW2dq1puPSgI3IkpXGWHVzxNsyfUOgYm6fSjzoh8vcc+MMLK0veTjntyK2TSNfrsro6ZbJoNF+16a/J",
+	"ws23s+2dqbS6Dm3BC1JkfJkTpl6yayo4y61x0UFVSq5JxovcKSukPZ20THop/cvcGh7rq37Jy/+yv4YJ",
+	"z31JyZgao+auPW3s2nHfIOYEn1eaoc4dsEom0ZtD3FQDvCnsrBwL4sm/lvTYryecZwSzzknU3F49xqoe",
+	"Qyfjre/+ILPNTYH7VCXVuuvQMCuCX5O0aR7NuSDGsyS+OH/9w5vzF//9cvzm5dm7y5/G789fv/jtfTxi",
+	"O4cHKKesVERq/jwlU1xmahfhGT+tvLeoAuWE49md76K5qTCTC2Nvf3pwPGJxe79qjzAj2t8C36pzX2lx",
+	"ho86xpKq+WbHti1YFoSllM3WgCZ0vJUUD/4KY7CJje216/Ve+3H3gXJzXq1ZrN2KayLU7eB4Bf9mHWKN",
+	"CD0agJS4wJI9USgno4HRfEnN9Bi9l+bScyKcUD9sws4mrsbNzTFT22jtISioTri7MmvF8BUQM0zZcDu9",
+	"S+9ZroHf//EchG8JxT3Q1tYtEOYUlFpsh6MCllaQhDCVLSM0d+JpyRTNKo++BDM0qfQmhpPdEJSDy3b+",
+	"Nc0V1j40az1TjK6qM6jtoXfM5+Cb096YM5RkXIIfvVSnVhslUY6XaCIwS+ZarjT6oco7wLjijGthrXrS",
+	"ZMcq97Lqwx6HM/fY8wEbRCFf467frde66Tvf74IOL9te5voGbbiRqjlPx/oR2F+NKaftOx7yxgz4PjW8",
+	"ezQ9a/oydvx8mw5rjTXXLKhZovOfNxaqnErwRgKa2XOTeVvT9r8fWI8dcBwP81se/HXVQBbA1gIwQOJN",
+	"7RMWcq7p+lBFIE8a1VwBzpZTc08YR68IYYVyLhU6OjxBE7LkLAUlp7npQZGDjg5AE2vViXp5KNaHl2O2",
+	"NMPIGC3mXBIUZzwBY8ViTgSxqlOpEBZGs2u/yuUsRhIvJZAPcBO1vItuhY3Hx0aCWO2Cdy5l2bKhHx12",
+	"hTOPKLb0bGWO2Z4gODV+jAzn1v/auMRZBZIoM1KtDis0J1khe3yWVmua7fsnsqVz1kfWcFGX6x0mAIqi",
+	"lST0Ry5mXN1NmroDW9Z/pf1EcKbv8w5mzElyJftnGLjVAnbLCvKhu1N0jbOSSABI006inZhfxYbXncNc",
+	"lrtB0wFpimCr9iAstzWU27Xwxa9C4HNNhGyKMz1nXymxXYvmTCO3kaG9r2MALzdg45zlhqReaGAVS7Yd",
+	"qxYNXvEZZQ8Ph5bik1rRuJmTVHtrbj50gjjA4O8c2Kr9sK5roH+WihSnLaGpsv+aL7Hqhj/cQVuhxYv/",
+	"cLb2Trl034UR1ZtDCG5+xeKKKMpmZ0oJOimd4N2HqW3YWGt6CrsRIlwPV6Pvu8tfUR3aGiFBpkQIIiKU",
+	"YXPXFXhGdofoF31clYHA2YQ9n+xS5eME5wWmMz1shksGfIF+7hw+tYApM6KU0cfl+KO/VA/Svd0iq7Tg",
+	"fxs19FcFsd2IR9b3fkk63V8Nh9KPD1tLy6FRfDVsBxu+Q4qjo2fPUDLHAieaZpyihOc5Z8CjTiDAxIsV",
+	"NtyC81oOxB1ETU2q2JNKcDbb86SXFVT8uwD58xAp7Fjk47JVsOhjjsBNp7pgDD9tPHQkIYiqE6QXZ9ki",
+	"Ph2xuOf04iG6rK2o15YLllFlSa0IhdcqMow+OCSMmOIFysg1yYzzpHGAjEwEa4Scrwd45xlF4b1Rxq+U",
+	"BihNC2NaBGADxO4lESGk+6216c3T3NBJqSdsJeTd0esV3zmQFZkcnkikl+6YNn9PThFVaEavrRTIKCMo",
+	"9jYo9tU7RvqPBuAUp5+nVIFa4pqSRY9ewJGo59Y5dEsL+RmaCiLnNbKbVA8OPXGWERtUbP0ejWbOORaj",
+	"Ob7W8lHaUM51PdHuZDTuWolXKSW3NJxucSFcNPGxJWhiNk5JRhQZYymJkiETUuR/5kX5hb8zkQ5OhyfX",
+	"fug8d9d95/nxru/U5irp/846D/d/YJSD1rG6/zMN42NBCi7Ce9dWVnSnGNyM8Fb270dzUVHgXEOrCiwh",
+	"eNZBsGpFKNxPrKF1RB47WrhWWDJaizHI+XcMkrNdeVi6aZNas9EKyLE6lRgCbmYCpySNERcoLpl7ZZ2x",
+	"bHKjWvMIKxreY2yl07kHYgG71Kgd1VjFsHhOyQGtX8IZI4mqdcdBvLnfiMbmlj/neY73JNFCsSIp+u2s",
+	"VHPrVetiLicci1SegIe8/RsCnaKCMvsY/jKxU8EbwpDr+4iMtYEfW2GJPoSNMaQdgHn36MouNFTn0fAN",
+	"bSxuExpy/kKGGZbqQ2d9lGiHptKkhYkzKlW7KxnvVnGXOV5qPsC5PQrEc6o0cOQEM4lwljWk/PWYVGnZ",
+	"Dw8O1oQEh8PVLjLM/Ht+KggxPrnCBErNBF9A+qxCcGC1FBGFoDIcfnch+JRmIQ2LsdCOE6qWGwFL1UDv",
+	"odiuTUYZOdy6xdFWLQouFc7GznK0cTtNoTdrYW/g2sdh4xbF3Ooe10dW8LzAbItbzjVYkImkGy6k30lj",
+	"WmbZ5mM3nCtsNNd4Iz+P23Wt+EbTUvijJWhbUEC36ECEb+U35iLRbVTGegOU0xq3hgkSPIOoJk51reK/",
+	"LfMUWCiKM2So6mlFxox6AkmFlzYYZImwIBGK9dbEKMkIFhJh5HbKtADDxZoY2DYB8XQ5h0cH0a0Iit/H",
+	"Nl1U9KWtUNqe3ty6hxb98fp5us1SKnK09X52yNNaZ8Xt6ZdvsdhkTm1ytvXuBsjb1n00iNrWrWtq0oDO",
+	"TVbfpS53Chi/CZMNpwfs0ATzSuO9hKwEkyWK968P952+6h9xNxL1VtF5m1uA7XRb5t+7acGiQWF5ppUj",
+	"Z0bC8C2Bm6rT2qZjGG9trFNgrR5f53kjRwMndfdwcLqbty5ee2NTrW0on3PITxFKbNHSpHWJ0p86pGN1",
+	"MMZn0GLfTZPXcnTzOmtFK9ynbepDDYEVIN3RWutI1h0tElubBLxxtzEIbKfuf0NwShmRAYWqy9fmnz04",
+	"uUisSmEzLniJ3ILU4J69bbycLsuWt+CHB/W+qTYjvInGKvYYbjAN5qA2WP6MGUEvOFnrqL82yctn9rMx",
+	"OQ5MaHlu00gpl8WcgP/i7i18cXLn6jLGTV+XVYsK+se4YFZICh5ytra6zwWZIFwUaMaJtEmyJJ2xvbI4",
+	"RS7JCNhObd7f1MVZn12ctxyxjg6ehszLtwpnuo1v0Xq58zU2ZqS29Q0WSJUMCKWnLmgFcsjqy3VS0kxZ",
+	"RVgF5vHwriDdQvUagaLNvKTeEEnu6HF525NyOHgP8RNrFvnWcHR3ySD3YDKDTVZ6zqY8cEvxpOWIuQ+P",
+	"Qop200/z64KyiaDpjOzhEtSUqy6Rutnh8GB4sBbW3Ij+vQKzCx4BcMz21r8lnJnGt1KPe21Ds7skOK+J",
+	"fNjKXdxVi3Yraa5XOfiAWVjsbTSeLH0z0tZZQUw3YgsNrWuxsc6zwVxvuLr7sGrdVlrZ3ogUEoPbq65J",
+	"vZUv+pKArDX0NPHAMDW3jbXbiqHaOCquOUND0R+UJd3kqPWkzBH3qJyhk/XLCWdhqeSpjQSrFilbJ1+Z",
+	"PtdP7UKQa0oWKyIQ74dCfZk0o9GmV/N1W6rQFQGtwcWEprmMfXVaP1spJigVQh4Vq50gTO9EuoG/S5ek",
+	"dJfcITOVXNmgN6EJ9MGXqUX0Bd23W9+QmwuRxlv6Q+/E6525p/v3Vpfjo11s27mYr9iHW12YtUOEheW+",
+	"W9JOczUA3xfdtuhwN5ptOnlj83ZuGXFtWSPPJ7Cb6QtiIavaPqryU0VzDNUewJ8n4KyKdhhfIDvG7hbR",
+	"1oGJrV78hnbb5sbc6aJfecGHHXzPjFev4uDAi3ZiU9YpQnWaS+Ohq/8yLrrx7ilSgua5Va5kfEHEXoJB",
+	"v2Ic00wmDOtm13T7r/x9PRn2uClvPw2g6aWnUelUCDo/e32GwM1Wf1IZ4utBX5Z6k/cvsKCyOfQ3T9cG",
+	"ir2TocvhnuUo8GmokgoHHeG2c8TYkNSq3n1tbmqE4neXz2MvEcpwM6rnbutqoM5i11rN2qHLnbOAkh/9",
+	"asJC8ElGckQrn77fR1AfZDSI0MhMZzT4YHwtfx+ZMn/mnUmONvgQN6xRaz0godhI73ddHJRzLhTKcTKn",
+	"jFSh1eiKMpeVN7YOmZCqFvqDtADQEJD0oxJ4PHV12PSjduT5+gPT+2gmb78MncZ7P85qEwMzLtUcCEWu",
+	"6Uul5oTod0gpSGY4WZqkpl6C1Gvietv9apO+lU3aQzkYunuaoLEzKbLf6gmYzT0r6C9kaXIF6t/GGvmj",
+	"W7e9dAcryuFB/pP+/IOujMlwOIyrwqxA7cyY1TznShWQHxFm9BNUFwreAG7gndjvGxC6mIwVkQoe1PVG",
+	"TaWiupbnv/bOLs73foFlOWyGQfXwZtp6LYHt+Pn9ZWcr3tb5GI2yvRXUBam/LarYuK7123ADTLlR0Cac",
+	"KWzsqnYBF5T9AEpWzSyKzLaSJ/v7lfp1SHk3YvgcUqKoJWCoIgyzZIkSfYnzKao6NWb62rG2zqaut/6k",
+	"crSN/FSUMhoxr4xowq+JWEbW8OQnTomQ9SrSmzKlGYkaLJs0ocjYt3Do2WI2YtwFPFt/CbetkWVN2GxP",
+	"g0Nas4pTLmzSiD3F92z6iARnmRyO2IidNfKanIzYHvrHP7zz/Mc/rPnEHakmtXCoBtykr2KOo3WoYFJx",
+	"/nuhXAZOM6CdbTWYoXemVIPfaQW2J7anK7K0PcFsVg1afzocMYQgh1GzAZDowmT4tzwdeGtUeXROvRnE",
+	"pmINTqGyiZcgDbYVMrNIhLMFJDPB1+ZqlnNcEBR/Gtn8QqPBCfo0giwd+s/RYDgcmpvYsuHe05ubGLJU",
+	"WN5gxKaYZqUg0pktnx4dGciJTedDl4Ilo1JpaIMIz1aiFxNgmdGE2Khbh1+CF4IShSEfcj+G7SsicuPa",
+	"QVXWwEwE0QVnF+eescKZObSkXBCGCzo4GRwPD4bHYE5Sc6DI+/qfGVFhq2Cd0ZsmNlZUb3KdWQbQ1t6p",
+	"KU9KfT+4lBTXJg2yvlwNi5UOTvRQvkWoVZb46OBggwpumxVD84cJlERzRfQ03dP01tman5kphHquprrf",
+	"rJbqX3aDk98/RANZ5rk+zuAwmvrimQQTE5QGGHzQPeybSJz/9B7IGcCeREcHB2gxp1nFgkKJQyoRcHaK",
+	"GxpUFX0conOv6JvipS365pwigmdkE8I84PHYEXqK1fmr0pD0EEfzil4TpgfRXDzpOxXwVtn0UGyWyKpY",
+	"oiEXMkLPDo7RjnGT0HRpt0rr6A5miGLXSpO7EYsrR50Y7UhFs0yPYRsS8IArtASXIhvsBB4UEk1KuUST",
+	"UiHsvzDc74gZwRkiURcMzYiCihJmmicNeIJLu7EWQVBZmNvPwRaSc5MAc8QyjuGvXJLsmki0o5dswtCp",
+	"QCnBaUYZ2Y2Q5Agj+HqCM8wSIjRDX2YpZFG3VEUq/cZQzA5w1m5PDwif9SABEH0DhbArVFMCT6c0QTuN",
+	"M0SQ0whu7uoody0gHz/OPFdU7ryvEpwrEKya2moMuz7cxzbx+V7GZ7IX1y672fehJo6MEPOy3p8YVx3K",
+	"KiCmArkbPKpTteqXRkJnJuRDRhUvFzluz/ZBcG5rZUjj41RXpQKPKABbU4pqd4jOHK86YqaYeNyOb41P",
+	"Nd5VlZ7hI92FLZ0GUWyniFAbLk4k+OHwheZLG3knWLYcogs8s/m09NyJ2ivwjKQnsFQUe1nx40ai/kae",
+	"/hGzifpBY0dUM1U/2sHINDMuWgtsrhMqZemcn6isOAUTAa/JWMefSM2JrIoCQALbo6PdIXpp6ibYRRSq",
+	"CqIPlFt4Ikesyt2PduJwov/YFC9hUC5JEFUKBh5oCUHWvhQiL5qB86ohmGSJLq8R2EB6FMbELcDs15xn",
+	"JvweZELQ+9QiIaRQHPhVXa3mywQ65Pgjzct8cHJ0cAA6RPPrMKRQDtZPaZy4VXwUglxTXsqqxEJoYlXt",
+	"hHpmDYegb9aoNPV8gv169T42omrdWj59XVc1Rbbr2JW16uu2sv1t121dCiXcbbOSzLa9N4pQBA7/Ny0e",
+	"OUB0lgpwqPQLfYLmdefNj8/R8fHx97t9sCApS5pT3Mif48MD3sntgi6hqv4G/SzQZ3wGF+7Tg8P1nGOj",
+	"Pjk0Ol7f6EenF4UWR0frW7QrVt+Ssa24iLWLqpysW3f1p4b26fcPGp6a6jD/mVPa/f7hpnHJBy5l7BVi",
+	"9C5999i79gu65+xwvTc+qFbseZqMKm4IUqtk/Ps/cjY4xJm+OF3Uh62cp/w6qsPwBQDakDuzl1tUHw3Y",
+	"RAOgPYHUTvq93hC9MY8J3Y8JpZ6QJlXFlfnA5EDnw000KLgMAI9xnpKmtlkrKU8HhDz9LiTQqRWCUa3o",
+	"hTd4xKxGcNfk56qL8lZV/yqmsFuW1yi7DFdiDBkmbXmAF/FVc3U2+R94utyuzH2tZ3I6zgujZLXFvjaj",
+	"vYEi1TdNi4FNKtDCmcP7I/+NUss94s4VWUaGswXP9epsdsxma/5v91HvhMMNWlyYfNyXnL+CbNx3uEue",
+	"Hn2/vt0brMgrm8f7c2G2OUdPDApjd+uq2P90RZZjmt4YfM+IClgL39g8gaDh1kgP6hIQZiwSQYJno0Wp",
+	"lA3ojb42KJshtQCVnURzLPLMlkFo4qa5YjzcfCiWx14P64A9rt1+YySJelQQP3i6vsVrrn6EHPV/Ej7J",
+	"02LojV0Lpx05MTRe/cn+L2R5/gL85QrIfH/yqQVhxknr3qj/azqbq2x5e9LfLGq+Eel/LDSw/mxQFP+L",
+	"hvtHvgs+E74YfwuBBNkDRdbGNL5U832jZdvzg67C7N0bWyuqEeZdVb1GL5lVqYUzLxottiqF/ruZxXHE",
+	"QmkcgwxaozraXZC0W4nKZLG1z/f6CpbZzxhZdBLeboze4Rpvj4zg7UScAUx3n1hFbGpRfQMQ/wHXy/rK",
+	"+H12xg+Or1E2zScLpZq3SAIo6S1h2E9MJbtelcFzzmTpLNcWkR0b2Cl25ZXF7rJ4diSvTtVg20seon/+",
+	"CXq1B1WMBSv99VyWdd0s4y6jpVG+6G7HbZFrAyjUc8yocfr7q4J7j03MHk9dgd0VL0schG2KCKIOMg1f",
+	"kG+JvgLBDKyHrCuFBKDfBOWbntEcFwVh0i89OOWmmFRIEIJpNLHk9sxqXXhQ/90oiLnxhRaoC/nIt1mw",
+	"xGEPPnaPh0pTu0yiBX5khnZb5P16x/UxwXDq94Lm10SswPJ30t51BrPn2FpuuaIJ8SsGOeyWQBaC1R7R",
+	"Dji9oW+h6PzuyYgFvpmQhLv71avBOMOURVal4jw19UjuGS+VVLYWjJ7qiIFuVGmEjCpvk0bYje29smSB",
+	"RconVKYmBOg9QBXLEOSVNg4plZ2/uv5bpS0DDL3Z7HuiZTZSeHD8x9Het4uzs7OzH46X/1ocTH47TL7/",
+	"Z/H2O/Hjwf+qb/Ofr56yVx+PfkpuSeH8uqGfk87ZGp49ZK4FRTQIQI/HdXwlXJtwK+9YyjsEZKdbRnZ3",
+	"E4IGftnLWzHuruSZ79pdFT1rorAZ5WWVG+ZLZNfbFXgCKPPSc2W/g6j79wJXKMq77Fy6mwPn5ky1pGyW",
+	"kb1Ski5Qumv06Cma81LIXXfbdkoWr2an/RrDg4em4uGCxj3EvMumoh2rLauESpyB62wFw49rdfuzMIoa",
+	"nmqA7YDSatCdQj3RDXSlZyY4wroj1znbwGvZ9wJENhgi0sIfaEy5MH7j/tG6ABVwoXtfSYlRvRAbVuNh",
+	"ieHMHOCAEoZPp7Y8rWGWC6zmIa5s2iibeheWzImWS17eTrQMV3B9ZK5rg+vjzOWo2wmco+OrTTloi5df",
+	"GaJNbphKrkNe+JkG7CoYuR9bIZRrlT3DWSOc+OQMENaC0c3CN0RnDJXsivFFdeVpcoIWgkPJTTPFEXP+",
+	"vIDiTw8OURyoXB5HjXyOiuZBB3yzjAdAQj8nYriG38Zo2qhr+9imylLNV6HmKz6bQQKJr/aLvwJFeMVn",
+	"iLLVmG+itns9HE3VyFYRx6Z3mkbrKiLBOkM2is4Fo7h+JYMHvYZWgfmlN0MqTTTlX95b8dIzRdvFr4aM",
+	"oq6YY8Gjc4iuqM5DGl/tEP3BePr13+L0WuHi3dOLBkUZroDQqIpyEqyKUtpIo3RtTZQRi5tpe2MkwLFC",
+	"uii9TkZeN3U7oMmE70TPRk7lEYvhEo5RgpnmCidOpZoiCO3dkQRikdqmnXg3xBGYFftwekvOoFVUxP3+",
+	"L5zkjkVo5zIenCU5cU5NVU22LYDe5lJ6bHeH1RjnHJo+A+b9LXyUzKEDYrQQHu1YPF6j0nQicD8/79zP",
+	"vbrQbNP02poR5wwCS5nE1g0dsxTi3nqkhJB4AKhrgupM+TeUYEn2KJOESao5jGwZtoPY1T0Im++lm/JT",
+	"398b99/O6P/YbuprBICzplnrdLOzvLWw8NUI/KWoDgxUIgzkYB15MWG86xR7byGCHzw5KoVEpdDrMaKA",
+	"3QQiV8wHVPp6OqAyNuEpgGYJqU6nZeY0HSyV1qYLCiRNPB38emXww2TFS8Z/F9qyif9j1DLA/jM/fn71",
+	"x7++z76b/PHs54P5/6TH8rB4/8d38v+Jb67+9wD/8+O/+DZEJlBY4MtTBN6b0+RXJN/MvUuDqCIdBWEv",
+	"uldFbPddpquVuoJABdp2bKSvHKzTptUpBOqoyczsHVJ8xPTLuK6oa3sf01TGlSPY3FR1zIfodTBjQV9A",
+	"faco7qNEVnYqg98ixtJt8l9V9r3vaODnJuUMSQOA6qFABWceHngVtoKqEAAk99HDimbNSnZhEa2pruum",
+	"ljSa+Cyr1HZ/C/VJO1tHfV7V0VcFzdonv+8KE24kUrVGaiXps0zQgiNJ8zIDYTpZAZvDETtPSV5wDT8n",
+	"HUlNEz6sUM6lqSRoRzsFoqsZIPBeqgJKKhsKZ6Q/sNdW7bmoar3dlh3amGcJ1gm6sUzLl4NOHuBEdi/N",
+	"4eIcNFr6BvqqEXmQaFx/t6vIeFphxu5WiGykmBXobHSf3phPJKSrstFZUnFh2ZYaix3GnjpBuSK2+jua",
+	"gqJ1GBY9Ahj3RUL9Fx68+6fxwZaV2bsB0RsCMaRb3cRe34getEL1Ys5lhyWgmsWuKnXFXShtpHi9k4Ds",
+	"1RIbfDM9TA7Tp2TvaPIt3nuKnx3vfY+/JXtH0+/Tg+R48h05PNxc8A1WOnt89XmjTHG/4creIs4fqaVn",
+	"gwiYxhl9jR/+3DeROdQAR70SbRXB+X5dmbRfiH5pkz5UNUyb1vQnssXZNzMLLeZYQeoWuJQUVsTJwpDi",
+	"L8cMz8jY1AuRcTi7ULPw1IPKMoHyWz2o4m3d3yOnUECGoI1DcbCmIWtFliFnYvF1qL4TsI2lqVyAXbwd",
+	"pLKGcJ0qNAgzW1vWpLY+A9gTPqzaTkC2cM1MDI0VirKUCJA6VkDl6YjB4FrIWTA3ACS3Ng+GSF/fe047",
+	"VID3YMtuVVTtRL+E06rVdg/GJFPjpWVPMpVtXP2XjS+yYKm9R7YVtavZrUNOtKMJD8DXgjCFJkuj1v+a",
+	"0uhL4DjhJAmSPCdQEnnZcQu1xKTn0trHVUXKMLH5mVPWVX/UFp+6ryfSlF8y1QyM23fN/6g5EcTYgKp7",
+	"b8RKSYQp211l0XeFu6sAwacHx+A8aocxrhrjnMocq2QemzQbCypJFdM3Yh74auFMolLqzdt1pbSt+f0a",
+	"iFhNEEN0xTS4P7rygDF6wVqjX5gv6lmz9noLrP6tQeHfnLKvuTb+rBTJ1u3HzCMNm5Ojoi6KGuSlwe0q",
+	"iWq3BWzzesAFxQvC5BC9cKUHNGfUJFJd/tiO2EHwLzOOL1xCdv0ljo1SS5CEFlRf4zkGE53m+75G+m1i",
+	"Z30P94QP1VVo0ZSLzSH8k3eVrUkqeO4YL6l4IdGCiyvKZiuzBm4lGppA9sDV9vmcB1pgC5FfJtr+a3bB",
+	"e88uuIpAb0sAawiCHIMbQj/o65nxNrrLcGtFZUYWgEoR8mVk46nE+OLUk2VDGLcdVuklPR5WbS3QValq",
+	"9aaA39UXnsPwa4KnnhBe/4KfYbqGz7Igu9LZx36zTkUJShtpVJS3U0f+aifzwIjhVZPuQQw71b+tCjKv",
+	"DmI96Ox/Mn+sz4acW9m6qmRd+YT6w5/YUjlVjkzQEgDxdbQXGd0BFZBRecTWpFQO5/VZ+kW0qfKz+KCd",
+	"2AagxyMGpebmtr7K7irAjhD5CHKO4kjAatGSl0KSbIp2MoKvya5VuDoV54gJuyvuST3XDEtlNaN1eIz5",
+	"PEVcIOgQ7Tw9+B7F+tuxKWy9G/Z41c282uePgmGuOPpKJDPsHHz49cL5jPwfgCt2h7LjAGz37lygAYZ2",
+	"lukWPOArIhGZTkmiLHbbqTyR3bTpK80KbQybCQzuqQIpGAQv8BJVVeBXYltKcg7ZCzZCMhMt1UKyWyoE",
+	"72BLaNTmf2RFn7f41UhfqYo1u6kX+xfD/b+Fr5bNflcjKkBtl2dY4+H7Qb8W1+HCZnW1kCF6xROcZcsI",
+	"xTm+IkiULDaVDz1XR33Dc4bmShUn+/uZbjHnUp18d/Ddgc0uyoulYWWprIrFmn6gStW+LVM7XOI8g0q6",
+	"EjFbYlFA3UjFeSbB59IyL3Rm9NZLKCipOQoFvM2wU0hX99ssV/2h2q9P60vDRlDPlrnCmMJVNhx69bJM",
+	"TcNuVa63dMb2ysIW6K7qWPulCFeVsK4oZStS0RsaIgq6A7/arkY1+hUIetp2loEag95gLm97uPhc16Wt",
+	"HdvofPX6Cmx7Y1V+Ht2xAoEQtYOv4qamd7u7yu08UDutURZczrEwdQ2lZmlx5jjzyPK/GuNkXUKy6T9R",
+	"DQiIuNE++TWzrNOrxdw9QTJyjZmyxS41Cuntc8KhnoMpBdWoiQeVtm4+3Pz/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

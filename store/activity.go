@@ -73,7 +73,9 @@ func (e *ActivityLog) normalize() error {
 	if n := utf8.RuneCountInString(e.Metadata); n > MaxActivityMetadata {
 		return fmt.Errorf("record activity: metadata of %d characters, want at most %d", n, MaxActivityMetadata)
 	}
-	e.CreatedAt, e.ExpiresAt = e.CreatedAt.UTC(), e.ExpiresAt.UTC()
+	// What both engines keep (PostgreSQL rounds to microseconds by itself): a cursor made from an
+	// entry read back must name exactly its instant.
+	e.CreatedAt, e.ExpiresAt = e.CreatedAt.UTC().Truncate(time.Microsecond), e.ExpiresAt.UTC().Truncate(time.Microsecond)
 	e.ActorType, e.Status = clip(e.ActorType, maxActivityShort), clip(e.Status, maxActivityShort)
 	e.Category, e.Action = clip(e.Category, maxActivityKind), clip(e.Action, maxActivityAction)
 	e.Message, e.Metadata = clip(e.Message, maxActivityText), clip(e.Metadata, MaxActivityMetadata)

@@ -26,6 +26,9 @@ type Settings struct {
 	EmailRevertTTL   time.Duration
 	// ReauthWindow is how long after proving the password a session may change the email alone.
 	ReauthWindow time.Duration
+	// CursorKey authenticates the activity log's page cursors (CursorKey derives it from the JWT
+	// secret, so all instances share it); empty: a random key, good for this process only.
+	CursorKey []byte
 }
 
 // SettingsFrom reads the Settings of the configuration.
@@ -34,6 +37,7 @@ func SettingsFrom(cfg config.Config) Settings {
 		PublicURL: cfg.Mail.PublicURL, PasswordResetTTL: cfg.Tokens.PasswordResetTTL,
 		EmailVerifyTTL: cfg.Tokens.EmailVerifyTTL, EmailChangeTTL: cfg.Tokens.EmailChangeTTL,
 		EmailRevertTTL: cfg.Tokens.EmailRevertTTL, ReauthWindow: cfg.Auth.ReauthWindow,
+		CursorKey: CursorKey(cfg.Auth.JWTSecret.Reveal()),
 	}
 }
 
@@ -60,6 +64,7 @@ type Service struct {
 	settings Settings
 	log      *slog.Logger
 	now      func() time.Time
+	cursors  cursors
 
 	jobs   chan struct{}
 	jobsWG sync.WaitGroup
@@ -73,7 +78,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, sessions: d.Sessions, mailer: d.Mailer, settings: d.Settings,
-		log: log, now: store.Clock(d.Now), jobs: make(chan struct{}, 64),
+		log: log, now: store.Clock(d.Now), cursors: newCursors(d.Settings.CursorKey), jobs: make(chan struct{}, 64),
 	}
 }
 
