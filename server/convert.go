@@ -353,13 +353,22 @@ func apiActivityLog(e store.ActivityLog) gen.ActivityLog {
 	if e.ActorID != nil {
 		switch e.ActorType {
 		case account.ActorUser:
-			out.ActorUserID = nullable.NewNullableWithValue(apiUUID(*e.ActorID))
+			out.ActorUserID = parsedUUID(*e.ActorID)
 		case account.ActorAPIKey:
 			meta["api_key_id"] = *e.ActorID
 		}
 	}
 	if e.ResourceID != nil {
-		out.ResourceID = nullable.NewNullableWithValue(apiUUID(*e.ResourceID))
+		out.ResourceID = parsedUUID(*e.ResourceID)
 	}
 	return out
+}
+
+// parsedUUID is id, or null when it is not a UUID (every id the flows record is one).
+func parsedUUID(id string) nullable.Nullable[uuid.UUID] {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return nullable.NewNullNullable[uuid.UUID]()
+	}
+	return nullable.NewNullableWithValue(u)
 }

@@ -220,6 +220,13 @@ func TestLoginCeilingAcrossSources(t *testing.T) {
 			if !strings.Contains(m.Subject, "paused") {
 				t.Errorf("mail to the owner = %q, want the notice that sign-ins are paused", m.Subject)
 			}
+			// The activity log: each failure from its address, and the pause once, by the service.
+			e.stack.Accounts.Wait()
+			failed := e.sql.Int(t, "SELECT COUNT(DISTINCT source_address) FROM activity_logs WHERE action = 'auth.login' AND status = 'failed' AND actor_id IS NULL")
+			locked := e.sql.Strings(t, "SELECT status || ' ' || actor_type || ' ' || actor_label || ' ' || source_address || ' ' || metadata FROM activity_logs WHERE action = 'auth.login.locked'")
+			if failed != ceiling || len(locked) != 1 || locked[0] != `success system sign-in throttle 10.0.199.1 {"failures":200,"paused_seconds":900}` {
+				t.Errorf("activity log: %d failed sign-ins from distinct addresses and locks %q; want %d and one lock by the system, from the last address", failed, locked, ceiling)
+			}
 			e.clock.Advance(15*time.Minute + time.Second)
 			if status := e.loginFrom("198.51.100.8", "ceiling@example.com", "a perfectly fine password"); status != http.StatusOK {
 				t.Errorf("after the pause: %d, want 200", status)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -90,19 +91,24 @@ func emailSubject(email string) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-type clientIPKey struct{}
+type originKey struct{}
 
-func clientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey{}).(string)
-	return ip
+// originOf is where the request came from, as the account flows record it: its request id and the
+// client's address.
+func originOf(ctx context.Context) account.Origin {
+	o, _ := ctx.Value(originKey{}).(account.Origin)
+	return o
 }
 
-// withClientIP records the client's address for the handlers: the socket's, or with trusted proxies
-// configured, the first address in X-Forwarded-For that is not one of them.
-func withClientIP(next echo.HandlerFunc) echo.HandlerFunc {
+func clientIP(ctx context.Context) string { return originOf(ctx).Source }
+
+// withOrigin records for the handlers the request's id and the client's address: the socket's, or
+// with trusted proxies configured, the first address in X-Forwarded-For that is not one of them.
+func withOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), clientIPKey{}, c.RealIP())))
+		o := account.Origin{RequestID: requestID(c), Source: c.RealIP()}
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), originKey{}, o)))
 		return next(c)
 	}
 }

@@ -2,8 +2,12 @@ package account
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -115,6 +119,131 @@ func RetentionDays(plan string) int {
 		return d
 	}
 	return retentionDays[store.PlanFree]
+}
+
+// Origin is where a request came from: its X-Request-ID and the client's address. Flows record
+// both with their events.
+type Origin struct {
+	RequestID string
+	Source    string
+}
+
+// actor is who caused an event, as the log shows them.
+type actor struct{ kind, id, label string }
+
+// userActor is a user acting through a session, or through a link mailed to them.
+func userActor(u store.User) actor { return actor{kind: ActorUser, id: u.ID, label: u.Email} }
+
+// anonymous is whoever sent an unauthenticated request that named an account: a sign-in with a
+// wrong password, a password reset request. They proved nothing, so no user is named.
+var anonymous = actor{kind: ActorUser, label: "unauthenticated"}
+
+// throttleActor is the service itself pausing an account's sign-ins.
+var throttleActor = actor{kind: ActorSystem, label: "sign-in throttle"}
+
+// scope is the organization an event belongs to, and the plan that sets how long it is kept.
+type scope struct{ org, plan string }
+
+func scopeOf(a store.Account) scope { return scope{org: a.Organization.ID, plan: a.Production().Plan} }
+
+// homeScope is where the events of a user's own account go when no session says: the organization
+// a login opens (that of the user's most recently active project, else the one made at
+// registration). q is the store or the flow's transaction.
+func homeScope(ctx context.Context, q *store.Store, userID string) (scope, error) {
+	a, err := q.Account(ctx, userID, "")
+	if err != nil {
+		return scope{}, fmt.Errorf("home organization: %w", err)
+	}
+	return scopeOf(a), nil
+}
+
+// event is one activity-log entry as a flow describes it. Metadata holds only what is not secret:
+// names, addresses, roles, counts; never a token, hash, password or key.
+type event struct {
+	action       string
+	status       string // "" is StatusSuccess
+	scope        scope
+	actor        actor
+	resourceType string
+	resourceID   string
+	meta         map[string]any
+	origin       Origin
+	// id and at, when set, are the entry's id and time (an event recorded later keeps those of
+	// the moment it happened); otherwise they are taken when it is written.
+	id string
+	at time.Time
+}
+
+// record writes e through q, the transaction of the change it describes (or the store, for an
+// event that is the change: a sign-in).
+func (s *Service) record(ctx context.Context, q *store.Store, e event) error {
+	status := e.status
+	if status == "" {
+		status = StatusSuccess
+	}
+	info, ok := Catalogue[e.action]
+	msg := info.Messages[status]
+	if !ok || msg == "" {
+		return fmt.Errorf("record %s %s: not in the catalogue", e.action, status)
+	}
+	now := e.at
+	if now.IsZero() {
+		now = s.now()
+	}
+	days := RetentionDays(e.scope.plan)
+	return q.RecordActivity(ctx, store.ActivityLog{
+		ID: e.id, OrganizationID: e.scope.org, CreatedAt: now, ActorType: e.actor.kind, ActorID: optional(e.actor.id),
+		ActorLabel: optional(e.actor.label), Action: e.action, Category: info.Category, Status: status,
+		ResourceType: optional(e.resourceType), ResourceID: optional(e.resourceID), Message: msg,
+		Metadata: encodeMetadata(e.meta), RequestID: optional(e.origin.RequestID), SourceAddress: optional(e.origin.Source),
+		RetentionDays: days, ExpiresAt: now.AddDate(0, 0, days),
+	})
+}
+
+// recordLater writes e off the request path: the failures that change nothing (a wrong password)
+// are recorded without making the answer wait, in the home organization of userID when e has no
+// scope. Service.Close waits for it.
+func (s *Service) recordLater(e event, userID string) {
+	e.id, e.at = store.NewID(), s.now()
+	s.background("activity", func(ctx context.Context) error {
+		if e.scope.org == "" {
+			sc, err := homeScope(ctx, s.store, userID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // the account is gone: nobody's log to write to
+			}
+			if err != nil {
+				return err
+			}
+			e.scope = sc
+		}
+		return s.record(ctx, s.store, e)
+	})
+}
+
+// encodeMetadata is meta as a JSON object of at most store.MaxActivityMetadata characters; past
+// that, only a note that it was too long (flows write far less).
+func encodeMetadata(meta map[string]any) string {
+	if len(meta) == 0 {
+		return "{}"
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(meta); err != nil {
+		return `{"metadata_unencodable":true}`
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	if utf8.RuneCountInString(out) > store.MaxActivityMetadata {
+		return `{"metadata_truncated":true}`
+	}
+	return out
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // ActivityReader is who reads an organization's log: a member in a session (Role set) or an API

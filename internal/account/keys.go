@@ -23,8 +23,9 @@ type NewKey struct {
 }
 
 // CreateKey mints a key for the caller's active project and returns it with its plaintext, which
-// is never stored and never available again. A *FieldError for an expiry in the past or an account
-// id that is not one of the project's.
+// is never stored and never available again; the activity log records it (name, display prefix,
+// scopes). A *FieldError for an expiry in the past or an account id that is not one of the
+// project's.
 func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIKey, string, error) {
 	if err := c.require(PermManageAPIKeys); err != nil {
 		return store.APIKey{}, "", err
@@ -48,15 +49,34 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 	if err != nil {
 		return store.APIKey{}, "", fmt.Errorf("mint api key: %w", err)
 	}
-	key, err := s.store.CreateAPIKey(ctx, store.NewAPIKey{
-		ProjectID: c.Project.ID, OrganizationID: c.organization(), CreatedBy: c.user().ID,
-		Name: strings.TrimSpace(k.Name), Prefix: minted.Display, SecretHash: minted.Hash, Scopes: scopes,
-		PinterestAccountIDs: k.PinterestAccountIDs, ExpiresAt: expires, Now: now,
+	var key store.APIKey
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		var err error
+		key, err = tx.CreateAPIKey(ctx, store.NewAPIKey{
+			ProjectID: c.Project.ID, OrganizationID: c.organization(), CreatedBy: c.user().ID,
+			Name: strings.TrimSpace(k.Name), Prefix: minted.Display, SecretHash: minted.Hash, Scopes: scopes,
+			PinterestAccountIDs: k.PinterestAccountIDs, ExpiresAt: expires, Now: now,
+		})
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, keyEvent(ActionAPIKeyCreated, c, key, map[string]any{"environment": c.Project.Environment}))
 	})
 	if err != nil {
 		return store.APIKey{}, "", err
 	}
 	return key, minted.Plaintext, nil
+}
+
+// keyEvent is the event of c's doing action to key: its name, display prefix and scopes, never its
+// secret or hash, with extra details.
+func keyEvent(action string, c Caller, key store.APIKey, extra map[string]any) event {
+	meta := map[string]any{"name": key.Name, "prefix": key.Prefix, "scopes": key.ScopeList(), "project_id": key.ProjectID}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	return event{action: action, scope: c.scope(), actor: c.actor(), resourceType: ResourceAPIKey, resourceID: key.ID,
+		origin: c.Origin, meta: meta}
 }
 
 // Every key flow needs can_manage_api_keys (a *PermissionError otherwise).
@@ -92,17 +112,42 @@ func (s *Service) UpdateKey(ctx context.Context, c Caller, keyID string, p store
 			return store.APIKey{}, err
 		}
 	}
-	k, err := s.store.UpdateAPIKey(ctx, c.organization(), keyID, p, s.now())
+	var k store.APIKey
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		var err error
+		if k, err = tx.UpdateAPIKey(ctx, c.organization(), keyID, p, s.now()); err != nil {
+			return err
+		}
+		var changed []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"name", p.Name != nil}, {"scopes", p.Scopes != nil}, {"pinterest_account_ids", p.PinterestAccountIDs.Set}} {
+			if f.set {
+				changed = append(changed, f.name)
+			}
+		}
+		return s.record(ctx, tx, keyEvent(ActionAPIKeyUpdated, c, k, map[string]any{"changed": changed}))
+	})
 	return k, notFoundAs(err, ErrKeyNotFound)
 }
 
-// RevokeKey revokes a key of the caller's organization; revoking twice is harmless.
+// RevokeKey revokes a key of the caller's organization; revoking twice is harmless (and recorded
+// once).
 // ErrKeyNotFound as for UpdateKey.
 func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.APIKey, error) {
 	if err := c.require(PermManageAPIKeys); err != nil {
 		return store.APIKey{}, err
 	}
-	k, err := s.store.RevokeAPIKey(ctx, c.organization(), keyID, s.now())
+	var k store.APIKey
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		var revoked bool
+		var err error
+		if k, revoked, err = tx.RevokeAPIKey(ctx, c.organization(), keyID, s.now()); err != nil || !revoked {
+			return err
+		}
+		return s.record(ctx, tx, keyEvent(ActionAPIKeyRevoked, c, k, nil))
+	})
 	return k, notFoundAs(err, ErrKeyNotFound)
 }
 

@@ -82,8 +82,13 @@ func New(d Deps) *Service {
 	}
 }
 
-// Close waits for the flows still running off the request path (forgot-password).
+// Close waits for the flows still running off the request path (forgot-password, the activity-log
+// entries of failed password checks).
 func (s *Service) Close() { s.jobsWG.Wait() }
+
+// Wait waits for the flows started off the request path so far (tests: their effects are then
+// visible); the Service stays usable.
+func (s *Service) Wait() { s.jobsWG.Wait() }
 
 // background runs fn off the request path, bounded, with its own deadline; Close waits for it.
 func (s *Service) background(name string, fn func(ctx context.Context) error) {
@@ -104,12 +109,18 @@ func (s *Service) background(name string, fn func(ctx context.Context) error) {
 type Caller struct {
 	Account store.Account
 	Project store.Project // the session's active project
-	Source  string        // the client's address
+	Origin                // the request: its id and the client's address
 	// Authenticated is when the caller last proved their password (the session's auth_time).
 	Authenticated time.Time
 }
 
 func (c Caller) user() store.User { return c.Account.User }
+
+// scope is the caller's current organization, where the events of their requests go.
+func (c Caller) scope() scope { return scopeOf(c.Account) }
+
+// actor is the caller as the activity log shows them.
+func (c Caller) actor() actor { return userActor(c.user()) }
 
 // Role is the caller's role in their current organization.
 func (c Caller) Role() Role           { return Role(c.Account.Role) }
