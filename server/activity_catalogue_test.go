@@ -122,20 +122,6 @@ func idOf(n nullable.Nullable[uuid.UUID]) string {
 	return v.String()
 }
 
-// linkTo waits for the next mail to addr that links to page (notices on the way are skipped) and
-// returns the link's token.
-func (e *env) linkTo(addr, page string) string {
-	e.t.Helper()
-	for range 10 {
-		m := e.smtp.WaitFor(e.t, addr, mailWait)
-		if u, err := url.Parse(m.Link()); err == nil && u.Path == page {
-			return e.tokenFrom(m, page)
-		}
-	}
-	e.t.Fatalf("no mail to %s linking to %s among the next 10", addr, page)
-	return ""
-}
-
 // TestActivityCatalogue runs every flow of the catalogue once (and the repeats that change nothing)
 // and reads the organization's log: each action recorded once by the flow that causes it, in order,
 // with the right status, actor, resource, request id and source address, and nothing else.

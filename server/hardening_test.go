@@ -24,7 +24,7 @@ func (e *env) requestEmailChange(token, newEmail string) string {
 	if err != nil || r.JSON200 == nil {
 		e.t.Fatalf("request email change to %s: %v %s", newEmail, err, r.Body)
 	}
-	return e.tokenFrom(e.smtp.WaitFor(e.t, newEmail, mailWait), "/confirm-email-change")
+	return e.linkTo(newEmail, "/confirm-email-change")
 }
 
 func (e *env) confirmEmailChange(token string) int {
@@ -40,7 +40,7 @@ func (e *env) confirmEmailChange(token string) int {
 func (e *env) resetLink(email string) string {
 	e.t.Helper()
 	e.forgot(email)
-	return e.tokenFrom(e.smtp.WaitFor(e.t, email, mailWait), "/reset-password")
+	return e.linkTo(email, "/reset-password")
 }
 
 func (e *env) requestVerification(token, email string) string {
@@ -49,7 +49,7 @@ func (e *env) requestVerification(token, email string) string {
 	if err != nil || r.JSON200 == nil {
 		e.t.Fatalf("request verification: %v %s", err, r.Body)
 	}
-	return e.tokenFrom(e.smtp.WaitFor(e.t, email, mailWait), "/verify-email")
+	return e.linkTo(email, "/verify-email")
 }
 
 // TestEndingSessionsEndsWhatTheyStarted: a thief with a stolen session asks for an email change to
@@ -388,7 +388,7 @@ func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 		if status := e.confirmEmailChange(e.requestEmailChange(stolen, "taker@example.com")); status != http.StatusOK {
 			t.Fatalf("confirm: %d", status)
 		}
-		notice := e.smtp.WaitFor(t, "rightful@example.com", mailWait)
+		notice := e.mailLinking("rightful@example.com", "/revert-email-change")
 		revert := e.tokenFrom(notice, "/revert-email-change")
 		if !strings.Contains(notice.Text, "wasn't you") {
 			t.Errorf("notice to the former address: %s", notice.Text)

@@ -307,7 +307,8 @@ func codeBounds(t *testing.T) map[string]bound {
 	b["one_time_tokens.purpose"] = longest("store.Purpose*", store.PurposePasswordReset, store.PurposeEmailVerify, store.PurposeEmailChange, store.PurposeEmailRevert)
 
 	kinds := []string{mail.KindPasswordReset, mail.KindEmailVerify, mail.KindEmailChange, mail.KindEmailChangeTaken,
-		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation, mail.KindEmailRestored}
+		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation, mail.KindEmailRestored,
+		mail.KindAPIKeyCreated}
 	var subjects []string
 	for _, k := range kinds {
 		// An organization's name reaches a subject only through account.safeName: 40 characters at most.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/internal/apikey"
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -24,7 +25,7 @@ type NewKey struct {
 
 // CreateKey mints a key for the caller's active project and returns it with its plaintext, which
 // is never stored and never available again; the activity log records it (name, display prefix,
-// scopes). A *FieldError for an expiry in the past or an account id that is not one of the
+// scopes) and the caller gets a notice by email. A *FieldError for an expiry in the past or an account id that is not one of the
 // project's.
 func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIKey, string, error) {
 	if err := c.require(PermManageAPIKeys); err != nil {
@@ -60,12 +61,27 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 		if err != nil {
 			return err
 		}
-		return s.record(ctx, tx, keyEvent(ActionAPIKeyCreated, c, key, map[string]any{"environment": c.Project.Environment}))
+		if err := s.record(ctx, tx, keyEvent(ActionAPIKeyCreated, c, key, map[string]any{"environment": c.Project.Environment})); err != nil {
+			return err
+		}
+		return s.keyNotice(ctx, tx, c.user(), key, c.Project.Environment)
 	})
 	if err != nil {
 		return store.APIKey{}, "", err
 	}
+	s.mailer.Wake()
 	return key, minted.Plaintext, nil
+}
+
+// keyNotice tells the user who created key, inside tx, that it was created: its display prefix and
+// its project's environment, nothing anyone typed, so a thief's key does not go unnoticed.
+func (s *Service) keyNotice(ctx context.Context, tx *store.Store, user store.User, key store.APIKey, environment string) error {
+	subject, text, html, err := mail.Render(mail.KindAPIKeyCreated, mail.Data{Name: greetingName(user, user.Email), Key: key.Prefix, Environment: environment})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: mail.KindAPIKeyCreated, To: user.Email, Subject: subject, Text: text, HTML: html}, s.now())
+	return err
 }
 
 // keyEvent is the event of c's doing action to key: its name, display prefix and scopes, never its
