@@ -389,3 +389,50 @@ func TestActivityCatalogueMatchesSpec(t *testing.T) {
 		t.Errorf("openapi.yaml ActivityAction = %v\naccount.Catalogue = %v\nwant the same names", inSpec, inCode)
 	}
 }
+
+// TestExpiredActivityIsPrunedAndNeverReturned: an entry is kept for the retention of the plan it
+// was written under; past it, it is never returned, and the pruner deletes it.
+func TestExpiredActivityIsPrunedAndNeverReturned(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("pruned@example.com", "a perfectly fine password") // free: 7 days
+		org := a.Organization.ID.String()
+		e.sql.Exec(t, "UPDATE projects SET plan = 'starter' WHERE organization_id = ?", org)
+		e.createKey(a.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "kept a month"}) // starter: 30 days
+		actions := func() []string {
+			token := e.login("pruned@example.com") // a session of the day (logins are starter entries too)
+			var out []string
+			for _, it := range e.logOf(token) {
+				out = append(out, fmt.Sprintf("%s/%d", it.Action, it.RetentionDays))
+			}
+			return out
+		}
+		stored := func(action string) int64 {
+			return e.sql.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ? AND action = ?", org, action)
+		}
+		if got := fmt.Sprint(actions()); got != "[auth.register/7 api_key.created/30 auth.login/30]" {
+			t.Fatalf("log at first = %s", got)
+		}
+
+		e.clock.Advance(7*24*time.Hour + time.Second)
+		if got := fmt.Sprint(actions()); got != "[api_key.created/30 auth.login/30 auth.login/30]" {
+			t.Errorf("log after 7 days = %s, want the registration gone", got)
+		}
+		if stored(account.ActionRegister) != 1 {
+			t.Fatal("the expired registration entry is already gone before pruning; the test proves nothing")
+		}
+		if n, err := e.stack.Pruner.Prune(context.Background()); err != nil || n != 1 {
+			t.Errorf("Prune = %d, %v; want the one expired entry deleted", n, err)
+		}
+		if stored(account.ActionRegister) != 0 || stored(account.ActionAPIKeyCreated) != 1 {
+			t.Error("after pruning: want the registration deleted and the key's entry kept")
+		}
+
+		e.clock.Advance(23*24*time.Hour + time.Second)
+		if got := fmt.Sprint(actions()); got != "[auth.login/30 auth.login/30]" {
+			t.Errorf("log after 30 days = %s, want the first month's entries gone", got)
+		}
+		if n, err := e.stack.Pruner.Prune(context.Background()); err != nil || n != 2 {
+			t.Errorf("Prune = %d, %v; want the key's entry and the first login's deleted", n, err)
+		}
+	})
+}
