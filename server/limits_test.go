@@ -23,7 +23,7 @@ func strictEnv(t *testing.T, eng testdb.Engine, mutate func(*config.Config)) *en
 		mutate(&cfg)
 	}
 	e := newEnv(t, st, cfg, fastHash)
-	e.sql = testdb.OpenSQL(t, dbURL)
+	e.useSQL(t, dbURL)
 	return e
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 // TestSecretsNeverLogged drives the whole API surface, the happy paths and the refusals, then
-// searches everything the server logged for each password, token, key and JWT it saw.
+// searches everything the server logged for each password, token, key and JWT it saw. Its
+// activity-log entries are searched as every API test's are (env.useSQL).
 func TestSecretsNeverLogged(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -90,5 +91,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 			}
 		}
 		t.Logf("searched %d bytes of logs for %d secrets", len(logs), len(secrets))
+		// The activity log of these flows is searched too, when the test ends (env.useSQL).
+		if n := e.sql.Int(t, "SELECT COUNT(*) FROM activity_logs"); n < 15 {
+			t.Errorf("%d activity entries: the search of the activity log would prove little", n)
+		}
 	})
 }
