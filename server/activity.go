@@ -13,7 +13,7 @@ func (s *Server) ListActivityLogs(ctx context.Context, req gen.ListActivityLogsR
 	p := principalFrom(ctx)
 	r := account.ActivityReader{OrganizationID: p.organizationID, APIKey: p.key != nil}
 	if p.account != nil {
-		r.Role = account.Role(p.account.Role)
+		r.Role, r.Plan = account.Role(p.account.Role), p.account.Production().Plan
 	}
 	page, err := s.accounts.ActivityLogs(ctx, r, activityQuery(req.Params))
 	if err != nil {

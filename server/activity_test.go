@@ -70,7 +70,7 @@ func (e *env) walk(headers map[string]string, query url.Values, limit int) []str
 
 // seedActivity stores n entries in org, with actions of the catalogue taken in turn, several per
 // instant, before base; it returns them.
-func seedActivity(t *testing.T, st *store.Store, org string, n int, base time.Time) []store.ActivityLog {
+func seedActivity(t testing.TB, st *store.Store, org string, n int, base time.Time) []store.ActivityLog {
 	t.Helper()
 	actions := make([]string, 0, len(account.Catalogue))
 	for a := range account.Catalogue {
@@ -343,15 +343,19 @@ func TestActivityLogRetention(t *testing.T) {
 		org := a.Organization.ID.String()
 		auth := map[string]string{"Authorization": "Bearer " + a.AccessToken}
 		now := e.clock.Now()
+		key := e.createKey(a.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "reader", Scopes: &[]client.APIKeyScope{client.Read}})
 		rows := seedActivity(t, e.store, org, 3, now)
-		live := e.sql.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ?", org) - 1 // the registration's too
+		live := e.sql.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ?", org) - 1 // with the registration's and the key's
 		expired := rows[0]
 		e.sql.Exec(t, "UPDATE activity_logs SET expires_at = created_at WHERE id = ?", expired.ID)
 		for plan, days := range map[string]int{"free": 7, "starter": 30, "growth": 90, "pro": 180, "enterprise": 365} {
 			e.sql.Exec(t, "UPDATE projects SET plan = ? WHERE organization_id = ?", plan, org)
+			_, byKey, _ := e.activity(map[string]string{"X-API-Key": key.APIKey}, nil)
 			_, page, _ := e.activity(auth, nil)
-			if page.CurrentRetentionDays != days || page.CurrentRetentionLabel != fmt.Sprintf("%d days", days) {
-				t.Errorf("plan %s: retention %d %q, want %d days", plan, page.CurrentRetentionDays, page.CurrentRetentionLabel, days)
+			for _, p := range []*client.ActivityLogList{page, byKey} {
+				if p.CurrentRetentionDays != days || p.CurrentRetentionLabel != fmt.Sprintf("%d days", days) {
+					t.Errorf("plan %s: retention %d %q, want %d days", plan, p.CurrentRetentionDays, p.CurrentRetentionLabel, days)
+				}
 			}
 			for _, it := range page.Items {
 				if it.ID.String() == expired.ID {
