@@ -379,3 +379,32 @@ func TestActivityRollsBackWithTheChange(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginWithInvitationIsRecordedWhereItJoins: login with invite_token records the acceptance
+// and the sign-in in the organization joined (where the session opens), with the login's request id.
+func TestLoginWithInvitationIsRecordedWhereItJoins(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		owner := e.register("owner@example.com", "a perfectly fine password")
+		guest := e.register("guest@example.com", "a perfectly fine password")
+		inv, link := e.invite(owner.AccessToken, "guest@example.com", "viewer")
+		r, err := e.client.LoginWithResponse(ctx, client.LoginJSONRequestBody{Email: "guest@example.com", Password: "a perfectly fine password", InviteToken: &link}, withRequestID("r-join"))
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("login with the invitation: %v %s", err, r.Body)
+		}
+		if r.JSON200.Organization.ID != owner.Organization.ID {
+			t.Fatalf("the session is in %s, want the organization joined", r.JSON200.Organization.ID)
+		}
+		got := e.logOf(owner.AccessToken)
+		guestID := guest.User.ID.String()
+		checkLog(t, got[len(got)-2:], []wantEntry{
+			{action: account.ActionInvitationAccepted, actorType: "user", actor: guestID, label: "guest@example.com",
+				resourceType: "team_invitation", resourceID: inv.ID.String(), requestID: "r-join", meta: map[string]any{"role": "viewer"}},
+			{action: account.ActionLogin, actorType: "user", actor: guestID, label: "guest@example.com",
+				resourceType: "user", resourceID: guestID, requestID: "r-join"},
+		})
+		if n := e.sql.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ? AND request_id = 'r-join'", guest.Organization.ID.String()); n != 0 {
+			t.Errorf("%d entries of the join in the guest's own organization, want none", n)
+		}
+	})
+}
