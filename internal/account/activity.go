@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -202,10 +203,12 @@ func (s *Service) record(ctx context.Context, q *store.Store, e event) error {
 
 // recordLater writes e off the request path: the failures that change nothing (a wrong password)
 // are recorded without making the answer wait, in the home organization of userID when e has no
-// scope. Service.Close waits for it.
-func (s *Service) recordLater(e event, userID string) {
+// scope. Service.Close waits for it. When every background slot stays busy for as long as the
+// request may last (a database that no longer keeps up), the entry is written to the service's log
+// instead, at error level, so the request never hangs on it.
+func (s *Service) recordLater(ctx context.Context, e event, userID string) {
 	e.id, e.at = store.NewID(), s.now()
-	s.background("activity", func(ctx context.Context) error {
+	started := s.backgroundWithin(ctx, "activity", func(ctx context.Context) error {
 		if e.scope.org == "" {
 			sc, err := homeScope(ctx, s.store, userID)
 			if errors.Is(err, store.ErrNotFound) {
@@ -218,6 +221,11 @@ func (s *Service) recordLater(e event, userID string) {
 		}
 		return s.record(ctx, s.store, e)
 	})
+	if !started {
+		s.log.Error("activity entry not recorded: background jobs saturated", slog.String("action", e.action),
+			slog.String("status", e.status), slog.String("user_id", userID), slog.String("request_id", e.origin.RequestID),
+			slog.String("source_address", e.origin.Source), slog.Time("at", e.at))
+	}
 }
 
 // encodeMetadata is meta as a JSON object of at most store.MaxActivityMetadata characters; past

@@ -320,7 +320,7 @@ func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User,
 	var origin Origin
 	if failed != nil {
 		origin = failed.origin
-		s.recordLater(*failed, user.ID)
+		s.recordLater(ctx, *failed, user.ID)
 	}
 	if n == loginAccountCeiling {
 		s.log.Warn("security event: failed logins reached the account ceiling; the account waits",

@@ -73,7 +73,8 @@ func (c cursors) seal(pos store.ActivityPosition, binding string) string {
 
 // open returns the position of a cursor sealed for binding; errBadCursor for anything else.
 func (c cursors) open(token, binding string) (store.ActivityPosition, error) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: a cursor has one spelling (no stray bits in its last character).
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(b) != cursorLen || b[0] != cursorVersion {
 		return store.ActivityPosition{}, errBadCursor
 	}

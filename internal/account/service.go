@@ -93,6 +93,27 @@ func (s *Service) Wait() { s.jobsWG.Wait() }
 // background runs fn off the request path, bounded, with its own deadline; Close waits for it.
 func (s *Service) background(name string, fn func(ctx context.Context) error) {
 	s.jobs <- struct{}{}
+	s.run(name, fn)
+}
+
+// backgroundWithin is background for a request: it waits for a free slot no longer than ctx lasts,
+// and reports whether fn was started.
+func (s *Service) backgroundWithin(ctx context.Context, name string, fn func(ctx context.Context) error) bool {
+	select {
+	case s.jobs <- struct{}{}: // a free slot wins even over a request already out of time
+	default:
+		select {
+		case s.jobs <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	s.run(name, fn)
+	return true
+}
+
+// run starts fn in the slot taken.
+func (s *Service) run(name string, fn func(ctx context.Context) error) {
 	s.jobsWG.Add(1)
 	go func() {
 		defer func() { <-s.jobs; s.jobsWG.Done() }()
