@@ -224,8 +224,9 @@ func (s *Service) wait(ctx context.Context, t throttle) error {
 // Login checks the password and opens a session on the production project, and records the
 // sign-in. An unknown email and a wrong password get the same error, ErrInvalidCredentials, after
 // the same work: one password verification (a wrong password of an existing account is recorded
-// off the request path, so the answer waits for nothing more). A *BackoffError while the account must wait after repeated failures (registered or
-// not, so it reveals nothing); a *FieldError for a bad time zone.
+// off the request path, so the answer waits for nothing more). A *BackoffError while the account
+// must wait after repeated failures (registered or not, so it reveals nothing); a *FieldError for a
+// bad time zone.
 func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	var tz string
 	if c.Timezone != nil {
