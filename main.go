@@ -22,6 +22,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/account"
+	"github.com/pinbridge/pinbridge-auth/internal/activity"
 	"github.com/pinbridge/pinbridge-auth/internal/admin"
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
 	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
@@ -158,6 +159,8 @@ func serve() error {
 	sender.Start()
 	usage := keyusage.New(st, log, nil, 5*time.Second)
 	usage.Start()
+	pruner := activity.New(st, log, nil, activity.Options{})
+	pruner.Start()
 	sessions := session.NewManager([]byte(cfg.Auth.JWTSecret.Reveal()), cfg.Auth.Issuer, cfg.Auth.Audience, cfg.Auth.AccessTokenTTL, store.Clock(nil))
 	accounts := account.New(account.Deps{
 		Store: st, Hasher: hasher, Sessions: sessions, Mailer: sender, Log: log, Settings: account.SettingsFrom(cfg),
@@ -169,7 +172,7 @@ func serve() error {
 	stopped := false
 	defer func() {
 		if !stopped { // an early return: nothing is hung yet, stop without a deadline
-			_ = stopWorkers(context.Background(), sender, accounts, usage, reminders)
+			_ = stopWorkers(context.Background(), sender, accounts, usage, pruner, reminders)
 		}
 	}()
 	var scanKeys secretscan.Keys
@@ -220,7 +223,7 @@ func serve() error {
 	httpErr := httpServer.Shutdown(shutdownCtx)
 	// Within what is left of the same deadline: a hung SMTP server must not hold the process.
 	stopped = true
-	if err := stopWorkers(shutdownCtx, sender, accounts, usage, reminders); err != nil {
+	if err := stopWorkers(shutdownCtx, sender, accounts, usage, pruner, reminders); err != nil {
 		log.Warn("shutdown: background work left behind", slog.String("error", err.Error()))
 	}
 	if httpErr != nil && !errors.Is(httpErr, http.ErrServerClosed) {
@@ -232,13 +235,16 @@ func serve() error {
 // stopWorkers stops the service's background work within ctx's deadline (what is left of the
 // shutdown timeout after the HTTP drain). The mail sender begins no further message and abandons
 // an attempt in flight shortly before the deadline (the message stays queued for a retry, so a hung
-// SMTP server cannot hold the process); flows still running off the request path (forgot-password)
-// and the last flush of API-key usage get the time that is left and are left behind at the
-// deadline. The error says what was left behind.
-func stopWorkers(ctx context.Context, sender *mail.Sender, accounts *account.Service, usage *keyusage.Recorder, tasks ...*periodic.Task) error {
+// SMTP server cannot hold the process); the activity-log pruner and the periodic tasks stop at once
+// (a batch in flight is cancelled; its rows wait for the next sweep); flows still running off the
+// request path (forgot-password, activity entries of failed sign-ins) and the last flush of API-key
+// usage get the time that is left and are left behind at the deadline. The error says what was
+// left behind.
+func stopWorkers(ctx context.Context, sender *mail.Sender, accounts *account.Service, usage *keyusage.Recorder, pruner *activity.Pruner, tasks ...*periodic.Task) error {
 	rest := make(chan struct{})
 	go func() {
 		defer close(rest)
+		pruner.Close()
 		for _, t := range tasks {
 			t.Stop()
 		}

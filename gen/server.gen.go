@@ -76,6 +76,165 @@ func (e APIKeyScope) Valid() bool {
 	}
 }
 
+// Defines values for ActivityAction.
+const (
+	ActivityActionAPIKeyCreated              ActivityAction = "api_key.created"
+	ActivityActionAPIKeyRevoked              ActivityAction = "api_key.revoked"
+	ActivityActionAPIKeyUpdated              ActivityAction = "api_key.updated"
+	ActivityActionAuthEmailChangeConfirmed   ActivityAction = "auth.email_change.confirmed"
+	ActivityActionAuthEmailChangeRequested   ActivityAction = "auth.email_change.requested"
+	ActivityActionAuthEmailChangeReverted    ActivityAction = "auth.email_change.reverted"
+	ActivityActionAuthEmailVerified          ActivityAction = "auth.email.verified"
+	ActivityActionAuthLogin                  ActivityAction = "auth.login"
+	ActivityActionAuthLoginLocked            ActivityAction = "auth.login.locked"
+	ActivityActionAuthPasswordChanged        ActivityAction = "auth.password.changed"
+	ActivityActionAuthPasswordResetCompleted ActivityAction = "auth.password_reset.completed"
+	ActivityActionAuthPasswordResetRequested ActivityAction = "auth.password_reset.requested"
+	ActivityActionAuthRegister               ActivityAction = "auth.register"
+	ActivityActionAuthSessionsRevoked        ActivityAction = "auth.sessions.revoked"
+	ActivityActionProjectSandboxCreated      ActivityAction = "project.sandbox.created"
+	ActivityActionProjectSandboxReset        ActivityAction = "project.sandbox.reset"
+	ActivityActionProjectSwitched            ActivityAction = "project.switched"
+	ActivityActionTeamInvitationAccepted     ActivityAction = "team.invitation.accepted"
+	ActivityActionTeamInvitationCreated      ActivityAction = "team.invitation.created"
+	ActivityActionTeamInvitationResent       ActivityAction = "team.invitation.resent"
+	ActivityActionTeamInvitationRevoked      ActivityAction = "team.invitation.revoked"
+	ActivityActionTeamMemberRemoved          ActivityAction = "team.member.removed"
+	ActivityActionTeamMemberRoleChanged      ActivityAction = "team.member.role_changed"
+)
+
+// Valid indicates whether the value is a known member of the ActivityAction enum.
+func (e ActivityAction) Valid() bool {
+	switch e {
+	case ActivityActionAPIKeyCreated:
+		return true
+	case ActivityActionAPIKeyRevoked:
+		return true
+	case ActivityActionAPIKeyUpdated:
+		return true
+	case ActivityActionAuthEmailChangeConfirmed:
+		return true
+	case ActivityActionAuthEmailChangeRequested:
+		return true
+	case ActivityActionAuthEmailChangeReverted:
+		return true
+	case ActivityActionAuthEmailVerified:
+		return true
+	case ActivityActionAuthLogin:
+		return true
+	case ActivityActionAuthLoginLocked:
+		return true
+	case ActivityActionAuthPasswordChanged:
+		return true
+	case ActivityActionAuthPasswordResetCompleted:
+		return true
+	case ActivityActionAuthPasswordResetRequested:
+		return true
+	case ActivityActionAuthRegister:
+		return true
+	case ActivityActionAuthSessionsRevoked:
+		return true
+	case ActivityActionProjectSandboxCreated:
+		return true
+	case ActivityActionProjectSandboxReset:
+		return true
+	case ActivityActionProjectSwitched:
+		return true
+	case ActivityActionTeamInvitationAccepted:
+		return true
+	case ActivityActionTeamInvitationCreated:
+		return true
+	case ActivityActionTeamInvitationResent:
+		return true
+	case ActivityActionTeamInvitationRevoked:
+		return true
+	case ActivityActionTeamMemberRemoved:
+		return true
+	case ActivityActionTeamMemberRoleChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityCategory.
+const (
+	Billing       ActivityCategory = "billing"
+	Configuration ActivityCategory = "configuration"
+	Integration   ActivityCategory = "integration"
+	Publishing    ActivityCategory = "publishing"
+	Security      ActivityCategory = "security"
+)
+
+// Valid indicates whether the value is a known member of the ActivityCategory enum.
+func (e ActivityCategory) Valid() bool {
+	switch e {
+	case Billing:
+		return true
+	case Configuration:
+		return true
+	case Integration:
+		return true
+	case Publishing:
+		return true
+	case Security:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityResourceType.
+const (
+	ActivityResourceTypeAPIKey         ActivityResourceType = "api_key"
+	ActivityResourceTypeProject        ActivityResourceType = "project"
+	ActivityResourceTypeTeamInvitation ActivityResourceType = "team_invitation"
+	ActivityResourceTypeTeamMember     ActivityResourceType = "team_member"
+	ActivityResourceTypeUser           ActivityResourceType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ActivityResourceType enum.
+func (e ActivityResourceType) Valid() bool {
+	switch e {
+	case ActivityResourceTypeAPIKey:
+		return true
+	case ActivityResourceTypeProject:
+		return true
+	case ActivityResourceTypeTeamInvitation:
+		return true
+	case ActivityResourceTypeTeamMember:
+		return true
+	case ActivityResourceTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityStatus.
+const (
+	Canceled ActivityStatus = "canceled"
+	Failed   ActivityStatus = "failed"
+	Queued   ActivityStatus = "queued"
+	Success  ActivityStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ActivityStatus enum.
+func (e ActivityStatus) Valid() bool {
+	switch e {
+	case Canceled:
+		return true
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuthResponseTokenType.
 const (
 	AuthResponseTokenTypeBearer AuthResponseTokenType = "bearer"
@@ -480,6 +639,72 @@ type APIKeyUpdateRequest struct {
 	PinterestAccountIds nullable.Nullable[PinterestAccountIDs] `json:"pinterest_account_ids,omitempty"`
 	Scopes              *APIKeyScopes                          `json:"scopes,omitempty"`
 }
+
+// ActivityAction The catalogue of recorded actions (README, "Activity log").
+type ActivityAction string
+
+// ActivityCategory defines model for ActivityCategory.
+type ActivityCategory string
+
+// ActivityLog One event. Never carries a secret, token, hash or password.
+type ActivityLog struct {
+	// Action The catalogue of recorded actions (README, "Activity log").
+	Action ActivityAction `json:"action"`
+
+	// ActorLabel Who acted, for people to read, e.g. the user's email or the API key's display prefix.
+	ActorLabel nullable.Nullable[string] `json:"actor_label,omitempty"`
+
+	// ActorType One of `user` (a person: a session, or a link mailed to them; `actor_user_id` is null
+	// when they were not authenticated), `api_key`, `system` (the service itself), `worker`,
+	// `admin`, `billing`. Not declared as an enum: its `admin` would rename the generated
+	// clients' `OrganizationRole` constants.
+	ActorType string `json:"actor_type"`
+
+	// ActorUserID The user who acted, when the actor is a known user.
+	ActorUserID nullable.Nullable[openapi_types.UUID] `json:"actor_user_id,omitempty"`
+	Category    ActivityCategory                      `json:"category"`
+	CreatedAt   time.Time                             `json:"created_at"`
+	ExpiresAt   time.Time                             `json:"expires_at"`
+	ID          openapi_types.UUID                    `json:"id"`
+	Message     string                                `json:"message"`
+
+	// Metadata Details of the action (for example the new address of an email change, a key's name and scopes) and `source_address`, the client's address as the server saw it.
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// RequestID The `X-Request-ID` of the request that caused it.
+	RequestID  nullable.Nullable[string]             `json:"request_id,omitempty"`
+	ResourceID nullable.Nullable[openapi_types.UUID] `json:"resource_id,omitempty"`
+
+	// ResourceType What the action was about (one of ActivityResourceType).
+	ResourceType nullable.Nullable[string] `json:"resource_type,omitempty"`
+
+	// RetentionDays How long this entry is kept, set by the plan when it was written.
+	RetentionDays int            `json:"retention_days"`
+	Status        ActivityStatus `json:"status"`
+}
+
+// ActivityLogList defines model for ActivityLogList.
+type ActivityLogList struct {
+	// CurrentRetentionDays How long the organization's plan keeps new entries.
+	//
+	// Example: 30
+	CurrentRetentionDays int `json:"current_retention_days"`
+
+	// CurrentRetentionLabel Example: 30 days
+	CurrentRetentionLabel string `json:"current_retention_label"`
+
+	// Items Newest first.
+	Items []ActivityLog `json:"items"`
+
+	// NextCursor Pass as `cursor` (with the same filters) for the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ActivityResourceType defines model for ActivityResourceType.
+type ActivityResourceType string
+
+// ActivityStatus defines model for ActivityStatus.
+type ActivityStatus string
 
 // AuthResponse defines model for AuthResponse.
 type AuthResponse struct {
@@ -1118,6 +1343,22 @@ type Unavailable = Error
 // ValidationError defines model for ValidationError.
 type ValidationError = Error
 
+// ListActivityLogsParams defines parameters for ListActivityLogs.
+type ListActivityLogsParams struct {
+	// Limit How many entries a page holds.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor       *string               `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Category     *ActivityCategory     `form:"category,omitempty" json:"category,omitempty"`
+	Action       *ActivityAction       `form:"action,omitempty" json:"action,omitempty"`
+	Status       *ActivityStatus       `form:"status,omitempty" json:"status,omitempty"`
+	ResourceType *ActivityResourceType `form:"resource_type,omitempty" json:"resource_type,omitempty"`
+
+	// Since Only entries created at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+}
+
 // ConfirmEmailChangeParams defines parameters for ConfirmEmailChange.
 type ConfirmEmailChangeParams struct {
 	// Token The single-use token from the emailed link.
@@ -1204,6 +1445,9 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// ListActivityLogs The organization's activity log
+	// (GET /v1/activity-logs)
+	ListActivityLogs(ctx echo.Context, params ListActivityLogsParams) error
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx echo.Context) error
@@ -1334,6 +1578,66 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReadiness(ctx)
+	return err
+}
+
+// ListActivityLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListActivityLogs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListActivityLogsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource_type", ctx.QueryParams(), &params.ResourceType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListActivityLogs(ctx, params)
 	return err
 }
 
@@ -1828,6 +2132,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/team/invitations/preview", wrapper.PreviewTeamInvitation, options.OperationMiddlewares["previewTeamInvitation"]...)
 	router.POST(options.BaseURL+"/v1/team/invitations/accept", wrapper.AcceptTeamInvitation, options.OperationMiddlewares["acceptTeamInvitation"]...)
 	router.GET(options.BaseURL+"/v1/pinterest/accounts", wrapper.ListPinterestAccounts, options.OperationMiddlewares["listPinterestAccounts"]...)
+	router.GET(options.BaseURL+"/v1/activity-logs", wrapper.ListActivityLogs, options.OperationMiddlewares["listActivityLogs"]...)
 
 }
 
@@ -1966,6 +2271,101 @@ type GetReadiness503JSONResponse struct {
 }
 
 func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogsRequestObject struct {
+	Params ListActivityLogsParams
+}
+
+type ListActivityLogsResponseObject interface {
+	VisitListActivityLogsResponse(w http.ResponseWriter) error
+}
+
+type ListActivityLogs200JSONResponse ActivityLogList
+
+func (response ListActivityLogs200JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListActivityLogs401JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListActivityLogs403JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs422JSONResponse struct{ ValidationErrorJSONResponse }
+
+func (response ListActivityLogs422JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListActivityLogs500JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivityLogs503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListActivityLogs503JSONResponse) VisitListActivityLogsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5721,6 +6121,9 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// ListActivityLogs The organization's activity log
+	// (GET /v1/activity-logs)
+	ListActivityLogs(ctx context.Context, request ListActivityLogsRequestObject) (ListActivityLogsResponseObject, error)
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -5897,6 +6300,31 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadinessResponseObject); ok {
 		return validResponse.VisitGetReadinessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListActivityLogs operation middleware
+func (sh *strictHandler) ListActivityLogs(ctx echo.Context, params ListActivityLogsParams) error {
+	var request ListActivityLogsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListActivityLogs(ctx.Request().Context(), request.(ListActivityLogsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListActivityLogs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListActivityLogsResponseObject); ok {
+		return validResponse.VisitListActivityLogsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7086,189 +7514,213 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, memberID MemberID) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1td9s20uhfwdG958TeQ8my47SJ/eVxk3TrNk2zsbPdfaocESIhCWsSYAHQijbX//0eDAC+ghJlO07a",
-	"5lMcEe+YGcz7fBxEPM04I0zJwcnHwZLgmAj48y1RYn02V0To/8VERoJminI2OBlckIizWCLF0QpThWZk",
-	"zgVBQnehbDEaBAMZLUmKddeUMprm6eDkMBiodUYGJwPKFFkQMbi5uQkGGRY4JcpOe86uqcJ6nvMX7Ykv",
-	"lwTRosUjiWisJ6P6W4bVchAMGE7NFK7VlMaDYCDI7zkVJB6cKJGT6vrmXKRYDU4GeQ4t7RqlEpQtBnqF",
-	"P5F112LO3pyjK7LetJIrsr77En4m6YyIrlWk8FUuaQYLQXshjUPE5wijS4JT03m/Y32m892XeMmvCPtH",
-	"TsTav0hJ2SIhw1wSpHRTNBc8RWpJEEkxTUiMEsquikX+DiMVq4QuG1eY4g+vCFuo5eDkyeFRoOHO/f9o",
-	"3F7wjR5LZpxJAoD3HY7fkt9zIpX+X8SZIgz+xFmW0AhA6eA/Um/n44B8wGmWELNRhWli+sQW8nBC46kg",
-	"kqipW3dKpMQL/f3cfEdcIPIh03tBGZZyxUWMoI85HjjTcnf/V5D54GTwfw5KhD0wX+XBSyG4Rab2sZuz",
-	"5gJOOsqFIEyVE1KJVoKzhQaZ9rrDABU/XxNB5/Yc2l8r6Fb5FnEhSKSmbrpwfzS4CQbPOZsnNLrrQeMo",
-	"4jlTU/KBSiVrZ3xmPiGcCILjNbJN7ulIAV710bnhBVlQqYi+yr2wvqxwPygOf4nZgqAVz5MYJQRfE4T1",
-	"zSwwo/+FbaMVVUueK/h9xYhAe2GCpZrCf+zpfc/FjMYxYXc8Pkmk1PdVYFT1AC+XVCLC4oxTphAjJJYI",
-	"o1wSgWw/tIfRj79eGixO+IKy/VNHDiWKMGNc6Q6Iqvs49zPmBkecIexWMeQsWZcL3Qubuwr39fG7c9XX",
-	"oDdDYiQjnhEAe5nP5zSihKkp/GjP+ZwpIhhOzJLuShPMWFMCg9XJgfmEJBHXRCBogfaEoUWamn87G8ff",
-	"REdk+OTp/MnwOHryZPgMPyPDJ/HjaBw9nh3hw/H+PZ1xzsiHjESKxGYhp3BkdrUowkJQIuG3coFwWq+5",
-	"+p7nLL7jQTGupnMYp4bO9uY1SJmv97Db124wQNAZSThbAEuDGVdLImqYCXt8g9cJx/El56+wWJA7bjUz",
-	"o00V59MExqtu2b5FaMbjNVKcI9PkniiYqI5OpRlcUynM4HItLOIoIpmSsPm3WJFXNKWK3PWOBVZkmtih",
-	"akSHc5RitnbLk6eGpUQJVsAt3n3vXTNgzega8pBrdkgzT9JyuZShELjhIbDDoWZRmozysOCUfeuyrQ8q",
-	"PDUs7h3DuVpyQf9750N1D7G+Mik3sB2mwf3xGD9TqTk7jUN2DSgSJCZMUZwY0HnH8DWmCZ4ld8WZvDJS",
-	"dXMXRFzTiCBF0owLLGiyRpW29w9HS4JirPAM6wdOopwJgqOlnsu99haFqET8mgiN6SSuQ9snAqp/6juA",
-	"I72Pl+u6GK14u+BfOTj57eMg4dHg5LeBJiP6g+aLBu+DQSoXg5PBnJIkRhX2wrLgqYGYwc17H3xazDwB",
-	"2jSCIU9QY6h7poIxJxLelhSraGluD/qjvbC5f8NP6CZVHloT6BXBV2gv1P/UGd5isXCzZ2/OfyIgImWC",
-	"Z0QoauSPSBCsSDzFqiZuxViRoaIpactcwcDID3JTH5YnFvGMvNQag8Y9xLtgAGxoLjcvcOtkRpj72P6Q",
-	"AYdEpJo69pnGcCxUkVT2WmHH5FgIvIYpBJnTD23Z9HsuUExllmDNWibrAJHRYoTCbDZN6DWZns2eHwJ6",
-	"tmYUJEtwROLprEPk1TyLWmKFXEukNF/NGTlFVKEVF1eadigtTSiJwvI+w8BIxizWL5H+cyFwRFBGBOWg",
-	"aWiex9azF+SaX93x/twYgmBLO+qb/nW5hsXqja+wRLY9Wi0Jgx1jg2izNcJ6L5Ize9xYS0RX+qC40Nzn",
-	"bK3fX0EUklqWsFql7QvkCrBISyWb7sTcQnkve6ajQc79W50vyA51mN1EmcxUF7qT7t2EVslzEQGuEJan",
-	"msimmOUYyGtragCkDEdkarDZu+tHEmWC/4dEyre9tj6n1LT8NoAmtVksLgdVulUujc/0PHppZpvPoVFF",
-	"v4LjmOrl4eRNhQrOcSJJ0CCMdSJX39ovmRnktIA6qoFurglVwdNRzcJJhZkaoZ9zzfUSzdPpHvNc5YLU",
-	"zmMjwXX0q6JrOnrypKZrOgwGGVZaphucDCaTC98wndRuE8C8cZ2scuP8hayDXU9ok63bhV1tuzwALJwk",
-	"v8zh5d8+2eAmaL5xOKPTK9JBLLME6x1+UPoeR+hiyVfM3BPcqVHVAYU+RVJxQTRBoUYXoAmF1Jw9XhAx",
-	"2grObh3tPb8vdv0WCMLtQBZo9dTQ6qkVI9qb/oGvkBY6ARJ5EgP8XhGSSXgZNFO9N9YC6bcoxmt5imIy",
-	"x3mi0NNvjsfjAAhYjA21SvEHo2T/Znz8dDwOSq372KN177xqQ45aKw0FwXGIcJLwlUR/f3kZoHAlqCIh",
-	"evPLxeXBm3eXB2/OLp//EKAwJlKJPFL0moToxctXLy9f6gU6KqZH0rRE9x4AU+ZaeylbDW5vSVpT/OHc",
-	"dHsM52L/c9ggusEgZ/T3nNjPmsoXC3iXxTsAQ0pZ9dfDJnj8eahIG4xytXxrcbXN49aEU7+RwCoXf/z1",
-	"8hRJzf5QhbBE4ZkVlIEVP0HfESyIQJN8PH4cVYeFX4ifX8MAZ1P7Cm7b7K/uuYOuTpScVrVCHqR+eU3E",
-	"uq7U1egNmtNSxxTUtPEakSmLkjwmxojUB8h/EYsLc1g+9sE9mtRzzq/onOgHTnOWYfXsQk1OLbkCnHVy",
-	"4eNvxh4yEgyq2+yx3rJto+9UcCN+9h3grW6vUYAIkCbtVWwE/EpTkAYACPoTlRo4NI8bjm9qfi05thkA",
-	"qZeuaXjYNuM7aU654Lt2WGLzwatrhSrQYZfSuMsWrlQOrLog3zXWb6UbdXwMx3Mwkbyx0vPtHl+LVYUM",
-	"vp3Sttk8sqp133Tor8nKrbd17K2lNIb2HcELkiV8nRKmXrJrKjhLrebGQVVMrknCM/g5GCh9QHAEsX5G",
-	"OfOC28vUanUKlB6sef4/9n+jiKdVFtjocYL6qR3XTu1x1yTmBp9zNqciNUxj/XoKjc9H/7kTt1SP8Akn",
-	"K7X0maslYcoqsiqtZ5wnBLPWTbhZq3NsGtF3M5X93R9kNmwSxjYF4rKqPIcJlkpLb9egQqjonlLNB4Pa",
-	"Pnxz/vq7t+cv/v5y+vbl2bvLH6a/nr9+8cuv4YTtHY5RSlmuiNRytWUj9xFe8NPCNEYV2EGcpO4Mw+al",
-	"wkyujDLzePx4wsLmeZXmttGENSGnH74V975RnQeNWvJL0b3fte0KlhlhMWWLLaAJA++kvgNl8BTE1KqU",
-	"4GHX/aBcX1djFVuP4poIdTs43sC/WW8Do7KaDEB2W2HJHimUkskAXDw0X6e0XAMSOBcpEQjHsSBSjuqw",
-	"08ePo344Zmm99u6DguKG2zuzPPYj6daK8AJT5mU0u4Gp8y63wO8/K94Xt4TiDmhrKvCIlqjhmlZYmqsC",
-	"llaQiDCVrAO0dHKr0Vw6c2mEGZoVSnXDyfYEZe+2nfGivsPSQLFV7f/CNG1OakfonPM5GD6aB3OGooRL",
-	"cFKS6hRFCdUTohSv0UxgFi0R13SzKupaO8fUaRuC8pc6O1bY7oqGHdY893PFwDYIfI4cbaeGSu+6Y1K3",
-	"fw98bLrw6Be0ZqNXSx5P9U+gHYDZW445PlO3x7BUM51oelY3FLecKOrWwNqeSxbUbNE5JwGaTVMqwdQD",
-	"NLPjJascTdO5aWDNIeCVMwjAw0+fAOiQi9WYvpIuGFa5IDBXxoWagtJ5TWI/p1aB3LaNyILmVtAHGL4p",
-	"TXU+m0fbtGVUSoQpsUYZ2MDn5oUx9rcAYYVSLhU6OjxBM7LmLAbzhuER5lToT2OEWQwD6VdgnREU6mtP",
-	"MVubaWSIVksuCQoTHoXAaCwJcDGaeEiFsCAwhm2VykWIJF5LIDxgvbdcj+6Fjfq2lwhXWkbPpcwbuqGj",
-	"w7ZYVyGnDdVdnmI2FATHxrzMcGrdYoyl0poIRZ6QYndYoSVJMtlhSgKq2am/t98fSRT+a2gfgOH5C7iy",
-	"mueQ3K79BCgKNhLf77lYcHU3OewODF33Y/gDwYnmBFqYsSTRlexeoec9bFgSapAPw52ia5zkRAJAmn4S",
-	"7YX8KjRc8hLWYvSvrYWSuvC26Qz8Et9NMJAKq1zWxTZ+5QOfayJkXRDquHs7ZNmjvtLAHaTv7EvX7Mse",
-	"DCBmhV9vST8LF9/dmLxg8IovKPv0cGjfClKqKPtZPJpHc/O+5VsHrlTOGlWch7VDSZxqECPZaUPcKhwd",
-	"TUus2l5pd9BzaMHkv5xtfVMuXTs/olbW4IObn7G4IoqyxZlSgs5yJ7J3YWoTNrZaXv02QYTL6Ur0fXf5",
-	"MyojDgIkyJwIQUSAEmzeugwvyP4I/aSvSwvHhf62phL9OMhVOo1wmmG60NMmOGfAUejfnfVWi6YyIUoZ",
-	"TV6KP1S3WoH0ymmRTfrzv4wC+6tq2R7EA2uKvyRt8M+GQ+nGh53lbN8sVQVuCxueIsXR0ZMnKFpigSNN",
-	"M05RxNOUM+BRZ+D3VwnhMNyCc0HwuIMFdR2sGEolOFsMK3LPBir+1EP+KojUdpDQfHgVl61qRl9zgHD1",
-	"gTH8tIlOkIQgqk6Q3pxli/h8wsKO2wtH6NK9YnN6bblgGaB5I+6k2iswjD445U+Y4hlKyDVJ9ApdPEVg",
-	"AgsClBqJQK6oipZGxXhvlPErpQFK08CYBgHogdidJMKHdL80Dr1+mz19Eju8CX2+S50uLq0L2RBg90gi",
-	"vXXHtFXPBPz5FvTaSoGMMoLCygGFVcWQ0xvgOAULHImpAoXGNSWrDoOhI1FGgxnvals/Q3NB5LJEdhOB",
-	"59ATJwmxsR6aMjySyOj0bHOJlvgavBFrar22I+qdzM1t+/ImdeaOJtcdHoQ3dXxsCJqYTWOSEEWmWEqi",
-	"pM/4FFSbVZyv/e2M25LT/smtDWc0SfSetrWDgxQln7exsQ0h7W6X5bOEymV3A6NWlJjFM/6hu5mG8anR",
-	"hMkehjvPEr2H4T/K7vOobyrw3KtvV54teO/aC1YNz5v7cQG3nstTRwu3CktGazEFOf+O3sB2qAqW9u1S",
-	"ajYajmZWpxKCI9lC4JjEIeIChTlzn06RnsXFnJeaR9jR6B5d3p223uPY26ZGTWfzwjdL01Or1vNo/SLO",
-	"GIlUqXX24s19uG6Xu6gf+XOepngoiRaKFYnRL2e5WproSOlc4Wcci1ieCILjwP4NDnxBRpn9Gf4yPoHe",
-	"F8KQ6/sIWMjBF283LNGX0BtDmt7Ud3eVbkNDcR81B+ra5vrQkPMX0s+wFA2d3VKiPRpLE60bJlSq5lAy",
-	"3C+cqFO81nyAxTQuEE+p0sCREswkwklSk/K3Y1KhZT8cj7dEavjdMN8kmFXf+bkg+qKlwkIBL7UQfAVZ",
-	"DTLBgdVSRGSCSr9b6RvB5zTxaViMbXcaUbXuBSxFB32GYrc+CWXkcOceRzv1yLhUOJk6y1HvfppC9+th",
-	"X+DSO6J3j2xpdY9be2hRBrMdXjnXYUVmkvbcSLd7xzxPkv5z19wypibqf9rLQ+R2Qyvea1kKf7AEbQcK",
-	"6DbtcdcvPM5cWMkjCXaw7QYopzVuTOMleAZRjf/1VsV/U+bJsFAUJ8hQ1dOCjBn1BJIKrxEGiW2NsCAB",
-	"CvXRhChKCBYSYeROyvQAw8UW3+4mAanocg6PxsGtCEp1jF2GKOhLU6G0O7259QgN+lMZ53iXrRTkaOfz",
-	"bJGnrW6Ou9OvqsWiz5qa5Gzn0/WQt53HqBG1nXuX1KQGnX1236YudwqEuPGTDacHbNEE80njvYQQo9ka",
-	"hQfXhwdOX/U3YGDvITi3vwXYLrdh/r2bFiwYZJZn2jhzYiSMqiWwrzqtaTqG+bYGBHr2WuHrKn7MwcBJ",
-	"3R0cnB7mAjTCuwSn2Y7yOYdgM1+UWkOT1iZKf+hgkM1hHJ9Bi303TV7DRa4yWCPO4T5tU+9LCCwA6Y7W",
-	"Wkey7miR2NkkUJl3F4PAbur+twTHlBHpUai6NBrVuwcnF4lVDioJEAmL/BpeanDP3jaVWMV1w8/w/Sf1",
-	"vikOo+MQc7XstlX+XWCmKFug0KQLA70Z2BhCk4MMX1W/4hVeB0YhUDUCYtWMNpiwXcINUCXaAEIMbPYw",
-	"qryxBhO2OdgA3XeswVtrW3wIZ6Iai1WafX/EjKAXnGxd/NYQ0M/srYT2ivSNKLWR9cql6CTgBbp/C4+m",
-	"1DkMTXHdY2jTprxeRhBb8kFNIeOlz9ndapBXZIZwlqEFJ9LmDZB0wYZ5dmqTYJEYLNA2qR3kp1Am/2fD",
-	"ne1ofOwz0t8qnOw2HlrbpffX2BjjmjZM2CBV0iPaF7HnkCBNsyiznCbKqhMLMA9HdwXpBsEsESjo52v2",
-	"lkhyR7/V296Uw8F7iF/ZsskLwxffJanGJ5O8LiAXw4XN2fIWjGSep4qqH/LZI9nM8QIaG0YEMlJPjf+t",
-	"b6DMj1LTCDztMj34bqbDitNjyFwkzdPzoX3H5UIr38XW9OTjNiNfP9x/EhHTJqtXP6UEz0hSZWm0SD7N",
-	"uKSQcSEYAHCUP7zvtNwIvOphhu+xfxipwaebZfpOpH0CkOjtnM25h5XkUcNb+gB+8lnDzDj11hllM0Hj",
-	"BRlqjmOLn3XZ7XA0Ho23kjI3Y5X5g9V5MRzEWsua35KMmc63smFV+vpWd0lwWvIQfleU7K6q7lupXDo1",
-	"+D0Mj7c1E1tmZzpbV229O6ePMsOIHcworkdvw0RNAu65u3vJGnZLlcLull6frqq565KTsEqACmzsZo2t",
-	"44HhmW8bSrsTv9476LW+QsMw3EPQ+qbFNqTUKlb2kpn6AIvelgGSDssSDLL9QF5R6dHbFG9pL/1Jgxhu",
-	"U6OYMbcv7Y0g15SsNoQo3w+N+zKpTq1Pp4L7tnSlremxdlUTuwpv16AgfQWF8AdsKoJTF6dLmD6JuIdb",
-	"W5sotbfcIlSF+qhGsXwL6IIvUwniC3qxd35j+2s5TFDE+86FlydzTy/4rZ7XB3sad4sk2XAOt3pyS78n",
-	"C8td76xd5mYAvi+6bdHhbjTbDPKWpPx695QMlrmquP62cwRCyHNRWUEV7uhoiSHXNrjteXzS0R7jK5eC",
-	"dX+HdAyehW3efE/3jPtmLO7EKmxkEfyRAGfG/V9x8PRHe1aTHpRa9tC48uu/jC9/uH+KlKBpavWHCV8R",
-	"MYwwqBCNB6vRf1t/3Hp8UBEYUFE0PK6rlI49iH5ZURq2Kjycn70+Q+CPr5sUHjvlpC9zfU0Hb7Cgsj71",
-	"N8dbtevvpO95uWdZDpyfTL6KLo/Z3Ty2ehJr1Xmu9UMNUPju8nlYybU06kc33XtfTNTa7FbzejPHQVsl",
-	"xKNNmvBM8FlCUkQL59/fJpDffTII0MQsZzJ4b4xLv01MmSbzzeRfHLwPa2q7ra7SkCz+Y7cyromDcsmF",
-	"QimOlpSRIgcDuqIsdku2ntsaDc14kHkEOgKSflACT+eujo7+qZmiYvuF6XM0i9+g0Pu1GpDZxxNFkzgg",
-	"FKmmL4UmH9Jk6OtJyAJHa8Bap8I3llg32v5X55VbOa9UUA6mbt8maA2jXFC1vtALMId7ltGfyNqkI9X/",
-	"N24L37t922d7sKGcEaRY6k5x6tLQj0ajsCisB9TOzFmsc6lUBilYYUU/QHUI7wvgJt4Lq2MDQmezqSJS",
-	"wQ9lvThTaaKsxfav4dmb8+FPsC2HzTCpnt4sW+/Fcxw//nrZOoqLMuWrsSc1oj/1whyq2ADQ7cdwA2y9",
-	"URJHnClsHDDsBt5Q9h0oegdWlQ+95MnBQaECHlHeTi1wDlmX1BowVBGGWbRGkX7E+RwVgxordumBb4OM",
-	"KFvooz8pPPKDarZbGVTM7IJE/JqIdWBtq9XcTAGy7of6UOY0IUGN6ZMmZwGuGvH0ajGbMO4yI1jHKnes",
-	"gWVN2GKowSEumc05Fza7zFDxoc0zE+EkkaMJm7CzmmH+ZMKG6G9/q9zn3/5mLYTuSjWphUs14Carau4w",
-	"2IYKJtvvf1bKJfk1E9rVFpMZemdyFVcHLcD2xI50RdZ2JFjNpknLpqMJQwjSpNU7AInOBIHpDE8Hbl1F",
-	"qq7TygpCk6cex5DPvOIXAccKKZwkwskKsh7ha/M0yyXOCAo/TmwKs8ngBH2cQDof/edkMBqNzEtsGfnK",
-	"rzc3IaSzsbzBhM0xTXJBpLPMHx8dGcgJzeAjl6spoRKcSiAUvJERyjhgJDQiNjzf4ZfgmaBEYajg2I1h",
-	"B4qI1PiAUZXUMBNBGNLZm/OKwcSZWrSsnRGGMzo4GTwejUePwWKqlkCRDyADO1F+w7csivPQyAaV60Mu",
-	"U1AB2to3NeZRrt8Hl7vmmkCgqn5cDYsVD070VFWrVKOs5NF43KMCT79iNtVpPCVtXBEkTfc0vXXuFE/M",
-	"EnwjF0s9qFe7qz52g5Pf3gcDmaepvk7vNJr64oUEM9daKpIO3usRDkzI3n87L+QMYE+io/EYrZY0KVhQ",
-	"KFFFJQLOTnFDg4qiXSN0Xinao3hui/Y47ynvHdnMUZ/weuwMHcWGqrvSkPQpruYVvSZMT6K5eNJ1K+DW",
-	"1vdSbCLaotiVIRcyQE/Gj9Ge8QTSdGm/yBzrLmaEQtdLk7sJCwuPvhDtSUWTRM9hOxJwlc20BBcjGxUJ",
-	"TkISzXK5RrNcIVz9YLjfCTOCM4SsrxhaEKVJml3mSQ2e4NGu7UUQlGfm9XOwheTSeb0lHMNfqSTJNZFo",
-	"T2/Z5KugAsUExwllZD9AkiOMoPUMJ5hFRGiGPoeKDiSzVEUq/cVQzBZwlv6RnxA+y0k8IPoWCpkWqKYE",
-	"ns9phPZqd4gg+Rm83MVV7ltAfvww69xQee2+SqhtQLBiaZsx7PrwAGd06FR6XjSzVXmkE+NMDoZHsiHP",
-	"BYiRleYiIcg5KCoqcUZk6SeOXmv8MdDuyqi0qaB+yg1bdGc426EOh0e92q48imaQDEZ/1weiDwbg6nh8",
-	"uJ1A1sooQqfH2zuVZXRvSYcLoN+6uMJ5GECrQq2lKljtCigVoPNey8FceoDHWHIlwiDI1dN4tECoIuhB",
-	"yo1SMghKiQ++4AmzosG+yehT1uQJrSoYyEBHVR7D9TIARaPRMCmSPTSvyqOXmau/4/F6t3qFJcPphJ03",
-	"Rtoyav1+BMdXo+qmrjqwYcgNnDm8N5pXr7TUQfeuyDowTDp4aRZ3s2cOm7OI7D8k1hwf9ujRLJqr+x0d",
-	"be/XLGMJ/Z5t71etU/u5MNvco+ZDSv2PB7sbT8XBxyuyntL4xuB7QpRHbfjWZhYriucD38Q0GFgkgpSw",
-	"hp0quA70Vj8bWm5TK+DdtVgp0sSmXK/jpnliKrj5ifgR9zxsA/aw9EEKkSTqQUF8fLy9R1H7+g6w/Vng",
-	"FKBiO5xq4dplzOw0u5dNDn4i6/MXYHrPIMv2yccGhBl7771R/9d0sVTJ+vakv17eqxfpfyg0sKZxqIn3",
-	"RcP9A78FnwlfjOFFIEGGkMDl1jT+wBQcNQEHt0SuHqxhkcAWJHW9+qDI7ePJEaMl4cIsBVKxygWTmt+Y",
-	"sILhCIDVMByiv26h5khDXxXEEO25Koa2fGGAsJowSCvv6hyOEYG660pL28DVgEqdVYt72lDa6sPXfvdO",
-	"rSCvGe2Esiuj/FMrjvbCaqXYMNCPTFHMN9wfobNS0hIIJ6AzQbaPKzR6PH42YWEr+3+oxTESSxR6UpKF",
-	"Pm64Wnz2LvTQX3fy8Tfj8Y4EsV788sZSxM/J+zKy+vL4352J5LgHA/ucs3lCjf34K4fdRYkBQCvUt7Ch",
-	"xHzFnFW7mxznanlg0ucMq/5HfpL61pYJq8Xpu24j9FITq+7UmVU6iutpOCfMl4fTKy/XCuPdhUa03a5M",
-	"GmL7+7CrVp1txsiqlbG4N3Hxl/d7YH6rmUnVQ3BcE2SOPbZEpQecf4fLbX2Vwz+7HA7XV6uYVyULuVo2",
-	"SAKY2y1hOIhMEcNODe5zzmTuLIoWkZ1U3qpzpt+vSpGzBnabmSolyga7ylwQGfKPnIg18IafDHu8RR47",
-	"3uyyZJpxY6ASMb5qH8dtkWvXx/RPCu4dtgp7PUUhlqJuXeQgrC8iiDIA0f9AXgC/DuY5PWVZ6sUD/SYf",
-	"gBkZLXGWESarVSfn3NQR8+mlYBl1LLm97qCsOan/rtVC7f2geUqCPvBr5q1u2YGP7euh0pStk2iFH1i/",
-	"8JUTvi+dhBF+7wPNr4nYgOXvpH3rDGYvjSkcMa5oRKolnxx2SyAL3kKfaA+ckazIv38yYZ42MxJx975W",
-	"ym8uMGWBlfSdB52eyf3Gc6XFf3BT0kudMNAbKI2QQeEFUAuosKMX0RSSsohUCZUp6gEKAdB7MASJwRvp",
-	"cYrnv1HV1Cfyw2HfEy2zUaSDx78fDb9dnZ2dnX33eP2v1Xj2y2H07B/ZxVPx/fjf6tv0x6tj9urD0Q/R",
-	"LSlctWTs56RztnxrB5lrQBH1AtDDcR1fCVcfbuUdi3mLgOy1Kwjv9yFo4C+7vhXj7mrWVV1ui6p1dRQ2",
-	"s7ws0tJ8iex6s4SSB2VeVlyM7yDq/rXAFeoxr1uPbn/g7M9US8oWCRnmkrSB0j2jR8doyXMh991r26pW",
-	"vZmdrpaXHnxqKu6vZd1BzNtsKtqz2rJCqHTqeQfDD6sE/qMwihqeSoBtgdJm0J1DQdgeutIz47Ru3URL",
-	"0xN4k9aMUdZJPdDCH2hMuTD+vNWrdYEDJB5N2K+FlBiUG7HhDhUsMZyZAxxQwvD53NYXNsxyhtXSx5XN",
-	"a3Vv78KSOdFyzfPbiZb+ErwPzHX1eD7OXHq8Pc89Or7aVAK3ePmVIerzwhRyHaqEBWnALoJEu7EVQmw2",
-	"2TOcNcKJT84AYS0Y7QSAI3TGUM6uGF8VT54mJyZvZ7HECVsYocig+PH4EIWeovVhUEslqWjqdYw22/gE",
-	"SFhNx+gvwtgbTWuFiR/acyRXy02o+YovFpAa4Kv94s9AEV7xBaJsM+abaNpOh3NT9rNRhbPuLFxxASl8",
-	"02tVA73RNT+TwSd9hjaB+WVlhVSaKLc/vfP4ZcUUbTe/GTKysuSRBY/WJbqqSJ/S+Gqn6A6S0p//ErfX",
-	"CONt314wyHJ/CYtaWZsTb1mbnFnb9daiNhMW1jMGh0iAn5t00VOtZMBu6XZCU8rAiZ61dM4TFsIjHKII",
-	"M80VzpxKNUYQcrknCUFh27QT7vs4ArPjKpzekjNoVIVx//8fHKWORWimUR6cRSlxPqZFUb0dgN5myXlo",
-	"d4fNGOf8Sz8D5v0lXEbNpQNiNBAe7Vk83qLSdCJwNz/vXD4rhb1Z38zemhHnDAL+mMQ2KgizeMJEp5Tg",
-	"Ew8AdU3xc1O/D0VYkiFlkjCTXDhZ++0gdnefhM2vpAGqZt2/N+6/WUzgoaOGtggAZ3Wz1mm/u7y1sPDV",
-	"CPylqA4MVCIM5GAbeZGkj2LvAiKrwZOjUEgUCr0OIwrYTcBN3DSgsqqnAypjU1kCaOaQxHKeJ07TwWJp",
-	"bbqgQNLE08GvlUz0/vxkpVIH4C60pY//Y9AwwP4jffz86vd/PUuezn5/8uN4+c/4sTzMfv39qfxf8c3V",
-	"v8f4Hx/+xXchMp6aBl+eIvDenCa/Ink/9y4Nooq0FISd6F5UIT5w8R4bdQWe8JBmqHpVOVimsyIQLwLp",
-	"GIog9sScHVJ8wvTHsCyJbEef0liGhSPY0pTlTF0ohZ42FATHoQlf8aoLfVWNHyTQvVXa/RYh7+6Q/6yy",
-	"bwnGH2s5wn57fxN8bCQtq/7mUqv99v6m6d7ISKRhqg2oFRQo4KyCB5USaV5VCACSa/RpRbN6KUK/iFZX",
-	"17VT/hlNfJIUaru/hPqkeiolKapdfVGRrnnzB66yZC+RqjFTI3maZYJWHEma5gkI09EG2BxN2HlM0oxr",
-	"+DlpSWqa8GGFIB5Oy2V2tlMgupoBAu+lIqCksKFwRrrzLNiCQW+KYn23ZYd68yzeEkXeOLLPik4VwAns",
-	"WZrLxSlotPQL9FUj8kmSI1RPu0hUQgvM2N8JkY0UswGdje6zMucjCWmEbHSWVFxYtqXEYoexp05QLoit",
-	"bkdjULSO/KKHB+O+SKj/wnMp/GF8sGVh9q5BdE8ghjSYfez1tehBK1Svlly2WAKqWeyiilPYhtJa6s07",
-	"CciVOlODb+aH0WF8TIZHs2/x8Bg/eTx8hr8lw6P5s3gcPZ49JYeH/QVfbxWsh1ef1+pMdxuu7Cvi/JEa",
-	"ejaIgKnd0dd0Dp/7JTKX6uGoN6KtKVk4dCULDxZULfNZN/Zq8CAszjgFRzS0tfZhJvhC4NQozmY8Xhu9",
-	"2YIRq3F7+fzFxdmEvRkePfkG8Wsi0MUPZ+Y/1s0Nr6Cjebl0V6xyQdDeDEvyzXGAzi5ejw73i1gIGheW",
-	"frrQa5kwLcpHPCXOUcemyivjJyCrcWRCKLQg67YVmDCjRS7sciesUiv44uXzty8vpxfPz16/Pn/99+lP",
-	"L/99Mf3+/NXLcIRMtXQBJSNtkgUIMqESUq8ad0AIwQhMQgqTWkGY+a3OsVygTWy7oNdEmuy1QC8fSXRt",
-	"CieO0Dtmj5ULNMNxsrbHPGFmFWbkmhdTcZhhgLBdbJkfgkQEEihDcogxJJXgQk0ht8SaxOHphDFCwUvO",
-	"aMkkwmytlpQtRqhQ25ZJcOF0Cy2rIIs8wQKRD5lwAeRhNpvu6eP5f4pItT/9bTx8djb8Xzz87/uPx89u",
-	"/OkmYFWvCL4isU0G2PBe96b9/jsA+hAsoNHwJ7IemnzYcwqtSnpaKyr6jSeRfu8JLtxpd43vq+NpHOpv",
-	"9Zz9VhYWLfqU2l2XRW98ePT4+Mk33z59tvWvs++ev3j5fZmdvMh+7BKCtPIjG3Iyinh6wCPFD/RlHcwS",
-	"PjtIMWUmKHkxIuwaAgf6Jg72FGV94Ie0o3Zpx3tqURSeT8DdgixYH6SHdGj7qpDu5Z4G9MSQLEOna8lz",
-	"zfvQfPT2N6bpUASnB2X98W599Uub9qeoVF53XHskG0q0ek7V1RIrSFoJ8p/Civgy+JiiSzL051WtV+/7",
-	"pGpDTw3DDiyqHN1fI5uqR11Ha5fiYE1D1ob8qs6boWqurMbb2LDVItrGhbZDNn9gWoooXMxsBXmT3f8M",
-	"YE9UYdUOAmo8182Eq1r9YxITAQq+DVB5OmEwOWYIqlLZGvyy+GGENMkYOkNMBo76DReRrOgnupWJjYKX",
-	"9+C3YcpcNVw3THEvVwKrt8zorXj6wG4ZzZKg25AT7WnCA/C1Ikyh2dpws1+TuX4Jyh24SYIkTwlnpLic",
-	"NjHpeLQOcFEY2E9sfuSUtS0NJdtfjvVImgp0pqCLibAqVQ1arLBZ+Yp3b8JySQRKc6nKQiK23mUZi388",
-	"fgwSjp3GeEVOUypTrKJlaDJaragkhXQ1YRXwlQqvJcqlPrz9U0vurKfbNRCxkiD66IrpcH905ROGw3tL",
-	"Pn9hYR9npTe8pyjkfzQo/IdT9jWt1R+VIhmw0y87reJLT3KUlZWlvby0Eb+D0kMQ2xRa8EDxjDA5Qi9c",
-	"9RXNGdWJVJs/tjO2EPzLDJn31+He/ohjYz8SJKIZ1c94isEbRvN9X4Pq+0iQv8I7UYXqIop3zkV/CP9Y",
-	"ecq2pFM/d4yXVLzMX7sxX/pOoqERhD1P2+fz02uAbalV/ZpX/f7zqm8i0LsSwBKCIAF0T+gH0ziLd080",
-	"3Zhuq6jMyApQKUBVGdk4BTO+Oq3Isj6M2w2r9JYeDqt2FuiKJMX6UMDFef2lM1sPhZB/uHwZ1Sd+gekW",
-	"TssC7UbPWttmm5IS1DbSKClvp5D82S7mE6NGpSh/B2rYpf5llZBpcRHbQefgo/ljeyWY1ErX7nzLAIzq",
-	"9Ce2YF2RkBr0BEB+i3z9RntABVSTmbAt5WT8SfTWRfY8Ci7clZR5aC+02V7CCYN6m0u+Qilm6/1NgB0g",
-	"8gEkHcWRgN2iNc+FJMkc7SUEX5N9q3J1Ss4JE/ZU3C/lWhMsldWNlrGopjkYgGFAtHc8foZC3XZqqvvv",
-	"+y2oulsJ+w+DYebG481IZhg6aPgny4X/x+IAAVyxu5Q9B2D7d+cDDTA0K+w04AFfEYnIfE4i5WplmKUY",
-	"/4d6yaiNhoUmhi0EhlgQgRRMgld4jUKDLFuwLSYph1RBvZDMhCY3kOyWKsE7WBPM5J8neLuy+c1IXyiL",
-	"NcOpN/u1DsYfzzHappotERWgts0zbAmnea8/i2tHTRravSLed4Re8QgnyTpAYYqvCBI5C03510pcgX7h",
-	"OUNLpbKTg4NE91hyqU6ejp+ObSpvnq0NK0tlUTHbjBMjrNCBrdU9WuM0gXLiEjFbZ1ZA8VzFeSIhwMEy",
-	"L3RhNNdrqKqrOQoFvM2o5S2jx63X7H9fnNfH7fWxA/AsY646sHDlXUelU5It7HoTtIajCzbMswBBmqqi",
-	"mL8MUK86/gWlbKQFqEwN4XvtiV/tVqgf/QwEPW56pmqyXp3MeV+0J/T7jzcTCTjHeA7dcNL0ha7MVThV",
-	"tufyRB2W0TSKI+wbrojxao/3S2XdEsklFiRGszWSmqXFiePMA8v/aowzsGBTEFY9KIoJARFv3t/8/wAA",
-	"AP//",
+	"7H17d9s28uhXwdG958TeQ8uPJG1i//NzE3frNk29sbPd/VU5IkRCEtYkwAKgFW1uvvs9GAAkSIJ62I6T",
+	"tvnLMkm8Zwbzng+DhOcFZ4QpOTj+MJgTnBIBP98QJZanU0WE/i8lMhG0UJSzwfHgkiScpRIpjhaYKjQh",
+	"Uy4IEroJZbPhIBrIZE5yrJvmlNG8zAfHh9FALQsyOB5QpsiMiMHHjx+jQYEFzomyw56zG6qwHuf8ZXfg",
+	"qzlBtPrikUQ01YNR/a7Aaj6IBgznZgj31Zimg2ggyO8lFSQdHCtREn9+Uy5yrAbHg7KEL+0cpRKUzQZ6",
+	"hj+RZd9kTi/O0TVZrprJNVnefQo/k3xCRN8scngr57SAiaCdmKYx4lOE0RXBuWm82zM/0/juU7zi14T9",
+	"oyRiGZ6kpGyWkb1SEqT0p2gqeI7UnCCSY5qRFGWUXVeT/B16qmYJTVbOMMfvXxE2U/PB8dPDo0jDnfv/",
+	"6KA74Y+6L1lwJgkA3nc4fUN+L4lU+r+EM0UY/MRFkdEEQGn/P1Iv58OAvMd5kRGzUIVpZtqkFvJwRtOx",
+	"IJKosZt3TqTEM/3+3LxHXCDyvtBrQQWWcsFFiqCN2R7Y03p1/1eQ6eB48H/2a4TdN2/l/pkQ3CJTd9vN",
+	"XnMBO52UQhCm6gGpRAvB2UyDTHfecYSqxzdE0Kndh+5bD928dwkXgiRq7IaLd4eDj9HgBWfTjCZ33Wic",
+	"JLxkakzeU6lkY49PzSuEM0FwukT2k3vaUoBXvXWue0FmVCqij3Inbk4r3o2qzZ9jNiNowcssRRnBNwRh",
+	"fTIzzOh/YdloQdWclwqeLxgRaCfOsFRj+Mfu3vdcTGiaEnbH7ZNESn1eFUb5G3g1pxIRlhacMoUYIalE",
+	"GJWSCGTboR2Mfvz1ymBxxmeU7Z44cihRghnjSjdAVN3Hvp8y1zniDGE3iz3OsmU90Z24vap4V2+/21d9",
+	"DHoxJEUy4QUBsJfldEoTSpgaw0O7z+dMEcFwZqZ0V5pg+hoT6KxJDswrJIm4IQLBF2hHGFqkqfm3k4P0",
+	"m+SI7D19Nn269yR5+nTvOX5O9p6mj5OD5PHkCB8e7N7THpeMvC9IokhqJnICW2ZnixIsBCUSntUThN16",
+	"zdX3vGTpHTeKcTWeQj8NdLYnr0HKvL2H1b52nQGCTkjG2QxYGsy4mhPRwExY4wVeZhynV5y/wmJG7rjU",
+	"wvQ2VpyPM+jPX7K9i9CEp0ukOEfmk3uiYMLvnUrTuaZSmMHhWljESUIKJWHxb7Air2hOFbnrGQusyDiz",
+	"XTWIDucox2zppidPDEuJMqyAW7z72vtGwJrRNeSh1OyQZp6k5XIpQzFww3vADseaRWkzynsVpxyal/16",
+	"3+OpYXJvGS7VnAv63ztvqruI9ZFJuYLtMB/cH4/xM5Was9M4ZOeAEkFSwhTFmQGdtwzfYJrhSXZXnCm9",
+	"nvzFXRJxQxOCFMkLLrCg2RJ5394/HM0JSrHCE6wvOIlKJghO5nosd9tbFKIS8RsiNKaTtAltnwio/qnP",
+	"ALb0Pm6um6q36u6Cv3Jw/NuHQcaTwfFvA01G9AvNFw3eRYNczgbHgyklWYo89sKy4LmBmMHHdyH4tJh5",
+	"DLRpCF0eo1ZX90wFU04k3C05VsncnB60Rztxe/2Gn9Cf+Dy0JtALgq/RTqz/NBnearJwsqcX5z8REJEK",
+	"wQsiFDXyRyIIViQdY9UQt1KsyJ6iOenKXNHAyA9yVRtWZhbxjLzU6YOmG4h30QDY0FKunuDawYww96H7",
+	"ogAOiUg1duwzTWFbqCK53GiGPYNjIfAShhBkSt93ZdPvuUAplUWGNWuZLSNEhrMhiovJOKM3ZHw6eXEI",
+	"6NkZUZAiwwlJx5MekVfzLGqOFXJfIqX5as7ICaIKLbi41rRDaWlCSRTX5xlHRjJmqb6J9M+ZwAlBBRGU",
+	"g6ahvR9r916QG359x/NzfQiCLe1oLvrX+RImqxe+wBLZ79FiThisGBtEmywR1muRnNntxloiutYbxYXm",
+	"PidLff8KopDUsoTVKq2fIFeARVoqWXUm5hTqc9kxDQ1y7t5qf0F2aMLsKspkhrrUjXTrNrRKXooEcIWw",
+	"MtdENsesxEBeO0MDIBU4IWODzcFVP5KoEPw/JFGh5XX1ObWm5bcBfNIYxeJy5NOtemp8osfRUzPLfAEf",
+	"efoVnKZUTw9nFx4VnOJMkqhFGJtErrm0XwrTyUkFdVQD3VQTqoqno5qFkwozNUQ/l5rrJZqn0y2mpSoF",
+	"aezHSoLr6Jenazp6+rShazqMBgVWWqYbHA9Go8tQN73UbhXAXLhGVrlx/lI2wW5DaJOd04VVrTs8ACyc",
+	"Zb9M4eZfP9jgY9S+43BBx9ekh1gWGdYrfK/0OQ7R5ZwvmDknOFOjqgMKfYKk4oJogkKNLkATCqk5ezwj",
+	"YrgWnN08umt+V636DRCE24Es0OqxodVjK0Z0F/0DXyAtdAIk8iwF+L0mpJBwM2imeudAC6TfohQv5QlK",
+	"yRSXmULPvnlycBABAUuxoVY5fm+U7N8cPHl2cBDVWveDgNa996gNOerMNBYEpzHCWcYXEv397CpC8UJQ",
+	"RWJ08cvl1f7F26v9i9OrFz9EKE6JVKJMFL0hMXp59urs6kxP0FEx3ZOmJbr1AJgy93WQsjXg9pakNcfv",
+	"z02zx7Av9p/DFtGNBiWjv5fEvtZUvprA2yLdAhhyyvynh23w+PNQkS4Y6aOkaqn/hhgEjegJVjjjs5Jo",
+	"1kaQhItUU2toIdHOm7PTlz+fRWhUdYYyPhsNdn0w0nLz0KldB5H5H7SQjX+GGU+uQfaAZ1Y5KIeWL3HP",
+	"HbtudN9DKxf0vtc7k5HA+6FR8VbPQXoZGs156+nYfNodq/E24WxKRd7b9oYI29RQtKG9jb0nJYCu/6Re",
+	"vOMHJGbphL/3WrffwML95wuqkrmR6gjOh7X+3+uk/UZ3wlTwhZtR+43RQNWvjLFqKHhGxvVmN16RnN+Q",
+	"NExNLEC9wIrMuDFUOYiSJCkFVZoOFOUko3KuG0WDCc0y8wsOY1YKmBmYqRSZ2f9WjfaKzwKcCyOI3BDN",
+	"k7zWx1jpVt11FhkVTYTmWM61zFkB2aBNT3CFbCuRt4maHyPdjotxhickC7HyXOMkSSM01aMTXmRE30aa",
+	"glumXV9cpSTikbQ2ESsa11ZRJ1gZ4WsjFt7MyjwO7RqfolgPGqMdJ0Mc1wYBUOZiMCUia1ZUXE8qP0Gx",
+	"6Vo3HtM01ryins2IgXii5lpoIYKAhKKxjTBFEw3LuxGKLfbEEYrlUiqSx2jH6XloopkRSbKp/lJf3kTE",
+	"0YjFOM0p2MIsFMVD9JorlJIkw0ITPYkwQxoEj40EaBpYG5Eg+qYw0h9hROipjFiSUX2uj1D8i6egfsMz",
+	"EqOEG0ZXDkds0Lu3dgPC1BlsPIv68N3eIGgLVi90zTRvpr+8laSUeOi3CcRW6Pox+lRqktuqRSr91YfQ",
+	"O4VTrHA/v2D2p3kGL0EDJ53Yb3Ab7UzBXAx6OmvFWiCcpoJI+FRDEWCgIYqRPiRAQIAgzKy9S+7C79hI",
+	"l2PbgVU2GMB6JKt+sfQ1mRIvEFUec13f+vYS64Wp+F97lnfaO38Zu6U59RtoSBIMMpsZYAM9hF1B+Jg2",
+	"bx8mM7/qGXm7v9B4OuGlQjvcUCAHmm9sR1fLguxuOHWl6QpnY83Ur5QKwASrBAi116RQEZIEdCfKiEus",
+	"oVfRLLUizDugiuGPBlJhVcpNEe7SfB3UAnjkOXI3j4fS1VA1bniY0Fl+AznXKxPqG/UVNYx4S4lq/BvG",
+	"W2wyadj5HkmzsUYM00imT4ASCcyn05M/PgjtcXfw6mqtWg4eHyC78C7JcbJNy05JFhpLplRIQI7NRCCP",
+	"9wholxh5r8ZJKSQPeHddYIP7sfkgRjsLqqxaXFOTKc0UEXIX+AJDi94rVOAZOYH7FHFzYWRYmscb4EUb",
+	"0mCNzXlGfafbv/OrYMjHXJ8P1LdazSzXLK9lM8eGzXT/1azqShbwskK/it0swQ6nr0/gUgbR4PeSlPAj",
+	"wSwhWR8PW6r5G6sN6SJAw/wXdsOy7hs//np1giRhmubCaZ9aUySs5hh9R7AgAo3Kg4PHid8tPCFhjTgG",
+	"SX7stmwNkP7qFIrQ1Bnrxj4+BvDh7IaIZdNtxvGhnhU/avg7aapNWZKVKUk3xqFfxOzSbFYIhRzdooF9",
+	"fkWnRDMWwKv6excjypxduUlRvjkI0hR/mRvMt/621XasJaZtOtD8JCgZiAB7nT2KlaoF79OPFd5srrZp",
+	"gEN7u2H7quvaYdEEgDSIJ4DHa0Z8K80uV5rtLabYVik27e4edESOpDTOsoMr3ob5EwodY/NU+lEnRP5e",
+	"AH94YWXJ26k3Hbl1Eul6XVZXkU4WjearNv01Wbj5dra9M5VW16EteEmKjC9zwtQZu6GCs9zaxh1UpeSG",
+	"ZLzInbJC2tNJy6SX0p/l1m5eX/VLXv6P/W+Y8NyXlIylPGru2pPGrj3uG8Sc4ItKM9S5A1bJJHpziJtq",
+	"gDeFnZVjQTz515Ie+/WE84xg1jmJmturx1jVY+hkvPXdH2S2uSnw/qukWncdGmZF8Bsw0nrW/ZwLYhyj",
+	"4ovz19+9OX/597Pxm7PTt1c/jH89f/3yl1/jEds5PEA5ZaUiUvPnVlG/i/CMn1TOh1SBcsLx7M711txU",
+	"mMmFcRd5cvB4xOL2ftUOjUa0vwW+Vee+0mECPupYiKrmmx3btmBZEJZSNlsDmtDxVlI8uNuMwRDo22EC",
+	"BpEwKDfn1ZrF2q24IULdDo5X8G/Wn9uI0KMBSIkLLNkjhXIyGhjNl9RMj9F7aS49J8IJ9cMm7GziKd/c",
+	"HDO1jdYegoLqhLsrs1YMXwExw5QNt9O79J7lGvj9p+fffkso7oG2tm6BMKeg1GI7HBWwtIIkhKlsGaG5",
+	"E0+Nb4hzSE0wQ5NKb2I42Q1BObhs5x7WXGHtArbWscroqjqD2h56x3wBrmXtjTlFScYlhIFIdWK1URLl",
+	"eIkmArNkruVKox+qXCKMJ9m4FtaqJ012rPKOrD7s8Zd0jz0XxkEUcpXvuo17rZuhH/0RFPCyHSShb9CG",
+	"F7Sa83SsH4H91Zhy2qEPIWfigOtewzlN07OmK27HTb3pb9lYc82CmiW68A9jocqpBGc6oJk9N5m3Ne3w",
+	"kYF1OIO4h0EEMVR6B8BLp5qNaSvpjGFVCgJjFVyoMbj1LHsEaB9yuwokC5prQR9g+GPtDBnyKus6Dxqj",
+	"vVHqFeBlPDU3jPFwjBBWKOdSoaPDYzQhS85SUI8aHgFUQOjoAHS4VhGpl4difew5ZkszjIzRYs4lQXHG",
+	"EzBzLOZEEKt0lQphYXTC9qtczmIk8VIC4QH/aMv16FbYOMhsJMLVvqfnUpYt6/vRYVes88hpS0NX5pjt",
+	"CYJT48DLcG4DD4wvqFU9iTIj1eqwQnOSFbLHWW+1jtq+fyRb2mp9ZI3YDLnevwSgKFpJfL/nYsbV3eSw",
+	"OzB0/ZfhDwRnmhPoYMacJNeyf4aB+zBg8awgH7o7QTc4K4kEgDTtJNqJ+XVsuOQ5zMV4uHQmSprC26o9",
+	"CEt8DbV4Lbbx6xD43BAhm4JQz9lX6m/XojnTyG1kaO/r4NerDRhAZ/MhqRcTWwVRbsfkRYNXfEbZp4dD",
+	"e1eQWkW5mU9Ze2s+vutEL4GrgPP3q/bDevqB5loqUpy0xK3Kcmy+xKob93MHPYcWTP7L2do75cp9F0ZU",
+	"bw4huPkZi2uiKJudKiXopHQiex+mtmFjrdEq7HWJcD1cjb5vr35GdUx3hASZEiGIiFCGzV1X4BnZHaKf",
+	"9HFVpgVnTfaCEUqVjxOcF5jO9LAZLhlwFPq584/VoqnMiFJGk5fj9/5SPUj3dous0p//ZRTYX1XLdiMe",
+	"WFP8JWmDfzYcSj8+bC1nh0bxFbgdbHiGFEdHT5+iZI4FTjTNOEEJz3POgEedQGSVFyRvuAXn5B0IuIma",
+	"OlixJ5XgbLbnyT0rqPizAPnzECnskuTjslXN6GOOwMGnumAMP218eyQhiKpjpBdn2SI+HbG45/TiIbqq",
+	"7a83lguWUWWDrQiF1yoyjD64MoyY4gXKyA3JjNulcZ2MTOh2hJyXCPj1GRXjvVHGr5QGKE0LY1oEYAPE",
+	"7iURIaT7pbXpzdPc0L2pJ14r5BfSG0TQOZAVKUweSaSX7pg2f08gYmpGb6wUyCgjKPY2KPYVQ05vAO50",
+	"+nlKFSg0bihZ9BgMHYl6Yd1Kt7Stn6KpIHJeI7vJceLQE2cZsdH01mPS6PScSzKa4xuI92qo9bo+bHcy",
+	"N3fty6vUmVuaXLe4EC6a+NgSNDEbpyQjioyxlETJkPEp8j/zwlvD35nAEKf9k2s/dD6/677zPIDXd2qT",
+	"9PR/Z92O+z8wakXrkt3/mYbxsdGEyQ0Md4EpBjcjvJX9+9FcVBQ419CqAksInnUQrFqxDfcTZGtdmMeO",
+	"Fq4VlozWYgxy/h3jLW1XHpZu2qTWbLRCeaxOJYZQnZnAKUljxAWKS+ZeWTcum9Wr1jzCiob3GFTstPWB",
+	"0MkuNWqH81bRL547c0Drl3DGSKJqrXMQb+4jOLZeRXPLX/A8x3uSaKFYkRT9clqqufXHdcHGE45FKo/B",
+	"t97+hhCpqKDMPoZfJuoqeEMYcn0fIeE2ZGQrLNGHsDGGtONV7x6M2oWG6jwaXqWNxW1CQ85fyjDDUn3o",
+	"7JYS7dBUmnxIcUalancl490qTDXHS80HOIdJgXhOlQaOnGAmEc6yhpS/HpMqLfvhwcGaWPhwoNtFhpl/",
+	"z08FIcabV5gQq5ngC8gbVwgOrJYiohBUhgP3LgSf0iykYTG23XFC1XIjYKka6D0U27XJKCOHW7c42qpF",
+	"waXC2dhZjjZupyn0Zi3sDVx7R2zcophb3eP6mAyeF5htccu5BgsykXTDhfS7d0zLLNt87IZbho0DG2/k",
+	"IXK7rhXfaFoKv7cEbQsK6BYdCIiuPM5c4L6N51hvgHJa49YwQYJnENVEuK5V/LdlngILRXGGDFU9qciY",
+	"UU8gqfDShpEsERYkQrHemhglGcFCIozcTpkWYLhYEz3bJiCeLufw6CC6FUHx+9imi4q+tBVK29ObW/fQ",
+	"oj9eP0+2WUpFjrbezw55WuvmuD398i0Wm8ypTc623t0Aedu6jwZR27p1TU0a0LnJ6rvU5U6h5h/DZMPp",
+	"ATs0wbzSeC8hicNkieL9m8N9p6/6W9yNYb1VXN/mFmA73Zb5925asGhQWJ5p5ciZkTB8S+Cm6rS26RjG",
+	"WxslFVirx9d5fszRwEndPRyc7ubSRXpvbKq1DeULDuk8QnlAWpq0LlH6QweDrA7j+Axa7Ltp8loucl5n",
+	"rTiH+7RNvashsAKkO1prHcm6o0Via5OAN+42BoHt1P1vCE4pIzKgUHWJCv2zBycXiVUpbK4GL4NhkBrc",
+	"s7eNlw1m2fIzfPdJvW+qzejZxFLN+22VfxeYKcpmKDYJmUFv5mL8uUAKX/tv8QIvI6MQ8I2AWLWjDUZs",
+	"m3AD5EUbQIiBzc9MVTDWYMRWBxug+441eGNtiw/hTNRgsWqz74+YEfSSk7WTX5tk5zN7K5kcEya0P7e5",
+	"y5QrgkDAC3T3Fh5NuXMYGuOmx9CqRQW9jFwwMdQUCDm7Ww3ygkwQLgo040TazGySztheWZwgl+QFLNA2",
+	"bXjq4txPL85b7mxHB09CRvpbhZPdxkNrvfT+GhtjXNuGCQukSgZE+yq7F6Sg1izKpKSZsurECszj4V1B",
+	"ukUwawSKNvM1e0MkuaPf6m1PyuHgPcSvrFnkpeGL75K28JNJXpeQHujSZsV8A0aywFVF1Q/l5JFsZ9EE",
+	"jQ0jAhmpp8H/NhdQZ6BsaASe9ZkeQifTY8XZoMtSZO3dC6F9z+HCV6GDbejJD7qMfHNz/0lEStusXnOX",
+	"6hQPlqXRIvm44JJCTrtoAMBRP3jXa7kReLGBGX6D9UNPLT69Px9Cdwcgn9E5m/IAK8mTlrf0PjwKWcNM",
+	"P82vC8omgqYzsqc5jjV+1nWzw+HB8GAtKXMj+swfzC6I4SDWWtb8lmTMNL6VDctrG5rdFcF5zUOEXVGK",
+	"u6q6b6Vy6dXgf8IkS5bZGU+Wvq1366Q/phuxhRnFtdjYMNGQgDdc3b3kZb6lSmF7S29IV9Vedc1JWCVA",
+	"X46ftdbYJh4Ynvm2obRb8esbB702Z2gYhnsIWl812ZaU6mPlRjLTJsCil2WApMeyBJ2s35BwmqbqLt1I",
+	"f9IihuvUKKbP9VO7EOSGksWKEOX7oXFfJtVptOlVcN+WrnQ1PdauamJXXUrPOu+nrYQWZo8Izl2cLmF6",
+	"J9IN3Nq6RKm75A6hqtRHDYoVmkAffJlae1/Qjb31Hbu5lsMERbzrnXi9M/d0g9/qen2wq3G7SJIV+3Cr",
+	"K7f2e7Kw3HfP2mmuBuD7otsWHe5Gs00nb2xi3y1TMljmynP97aYChJDnqnadqtzR0RxDNSNw2wv4pKMd",
+	"xheuyMXuFukYAhNbvfgN3TPum7G4E6uwkkUIRwKcGvd/xcHTH+1YTXpUa9lj48qvfxlf/nj3BClB89zq",
+	"DzO+IGIvwaBCNB6sRv9t/XGb8UFVYICnaHjcVCk9CSD6lac07NTQOz99fYrAH19/Unns1IOelfqY9i+w",
+	"oLI59DdP1mrX38rQ9XLPshw4P1V5y4Mes9t5bG1IrFXvvjY3NULx26sXsZdrabgZ3XT3fTVQZ7Frzevt",
+	"HAddlRBPVmnCC8EnGckRrZx/fxtBBa3RIEIjM53R4J0xLv02MoVwzTuTf3HwLm6o7da6SkM5rg/9yrg2",
+	"Dso5FwrlOJlTRqocDOiaMpf4O7ae25ANG/qDzCPQEJD0vRJ4PHWVSvWjdoqK9Qem99FMfoVC71c/IHMT",
+	"TxRN4oBQ5Jq+VJp8SJMBWUvJDCdLkzfZy8F8Q1xvu1+dV27lvOKhHAzdPU3QGpos/Jd6AmZzTwv6E1ma",
+	"dKT6f+O28L1bt722BysKxkKKpf4Up67Q13A4jKvS5UDtzJjVPOdKFZCCFWb0A9TfC94AbuCd2O8bELqY",
+	"jBWRCh7UFblNLb+62vW/9k4vzvd+gmU5bIZB9fBm2notge348derzlZc1ilfjT2pFf0J1QUsqtgA0PXb",
+	"8BHYeqMkTjhT2Dhg2AVcUPYdKHoHVpUPreTx/n6lAh5S3k0tcA5Zl9QSMFQRhlmyRIm+xPkUVZ0aK3bt",
+	"gV8XbNBbf1x55Ed+tlsZeWZ2QRJ+Q8QysrZVPzdThKz7od6UKc1I1GD6pMlZgH0jnp4tZiPGXWYE61jl",
+	"tjWyrAmb7WlwSGtmc8qFzS6zp/iezTOT4CyTwxEbsdOGYf54xPbQ3/7mneff/mYthO5INamFQzXgJn01",
+	"dxytQwWT7fc/C+WS/JoB7WyrwQy9M9Vg/E4rsD22PV2Tpe0JZrNq0PrT4YghBGnSmg2ARBemiIjl6cCt",
+	"q0rVdeLNIDaVwHAKFaM8vwjYVkjhJBHOFpD1CN+Yq1nOcUFQ/GFkU5iNBsfowwjS+eifo8FwODQ3sWXk",
+	"vacfP8aQzsbyBiM2xTQrBZHOMv/k6MhATmw6H7pcTRmV4FQCoeCtjFDGASOjCbHh+Q6/BC8EJQpDyvV+",
+	"DNtXROTGB4yqrIGZCMKQTi/OPYOJM7VoWbsgDBd0cDx4PDwYPgaLqZoDRd6HGldEhQ3fddEAmtigcr3J",
+	"dQoqQFt7p6Y8KfX94HLX3JhM6/pyNSxWOjjWQ/lWqVbh/qODgw1qnG5WLtQfJlA01JWZ1XRP01vnTvHU",
+	"TCHUczXV/WY9cf+yGxz/9i4ayDLP9XEGh9HUF88kmLmg+sjgne5h34Ts/bf3QE4B9iQ6OjhAiznNKhYU",
+	"igBTiYCzU9zQoKos8hCde2VRFS9tWVTnPRU8I5s56hMejx2hp5yrvyoNSZ/iaF7RG8L0IJqLJ32nAm5t",
+	"mx6KTURblRM25EJG6OnBY7RjPIE0XdqtMse6gxmi2LXS5G7E4sqjL0Y7UtEs02PYhgRcZQstwaXIRkWC",
+	"k5BEk1Iu0aRUCPsvDPc7YkZwhpD1BUMzoqBojZnmcQOe4NJurEUQVBbm9nOwheTceb1lHMOvXJLshki0",
+	"o5ds8lVQgVKC04wyshshyRFG8PUEZ5glRGiGvoSaeaSwVEUq/cZQzA5w1v6RnxA+60ECIKpfLmtUUwJP",
+	"pzRBO40zRJD8DG7u6ih3LSA/fph5rqhtfV9FqlcgWDW11Rh2c7iPbW2FvYzPZC+uXXULfEDZLRkh5hXW",
+	"ODbeaJRVQEwFcjd4VGeD1i+NhM5MbJiMKl4uctye7YPg3JbjkcaNry58B05/ALam2t3uEJ06XnXEjDtn",
+	"3A6Ej0803jnZwnyku7DVGSHc9QQRavNKEAmuZnyh+dJGghqWLYfoAs9s4j09d6L2Cjwj6TEsFcVe4Y24",
+	"UQukUQpkxGwtENDYEdWsBoJ2MDLNjBeiK/5LpSydfx+VFadgUmVoMtZxmVNzIqu6I+C2enS0O0RnpjSL",
+	"XUShqmwbgYouj+SIVeVB0E4criUSm/pIDCqyCaJKwcDJMiHIWqhC5EUzcF7BFZOP1SVAAytKj8qZuAWY",
+	"/ZrzzOTpAJkQ9D61SAhZWgd+3XOr+TIRUVUB0KNG9c/DkEo6WKKpceJW8VEIckN5KasqLqGJVeVZ6pk1",
+	"fN6+WaPS1PMJ9uuVFNqIqnXLhfV1XZUt2q5jVzmvr9vKerhdt3W1pXC3zWJV2/beqHMTOPxftHjkANHZ",
+	"OsBn2C+gDJrXnTffv0CPHz9+vtsHC5KypDnFjXxK3n3CO7ldMypw450a9LNAn/EZXLhPDg7Xc45vGbYi",
+	"KklNo8frG33v9KLQ4uhofYta52xZ1NsxthUXsXZRVTRG667+0NA+/fZOw1NTHeY/c0q73959bFzygUsZ",
+	"e7VevUvfPfau/YLuOUte740PqhV7nib1khuC1CoZ//6PqlL1nOmL04WH2eKcyq9PPQxfAKANuTN7uUWB",
+	"44BVNQDaE8gBp9/rDdEb85DQ/ZBQ6glpUlVcmQ9MDnTefYwGBZcB4DEOXNKUT2xl7+qAkKffhUxbtUIw",
+	"qhW98AaPmNUI7ppEfnWx86qwaMUUdsudG2WX4UqMIcNURgjwIr5qri5Y8R1PlxuAoZd7tdYzOR3nhVGy",
+	"2nqCm9HeQPH/j02Lgc0+0sKZw/sj/40S9j3izjVZRoazheCM6mx2zGZr/m/3Qe+Eww1aXJiU/1ecv4KE",
+	"/3e4S54cPV/f7g1W5JUtFfC5MNucoycGhbG7dVXsf7gmyzFNPxp8z4gKWAvf2ISioOHWSA/qEhBmLBJB",
+	"JnijRamUDeiNvjYomyG1AJWdRHMs8sxWWmniprliPNz8VCyPvR7WAXtcux7HSBL1oCB+8GR9i9dcfQ9l",
+	"MP4gfJKnxdAbuxZOO3JiaLz6k/2fyPL8JXjcFVBc4/hDC8KMm9e9Uf/XdDZX2fL2pN+4LW1F+h8KDaxH",
+	"nD6cLxvuH/gu+Ez4YvwtBBJkDxRZt6bx+1Ajxrjl3Ba5NmANmyVx9eyjKqVfIDUcZmntjQLKcFUKBhq6",
+	"EasYjghYDcMhclBuL20l4gUXcMtojjSeCZyQcUEE5akrNBWjHasPguDRFC8jhNWIQTWZb6Hm8Ak6QIRB",
+	"oDgI+JqrAUs6M7ZSc//ZDBr+xde9906s/l4z2hll10YRqRYc7cRm/9OxvkjjSF8yRYYTcP6NQc9ZSVoC",
+	"4QxMJci2gQVDVPrzEYs7RX9iLY5VqtFWJtI4xA2bfu9OD0M7boq2bkkQ38CEPIL42XlfRhZfHv+7NZE8",
+	"2ICBfcHZNKPGbewrh91HiQFAfUODc51I+YI5/V0/OS7VfN8YPfZ8t+MwSX1jq4M20vO4ZkN0xqyFI5wx",
+	"26ejuJl9e8RC6beD8nKjHu5daETX29pUH7DP9/pK1NrPGFl0ChVsTFzCVX0fmN9qJ1APEBz3ibWLpZao",
+	"bADn3+F6WV/l8M8uh8PxNQrl+mShVPMWSQCbqSUM+4mpXdyrwX3BmSydI5FFZCeVd8qb6vvLq23awm4z",
+	"kleZdLCtzAUBof8AM8cntVMEazv33Nl1pVTjvUglYnzR3Y7bIte2l+mfFNx7XBTs8VT116pytYmDsE0R",
+	"QdR5B8IX5CXw6+CVo4esK7wFoN+kATI9ozkuCsKkX2x6yk350JBeCqbRxJLb6w7qUtP6d6ME+sYXWqAS",
+	"+APfZsGi1j342D0eKk21WokW+IH1C1854fvSSRjh9z7Q/IaIFVj+Vtq7zmD2HFtHGq5oQvxKjw67JZCF",
+	"YH1vtAM+yFbk3z0escA3E5Jwd796VbdnmLLISvrOcV6P5J7xUmnxH7yT9VRHDPQGSiNkVDn/NeIobe+V",
+	"YwE4CPiEytTyAoUA6D0Ygnograx41fXfKmYeEvlhs++JltnkEYPHvx/tfbs4PT09/e7x8l+Lg8kvh8nz",
+	"fxSXz8T3B/9W3+Y/Xj9hr94f/ZDcksL5leI/J52zVdt7yFwLimgQgB6O6/hKuDbhVt6ylHcIyM5oAHbm",
+	"BZbskUI5GQ12NyFoECazvBXj7krV+pE2VbHaJgqbUc6qbHRfIrverpwYQJkzL7LoDqLuXwtc/wln37l0",
+	"NwfOzZlqSdksI3ulJF2gdNfo0RM056WQu+629ahdn9Dps9P/9DoefGoq7g+2lmftsqlox2rLKqHSqecd",
+	"DD+sEviPwihqeKoBtgNKq0F3CnXgN9CVnppYNRsdUpueIIikYYyysWmRFv5AY8qFCePxj9bFC4JH86+V",
+	"lBjVC7FRjh6WGM7MAQ4oYfjUONk5S1GB1TzElU0b5e7vwpI50XLJy9uJluHK+w/MdW1wfZy6rLg7gXN0",
+	"fDV5T6WSFi+/MkSb3DCVXIe8aGAN2FVuiH5shcjaVfYMZ41w4pMzQFgLRjfv7xCdMlSya8YX1ZWnyYlJ",
+	"111NccRceAWg+JODQxRTBnfUuA6AlXHUyCCtaB6MhzLL+ARI6GdhDtde3hhNX+k5fi7PkVLNV6HmKz6b",
+	"QUagr/aLPwNFeMVniLLVmG+SaPQ6nJtq363i201nYc8FpPJNbxQLDgbV/kwGn/QaWgXmV94MqTTB7X96",
+	"5/ErzxRtF78aMoq60qEFj84humKIn9L4aofoj43Wr/8Sp9fK3tE9vWhQlOHKVY1qdsfBanalDfxM19ay",
+	"G7G4WSggRgL83KQLmu7UAHBTtwOaCkZO9GxUcRixGC7hGCWYaa5w4lSqKYJMCzuSQGho27QT74Y4ArNi",
+	"H05vyRm0isG5//8HJ7ljEdrVEwanSU6cj2lVS3cLoLfJ8R7a3WE1xjn/0s+AeX8Jl1Fz6IAYLYRHOxaP",
+	"16g0nQjcz887l09V3fCYbVrQQzPinEGcP5PYRgVhlkIYco+UEBIPAHVNjLMp24sSLMkeZZIwU1MgW4bt",
+	"IHZ1n4TN97L/+cV27o37b9cQeuiooTUCwGnTrHWy2VneWlj4agT+UlQHBioRBnKwjryYrArrFHuXkFAF",
+	"PDkqhUSl0OsxooDdBNzEzQdU+no6oDI2gzWAZgm5q6dl5jQdLJXWpgsKJE08HfxayUSvL0xWvPI/d6Et",
+	"m/g/Ri0D7D/yxy+uf//X8+zZ5PenPx7M/5k+lofFr78/k/8rvrn+9wH+x/t/8W2ITKCU0ZenCLw3p8mv",
+	"SL6Ze5cGUUU6CsJedC9cvMe+i/dYqSsIhIe0Q9V95WCdxbLO6FIHsWdm75DiI6ZfxtVkxrb3MU1lXDmC",
+	"zU017tyFUrQTyPTlN6kmfeqW+BCB7u1RbxPy7jb5zyr73ndyhhcmAxhJA4DqoUAFZx4eeJVRg6oQACT3",
+	"0acVzZoViMMiWlNd1830azTxWVap7f4S6pN28qT6vKqjrwrRtk9+3xWU3kikao3UyplqmaAFR5LmZQbC",
+	"dLICNocjdp6SvOAafo47kpomfFghiIfTcpkd7QSIrmaAwHupCiipbCickf48C7ZO4EVVo/e27NDGPEuw",
+	"MmEwjuyzopMHOJHdS3O4OAeNlr6BvmpEPklyBH+3q0QltMKM3a0Q2UgxK9DZ6D69MR9JyB5oo7Ok4sKy",
+	"LTUWO4w9cYJyRWz1dzQFReswLHoEMO6LhPovPJfCH8YHW1Zm7wZEbwjEkP16E3t9I3rQCtWLOZcdloBq",
+	"Frsq3hh3obSRcftOArJXXnLwzfQwOUyfkL2jybd47wl++njvOf6W7B1Nn6cHyePJM3J4uLngGyx++fDq",
+	"cz26mUq/m1p9izh/pJaeDSJgGmf0NZ3D576JzKEGOOqVaGsqFe+5SsX7M6rm5aQfezV4EJYWnIIjGlpb",
+	"8rgQfCZwbhRnE54ujd5sxojVuJ29eHl5OmIXe0dPv0H8hgh0+cOp+ce6ueEFNDQ3l26KVSkI2plgSb55",
+	"EqHTy9fDw90qFoKmlaWfzvRcRkyL8gnPiXPUsRly6/gJKGaQmBAKLci6ZUUmzGhWCjvdEYsvzl9/9+b8",
+	"5d/PxpdnL96cXY0vX5y+fn3++u/jn87+fTn+/vzVWTxEZ6DpM1lkbZIFCDKhEjKuG3dACMGITEIKk1pB",
+	"mPGtzrGeoM1nP6M3RJqk9UAvH0l0Y+olD9FbZreVCzTBaba02zxiNpct9NzwYqo2M44QtpOt80OQhEDd",
+	"BEgOcQBJJbhQY8gtsSRpfDJizGa+dSl3MVuqOWWzIarUtnXue9jdSssqyKzMsEDkfSFcAHlcTMY7env+",
+	"nyJS7Y5/O9h7frr3v3jvv+8+PHn+MZxuAmb1iuBrktpkgC3v9WC1j78DoO+BBTTZ+4ks90wZjCklq/Oq",
+	"9mVSXT/Apdvtvv5D5buNQ/2trrPf6nriVZtau+uy6B0cHj1+8vSbb589X/vr9LsXL8++r3OJVkUPXEKQ",
+	"TlkEQ06GCc/3eaL4vj6s/UnGJ/s5pswEJc+GhN1A4MCm9QICtdgf+CLtKVnec59aFIXrE3C3IgvWB+kh",
+	"Hdq+KqQ3ck8DemJIlqHTjZz55n5oX3q7K9N0KILzfVqVwu3XV5/ZtD/uy5bj2iPZUqI1c6ou5lhB0kqQ",
+	"/xRWJJTBx9RalHE4r2qzaO8nVRsGShf3YJG3dX+NbKoBdR1tHIqDNQ1ZK/KrOm8G31zpx9vYsNUq2saF",
+	"tkMRH2BaqihczJApqmuK+pwC7AkfVm0noMZzzUy4qtU/ZikRoOBbAZUnIwaDY4agGKUZAPgL82CINMnY",
+	"c4aYAhz1Wy4iRdVO9CsTW3Wu78Fvw1S3bLlumJqervLlxjJjsND5A7tltCuBr0NOtKMJD8DXgjCFJkvD",
+	"zX5N5volKHfgJAmSPCeckepwusSk59LaN+jfLyD+yCnrWhpqtr/u65E0hWdNHTcTYVWrGrRYYbPyVffe",
+	"iJWSCJSXUtX1w2yZ6zoW/8nBY5Bw7DDGK3KcU5ljlcxjk9FqQSWppKsR88BXKryUqJR683ZPLLmznm43",
+	"QMRqghiiK6bB/dGVTxgO35ykiX360sI+Tmtv+EAt6P9oUPgPp+xrWqs/KkUyYKdvdurjy4bkCKqlkEUv",
+	"L23E76j2EMQ2hRZcULwgTA7RS1d0TXNGTSLV5Y/tiB0E/zJD5pvTvLC7tf4Sx8Z+JEhCC6qv8RyDN4zm",
+	"+74G1W8iQf4K94QP1VUU75SLzSH8g3eVrUmnfu4YL6l4nb92Zb70rURDIwgHrrbP56fXAttaq/o1r/r9",
+	"51VfRaC3JYA1BEEC6A2hH0zjLN0+0XRruLWiMiMLQKUI+TKycQpmfHHiybIhjNsOq/SSHg6rthboqiTF",
+	"elPAxXn5pTNbD4WQf7h8Gf4VP8N0DadlgXalZ639Zp2SEtQ20igpb6eQ/NlO5hOjhhlmlSLSTvUvq4TM",
+	"q4NYDzr7H8yP9ZVgcitdu/2tAzD84Y9tmdAqITXoCYD8Vvn6jfaACqgmM2JrysmEk+gtq+x5FFy4vZR5",
+	"aCe22V7iEYMy23NbW3J3FWBHiLwHSUdxJGC1aMlLIUk2RTsZwTdk16pcnZJzxITdFfeknmuGpbK60ToW",
+	"1XwOBmDoEO08OXiOYv3tGL4Nx6GaZjXsPwyGmRNPVyOZYejgwz9ZLvw/FgcI4Irdoew4ANu9Ox9ogKFd",
+	"YacFD/iaSESmU5IoVyvDTMX4PzRLRq00LLQxbCYwxIIIpGAQvMBLFBtkWYNtKck5pAraCMlMaHILyW6p",
+	"EryDNcEM/nmCt73Fr0b6SlmsGU692K91MP54jtE21WyNqAC1XZ5hTTjNO/1a3ISLOteVEofoFU9wli0j",
+	"FOf4miBRsthUfffiCvQNzxmaK1Uc7+9nusWcS3X87ODZgU3lzYulYWWpRClPytzkJBE3pkLvPi8IwwUd",
+	"LnGeIc2aSsRseXkBNfMV55mEAAfLvNCZ0VwvoZi+5igU8DbDjreM7rfyqRlSDjTR7lc3gtVU8KbMVPsF",
+	"JjujNwTquBtHcFvVfejVCjb13LsViS/pjO2VRYQgTVVU8VeRH4+XcE1so1DSPUcpW2kBvKEhfK878CvO",
+	"ZnsZ+JlV/NeUC7uje4rvmV+wo3KIfgaCnrY9U6G+ujeY874IF97u+o+3Ewk4x3gOzXDW9oX2xqqcKrtj",
+	"BaIO62gaxREOdVfFeAXqRnvzlkjOsTA13aVmaXHmOPPI8r8a42RdPr/pQVENCIi40T759YJthInF3D1B",
+	"MnKDmbKF/jUK6e1zwqGegymD26gHDlWGP777+P8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

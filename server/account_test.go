@@ -31,6 +31,26 @@ func (e *env) tokenFrom(m testsmtp.Message, page string) string {
 	return u.Query().Get("token")
 }
 
+// mailLinking waits for the next mail to addr that links to page, skipping the notices on the way
+// (a key created earlier in the test is announced to its creator, for one).
+func (e *env) mailLinking(addr, page string) testsmtp.Message {
+	e.t.Helper()
+	for range 10 {
+		m := e.smtp.WaitFor(e.t, addr, mailWait)
+		if u, err := url.Parse(m.Link()); err == nil && u.Path == page {
+			return m
+		}
+	}
+	e.t.Fatalf("no mail to %s linking to %s among the next 10", addr, page)
+	return testsmtp.Message{}
+}
+
+// linkTo is the token of the next mail to addr that links to page (see mailLinking).
+func (e *env) linkTo(addr, page string) string {
+	e.t.Helper()
+	return e.tokenFrom(e.mailLinking(addr, page), page)
+}
+
 func (e *env) forgot(email string) {
 	e.t.Helper()
 	resp, err := e.client.ForgotPasswordWithResponse(context.Background(), client.ForgotPasswordJSONRequestBody{Email: client.Email(email)})
@@ -129,7 +149,7 @@ func TestConcurrentResetsWithOneToken(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.register("race-reset@example.com", "a perfectly fine password")
 		e.forgot("race-reset@example.com")
-		token := e.tokenFrom(e.smtp.WaitFor(t, "race-reset@example.com", mailWait), "/reset-password")
+		token := e.linkTo("race-reset@example.com", "/reset-password")
 		const n = 10
 		type result struct {
 			status int
@@ -167,10 +187,10 @@ func TestResetTokenExpiryAndRetirement(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.register("expire@example.com", "a perfectly fine password")
 		e.forgot("expire@example.com")
-		first := e.tokenFrom(e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		first := e.linkTo("expire@example.com", "/reset-password")
 		e.clock.Advance(time.Minute) // a reset mail goes at most once a minute
 		e.forgot("expire@example.com")
-		second := e.tokenFrom(e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		second := e.linkTo("expire@example.com", "/reset-password")
 		if status, _ := e.reset(first, "a brand new password"); status != http.StatusBadRequest {
 			t.Errorf("older token after a newer one was issued: %d, want 400", status)
 		}
@@ -179,7 +199,7 @@ func TestResetTokenExpiryAndRetirement(t *testing.T) {
 			t.Errorf("token after its hour: %d, want 400", status)
 		}
 		e.forgot("expire@example.com")
-		third := e.tokenFrom(e.smtp.WaitFor(t, "expire@example.com", mailWait), "/reset-password")
+		third := e.linkTo("expire@example.com", "/reset-password")
 		e.clock.Advance(59 * time.Minute)
 		if status, msg := e.reset(third, "a brand new password"); status != http.StatusOK {
 			t.Errorf("token within its hour: %d %s, want 200", status, msg)
@@ -262,7 +282,7 @@ func TestEmailVerification(t *testing.T) {
 		// Expiry: a new account's link is dead after 24 hours.
 		b := e.register("verify-late@example.com", "a perfectly fine password")
 		_, _ = e.client.RequestEmailVerificationWithResponse(ctx, bearer(b.AccessToken))
-		late := e.tokenFrom(e.smtp.WaitFor(t, "verify-late@example.com", mailWait), "/verify-email")
+		late := e.linkTo("verify-late@example.com", "/verify-email")
 		e.clock.Advance(24*time.Hour + time.Second)
 		if r, _ := e.client.VerifyEmailWithResponse(ctx, &client.VerifyEmailParams{Token: late}); r.StatusCode() != http.StatusBadRequest {
 			t.Errorf("verification after 24 hours: %d, want 400", r.StatusCode())
@@ -284,7 +304,7 @@ func TestEmailChange(t *testing.T) {
 		if profile.JSON200 == nil || profile.JSON200.PendingEmailChangeTo.MustGet() != "new@example.com" || profile.JSON200.Email != "old@example.com" {
 			t.Errorf("profile while pending: %s", profile.Body)
 		}
-		token := e.tokenFrom(e.smtp.WaitFor(t, "new@example.com", mailWait), "/confirm-email-change")
+		token := e.linkTo("new@example.com", "/confirm-email-change")
 		conf, err := e.client.ConfirmEmailChangeWithResponse(ctx, &client.ConfirmEmailChangeParams{Token: token})
 		if err != nil || conf.JSON200 == nil || conf.JSON200.NewEmail != "new@example.com" {
 			t.Fatalf("confirm: %v %s", err, conf.Body)

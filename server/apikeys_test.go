@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 )
@@ -271,4 +273,44 @@ func TestAPIKeyValidation(t *testing.T) {
 			t.Errorf("keys after refused creations: %s", list.Body)
 		}
 	})
+}
+
+// TestNewAPIKeyIsAnnounced: creating a key mails its creator a short notice with the key's display
+// prefix and project, never the key itself nor the name someone typed, so a key a thief made does not
+// go unnoticed.
+func TestNewAPIKeyIsAnnounced(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("announced@example.com", "a perfectly fine password")
+		sb := e.sandbox(a.AccessToken)
+		for _, c := range []struct {
+			token, environment string
+		}{
+			{a.AccessToken, "production"},
+			{e.switchTo(a.AccessToken, sb.ID.String()), "sandbox"},
+		} {
+			key := e.createKey(c.token, client.CreateAPIKeyJSONRequestBody{Name: "Visit https://evil.example now"})
+			m := e.smtp.WaitFor(t, "announced@example.com", mailWait)
+			if m.Subject != "A new API key was created for your PinBridge account" {
+				t.Fatalf("mail after creating a key: %q, want the new-key notice", m.Subject)
+			}
+			for _, part := range []string{m.Text, m.HTML} {
+				if !strings.Contains(part, *key.Prefix+"…") || !strings.Contains(part, "the "+c.environment+" project") {
+					t.Errorf("notice does not name the key %s… of the %s project: %s", *key.Prefix, c.environment, part)
+				}
+				if strings.Contains(part, key.APIKey) || strings.Contains(part, "evil") {
+					t.Errorf("notice carries the key or its typed name: %s", part)
+				}
+			}
+		}
+	})
+}
+
+// switchTo switches token's session to project and returns the new session's token.
+func (e *env) switchTo(token, project string) string {
+	e.t.Helper()
+	r, err := e.client.SwitchProjectWithResponse(context.Background(), client.SwitchProjectJSONRequestBody{ProjectID: uuid.MustParse(project)}, bearer(token))
+	if err != nil || r.JSON200 == nil {
+		e.t.Fatalf("switch to %s: %v %s", project, err, r.Body)
+	}
+	return r.JSON200.AccessToken
 }

@@ -18,7 +18,7 @@ func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (g
 	}
 	r := account.Registration{
 		Email: string(b.Email), FullName: b.FullName, Password: b.Password,
-		WorkspaceName: b.WorkspaceName, Timezone: b.Timezone, InviteToken: b.InviteToken,
+		WorkspaceName: b.WorkspaceName, Timezone: b.Timezone, InviteToken: b.InviteToken, Origin: originOf(ctx),
 	}
 	if b.MarketingAttribution != nil {
 		r.MarketingAttribution = *b.MarketingAttribution
@@ -37,7 +37,7 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 		return nil, err
 	}
 	sess, err := s.accounts.Login(ctx, account.Credentials{
-		Email: string(b.Email), Password: b.Password, Timezone: b.Timezone, Source: clientIP(ctx), InviteToken: b.InviteToken,
+		Email: string(b.Email), Password: b.Password, Timezone: b.Timezone, Origin: originOf(ctx), InviteToken: b.InviteToken,
 	})
 	if err != nil {
 		return nil, err

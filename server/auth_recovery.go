@@ -22,7 +22,7 @@ func (s *Server) ForgotPassword(ctx context.Context, req gen.ForgotPasswordReque
 	if err := s.limit(ctx, limitForgotEmail, emailSubject(email)+":"+clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	s.accounts.RequestPasswordReset(email)
+	s.accounts.RequestPasswordReset(originOf(ctx), email)
 	return gen.ForgotPassword200JSONResponse{Message: forgotPasswordMessage}, nil
 }
 
@@ -31,7 +31,7 @@ func (s *Server) ResetPassword(ctx context.Context, req gen.ResetPasswordRequest
 	if err := s.limit(ctx, limitResetIP, clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	if err := s.accounts.ResetPassword(ctx, req.Body.Token, req.Body.Password); err != nil {
+	if err := s.accounts.ResetPassword(ctx, originOf(ctx), req.Body.Token, req.Body.Password); err != nil {
 		return nil, err
 	}
 	return gen.ResetPassword200JSONResponse{Message: "Your password has been reset. Sign in with your new password."}, nil
@@ -82,7 +82,7 @@ func (s *Server) VerifyEmail(ctx context.Context, req gen.VerifyEmailRequestObje
 	if err := s.limit(ctx, limitLinkIP, clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	if err := s.accounts.VerifyEmail(ctx, req.Params.Token); err != nil {
+	if err := s.accounts.VerifyEmail(ctx, originOf(ctx), req.Params.Token); err != nil {
 		return nil, err
 	}
 	return gen.VerifyEmail200JSONResponse{Message: "Your email address is verified."}, nil
@@ -116,7 +116,7 @@ func (s *Server) ConfirmEmailChange(ctx context.Context, req gen.ConfirmEmailCha
 	if err := s.limit(ctx, limitLinkIP, clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	newEmail, err := s.accounts.ConfirmEmailChange(ctx, req.Params.Token)
+	newEmail, err := s.accounts.ConfirmEmailChange(ctx, originOf(ctx), req.Params.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (s *Server) RevertEmailChange(ctx context.Context, req gen.RevertEmailChang
 	if err := s.limit(ctx, limitLinkIP, clientIP(ctx)); err != nil {
 		return nil, err
 	}
-	email, err := s.accounts.RevertEmailChange(ctx, req.Body.Token)
+	email, err := s.accounts.RevertEmailChange(ctx, originOf(ctx), req.Body.Token)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ type principal struct {
 // callerOf is the session's user as the account flows know them (session operations only).
 func callerOf(ctx context.Context) account.Caller {
 	p := principalFrom(ctx)
-	return account.Caller{Account: *p.account, Project: p.project, Source: clientIP(ctx), Authenticated: p.authenticated}
+	return account.Caller{Account: *p.account, Project: p.project, Origin: originOf(ctx), Authenticated: p.authenticated}
 }
 
 type principalKey struct{}

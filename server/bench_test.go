@@ -13,9 +13,9 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 )
 
-// BenchmarkAuthenticatedReads serves the two hottest reads in process (no network between client
-// and server; the database is real): GET /v1/auth/me with a session JWT and GET
-// /v1/pinterest/accounts with an API key. Allocations per request are the stable number to watch
+// BenchmarkAuthenticatedReads serves the hottest reads in process (no network between client and
+// server; the database is real): GET /v1/auth/me with a session JWT, GET /v1/pinterest/accounts
+// with an API key, and a page of 50 entries of GET /v1/activity-logs. Allocations per request are the stable number to watch
 // on a shared machine; `make bench` measures throughput and latency over the network.
 func BenchmarkAuthenticatedReads(b *testing.B) {
 	for _, eng := range testdb.Engines() {
@@ -37,6 +37,7 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 					b.Fatalf("accept: %d", status)
 				}
 			}
+			seedActivity(b, st, a.Organization.ID.String(), 2000, e.clock.Now())
 			// A server of its own, logging as production does (JSON at info), to nowhere.
 			stack := testserver.New(b, e.cfg, st, testserver.Options{
 				Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
@@ -46,6 +47,7 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 			for _, c := range []struct{ name, path, header, value string }{
 				{"me", "/v1/auth/me", "Authorization", "Bearer " + a.AccessToken},
 				{"accounts_by_key", "/v1/pinterest/accounts", "X-API-Key", key},
+				{"activity_page", "/v1/activity-logs?limit=50", "Authorization", "Bearer " + a.AccessToken},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					req := httptest.NewRequest(http.MethodGet, c.path, nil)

@@ -115,6 +115,9 @@ func flowError(err error) *apiError {
 		if fe.Type == account.TypeWeakPassword {
 			return errWeakPassword(fe.Field, fe.Msg)
 		}
+		if fe.In != "" {
+			return errValidation(gen.ValidationIssue{Loc: []string{fe.In, fe.Field}, Msg: fe.Msg, Type: fe.Type})
+		}
 		return fieldError(fe.Field, fe.Type, fe.Msg)
 	}
 	var be *account.BackoffError

@@ -24,7 +24,7 @@ func (e *env) requestEmailChange(token, newEmail string) string {
 	if err != nil || r.JSON200 == nil {
 		e.t.Fatalf("request email change to %s: %v %s", newEmail, err, r.Body)
 	}
-	return e.tokenFrom(e.smtp.WaitFor(e.t, newEmail, mailWait), "/confirm-email-change")
+	return e.linkTo(newEmail, "/confirm-email-change")
 }
 
 func (e *env) confirmEmailChange(token string) int {
@@ -40,7 +40,7 @@ func (e *env) confirmEmailChange(token string) int {
 func (e *env) resetLink(email string) string {
 	e.t.Helper()
 	e.forgot(email)
-	return e.tokenFrom(e.smtp.WaitFor(e.t, email, mailWait), "/reset-password")
+	return e.linkTo(email, "/reset-password")
 }
 
 func (e *env) requestVerification(token, email string) string {
@@ -49,7 +49,7 @@ func (e *env) requestVerification(token, email string) string {
 	if err != nil || r.JSON200 == nil {
 		e.t.Fatalf("request verification: %v %s", err, r.Body)
 	}
-	return e.tokenFrom(e.smtp.WaitFor(e.t, email, mailWait), "/verify-email")
+	return e.linkTo(email, "/verify-email")
 }
 
 // TestEndingSessionsEndsWhatTheyStarted: a thief with a stolen session asks for an email change to
@@ -235,6 +235,13 @@ func TestLoginCeilingAcrossSources(t *testing.T) {
 			if !strings.Contains(m.Subject, "paused") {
 				t.Errorf("mail to the owner = %q, want the notice that sign-ins are paused", m.Subject)
 			}
+			// The activity log: each failure from its address, and the pause once, by the service.
+			e.stack.Accounts.Wait()
+			failed := e.sql.Int(t, "SELECT COUNT(DISTINCT source_address) FROM activity_logs WHERE action = 'auth.login' AND status = 'failed' AND actor_id IS NULL")
+			locked := e.sql.Strings(t, "SELECT status || ' ' || actor_type || ' ' || actor_label || ' ' || source_address || ' ' || metadata FROM activity_logs WHERE action = 'auth.login.locked'")
+			if failed != ceiling || len(locked) != 1 || locked[0] != `success system sign-in throttle 10.0.199.1 {"failures":200,"paused_seconds":900}` {
+				t.Errorf("activity log: %d failed sign-ins from distinct addresses and locks %q; want %d and one lock by the system, from the last address", failed, locked, ceiling)
+			}
 			e.clock.Advance(time.Hour)
 			if status := e.loginFrom("198.51.100.8", "ceiling@example.com", "a perfectly fine password"); status != http.StatusOK {
 				t.Errorf("after the pause: %d, want 200", status)
@@ -407,7 +414,7 @@ func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 		if status := e.confirmEmailChange(change); status != http.StatusOK {
 			t.Fatalf("confirm: %d", status)
 		}
-		notice := e.smtp.WaitFor(t, "rightful@example.com", mailWait)
+		notice := e.mailLinking("rightful@example.com", "/revert-email-change")
 		revert := e.tokenFrom(notice, "/revert-email-change")
 		if !strings.Contains(notice.Text, "wasn't you") {
 			t.Errorf("notice to the former address: %s", notice.Text)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +79,9 @@ type env struct {
 	logs   *syncBuffer
 	stack  *testserver.Stack // the workers main would run: deliver mail or flush key usage now
 	smtp   *testsmtp.Server
+	// secrets are the passwords, tokens, keys and JWTs the test sent or received (useSQL checks that
+	// none reached the activity log).
+	secrets *secretSet
 }
 
 type syncBuffer struct {
@@ -125,7 +129,7 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 		t.Run(eng.Name, func(t *testing.T) {
 			st, dbURL := eng.Open(t)
 			e := newEnv(t, st, testConfig(t), fastHash)
-			e.sql = testdb.OpenSQL(t, dbURL)
+			e.useSQL(t, dbURL)
 			fn(t, e)
 		})
 	}
@@ -161,19 +165,21 @@ func newEnvWithSMTP(t testing.TB, st *store.Store, cfg config.Config, params pas
 	ts.Listener = listener
 	ts.Start()
 	t.Cleanup(ts.Close) // registered after the stack's, so it runs first: requests end before the workers stop
-	hc := &http.Client{Transport: newValidatingTransport(t)}
+	vt := newValidatingTransport(t)
+	hc := &http.Client{Transport: vt}
 	c, err := client.NewClientWithResponses(ts.URL, client.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
-	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, stack: stack, smtp: smtpServer}
+	return &env{t: t, url: ts.URL, store: st, cfg: cfg, clock: clk, client: c, http: hc, logs: logs, stack: stack, smtp: smtpServer, secrets: vt.secrets}
 }
 
 // validatingTransport fails the test on any response that openapi.yaml does not allow for its
-// operation and status.
+// operation and status, and collects the secrets each exchange carries.
 type validatingTransport struct {
-	t      testing.TB
-	router routers.Router
+	t       testing.TB
+	router  routers.Router
+	secrets *secretSet
 }
 
 func newValidatingTransport(t testing.TB) *validatingTransport {
@@ -187,10 +193,11 @@ func newValidatingTransport(t testing.TB) *validatingTransport {
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}
-	return &validatingTransport{t: t, router: router}
+	return &validatingTransport{t: t, router: router, secrets: &secretSet{}}
 }
 
 func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	v.secrets.fromRequest(req)
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -201,6 +208,7 @@ func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+	v.secrets.fromJSON(body)
 	if resp.Header.Get("X-Request-ID") == "" {
 		v.t.Errorf("%s %s: response has no X-Request-ID", req.Method, req.URL.Path)
 	}
@@ -291,4 +299,114 @@ func errorOf(t testing.TB, body map[string]any) (string, string) {
 	code, _ := d["code"].(string)
 	msg, _ := d["message"].(string)
 	return code, msg
+}
+
+// secretSet collects the secrets a test's requests and responses carry: passwords, one-time
+// tokens, API keys and JWTs, as the fields and headers that hold them name them.
+type secretSet struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+// secretFields are the JSON fields, anywhere in a body, whose values are secrets.
+var secretFields = map[string]bool{
+	"password": true, "current_password": true, "new_password": true, "token": true, "invite_token": true,
+	"access_token": true, "api_key": true,
+}
+
+func (s *secretSet) add(v string) {
+	// Shorter values are not secrets the API accepts (passwords have 8+ characters, tokens 20+),
+	// and would match anything.
+	if len(v) < 8 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set == nil {
+		s.set = map[string]bool{}
+	}
+	s.set[v] = true
+}
+
+func (s *secretSet) fromRequest(req *http.Request) {
+	if auth := req.Header.Get("Authorization"); auth != "" {
+		_, v, _ := strings.Cut(auth, " ")
+		s.add(strings.TrimSpace(v))
+	}
+	s.add(req.Header.Get("X-API-Key"))
+	s.add(req.URL.Query().Get("token"))
+	if req.GetBody != nil {
+		if body, err := req.GetBody(); err == nil {
+			raw, _ := io.ReadAll(body)
+			s.fromJSON(raw)
+		}
+	}
+}
+
+func (s *secretSet) fromJSON(raw []byte) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, inner := range x {
+				if str, ok := inner.(string); ok && secretFields[k] {
+					s.add(str)
+				}
+				walk(inner)
+			}
+		case []any:
+			for _, inner := range x {
+				walk(inner)
+			}
+		}
+	}
+	walk(v)
+}
+
+func (s *secretSet) all() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.set))
+	for v := range s.set {
+		out = append(out, v)
+	}
+	return out
+}
+
+// useSQL opens the test's database apart from the store (e.sql) and, when the test ends, searches
+// every stored activity-log entry for the secrets the test used, the hashes the database keeps
+// (passwords, tokens, keys) and anything shaped like a JWT, an argon2 hash or an API key: the
+// activity log never holds one, whatever flow wrote the entry.
+func (e *env) useSQL(t testing.TB, dbURL string) {
+	t.Helper()
+	e.sql = testdb.OpenSQL(t, dbURL)
+	t.Cleanup(func() { e.checkActivityHoldsNoSecret(t) })
+}
+
+var secretShaped = regexp.MustCompile(`\$argon2|eyJ[A-Za-z0-9_-]{8,}\.|pb_(live|test)_[A-Za-z0-9]{5,}`)
+
+func (e *env) checkActivityHoldsNoSecret(t testing.TB) {
+	t.Helper()
+	e.stack.Accounts.Wait() // the entries written off the request path
+	// Every column but those the catalogue fixes (action, category, status, types, message: code
+	// constants, one of which, "wrong password", is also a password a test uses).
+	entries := e.sql.Strings(t, `SELECT id || '|' || organization_id || '|' || COALESCE(actor_id, '') || '|' ||
+		COALESCE(actor_label, '') || '|' || COALESCE(resource_id, '') || '|' || metadata || '|' || COALESCE(request_id, '') || '|' ||
+		COALESCE(source_address, '') FROM activity_logs`)
+	forbidden := append(e.secrets.all(), e.sql.Strings(t, `SELECT password_hash FROM users UNION ALL SELECT token_hash FROM one_time_tokens
+		UNION ALL SELECT secret_hash FROM api_keys UNION ALL SELECT token_hash FROM invitations`)...)
+	for _, entry := range entries {
+		if m := secretShaped.FindString(entry); m != "" {
+			t.Errorf("activity entry holds something shaped like a secret (%.12s…): %.60s…", m, entry)
+		}
+		for _, s := range forbidden {
+			if strings.Contains(entry, s) {
+				t.Errorf("activity entry holds a secret or hash the test used (%.8s…): %.60s…", s, entry)
+			}
+		}
+	}
 }

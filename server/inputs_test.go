@@ -83,6 +83,7 @@ func TestLongestInputsNeverFail(t *testing.T) {
 			"verifyEmail":           {"token": {strings.Repeat("t", 43)}},
 			"confirmEmailChange":    {"token": {strings.Repeat("t", 43)}},
 			"previewTeamInvitation": {"token": {strings.Repeat("t", 43)}},
+			"listActivityLogs":      {},
 		}
 		var cases []edgeCase
 		paths := spec.Paths.InMatchingOrder()
@@ -218,6 +219,7 @@ func TestNULIsRefusedNamingTheField(t *testing.T) {
 			{"POST", "/v1/api-keys", `{"name":"key\u0000"}`, "name"},
 			{"POST", "/v1/projects/sandbox", `{"name":"S\u0000"}`, "name"},
 			{"GET", "/v1/auth/email/verify?token=" + strings.Repeat("t", 30) + "%00", "", "token"},
+			{"GET", "/v1/activity-logs?cursor=abc%00", "", "cursor"},
 		} {
 			headers := auth
 			if strings.HasPrefix(c.path, "/v1/auth/register") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -93,15 +94,19 @@ func emailSubject(email string) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-type clientIPKey struct{}
+type originKey struct{}
+
+// originOf is where the request came from, as the account flows record it: its request id and the
+// client's address.
+func originOf(ctx context.Context) account.Origin {
+	o, _ := ctx.Value(originKey{}).(account.Origin)
+	return o
+}
 
 // clientIP is the client's address as limits and login throttles count it: an IPv4 address, or
 // the /64 network of an IPv6 address (one host commonly holds a whole /64, which would otherwise
 // give it unlimited "addresses").
-func clientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey{}).(string)
-	return ip
-}
+func clientIP(ctx context.Context) string { return originOf(ctx).Source }
 
 // limitSubject reduces an address to what is counted: IPv6 to its /64.
 func limitSubject(ip string) string {
@@ -116,12 +121,13 @@ func limitSubject(ip string) string {
 	return prefix.String()
 }
 
-// withClientIP records the client's address for the handlers: the socket's, or with trusted proxies
-// configured, the first address in X-Forwarded-For that is not one of them.
-func withClientIP(next echo.HandlerFunc) echo.HandlerFunc {
+// withOrigin records for the handlers the request's id and the client's address: the socket's, or
+// with trusted proxies configured, the first address in X-Forwarded-For that is not one of them.
+func withOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), clientIPKey{}, limitSubject(c.RealIP()))))
+		o := account.Origin{RequestID: requestID(c), Source: limitSubject(c.RealIP())}
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), originKey{}, o)))
 		return next(c)
 	}
 }

@@ -16,13 +16,15 @@ import (
 // strictEnv is an env with the production rate limits (scale 1).
 func strictEnv(t *testing.T, eng testdb.Engine, mutate func(*config.Config)) *env {
 	t.Helper()
-	st, _ := eng.Open(t)
+	st, dbURL := eng.Open(t)
 	cfg := testConfig(t)
 	cfg.Limits.Scale = 1
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	return newEnv(t, st, cfg, fastHash)
+	e := newEnv(t, st, cfg, fastHash)
+	e.useSQL(t, dbURL)
+	return e
 }
 
 func expect429(t *testing.T, what string, status int, hdr http.Header, body map[string]any) {
@@ -84,7 +86,7 @@ func TestLoginBackoff(t *testing.T) {
 			login("backoff@example.com", "wrong again")
 			e.forgot("backoff@example.com")
 			e.clock.Advance(time.Millisecond)
-			token := e.tokenFrom(e.smtp.WaitFor(t, "backoff@example.com", mailWait), "/reset-password")
+			token := e.linkTo("backoff@example.com", "/reset-password")
 			if status, msg := e.reset(token, "a brand new password"); status != http.StatusOK {
 				t.Fatalf("reset: %d %s", status, msg)
 			}

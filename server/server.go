@@ -85,7 +85,7 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.IPExtractor = ipExtractor(cfg.Limits)
-	e.Use(withRequestID, s.accessLog, s.withDeadline, s.recoverPanics, securityHeaders, withClientIP)
+	e.Use(withRequestID, s.accessLog, s.withDeadline, s.recoverPanics, securityHeaders, withOrigin)
 	if cors := corsMiddleware(cfg.Limits); cors != nil {
 		e.Use(cors)
 	}

@@ -36,7 +36,7 @@ func TestSessionsEndInTheSameSecond(t *testing.T) {
 			}},
 			{"reset password", func(t *testing.T, email, _ string) string {
 				e.forgot(email)
-				reset := e.tokenFrom(e.smtp.WaitFor(t, email, mailWait), "/reset-password")
+				reset := e.linkTo(email, "/reset-password")
 				if status, msg := e.reset(reset, "a brand new password"); status != http.StatusOK {
 					t.Fatalf("reset: got %d %q, want 200", status, msg)
 				}

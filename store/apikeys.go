@@ -190,19 +190,21 @@ func (s *Store) UpdateAPIKey(ctx context.Context, orgID, keyID string, p APIKeyP
 	return s.updateKey(ctx, "update api key", orgID, keyID, updates)
 }
 
-// RevokeAPIKey marks a key of the organization revoked (keeping the first revocation time);
-// ErrNotFound when it is not one of its keys.
-func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string, now time.Time) (APIKey, error) {
+// RevokeAPIKey marks a key of the organization revoked (keeping the first revocation time) and
+// reports whether this call revoked it; ErrNotFound when it is not one of its keys.
+func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string, now time.Time) (APIKey, bool, error) {
 	var k APIKey
+	var revoked bool
 	err := s.Tx(ctx, func(tx *Store) error {
 		res := tx.db.Model(&APIKey{}).Where("id = ? AND organization_id = ? AND revoked_at IS NULL", keyID, orgID).
 			Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
 		if res.Error != nil {
 			return wrap("revoke api key", res.Error)
 		}
+		revoked = res.RowsAffected == 1
 		return wrap("revoke api key", tx.db.Where("id = ? AND organization_id = ?", keyID, orgID).Take(&k).Error)
 	})
-	return k, err
+	return k, revoked, err
 }
 
 // RevokeOrganizationKeys revokes every live key of the organization and returns how many it revoked.

@@ -250,6 +250,45 @@ var migrations = []*gormigrate.Migration{
 		},
 	},
 	{
+		// The activity log: one row per security-relevant event, written by the flows in the
+		// transaction of the change it describes. Pages are read newest first by keyset on
+		// (organization_id, created_at, id); the pruner deletes by expires_at.
+		ID: "20261202_0020_activity_logs",
+		Migrate: func(tx *gorm.DB) error {
+			type activityLog struct {
+				ID             string    `gorm:"primaryKey;size:36"`
+				OrganizationID string    `gorm:"size:36;not null"`
+				CreatedAt      time.Time `gorm:"not null"`
+				ActorType      string    `gorm:"size:16;not null"`
+				ActorID        *string   `gorm:"size:36"`
+				ActorLabel     *string   `gorm:"size:255"`
+				Action         string    `gorm:"size:64;not null"`
+				Category       string    `gorm:"size:32;not null"`
+				Status         string    `gorm:"size:16;not null"`
+				ResourceType   *string   `gorm:"size:32"`
+				ResourceID     *string   `gorm:"size:36"`
+				Message        string    `gorm:"size:255;not null"`
+				Metadata       string    `gorm:"size:4096;not null"`
+				RequestID      *string   `gorm:"size:128"`
+				SourceAddress  *string   `gorm:"size:64"`
+				RetentionDays  int       `gorm:"not null"`
+				ExpiresAt      time.Time `gorm:"not null"`
+			}
+			if err := tx.Migrator().CreateTable(&activityLog{}); err != nil {
+				return err
+			}
+			for _, stmt := range []string{
+				"CREATE INDEX idx_activity_logs_keyset ON activity_logs (organization_id, created_at DESC, id DESC)",
+				"CREATE INDEX idx_activity_logs_expires_at ON activity_logs (expires_at)",
+			} {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	},
+	{
 		// Key lifecycle: rotation with overlap, leak reports, expiry reminders.
 		ID: "20261202_0030_key_lifecycle",
 		Migrate: func(tx *gorm.DB) error {

@@ -24,11 +24,12 @@ func (s *Store) sandboxOf(ctx context.Context, orgID string) (Project, error) {
 }
 
 // EnsureSandbox returns the organization's sandbox project, creating it (with its simulated
-// Pinterest accounts) when there is none. Concurrent calls create exactly one: the unique index on
-// (organization_id, environment) refuses the others, which then read the winner's.
-func (s *Store) EnsureSandbox(ctx context.Context, orgID, name, timezone string, now time.Time) (Project, error) {
+// Pinterest accounts) when there is none, and reports whether this call created it. Concurrent
+// calls create exactly one: the unique index on (organization_id, environment) refuses the others,
+// which then read the winner's.
+func (s *Store) EnsureSandbox(ctx context.Context, orgID, name, timezone string, now time.Time) (Project, bool, error) {
 	if p, err := s.sandboxOf(ctx, orgID); err == nil || !errors.Is(err, ErrNotFound) {
-		return p, err
+		return p, false, err
 	}
 	now = now.UTC()
 	p := Project{
@@ -43,9 +44,10 @@ func (s *Store) EnsureSandbox(ctx context.Context, orgID, name, timezone string,
 		return wrap("seed sandbox", tx.db.Create(&accounts).Error)
 	})
 	if errors.Is(err, ErrConflict) {
-		return s.sandboxOf(ctx, orgID)
+		p, err := s.sandboxOf(ctx, orgID)
+		return p, false, err
 	}
-	return p, err
+	return p, err == nil, err
 }
 
 // ResetSandbox clears the sandbox's data and restores its simulated accounts, keeping the project

@@ -22,7 +22,7 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sandbox, err := st.EnsureSandbox(ctx, a.Organization.ID, "Acme sandbox", "UTC", now)
+		sandbox, _, err := st.EnsureSandbox(ctx, a.Organization.ID, "Acme sandbox", "UTC", now)
 		if err != nil {
 			t.Fatal(err)
 		}

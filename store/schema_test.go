@@ -33,7 +33,7 @@ import (
 var models = []any{
 	&store.Organization{}, &store.User{}, &store.Project{}, &store.APIKey{}, &store.PinterestAccount{},
 	&store.OneTimeToken{}, &store.OutboxMessage{}, &store.RateLimit{}, &store.LoginThrottle{},
-	&store.Membership{}, &store.Invitation{}, &store.SecretScanningReport{},
+	&store.Membership{}, &store.Invitation{}, &store.SecretScanningReport{}, &store.ActivityLog{},
 }
 
 // migrationsTable is gormigrate's own bookkeeping, mapped by no model.
@@ -246,6 +246,7 @@ func codeBounds(t *testing.T) map[string]bound {
 		"users.active_project_id", "memberships.id", "memberships.organization_id", "memberships.user_id",
 		"memberships.invited_by", "invitations.id", "invitations.organization_id", "invitations.invited_by",
 		"api_keys.rotated_from", "api_keys.replaced_by",
+		"activity_logs.id", "activity_logs.organization_id", "activity_logs.actor_id", "activity_logs.resource_id",
 	} {
 		b[col] = id
 	}
@@ -309,7 +310,8 @@ func codeBounds(t *testing.T) map[string]bound {
 	b["one_time_tokens.purpose"] = longest("store.Purpose*", store.PurposePasswordReset, store.PurposeEmailVerify, store.PurposeEmailChange, store.PurposeEmailRevert)
 
 	kinds := []string{mail.KindPasswordReset, mail.KindEmailVerify, mail.KindEmailChange, mail.KindEmailChangeTaken,
-		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation, mail.KindEmailRestored}
+		mail.KindPasswordChanged, mail.KindEmailChanged, mail.KindLoginLocked, mail.KindInvitation, mail.KindEmailRestored,
+		mail.KindAPIKeyCreated}
 	var subjects []string
 	for _, k := range kinds {
 		// An organization's name reaches a subject only through account.safeName: 40 characters at most.
@@ -322,6 +324,15 @@ func codeBounds(t *testing.T) map[string]bound {
 	b["email_outbox.kind"] = longest("mail.Kind*", kinds...)
 	b["email_outbox.subject"] = longest("mail.Render subjects", subjects...)
 	b["email_outbox.last_error"] = bounded(1000, "MarkFailed keeps at most 1000 bytes")
+
+	// store.RecordActivity cuts every text of an entry to its column (the flows write far shorter
+	// values: catalogue names, emails, key prefixes) and refuses longer metadata.
+	for col, n := range map[string]int{
+		"actor_type": 16, "status": 16, "category": 32, "resource_type": 32, "action": 64, "actor_label": 255,
+		"message": 255, "request_id": 128, "source_address": 64, "metadata": store.MaxActivityMetadata,
+	} {
+		b["activity_logs."+col] = bounded(n, "store.RecordActivity cuts or refuses longer values")
+	}
 
 	// server/limits.go keys a hit "<rule>:<subject>:<window start>": a rule name (the longest,
 	// "verify-request:user", has 19 characters), a subject (a UUID, 36; an IP address, at most 45;

@@ -247,16 +247,16 @@ func (s *Store) RenewInvitation(ctx context.Context, orgID, id, hash string, exp
 	return s.Invitation(ctx, orgID, id)
 }
 
-// RevokeInvitation revokes an invitation of the organization (keeping the first revocation time);
-// ErrNotFound when it is not one of its invitations.
-func (s *Store) RevokeInvitation(ctx context.Context, orgID, id string, now time.Time) error {
+// RevokeInvitation revokes an invitation of the organization (keeping the first revocation time)
+// and reports whether this call revoked it; ErrNotFound when it is not one of its invitations.
+func (s *Store) RevokeInvitation(ctx context.Context, orgID, id string, now time.Time) (bool, error) {
 	if _, err := s.Invitation(ctx, orgID, id); err != nil {
-		return err
+		return false, err
 	}
-	err := s.db.WithContext(ctx).Model(&Invitation{}).
+	res := s.db.WithContext(ctx).Model(&Invitation{}).
 		Where("id = ? AND accepted_at IS NULL AND revoked_at IS NULL", id).
-		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()}).Error
-	return wrap("revoke invitation", err)
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+	return res.RowsAffected == 1, wrap("revoke invitation", res.Error)
 }
 
 // ConsumeInvitation marks a usable invitation accepted: one conditional UPDATE, so of concurrent

@@ -72,3 +72,10 @@ func (s *Store) LatestToken(ctx context.Context, userID, purpose string) (OneTim
 		Order("created_at DESC").Limit(1).Take(&t).Error
 	return t, wrap("latest token", err)
 }
+
+// CountTokensSince counts the tokens of this purpose sent to the user at or after since.
+func (s *Store) CountTokensSince(ctx context.Context, userID, purpose string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&OneTimeToken{}).Where("user_id = ? AND purpose = ? AND created_at >= ?", userID, purpose, since.UTC()).Count(&n).Error
+	return n, wrap("count tokens", err)
+}

@@ -70,6 +70,165 @@ func (e APIKeyScope) Valid() bool {
 	}
 }
 
+// Defines values for ActivityAction.
+const (
+	ActivityActionAPIKeyCreated              ActivityAction = "api_key.created"
+	ActivityActionAPIKeyRevoked              ActivityAction = "api_key.revoked"
+	ActivityActionAPIKeyUpdated              ActivityAction = "api_key.updated"
+	ActivityActionAuthEmailChangeConfirmed   ActivityAction = "auth.email_change.confirmed"
+	ActivityActionAuthEmailChangeRequested   ActivityAction = "auth.email_change.requested"
+	ActivityActionAuthEmailChangeReverted    ActivityAction = "auth.email_change.reverted"
+	ActivityActionAuthEmailVerified          ActivityAction = "auth.email.verified"
+	ActivityActionAuthLogin                  ActivityAction = "auth.login"
+	ActivityActionAuthLoginLocked            ActivityAction = "auth.login.locked"
+	ActivityActionAuthPasswordChanged        ActivityAction = "auth.password.changed"
+	ActivityActionAuthPasswordResetCompleted ActivityAction = "auth.password_reset.completed"
+	ActivityActionAuthPasswordResetRequested ActivityAction = "auth.password_reset.requested"
+	ActivityActionAuthRegister               ActivityAction = "auth.register"
+	ActivityActionAuthSessionsRevoked        ActivityAction = "auth.sessions.revoked"
+	ActivityActionProjectSandboxCreated      ActivityAction = "project.sandbox.created"
+	ActivityActionProjectSandboxReset        ActivityAction = "project.sandbox.reset"
+	ActivityActionProjectSwitched            ActivityAction = "project.switched"
+	ActivityActionTeamInvitationAccepted     ActivityAction = "team.invitation.accepted"
+	ActivityActionTeamInvitationCreated      ActivityAction = "team.invitation.created"
+	ActivityActionTeamInvitationResent       ActivityAction = "team.invitation.resent"
+	ActivityActionTeamInvitationRevoked      ActivityAction = "team.invitation.revoked"
+	ActivityActionTeamMemberRemoved          ActivityAction = "team.member.removed"
+	ActivityActionTeamMemberRoleChanged      ActivityAction = "team.member.role_changed"
+)
+
+// Valid indicates whether the value is a known member of the ActivityAction enum.
+func (e ActivityAction) Valid() bool {
+	switch e {
+	case ActivityActionAPIKeyCreated:
+		return true
+	case ActivityActionAPIKeyRevoked:
+		return true
+	case ActivityActionAPIKeyUpdated:
+		return true
+	case ActivityActionAuthEmailChangeConfirmed:
+		return true
+	case ActivityActionAuthEmailChangeRequested:
+		return true
+	case ActivityActionAuthEmailChangeReverted:
+		return true
+	case ActivityActionAuthEmailVerified:
+		return true
+	case ActivityActionAuthLogin:
+		return true
+	case ActivityActionAuthLoginLocked:
+		return true
+	case ActivityActionAuthPasswordChanged:
+		return true
+	case ActivityActionAuthPasswordResetCompleted:
+		return true
+	case ActivityActionAuthPasswordResetRequested:
+		return true
+	case ActivityActionAuthRegister:
+		return true
+	case ActivityActionAuthSessionsRevoked:
+		return true
+	case ActivityActionProjectSandboxCreated:
+		return true
+	case ActivityActionProjectSandboxReset:
+		return true
+	case ActivityActionProjectSwitched:
+		return true
+	case ActivityActionTeamInvitationAccepted:
+		return true
+	case ActivityActionTeamInvitationCreated:
+		return true
+	case ActivityActionTeamInvitationResent:
+		return true
+	case ActivityActionTeamInvitationRevoked:
+		return true
+	case ActivityActionTeamMemberRemoved:
+		return true
+	case ActivityActionTeamMemberRoleChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityCategory.
+const (
+	Billing       ActivityCategory = "billing"
+	Configuration ActivityCategory = "configuration"
+	Integration   ActivityCategory = "integration"
+	Publishing    ActivityCategory = "publishing"
+	Security      ActivityCategory = "security"
+)
+
+// Valid indicates whether the value is a known member of the ActivityCategory enum.
+func (e ActivityCategory) Valid() bool {
+	switch e {
+	case Billing:
+		return true
+	case Configuration:
+		return true
+	case Integration:
+		return true
+	case Publishing:
+		return true
+	case Security:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityResourceType.
+const (
+	ActivityResourceTypeAPIKey         ActivityResourceType = "api_key"
+	ActivityResourceTypeProject        ActivityResourceType = "project"
+	ActivityResourceTypeTeamInvitation ActivityResourceType = "team_invitation"
+	ActivityResourceTypeTeamMember     ActivityResourceType = "team_member"
+	ActivityResourceTypeUser           ActivityResourceType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ActivityResourceType enum.
+func (e ActivityResourceType) Valid() bool {
+	switch e {
+	case ActivityResourceTypeAPIKey:
+		return true
+	case ActivityResourceTypeProject:
+		return true
+	case ActivityResourceTypeTeamInvitation:
+		return true
+	case ActivityResourceTypeTeamMember:
+		return true
+	case ActivityResourceTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ActivityStatus.
+const (
+	Canceled ActivityStatus = "canceled"
+	Failed   ActivityStatus = "failed"
+	Queued   ActivityStatus = "queued"
+	Success  ActivityStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ActivityStatus enum.
+func (e ActivityStatus) Valid() bool {
+	switch e {
+	case Canceled:
+		return true
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Success:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuthResponseTokenType.
 const (
 	AuthResponseTokenTypeBearer AuthResponseTokenType = "bearer"
@@ -474,6 +633,72 @@ type APIKeyUpdateRequest struct {
 	PinterestAccountIds nullable.Nullable[PinterestAccountIDs] `json:"pinterest_account_ids,omitempty"`
 	Scopes              *APIKeyScopes                          `json:"scopes,omitempty"`
 }
+
+// ActivityAction The catalogue of recorded actions (README, "Activity log").
+type ActivityAction string
+
+// ActivityCategory defines model for ActivityCategory.
+type ActivityCategory string
+
+// ActivityLog One event. Never carries a secret, token, hash or password.
+type ActivityLog struct {
+	// Action The catalogue of recorded actions (README, "Activity log").
+	Action ActivityAction `json:"action"`
+
+	// ActorLabel Who acted, for people to read, e.g. the user's email or the API key's display prefix.
+	ActorLabel nullable.Nullable[string] `json:"actor_label,omitempty"`
+
+	// ActorType One of `user` (a person: a session, or a link mailed to them; `actor_user_id` is null
+	// when they were not authenticated), `api_key`, `system` (the service itself), `worker`,
+	// `admin`, `billing`. Not declared as an enum: its `admin` would rename the generated
+	// clients' `OrganizationRole` constants.
+	ActorType string `json:"actor_type"`
+
+	// ActorUserID The user who acted, when the actor is a known user.
+	ActorUserID nullable.Nullable[openapi_types.UUID] `json:"actor_user_id,omitempty"`
+	Category    ActivityCategory                      `json:"category"`
+	CreatedAt   time.Time                             `json:"created_at"`
+	ExpiresAt   time.Time                             `json:"expires_at"`
+	ID          openapi_types.UUID                    `json:"id"`
+	Message     string                                `json:"message"`
+
+	// Metadata Details of the action (for example the new address of an email change, a key's name and scopes) and `source_address`, the client's address as the server saw it.
+	Metadata map[string]interface{} `json:"metadata"`
+
+	// RequestID The `X-Request-ID` of the request that caused it.
+	RequestID  nullable.Nullable[string]             `json:"request_id,omitempty"`
+	ResourceID nullable.Nullable[openapi_types.UUID] `json:"resource_id,omitempty"`
+
+	// ResourceType What the action was about (one of ActivityResourceType).
+	ResourceType nullable.Nullable[string] `json:"resource_type,omitempty"`
+
+	// RetentionDays How long this entry is kept, set by the plan when it was written.
+	RetentionDays int            `json:"retention_days"`
+	Status        ActivityStatus `json:"status"`
+}
+
+// ActivityLogList defines model for ActivityLogList.
+type ActivityLogList struct {
+	// CurrentRetentionDays How long the organization's plan keeps new entries.
+	//
+	// Example: 30
+	CurrentRetentionDays int `json:"current_retention_days"`
+
+	// CurrentRetentionLabel Example: 30 days
+	CurrentRetentionLabel string `json:"current_retention_label"`
+
+	// Items Newest first.
+	Items []ActivityLog `json:"items"`
+
+	// NextCursor Pass as `cursor` (with the same filters) for the next page; null on the last page.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ActivityResourceType defines model for ActivityResourceType.
+type ActivityResourceType string
+
+// ActivityStatus defines model for ActivityStatus.
+type ActivityStatus string
 
 // AuthResponse defines model for AuthResponse.
 type AuthResponse struct {
@@ -1112,6 +1337,22 @@ type Unavailable = Error
 // ValidationError defines model for ValidationError.
 type ValidationError = Error
 
+// ListActivityLogsParams defines parameters for ListActivityLogs.
+type ListActivityLogsParams struct {
+	// Limit How many entries a page holds.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor       *string               `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Category     *ActivityCategory     `form:"category,omitempty" json:"category,omitempty"`
+	Action       *ActivityAction       `form:"action,omitempty" json:"action,omitempty"`
+	Status       *ActivityStatus       `form:"status,omitempty" json:"status,omitempty"`
+	ResourceType *ActivityResourceType `form:"resource_type,omitempty" json:"resource_type,omitempty"`
+
+	// Since Only entries created at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+}
+
 // ConfirmEmailChangeParams defines parameters for ConfirmEmailChange.
 type ConfirmEmailChangeParams struct {
 	// Token The single-use token from the emailed link.
@@ -1284,6 +1525,19 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListActivityLogs The organization's activity log
+	//
+	// The organization's events, newest first: sign-ins and their failures, password and email
+	// changes, API keys, projects and team changes (the catalogue is in the README). A session
+	// needs `can_view_reports`; an API key needs the `read` scope; either sees its own
+	// organization only. Pages are keyset-paged: pass `next_cursor` as `cursor` with the same
+	// filters to get the next page (a cursor that was not issued by this service for this
+	// organization and these filters is 422). Entries are kept for the organization's plan's
+	// retention (`current_retention_days`) and never returned once expired.
+	//
+	// Corresponds with GET /v1/activity-logs (the `ListActivityLogs` operationId).
+	ListActivityLogs(ctx context.Context, params *ListActivityLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAPIKeys List API keys
 	//
@@ -1800,6 +2054,29 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListActivityLogs The organization's activity log
+//
+// The organization's events, newest first: sign-ins and their failures, password and email
+// changes, API keys, projects and team changes (the catalogue is in the README). A session
+// needs `can_view_reports`; an API key needs the `read` scope; either sees its own
+// organization only. Pages are keyset-paged: pass `next_cursor` as `cursor` with the same
+// filters to get the next page (a cursor that was not issued by this service for this
+// organization and these filters is 422). Entries are kept for the organization's plan's
+// retention (`current_retention_days`) and never returned once expired.
+//
+// Corresponds with GET /v1/activity-logs (the `ListActivityLogs` operationId).
+func (c *Client) ListActivityLogs(ctx context.Context, params *ListActivityLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListActivityLogsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2851,6 +3128,132 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListActivityLogsRequest constructs an http.Request for the ListActivityLogs method
+func NewListActivityLogsRequest(server string, params *ListActivityLogsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/activity-logs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resource_type", *params.ResourceType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4191,6 +4594,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
 
+	// ListActivityLogsWithResponse The organization's activity log
+	//
+	// The organization's events, newest first: sign-ins and their failures, password and email
+	// changes, API keys, projects and team changes (the catalogue is in the README). A session
+	// needs `can_view_reports`; an API key needs the `read` scope; either sees its own
+	// organization only. Pages are keyset-paged: pass `next_cursor` as `cursor` with the same
+	// filters to get the next page (a cursor that was not issued by this service for this
+	// organization and these filters is 422). Entries are kept for the organization's plan's
+	// retention (`current_retention_days`) and never returned once expired.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/activity-logs (the `ListActivityLogs` operationId).
+	ListActivityLogsWithResponse(ctx context.Context, params *ListActivityLogsParams, reqEditors ...RequestEditorFn) (*ListActivityLogsResponse, error)
+
 	// ListAPIKeysWithResponse List API keys
 	//
 	// The keys of the caller's active project, newest first, revoked ones included. Never the plaintext.
@@ -4839,6 +5257,89 @@ func (r GetReadinessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListActivityLogsResponse503Headers the declared response headers of an HTTP 503 response for ListActivityLogs
+type ListActivityLogsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListActivityLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ActivityLogList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListActivityLogsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListActivityLogsResponse) GetJSON200() *ActivityLogList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListActivityLogsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListActivityLogsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListActivityLogsResponse) GetJSON422() *ValidationError {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListActivityLogsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListActivityLogsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListActivityLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListActivityLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListActivityLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListActivityLogsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8031,6 +8532,27 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 	return ParseGetReadinessResponse(rsp)
 }
 
+// ListActivityLogsWithResponse The organization's activity log
+//
+// The organization's events, newest first: sign-ins and their failures, password and email
+// changes, API keys, projects and team changes (the catalogue is in the README). A session
+// needs `can_view_reports`; an API key needs the `read` scope; either sees its own
+// organization only. Pages are keyset-paged: pass `next_cursor` as `cursor` with the same
+// filters to get the next page (a cursor that was not issued by this service for this
+// organization and these filters is 422). Entries are kept for the organization's plan's
+// retention (`current_retention_days`) and never returned once expired.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/activity-logs (the `ListActivityLogs` operationId).
+func (c *ClientWithResponses) ListActivityLogsWithResponse(ctx context.Context, params *ListActivityLogsParams, reqEditors ...RequestEditorFn) (*ListActivityLogsResponse, error) {
+	rsp, err := c.ListActivityLogs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListActivityLogsResponse(rsp)
+}
+
 // ListAPIKeysWithResponse List API keys
 //
 // The keys of the caller's active project, newest first, revoked ones included. Never the plaintext.
@@ -8932,6 +9454,80 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 	switch {
 	case rsp.StatusCode == 503:
 		var headers GetReadinessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListActivityLogsResponse parses an HTTP response from a ListActivityLogsWithResponse call
+func ParseListActivityLogsResponse(rsp *http.Response) (*ListActivityLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListActivityLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ActivityLogList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListActivityLogsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

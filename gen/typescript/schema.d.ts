@@ -685,6 +685,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/activity-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's activity log
+         * @description The organization's events, newest first: sign-ins and their failures, password and email
+         *     changes, API keys, projects and team changes (the catalogue is in the README). A session
+         *     needs `can_view_reports`; an API key needs the `read` scope; either sees its own
+         *     organization only. Pages are keyset-paged: pass `next_cursor` as `cursor` with the same
+         *     filters to get the next page (a cursor that was not issued by this service for this
+         *     organization and these filters is 422). Entries are kept for the organization's plan's
+         *     retention (`current_retention_days`) and never returned once expired.
+         */
+        get: operations["listActivityLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1201,6 +1227,69 @@ export interface components {
             health_checked_at?: string | null;
             reconnect_required?: boolean;
             missing_scopes?: string[];
+        };
+        /** @enum {string} */
+        ActivityCategory: "security" | "publishing" | "billing" | "configuration" | "integration";
+        /** @enum {string} */
+        ActivityStatus: "success" | "failed" | "queued" | "canceled";
+        /** @enum {string} */
+        ActivityResourceType: "user" | "api_key" | "project" | "team_member" | "team_invitation";
+        /**
+         * @description The catalogue of recorded actions (README, "Activity log").
+         * @enum {string}
+         */
+        ActivityAction: "auth.register" | "auth.login" | "auth.login.locked" | "auth.sessions.revoked" | "auth.password_reset.requested" | "auth.password_reset.completed" | "auth.password.changed" | "auth.email.verified" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.reverted" | "api_key.created" | "api_key.updated" | "api_key.revoked" | "project.sandbox.created" | "project.sandbox.reset" | "project.switched" | "team.invitation.created" | "team.invitation.resent" | "team.invitation.revoked" | "team.invitation.accepted" | "team.member.role_changed" | "team.member.removed";
+        /** @description One event. Never carries a secret, token, hash or password. */
+        ActivityLog: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The user who acted, when the actor is a known user.
+             */
+            actor_user_id?: string | null;
+            /**
+             * @description One of `user` (a person: a session, or a link mailed to them; `actor_user_id` is null
+             *     when they were not authenticated), `api_key`, `system` (the service itself), `worker`,
+             *     `admin`, `billing`. Not declared as an enum: its `admin` would rename the generated
+             *     clients' `OrganizationRole` constants.
+             */
+            actor_type: string;
+            /** @description Who acted, for people to read, e.g. the user's email or the API key's display prefix. */
+            actor_label?: string | null;
+            action: components["schemas"]["ActivityAction"];
+            category: components["schemas"]["ActivityCategory"];
+            /** @description What the action was about (one of ActivityResourceType). */
+            resource_type?: string | null;
+            /** Format: uuid */
+            resource_id?: string | null;
+            status: components["schemas"]["ActivityStatus"];
+            message: string;
+            /** @description Details of the action (for example the new address of an email change, a key's name and scopes) and `source_address`, the client's address as the server saw it. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description The `X-Request-ID` of the request that caused it. */
+            request_id?: string | null;
+            /** @description How long this entry is kept, set by the plan when it was written. */
+            retention_days: number;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        ActivityLogList: {
+            /** @description Newest first. */
+            items: components["schemas"]["ActivityLog"][];
+            /** @description Pass as `cursor` (with the same filters) for the next page; null on the last page. */
+            next_cursor: string | null;
+            /**
+             * @description How long the organization's plan keeps new entries.
+             * @example 30
+             */
+            current_retention_days: number;
+            /** @example 30 days */
+            current_retention_label: string;
         };
     };
     responses: {
@@ -2532,6 +2621,42 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listActivityLogs: {
+        parameters: {
+            query?: {
+                /** @description How many entries a page holds. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                category?: components["schemas"]["ActivityCategory"];
+                action?: components["schemas"]["ActivityAction"];
+                status?: components["schemas"]["ActivityStatus"];
+                resource_type?: components["schemas"]["ActivityResourceType"];
+                /** @description Only entries created at or after this time (RFC 3339). */
+                since?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityLogList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

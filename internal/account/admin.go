@@ -156,6 +156,6 @@ func (s *Service) AdminRevokeKey(ctx context.Context, keyID string) (store.APIKe
 	if err != nil {
 		return store.APIKey{}, err
 	}
-	k, err = s.store.RevokeAPIKey(ctx, k.OrganizationID, k.ID, s.now())
+	k, _, err = s.store.RevokeAPIKey(ctx, k.OrganizationID, k.ID, s.now())
 	return k, notFoundAs(err, ErrKeyNotFound)
 }

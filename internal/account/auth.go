@@ -32,6 +32,7 @@ type Registration struct {
 	// InviteToken, when set, accepts that invitation in the same transaction; the session is then
 	// in the organization joined.
 	InviteToken *string
+	Origin      Origin
 }
 
 // Register creates the user, their organization and its production project in one transaction and
@@ -76,10 +77,15 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 			Email: email, FullName: fullName, Timezone: tz, PasswordHash: hash,
 			OrganizationName: workspace, ProjectName: workspace, MarketingAttribution: attribution, Now: s.now(),
 		})
+		if err != nil {
+			return err
+		}
+		err = s.record(ctx, tx, event{action: ActionRegister, scope: scopeOf(account), actor: userActor(account.User),
+			resourceType: ResourceUser, resourceID: account.User.ID, origin: r.Origin})
 		if err != nil || r.InviteToken == nil {
 			return err
 		}
-		joined, err = s.accept(ctx, tx, account.User, *r.InviteToken)
+		joined, err = s.accept(ctx, tx, account.User, *r.InviteToken, r.Origin)
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -158,7 +164,7 @@ type Credentials struct {
 	Email    string
 	Password string
 	Timezone *string // when set, recorded as the user's time zone
-	Source   string  // the client's address
+	Origin           // the request: its id and the client's address
 	// InviteToken, when set, accepts that invitation after the password check; the session is
 	// then in the organization joined.
 	InviteToken *string
@@ -219,10 +225,12 @@ func (s *Service) wait(ctx context.Context, t throttle) error {
 	return nil
 }
 
-// Login checks the password and opens a session on the production project. An unknown email and a
-// wrong password get the same error, ErrInvalidCredentials, after the same work: one password
-// verification. A *BackoffError while the account must wait after repeated failures (registered or
-// not, so it reveals nothing); a *FieldError for a bad time zone.
+// Login checks the password and opens a session on the production project, and records the
+// sign-in. An unknown email and a wrong password get the same error, ErrInvalidCredentials, after
+// the same work: one password verification (a wrong password of an existing account is recorded
+// off the request path, so the answer waits for nothing more). A *BackoffError while the account
+// must wait after repeated failures (registered or not, so it reveals nothing); a *FieldError for a
+// bad time zone.
 func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	var tz string
 	if c.Timezone != nil {
@@ -240,7 +248,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		if err := s.hasher.VerifyDummy(ctx, c.Password); err != nil {
 			return Session{}, fmt.Errorf("verify password: %w", err)
 		}
-		return Session{}, s.loginFailed(ctx, t, nil, ErrInvalidCredentials)
+		return Session{}, s.loginFailed(ctx, t, nil, nil, ErrInvalidCredentials)
 	}
 	if err != nil {
 		return Session{}, err
@@ -250,7 +258,8 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		return Session{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return Session{}, s.loginFailed(ctx, t, &user, ErrInvalidCredentials)
+		failed := event{action: ActionLogin, status: StatusFailed, actor: anonymous, resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
+		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrInvalidCredentials)
 	}
 	if err := s.store.ClearLoginFailures(ctx, t.source); err != nil {
 		return Session{}, err
@@ -263,11 +272,26 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 			return Session{}, err
 		}
 	}
+	sess, err := s.loginSession(ctx, user, c)
+	if err != nil {
+		return Session{}, err
+	}
+	err = s.record(ctx, s.store, event{action: ActionLogin, scope: scopeOf(sess.Account), actor: userActor(user),
+		resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin})
+	if err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+// loginSession opens the session of a login whose password was right: in the organization an
+// invitation joins, else in that of the most recently active project, on its production project.
+func (s *Service) loginSession(ctx context.Context, user store.User, c Credentials) (Session, error) {
 	if c.InviteToken != nil {
 		var joined string
 		err := s.store.Tx(ctx, func(tx *store.Store) error {
 			var err error
-			joined, err = s.accept(ctx, tx, user, *c.InviteToken)
+			joined, err = s.accept(ctx, tx, user, *c.InviteToken, c.Origin)
 			return err
 		})
 		if err != nil {
@@ -275,7 +299,6 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		}
 		return s.sessionIn(ctx, user.ID, joined, time.Time{})
 	}
-	// The organization of the most recently active project, on its production project.
 	account, err := s.store.Account(ctx, user.ID, "")
 	if errors.Is(err, store.ErrNotFound) {
 		// Nobody is left without an organization: one who left or was removed from every one gets
@@ -292,9 +315,10 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 }
 
 // loginFailed counts a failed password check (a login, or a change of password) against the
-// source and the account, and returns answer. The failure that reaches the account's ceiling is a
-// security event: it is logged and the owner (user, when the account exists) is told by email.
-func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User, answer error) error {
+// source and the account, records failed (when the account exists) off the request path, and
+// returns answer. The failure that reaches the account's ceiling is a security event: it is logged,
+// recorded in the activity log (actor system) and the owner is told by email, in one transaction.
+func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User, failed *event, answer error) error {
 	now := s.now()
 	if _, err := s.store.RecordLoginFailure(ctx, t.source, now, loginForget, loginBackoff); err != nil {
 		return err
@@ -303,10 +327,27 @@ func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User,
 	if err != nil {
 		return err
 	}
-	if n == loginAccountCeiling && user != nil {
+	if user == nil {
+		return answer
+	}
+	var origin Origin
+	if failed != nil {
+		origin = failed.origin
+		s.recordLater(ctx, *failed, user.ID)
+	}
+	if n == loginAccountCeiling {
 		s.log.Warn("security event: failed logins reached the account ceiling; the account waits",
 			slog.String("user_id", user.ID), slog.Int("failures", n), slog.Duration("wait", loginMaxBackoff))
 		err := s.store.Tx(ctx, func(tx *store.Store) error {
+			sc, err := homeScope(ctx, tx, user.ID)
+			if err != nil {
+				return err
+			}
+			err = s.record(ctx, tx, event{action: ActionLoginLocked, scope: sc, actor: throttleActor, resourceType: ResourceUser,
+				resourceID: user.ID, origin: origin, meta: map[string]any{"failures": n, "paused_seconds": int(loginMaxBackoff / time.Second)}})
+			if err != nil {
+				return err
+			}
 			return s.notice(ctx, tx, mail.KindLoginLocked, *user, user.Email, "")
 		})
 		if err != nil {

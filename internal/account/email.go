@@ -55,9 +55,10 @@ func (s *Service) RequestEmailVerification(ctx context.Context, c Caller) (Verif
 	return VerificationRequest{SentTo: user.Email}, nil
 }
 
-// VerifyEmail consumes a verification token; it verifies only the address the link was sent to.
-// ErrInvalidVerification for a token that is unknown, used, expired or sent to a former address.
-func (s *Service) VerifyEmail(ctx context.Context, token string) error {
+// VerifyEmail consumes a verification token; it verifies only the address the link was sent to,
+// and records it. ErrInvalidVerification for a token that is unknown, used, expired or sent to a
+// former address.
+func (s *Service) VerifyEmail(ctx context.Context, o Origin, token string) error {
 	hash := otp.Hash(token)
 	err := s.store.Tx(ctx, func(tx *store.Store) error {
 		now := s.now()
@@ -72,7 +73,15 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) error {
 		if t.Payload == nil || store.EmailKey(*t.Payload) != user.EmailKey {
 			return fmt.Errorf("verification link for a previous address: %w", store.ErrNotFound)
 		}
-		return tx.MarkEmailVerified(ctx, user.ID, now)
+		if err := tx.MarkEmailVerified(ctx, user.ID, now); err != nil {
+			return err
+		}
+		sc, err := homeScope(ctx, tx, user.ID)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionEmailVerified, scope: sc, actor: userActor(user),
+			resourceType: ResourceUser, resourceID: user.ID, origin: o})
 	})
 	return notFoundAs(err, ErrInvalidVerification)
 }
@@ -86,8 +95,9 @@ type EmailChangeRequest struct {
 }
 
 // RequestEmailChange sends a confirmation link to the new address. If another account already uses
-// it, the answer is the same and that address gets a notice instead: the caller learns nothing.
-// A *FieldError when newEmail is already the caller's.
+// it, the answer is the same and that address gets a notice instead: the caller learns nothing
+// (the activity log records both alike, with the new address). A *FieldError when newEmail is
+// already the caller's.
 //
 // A session that proved the password more than the re-authentication window ago must send it
 // (currentPassword); without it, or with a wrong one (which counts as a failed login), the error is
@@ -110,7 +120,13 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 			return EmailChangeRequest{PendingEmail: *user.PendingEmail, RequestedAt: *user.PendingEmailAt, RetryAfter: wait}, nil
 		}
 	}
-	setPending := func(tx *store.Store) error { return tx.SetPendingEmail(ctx, user.ID, &newEmail, now) }
+	setPending := func(tx *store.Store) error {
+		if err := tx.SetPendingEmail(ctx, user.ID, &newEmail, now); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionEmailChangeRequested, scope: c.scope(), actor: c.actor(),
+			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin, meta: map[string]any{"new_email": newEmail}})
+	}
 	_, err = s.store.UserByEmail(ctx, newEmail)
 	if errors.Is(err, store.ErrNotFound) {
 		// An address its former account may still take back counts as taken.
@@ -145,10 +161,10 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 }
 
 // ConfirmEmailChange consumes an email-change token and makes its address the account's, verified,
-// and tells the old address. Sessions stay valid. It returns the new address.
+// records it, and tells the old address. Sessions stay valid. It returns the new address.
 // ErrInvalidVerification for a bad token; ErrAccountExists when another account took the address
 // meanwhile.
-func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string, error) {
+func (s *Service) ConfirmEmailChange(ctx context.Context, o Origin, token string) (string, error) {
 	hash := otp.Hash(token)
 	var newEmail string
 	err := s.store.Tx(ctx, func(tx *store.Store) error {
@@ -176,6 +192,15 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (string,
 		}
 		// Reset and verification links went to the old address: they stop working with it.
 		if err := tx.RetireTokens(ctx, user.ID, now, store.PurposePasswordReset, store.PurposeEmailVerify); err != nil {
+			return err
+		}
+		sc, err := homeScope(ctx, tx, user.ID)
+		if err != nil {
+			return err
+		}
+		err = s.record(ctx, tx, event{action: ActionEmailChangeConfirmed, scope: sc, actor: actor{kind: ActorUser, id: user.ID, label: newEmail},
+			resourceType: ResourceUser, resourceID: user.ID, origin: o, meta: map[string]any{"previous_email": user.Email, "new_email": newEmail}})
+		if err != nil {
 			return err
 		}
 		return s.noticeWithRevertLink(ctx, tx, user, newEmail, t.CreatedAt, now)
@@ -212,7 +237,9 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 	}
 	if !ok {
 		user := c.user()
-		return s.loginFailed(ctx, t, &user, ErrReauthenticationRequired)
+		failed := event{action: ActionEmailChangeRequested, status: StatusFailed, scope: c.scope(), actor: c.actor(),
+			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
+		return s.loginFailed(ctx, t, &user, &failed, ErrReauthenticationRequired)
 	}
 	return nil
 }
@@ -245,9 +272,10 @@ func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, use
 // is the account's again (verified: the link proves it), every session ends, every outstanding
 // link is retired and a pending change cancelled, the API keys the user created since the change
 // was requested are revoked, and the password stops working (the restored address gets a reset
-// link with the notice). It returns the restored address. ErrInvalidVerification for a bad token;
-// ErrAccountExists when another account took the former address meanwhile.
-func (s *Service) RevertEmailChange(ctx context.Context, token string) (string, error) {
+// link with the notice); all of it is recorded. It returns the restored address.
+// ErrInvalidVerification for a bad token; ErrAccountExists when another account took the former
+// address meanwhile.
+func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string) (string, error) {
 	hash := otp.Hash(token)
 	unusable, err := s.unusablePasswordHash(ctx)
 	if err != nil {
@@ -277,7 +305,18 @@ func (s *Service) RevertEmailChange(ctx context.Context, token string) (string, 
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
-		if _, err := tx.RevokeKeysCreatedSince(ctx, user.ID, t.CreatedAt, now); err != nil {
+		revoked, err := tx.RevokeKeysCreatedSince(ctx, user.ID, t.CreatedAt, now)
+		if err != nil {
+			return err
+		}
+		sc, err := homeScope(ctx, tx, user.ID)
+		if err != nil {
+			return err
+		}
+		e := event{action: ActionEmailChangeReverted, scope: sc, actor: actor{kind: ActorUser, id: user.ID, label: former},
+			resourceType: ResourceUser, resourceID: user.ID, origin: o,
+			meta: map[string]any{"restored_email": former, "replaced_email": user.Email, "revoked_api_keys": revoked}}
+		if err := s.recordEndOfSessions(ctx, tx, e, "email_change_reverted"); err != nil {
 			return err
 		}
 		// Whoever changed the address may know the password: it stops working, and the restored

@@ -23,8 +23,9 @@ var (
 )
 
 // FieldError is an input that breaks a rule the API schema cannot express; Field names it as the
-// request does.
+// request does, in the part of the request In says ("" is the body, else "query").
 type FieldError struct {
+	In    string
 	Field string
 	Type  string // value_error, or weak_password for a password refused as guessable
 	Msg   string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/internal/apikey"
+	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -27,8 +28,9 @@ type NewKey struct {
 }
 
 // CreateKey mints a key for the caller's active project and returns it with its plaintext, which
-// is never stored and never available again. A *FieldError for an expiry in the past or an account
-// id that is not one of the project's.
+// is never stored and never available again; the activity log records it (name, display prefix,
+// scopes) and the caller gets a notice by email. A *FieldError for an expiry in the past or an account id that is not one of the
+// project's.
 func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIKey, string, error) {
 	if err := c.require(PermManageAPIKeys); err != nil {
 		return store.APIKey{}, "", err
@@ -74,12 +76,41 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 			Name: strings.TrimSpace(k.Name), Prefix: minted.Display, SecretHash: minted.Hash, Scopes: scopes,
 			PinterestAccountIDs: k.PinterestAccountIDs, ExpiresAt: expires, Now: now,
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, keyEvent(ActionAPIKeyCreated, c, key, map[string]any{"environment": c.Project.Environment})); err != nil {
+			return err
+		}
+		return s.keyNotice(ctx, tx, c.user(), key, c.Project.Environment)
 	})
 	if err != nil {
 		return store.APIKey{}, "", err
 	}
+	s.mailer.Wake()
 	return key, minted.Plaintext, nil
+}
+
+// keyNotice tells the user who created key, inside tx, that it was created: its display prefix and
+// its project's environment, nothing anyone typed, so a thief's key does not go unnoticed.
+func (s *Service) keyNotice(ctx context.Context, tx *store.Store, user store.User, key store.APIKey, environment string) error {
+	subject, text, html, err := mail.Render(mail.KindAPIKeyCreated, mail.Data{Name: greetingName(user, user.Email), Key: key.Prefix, Environment: environment})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: mail.KindAPIKeyCreated, To: user.Email, Subject: subject, Text: text, HTML: html}, s.now())
+	return err
+}
+
+// keyEvent is the event of c's doing action to key: its name, display prefix and scopes, never its
+// secret or hash, with extra details.
+func keyEvent(action string, c Caller, key store.APIKey, extra map[string]any) event {
+	meta := map[string]any{"name": key.Name, "prefix": key.Prefix, "scopes": key.ScopeList(), "project_id": key.ProjectID}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	return event{action: action, scope: c.scope(), actor: c.actor(), resourceType: ResourceAPIKey, resourceID: key.ID,
+		origin: c.Origin, meta: meta}
 }
 
 // Every key flow needs can_manage_api_keys (a *PermissionError otherwise).
@@ -115,17 +146,42 @@ func (s *Service) UpdateKey(ctx context.Context, c Caller, keyID string, p store
 			return store.APIKey{}, err
 		}
 	}
-	k, err := s.store.UpdateAPIKey(ctx, c.organization(), keyID, p, s.now())
+	var k store.APIKey
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		var err error
+		if k, err = tx.UpdateAPIKey(ctx, c.organization(), keyID, p, s.now()); err != nil {
+			return err
+		}
+		var changed []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"name", p.Name != nil}, {"scopes", p.Scopes != nil}, {"pinterest_account_ids", p.PinterestAccountIDs.Set}} {
+			if f.set {
+				changed = append(changed, f.name)
+			}
+		}
+		return s.record(ctx, tx, keyEvent(ActionAPIKeyUpdated, c, k, map[string]any{"changed": changed}))
+	})
 	return k, notFoundAs(err, ErrKeyNotFound)
 }
 
-// RevokeKey revokes a key of the caller's organization; revoking twice is harmless.
+// RevokeKey revokes a key of the caller's organization; revoking twice is harmless (and recorded
+// once).
 // ErrKeyNotFound as for UpdateKey.
 func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.APIKey, error) {
 	if err := c.require(PermManageAPIKeys); err != nil {
 		return store.APIKey{}, err
 	}
-	k, err := s.store.RevokeAPIKey(ctx, c.organization(), keyID, s.now())
+	var k store.APIKey
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		var revoked bool
+		var err error
+		if k, revoked, err = tx.RevokeAPIKey(ctx, c.organization(), keyID, s.now()); err != nil || !revoked {
+			return err
+		}
+		return s.record(ctx, tx, keyEvent(ActionAPIKeyRevoked, c, k, nil))
+	})
 	return k, notFoundAs(err, ErrKeyNotFound)
 }
 

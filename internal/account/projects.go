@@ -19,7 +19,14 @@ func (s *Service) CreateSandbox(ctx context.Context, c Caller, name *string) (st
 	if name != nil {
 		n = strings.TrimSpace(*name)
 	}
-	if _, err := s.store.EnsureSandbox(ctx, c.organization(), n, c.Account.Production().Timezone, s.now()); err != nil {
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		p, created, err := tx.EnsureSandbox(ctx, c.organization(), n, c.Account.Production().Timezone, s.now())
+		if err != nil || !created {
+			return err
+		}
+		return s.record(ctx, tx, projectEvent(ActionSandboxCreated, c, c.scope(), p, nil))
+	})
+	if err != nil {
 		return store.Account{}, err
 	}
 	projects, err := s.store.Projects(ctx, c.organization())
@@ -37,20 +44,42 @@ func (s *Service) ResetSandbox(ctx context.Context, c Caller) error {
 	if err := c.require(PermResetSandbox); err != nil {
 		return err
 	}
-	_, err := s.store.ResetSandbox(ctx, c.organization(), s.now())
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		p, err := tx.ResetSandbox(ctx, c.organization(), s.now())
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, projectEvent(ActionSandboxReset, c, c.scope(), p, nil))
+	})
 	return notFoundAs(err, ErrSandboxNotFound)
 }
 
+// projectEvent is the event of c's doing action to project p, in the organization of sc.
+func projectEvent(action string, c Caller, sc scope, p store.Project, extra map[string]any) event {
+	meta := map[string]any{"name": p.Name, "environment": p.Environment}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	return event{action: action, scope: sc, actor: c.actor(), resourceType: ResourceProject, resourceID: p.ID, origin: c.Origin, meta: meta}
+}
+
 // SwitchProject opens a session whose active project is projectID, in whichever organization of
-// the caller owns it (the session moves there), and remembers it as the caller's most recently
-// active project. ErrProjectNotFound for a project of an organization the caller is not a member
+// the caller owns it (the session moves there, and so does the event recording the switch), and
+// remembers it as the caller's most recently active project. ErrProjectNotFound for a project of an organization the caller is not a member
 // of, as for one that does not exist.
 func (s *Service) SwitchProject(ctx context.Context, c Caller, projectID string) (Session, error) {
 	account, target, ok := c.Account.WithProject(projectID)
 	if !ok {
 		return Session{}, ErrProjectNotFound
 	}
-	if err := s.store.SetActiveProject(ctx, account.User.ID, target.ID, s.now()); err != nil {
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := tx.SetActiveProject(ctx, account.User.ID, target.ID, s.now()); err != nil {
+			return err
+		}
+		from := map[string]any{"from_project_id": c.Project.ID, "from_organization_id": c.organization()}
+		return s.record(ctx, tx, projectEvent(ActionProjectSwitched, c, scopeOf(account), target, from))
+	})
+	if err != nil {
 		return Session{}, err
 	}
 	return s.open(account, target, c.Authenticated)

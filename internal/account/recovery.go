@@ -18,14 +18,18 @@ import (
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
-// RequestPasswordReset sends a reset link to email if it is registered. It returns at once: the
-// lookup, the token and its email happen off the request path, so neither the answer nor its
-// timing says whether the account exists.
-func (s *Service) RequestPasswordReset(email string) {
-	s.background("forgot-password", func(ctx context.Context) error { return s.sendPasswordReset(ctx, email) })
+// RequestPasswordReset sends a reset link to email if it is registered, and records the request
+// (by an unauthenticated actor) in the account's activity log. It returns at once: the lookup, the
+// token and its email happen off the request path, so neither the answer nor its timing says
+// whether the account exists.
+func (s *Service) RequestPasswordReset(o Origin, email string) {
+	s.background("forgot-password", func(ctx context.Context) error { return s.sendPasswordReset(ctx, o, email) })
 }
 
-func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
+// resetMailsPer10Min bounds the reset mails one account gets, however many addresses ask.
+const resetMailsPer10Min = 3
+
+func (s *Service) sendPasswordReset(ctx context.Context, o Origin, email string) error {
 	user, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -33,17 +37,24 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	// At most one reset mail a minute, whoever asks and from wherever: the answer is the same either
-	// way, and the link already sent still works.
-	last, err := s.store.LatestToken(ctx, user.ID, store.PurposePasswordReset)
-	if err == nil {
-		if _, recent := retryAfter(last.CreatedAt, s.now()); recent {
-			return nil
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
+	// At most resetMailsPer10Min reset mails in ten minutes, whoever asks and from wherever: the
+	// answer is the same either way, and a link already sent still works.
+	sent, err := s.store.CountTokensSince(ctx, user.ID, store.PurposePasswordReset, s.now().Add(-10*time.Minute))
+	if err != nil {
 		return err
 	}
-	return s.issueLink(ctx, user, store.PurposePasswordReset, mail.KindPasswordReset, user.Email, "", nil)
+	if sent >= resetMailsPer10Min {
+		return nil
+	}
+	requested := func(tx *store.Store) error {
+		sc, err := homeScope(ctx, tx, user.ID)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionPasswordResetRequest, scope: sc, actor: anonymous,
+			resourceType: ResourceUser, resourceID: user.ID, origin: o})
+	}
+	return s.issueLink(ctx, user, store.PurposePasswordReset, mail.KindPasswordReset, user.Email, "", requested)
 }
 
 // ResetPassword sets a new password with an emailed token. The token is consumed by one
@@ -52,9 +63,10 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 // other one-time token (email change, verification, reset) and a pending email change; the failed
 // logins are forgotten and the email counts as verified. When that address had never been verified,
 // the reset is the owner taking the account back from whoever registered it (pre-hijacking), so
-// every API key of the account is revoked too. ErrInvalidResetToken for a token that is unknown,
-// used or expired; a *FieldError for a guessable password.
-func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
+// every API key of the account is revoked too. The reset and the end of the sessions are recorded
+// in the activity log (the link's holder as the user). ErrInvalidResetToken for a token that is
+// unknown, used or expired; a *FieldError for a guessable password.
+func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password string) error {
 	hash := otp.Hash(token)
 	t, err := s.store.UsableToken(ctx, store.PurposePasswordReset, hash, s.now())
 	if err != nil {
@@ -82,12 +94,24 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
+		meta := map[string]any{}
 		if user.EmailVerifiedAt == nil {
-			if err := undoPreHijack(ctx, tx, user, now); err != nil {
+			revoked, err := undoPreHijack(ctx, tx, user, now)
+			if err != nil {
 				return err
 			}
+			meta["email_verified"], meta["revoked_api_keys"] = true, revoked
 		}
 		if err := tx.ClearLoginFailuresUnder(ctx, throttleOf(user.Email, "", s.now()).account); err != nil {
+			return err
+		}
+		sc, err := homeScope(ctx, tx, user.ID)
+		if err != nil {
+			return err
+		}
+		e := event{action: ActionPasswordResetComplete, scope: sc, actor: userActor(user), resourceType: ResourceUser,
+			resourceID: user.ID, origin: o, meta: meta}
+		if err := s.recordEndOfSessions(ctx, tx, e, "password_reset"); err != nil {
 			return err
 		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
@@ -103,23 +127,35 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 // owner proved it with a reset: every API key of the account's organization, and the members their
 // invitations brought in (with the keys those members made there). Sessions, links and the pending
 // invitations go with every reset.
-func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) error {
-	if _, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now); err != nil {
-		return err
+// It returns how many keys of the organization it revoked.
+func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) (int64, error) {
+	revoked, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now)
+	if err != nil {
+		return 0, err
 	}
 	invited, err := tx.MembershipsInvitedBy(ctx, user.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, m := range invited {
 		if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return revoked, nil
+}
+
+// recordEndOfSessions records e, then the end of every session of the same user that e caused
+// (reason says why), in tx.
+func (s *Service) recordEndOfSessions(ctx context.Context, tx *store.Store, e event, reason string) error {
+	if err := s.record(ctx, tx, e); err != nil {
+		return err
+	}
+	e.action, e.meta = ActionSessionsRevoked, map[string]any{"reason": reason}
+	return s.record(ctx, tx, e)
 }
 
 // endWhatSessionsStarted retires every outstanding one-time token of the user, revokes the pending
@@ -154,7 +190,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		return Session{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return Session{}, s.loginFailed(ctx, t, &user, ErrIncorrectPassword)
+		failed := event{action: ActionPasswordChanged, status: StatusFailed, scope: c.scope(), actor: c.actor(),
+			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
+		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrIncorrectPassword)
 	}
 	if next == current {
 		return Session{}, invalid("new_password", "must differ from the current password")
@@ -177,6 +215,10 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 			return err
 		}
 		version = v
+		e := event{action: ActionPasswordChanged, scope: c.scope(), actor: c.actor(), resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
+		if err := s.recordEndOfSessions(ctx, tx, e, "password_change"); err != nil {
+			return err
+		}
 		return s.notice(ctx, tx, mail.KindPasswordChanged, user, user.Email, "")
 	})
 	if err != nil {

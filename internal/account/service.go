@@ -26,6 +26,9 @@ type Settings struct {
 	EmailRevertTTL   time.Duration
 	// ReauthWindow is how long after proving the password a session may change the email alone.
 	ReauthWindow time.Duration
+	// CursorKey authenticates the activity log's page cursors (CursorKey derives it from the JWT
+	// secret, so all instances share it); empty: a random key, good for this process only.
+	CursorKey []byte
 }
 
 // SettingsFrom reads the Settings of the configuration.
@@ -34,6 +37,7 @@ func SettingsFrom(cfg config.Config) Settings {
 		PublicURL: cfg.Mail.PublicURL, PasswordResetTTL: cfg.Tokens.PasswordResetTTL,
 		EmailVerifyTTL: cfg.Tokens.EmailVerifyTTL, EmailChangeTTL: cfg.Tokens.EmailChangeTTL,
 		EmailRevertTTL: cfg.Tokens.EmailRevertTTL, ReauthWindow: cfg.Auth.ReauthWindow,
+		CursorKey: CursorKey(cfg.Auth.JWTSecret.Reveal()),
 	}
 }
 
@@ -60,6 +64,7 @@ type Service struct {
 	settings Settings
 	log      *slog.Logger
 	now      func() time.Time
+	cursors  cursors
 
 	jobs   chan struct{}
 	jobsWG sync.WaitGroup
@@ -73,16 +78,42 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, hasher: d.Hasher, sessions: d.Sessions, mailer: d.Mailer, settings: d.Settings,
-		log: log, now: store.Clock(d.Now), jobs: make(chan struct{}, 64),
+		log: log, now: store.Clock(d.Now), cursors: newCursors(d.Settings.CursorKey), jobs: make(chan struct{}, 64),
 	}
 }
 
-// Close waits for the flows still running off the request path (forgot-password).
+// Close waits for the flows still running off the request path (forgot-password, the activity-log
+// entries of failed password checks).
 func (s *Service) Close() { s.jobsWG.Wait() }
+
+// Wait waits for the flows started off the request path so far (tests: their effects are then
+// visible); the Service stays usable.
+func (s *Service) Wait() { s.jobsWG.Wait() }
 
 // background runs fn off the request path, bounded, with its own deadline; Close waits for it.
 func (s *Service) background(name string, fn func(ctx context.Context) error) {
 	s.jobs <- struct{}{}
+	s.run(name, fn)
+}
+
+// backgroundWithin is background for a request: it waits for a free slot no longer than ctx lasts,
+// and reports whether fn was started.
+func (s *Service) backgroundWithin(ctx context.Context, name string, fn func(ctx context.Context) error) bool {
+	select {
+	case s.jobs <- struct{}{}: // a free slot wins even over a request already out of time
+	default:
+		select {
+		case s.jobs <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	s.run(name, fn)
+	return true
+}
+
+// run starts fn in the slot taken.
+func (s *Service) run(name string, fn func(ctx context.Context) error) {
 	s.jobsWG.Add(1)
 	go func() {
 		defer func() { <-s.jobs; s.jobsWG.Done() }()
@@ -99,12 +130,18 @@ func (s *Service) background(name string, fn func(ctx context.Context) error) {
 type Caller struct {
 	Account store.Account
 	Project store.Project // the session's active project
-	Source  string        // the client's address
+	Origin                // the request: its id and the client's address
 	// Authenticated is when the caller last proved their password (the session's auth_time).
 	Authenticated time.Time
 }
 
 func (c Caller) user() store.User { return c.Account.User }
+
+// scope is the caller's current organization, where the events of their requests go.
+func (c Caller) scope() scope { return scopeOf(c.Account) }
+
+// actor is the caller as the activity log shows them.
+func (c Caller) actor() actor { return userActor(c.user()) }
 
 // Role is the caller's role in their current organization.
 func (c Caller) Role() Role           { return Role(c.Account.Role) }

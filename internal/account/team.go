@@ -69,7 +69,12 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 				return err
 			}
 		}
-		return tx.SetMemberRole(ctx, org, memberID, string(r), s.now())
+		if err := tx.SetMemberRole(ctx, org, memberID, string(r), s.now()); err != nil || old == r {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionMemberRoleChanged, scope: c.scope(), actor: c.actor(),
+			resourceType: ResourceMember, resourceID: memberID, origin: c.Origin,
+			meta: map[string]any{"user_id": m.Membership.UserID, "email": m.User.Email, "from": string(old), "to": string(r)}})
 	})
 	if err != nil {
 		return store.Member{}, err
@@ -137,8 +142,13 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, memberID string) (
 			return err
 		}
 		// Invitations they sent would bring them (or their accomplices) back.
-		_, err = tx.RevokeInvitationsSentBy(ctx, org, m.Membership.UserID, s.now())
-		return err
+		if _, err := tx.RevokeInvitationsSentBy(ctx, org, m.Membership.UserID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionMemberRemoved, scope: c.scope(), actor: c.actor(),
+			resourceType: ResourceMember, resourceID: memberID, origin: c.Origin,
+			meta: map[string]any{"user_id": m.Membership.UserID, "email": m.User.Email, "role": m.Membership.Role,
+				"left": self, "revoked_api_keys": revoked}})
 	})
 	return revoked, err
 }
@@ -234,6 +244,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 		if err != nil {
 			return err
 		}
+		if err := s.record(ctx, tx, invitationEvent(ActionInvitationCreated, c, inv)); err != nil {
+			return err
+		}
 		return s.queueInvitation(ctx, tx, c.Account.Organization, email, token)
 	})
 	if err != nil {
@@ -269,6 +282,9 @@ func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string) (In
 		if inv, err = tx.RenewInvitation(ctx, org, id, hash, now.Add(invitationTTL), now); err != nil {
 			return notFoundAs(err, ErrInvalidInvitation)
 		}
+		if err := s.record(ctx, tx, invitationEvent(ActionInvitationResent, c, inv)); err != nil {
+			return err
+		}
 		return s.queueInvitation(ctx, tx, c.Account.Organization, inv.Email, token)
 	})
 	if err != nil {
@@ -284,7 +300,24 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, id string) err
 	if err := c.require(PermManageMembers); err != nil {
 		return err
 	}
-	return notFoundAs(s.store.RevokeInvitation(ctx, c.organization(), id, s.now()), ErrInvitationNotFound)
+	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		inv, err := tx.Invitation(ctx, c.organization(), id)
+		if err != nil {
+			return err
+		}
+		revoked, err := tx.RevokeInvitation(ctx, c.organization(), id, s.now())
+		if err != nil || !revoked {
+			return err
+		}
+		return s.record(ctx, tx, invitationEvent(ActionInvitationRevoked, c, inv))
+	})
+	return notFoundAs(err, ErrInvitationNotFound)
+}
+
+// invitationEvent is the event of c's doing action to an invitation.
+func invitationEvent(action string, c Caller, inv store.Invitation) event {
+	return event{action: action, scope: c.scope(), actor: c.actor(), resourceType: ResourceInvitation, resourceID: inv.ID,
+		origin: c.Origin, meta: map[string]any{"email": inv.Email, "role": inv.Role}}
 }
 
 // queueInvitation queues the invitation email inside tx. It carries no text the inviter typed
@@ -360,7 +393,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) 
 	var orgID string
 	err := s.store.Tx(ctx, func(tx *store.Store) error {
 		var err error
-		orgID, err = s.accept(ctx, tx, c.user(), token)
+		orgID, err = s.accept(ctx, tx, c.user(), token, c.Origin)
 		return err
 	})
 	if err != nil {
@@ -369,8 +402,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) 
 	return s.sessionIn(ctx, c.user().ID, orgID, c.Authenticated)
 }
 
-// accept uses an invitation for user inside tx and returns its organization.
-func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, token string) (string, error) {
+// accept uses an invitation for user inside tx, records it in the organization joined, and returns
+// that organization.
+func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, token string, o Origin) (string, error) {
 	hash := otp.Hash(token)
 	inv, err := tx.InvitationByToken(ctx, hash)
 	if err != nil {
@@ -400,12 +434,19 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 	if err != nil {
 		return "", err
 	}
+	joined := scope{org: inv.OrganizationID}
 	for _, p := range org {
 		if p.Environment == store.EnvironmentProduction {
+			joined.plan = p.Plan
 			if err := tx.SetActiveProject(ctx, user.ID, p.ID, now); err != nil {
 				return "", err
 			}
 		}
+	}
+	err = s.record(ctx, tx, event{action: ActionInvitationAccepted, scope: joined, actor: userActor(user),
+		resourceType: ResourceInvitation, resourceID: inv.ID, origin: o, meta: map[string]any{"email": inv.Email, "role": inv.Role}})
+	if err != nil {
+		return "", err
 	}
 	return inv.OrganizationID, nil
 }

@@ -72,7 +72,7 @@ func TestAdminCommands(t *testing.T) {
 		if code != admin.ExitOK || perr != nil || link.Path != "/reset-password" || link.Query().Get("token") == "" {
 			t.Fatalf("reset-link: %d %q", code, out)
 		}
-		if err := svc.ResetPassword(ctx, link.Query().Get("token"), "an operator-assisted password"); err != nil {
+		if err := svc.ResetPassword(ctx, account.Origin{}, link.Query().Get("token"), "an operator-assisted password"); err != nil {
 			t.Errorf("the printed link does not reset the password: %v", err)
 		}
 
@@ -84,15 +84,15 @@ func TestAdminCommands(t *testing.T) {
 		}
 
 		for range 7 {
-			_, _ = svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "wrong", Source: "203.0.113.9"})
+			_, _ = svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "wrong", Origin: account.Origin{Source: "203.0.113.9"}})
 		}
-		if _, err := svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "an operator-assisted password", Source: "203.0.113.9"}); err == nil {
+		if _, err := svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "an operator-assisted password", Origin: account.Origin{Source: "203.0.113.9"}}); err == nil {
 			t.Fatal("the address is not waiting after 7 failures")
 		}
 		if code, _, _ := run(t, svc, "", "user", "unlock", "customer@example.com"); code != admin.ExitOK {
 			t.Errorf("unlock: %d", code)
 		}
-		if _, err := svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "an operator-assisted password", Source: "203.0.113.9"}); err != nil {
+		if _, err := svc.Login(ctx, account.Credentials{Email: "customer@example.com", Password: "an operator-assisted password", Origin: account.Origin{Source: "203.0.113.9"}}); err != nil {
 			t.Errorf("login after unlock: %v", err)
 		}
 

@@ -20,6 +20,7 @@ const (
 	KindEmailRestored    = "email_restored"
 	KindKeyLeaked        = "key_leaked"
 	KindKeyExpiring      = "key_expiring"
+	KindAPIKeyCreated    = "api_key_created"
 )
 
 // Data fills a template.
@@ -33,6 +34,10 @@ type Data struct {
 	KeyPrefix    string // an API key's display prefix, e.g. pb_live_AbC1
 	KeyName      string
 	Where        string // where a leaked key was found
+	// Key is an API key's display prefix (never the key); Environment its project's (production,
+	// sandbox).
+	Key         string
+	Environment string
 }
 
 type template struct {
@@ -83,6 +88,9 @@ var templates = map[string]template{
 	KindLoginLocked: tmpl("Sign-ins to your PinBridge account are paused",
 		"Hi{{if .Name}} {{.Name}}{{end}},\n\nThere were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in. If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).\n",
 		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>There were many failed attempts to sign in to your PinBridge account from several addresses, so sign-ins are paused for 15 minutes. Your password was not changed and nobody signed in.</p><p>If these attempts were not yours, choose a new, unique password after the pause (reset it from the sign-in page).</p>`),
+	KindAPIKeyCreated: tmpl("A new API key was created for your PinBridge account",
+		"Hi{{if .Name}} {{.Name}}{{end}},\n\nA new API key ({{.Key}}…) was just created for the {{.Environment}} project of your PinBridge account. If this wasn't you, revoke it in your API keys and change your password right away.\n",
+		`<p>Hi{{if .Name}} {{.Name}}{{end}},</p><p>A new API key (<code>{{.Key}}…</code>) was just created for the {{.Environment}} project of your PinBridge account.</p><p>If this wasn't you, revoke it in your API keys and change your password right away.</p>`),
 	KindInvitation: tmpl("You are invited to {{.Organization}} on PinBridge",
 		"Hello,\n\nYou are invited to join {{.Organization}} on PinBridge, the Pinterest publishing API. To accept, open this link (valid for {{.Expires}}, usable once) and sign in or create an account with this email address:\n\n{{.Link}}\n\nIf you did not expect this, ignore this email.\n",
 		`<p>Hello,</p><p>You are invited to join <strong>{{.Organization}}</strong> on PinBridge, the Pinterest publishing API. The link is valid for {{.Expires}} and works once; sign in or create an account with this email address.</p>`+fmt.Sprintf(button, "Accept the invitation")+`<p>If you did not expect this, ignore this email.</p>`),

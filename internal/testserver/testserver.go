@@ -1,6 +1,6 @@
 // Package testserver assembles the service for tests the way main does, over a store the test
-// opened, and hands the test the workers main would run: the mail sender (to deliver now) and the
-// key-usage recorder (to flush now).
+// opened, and hands the test the workers main would run: the mail sender (to deliver now), the
+// key-usage recorder (to flush now) and the activity-log pruner (to prune now).
 package testserver
 
 import (
@@ -11,6 +11,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/account"
+	"github.com/pinbridge/pinbridge-auth/internal/activity"
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
@@ -35,6 +36,7 @@ type Stack struct {
 	Accounts *account.Service
 	Sender   *mail.Sender
 	KeyUsage *keyusage.Recorder
+	Pruner   *activity.Pruner
 
 	hasher *password.Pool
 	once   sync.Once
@@ -83,17 +85,20 @@ func New(t testing.TB, cfg config.Config, st *store.Store, o Options) *Stack {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
+	pruner := activity.New(st, log, now, activity.Options{})
 	sender.Start()
 	usage.Start()
-	s := &Stack{Server: srv, Accounts: accounts, Sender: sender, KeyUsage: usage, hasher: hasher}
+	pruner.Start()
+	s := &Stack{Server: srv, Accounts: accounts, Sender: sender, KeyUsage: usage, Pruner: pruner, hasher: hasher}
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Close stops the workers as main does at shutdown: running flows finish, key usage is written,
-// the sender stops, the hash pool closes. Closing twice is harmless.
+// Close stops the workers as main does at shutdown: the pruner stops, running flows finish, key
+// usage is written, the sender stops, the hash pool closes. Closing twice is harmless.
 func (s *Stack) Close() {
 	s.once.Do(func() {
+		s.Pruner.Close()
 		s.Accounts.Close()
 		s.KeyUsage.Close()
 		s.Sender.Stop()
