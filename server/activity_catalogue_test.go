@@ -320,8 +320,14 @@ func TestActivityCatalogue(t *testing.T) {
 		for _, w := range log {
 			seen[w.action] = true
 		}
+		elsewhere := map[string]string{ // recorded, and checked, by other tests
+			account.ActionLoginLocked: "TestLoginCeilingRecorded", account.ActionAPIKeyRotated: "TestKeyRotationWithOverlap",
+			account.ActionAPIKeyLeakRevoked: "TestLeakedKeysRevokeThemselves", account.ActionAdminResetLink: "internal/admin TestAdminCommands",
+			account.ActionAdminVerified: "internal/admin TestAdminCommands", account.ActionAdminUnlocked: "internal/admin TestAdminCommands",
+			account.ActionAdminSessionsEnded: "internal/admin TestAdminCommands", account.ActionAdminKeyRevoked: "internal/admin TestAdminCommands",
+		}
 		for a := range account.Catalogue {
-			if !seen[a] && a != account.ActionLoginLocked { // TestLoginCeilingRecorded
+			if _, ok := elsewhere[a]; !seen[a] && !ok {
 				t.Errorf("catalogue action %s: not exercised by this test", a)
 			}
 		}

@@ -81,7 +81,8 @@ func seedActivity(t testing.TB, st *store.Store, org string, n int, base time.Ti
 	for i := range n {
 		action := actions[i%len(actions)]
 		status := account.StatusSuccess
-		if i%4 == 1 && account.Catalogue[action].Messages[account.StatusFailed] != "" {
+		// Every other round of the catalogue fails where an action can, whatever the catalogue's size.
+		if (i/len(actions))%2 == 1 && account.Catalogue[action].Messages[account.StatusFailed] != "" {
 			status = account.StatusFailed
 		}
 		resource := []string{account.ResourceUser, account.ResourceAPIKey, account.ResourceProject}[i%3]

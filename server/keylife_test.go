@@ -97,6 +97,9 @@ func TestKeyRotationWithOverlap(t *testing.T) {
 		if status, _ := e.accountsWith(map[string]string{"X-API-Key": next.APIKey}); status != http.StatusUnauthorized {
 			t.Errorf("key rotated with no grace: %d, want 401 at once", status)
 		}
+		if n := e.sql.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE action = 'api_key.rotated' AND actor_type = 'user'"); n != 2 {
+			t.Errorf("rotations recorded: %d, want 2", n)
+		}
 		// A viewer may not rotate.
 		viewer := e.join(token, "rotating-viewer@example.com", "viewer")
 		if status, _, _ := e.do("POST", "/v1/api-keys/"+r2.JSON201.ID.String()+"/rotate", `{}`, map[string]string{"Authorization": "Bearer " + viewer.AccessToken}); status != http.StatusForbidden {
@@ -140,7 +143,7 @@ func TestLeakedKeysRevokeThemselves(t *testing.T) {
 	for _, eng := range testdb.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			priv, keyFile := scanningKeys(t)
-			st, _ := eng.Open(t)
+			st, dbURL := eng.Open(t)
 			cfg := testConfig(t)
 			cfg.Auth.SecretScanningKeysFile = keyFile
 			e := newEnv(t, st, cfg, fastHash)
@@ -204,6 +207,9 @@ func TestLeakedKeysRevokeThemselves(t *testing.T) {
 				if m := e.smtp.WaitFor(t, to, mailWait); !strings.Contains(m.Text, *leaked.Prefix) || strings.Contains(m.Text, leaked.APIKey) {
 					t.Errorf("notice to %s: %q, want the key's prefix and never its plaintext", to, m.Text)
 				}
+			}
+			if n := testdb.OpenSQL(t, dbURL).Int(t, "SELECT COUNT(*) FROM activity_logs WHERE action = 'api_key.leak_revoked' AND actor_type = 'system'"); n != 1 {
+				t.Errorf("leak revocations recorded: %d, want 1", n)
 			}
 			// Replayed: 400, nothing changes.
 			if status, _, _ := post(body, signed); status != http.StatusBadRequest {

@@ -73,8 +73,15 @@ func (e APIKeyScope) Valid() bool {
 // Defines values for ActivityAction.
 const (
 	ActivityActionAPIKeyCreated              ActivityAction = "api_key.created"
+	ActivityActionAPIKeyLeakRevoked          ActivityAction = "api_key.leak_revoked"
 	ActivityActionAPIKeyRevoked              ActivityAction = "api_key.revoked"
+	ActivityActionAPIKeyRotated              ActivityAction = "api_key.rotated"
 	ActivityActionAPIKeyUpdated              ActivityAction = "api_key.updated"
+	ActivityActionAdminAPIKeyRevoked         ActivityAction = "admin.api_key_revoked"
+	ActivityActionAdminEmailVerified         ActivityAction = "admin.email_verified"
+	ActivityActionAdminLoginUnlocked         ActivityAction = "admin.login_unlocked"
+	ActivityActionAdminResetLinkIssued       ActivityAction = "admin.reset_link_issued"
+	ActivityActionAdminSessionsEnded         ActivityAction = "admin.sessions_ended"
 	ActivityActionAuthEmailChangeConfirmed   ActivityAction = "auth.email_change.confirmed"
 	ActivityActionAuthEmailChangeRequested   ActivityAction = "auth.email_change.requested"
 	ActivityActionAuthEmailChangeReverted    ActivityAction = "auth.email_change.reverted"
@@ -102,9 +109,23 @@ func (e ActivityAction) Valid() bool {
 	switch e {
 	case ActivityActionAPIKeyCreated:
 		return true
+	case ActivityActionAPIKeyLeakRevoked:
+		return true
 	case ActivityActionAPIKeyRevoked:
 		return true
+	case ActivityActionAPIKeyRotated:
+		return true
 	case ActivityActionAPIKeyUpdated:
+		return true
+	case ActivityActionAdminAPIKeyRevoked:
+		return true
+	case ActivityActionAdminEmailVerified:
+		return true
+	case ActivityActionAdminLoginUnlocked:
+		return true
+	case ActivityActionAdminResetLinkIssued:
+		return true
+	case ActivityActionAdminSessionsEnded:
 		return true
 	case ActivityActionAuthEmailChangeConfirmed:
 		return true

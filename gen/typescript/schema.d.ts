@@ -1238,7 +1238,7 @@ export interface components {
          * @description The catalogue of recorded actions (README, "Activity log").
          * @enum {string}
          */
-        ActivityAction: "auth.register" | "auth.login" | "auth.login.locked" | "auth.sessions.revoked" | "auth.password_reset.requested" | "auth.password_reset.completed" | "auth.password.changed" | "auth.email.verified" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.reverted" | "api_key.created" | "api_key.updated" | "api_key.revoked" | "project.sandbox.created" | "project.sandbox.reset" | "project.switched" | "team.invitation.created" | "team.invitation.resent" | "team.invitation.revoked" | "team.invitation.accepted" | "team.member.role_changed" | "team.member.removed";
+        ActivityAction: "auth.register" | "auth.login" | "auth.login.locked" | "auth.sessions.revoked" | "auth.password_reset.requested" | "auth.password_reset.completed" | "auth.password.changed" | "auth.email.verified" | "auth.email_change.requested" | "auth.email_change.confirmed" | "auth.email_change.reverted" | "api_key.created" | "api_key.updated" | "api_key.revoked" | "project.sandbox.created" | "project.sandbox.reset" | "project.switched" | "team.invitation.created" | "team.invitation.resent" | "team.invitation.revoked" | "team.invitation.accepted" | "team.member.role_changed" | "team.member.removed" | "api_key.rotated" | "api_key.leak_revoked" | "admin.reset_link_issued" | "admin.email_verified" | "admin.login_unlocked" | "admin.sessions_ended" | "admin.api_key_revoked";
         /** @description One event. Never carries a secret, token, hash or password. */
         ActivityLog: {
             /** Format: uuid */

@@ -30,6 +30,7 @@ const (
 	ActorUser   = "user"
 	ActorAPIKey = "api_key"
 	ActorSystem = "system"
+	ActorAdmin  = "admin"
 )
 
 // Resource types of activity-log entries.
@@ -66,6 +67,13 @@ const (
 	ActionInvitationAccepted    = "team.invitation.accepted"
 	ActionMemberRoleChanged     = "team.member.role_changed"
 	ActionMemberRemoved         = "team.member.removed"
+	ActionAPIKeyRotated         = "api_key.rotated"
+	ActionAPIKeyLeakRevoked     = "api_key.leak_revoked"
+	ActionAdminResetLink        = "admin.reset_link_issued"
+	ActionAdminVerified         = "admin.email_verified"
+	ActionAdminUnlocked         = "admin.login_unlocked"
+	ActionAdminSessionsEnded    = "admin.sessions_ended"
+	ActionAdminKeyRevoked       = "admin.api_key_revoked"
 )
 
 // ActionInfo is what the catalogue says of an action: its category and the message of an entry of
@@ -101,6 +109,13 @@ var Catalogue = map[string]ActionInfo{
 	ActionInvitationAccepted:    {CategorySecurity, ok("Invitation accepted; joined the organization")},
 	ActionMemberRoleChanged:     {CategorySecurity, ok("Member's role changed")},
 	ActionMemberRemoved:         {CategorySecurity, ok("Member removed")},
+	ActionAPIKeyRotated:         {CategoryConfiguration, ok("API key rotated; the old key works until the end of its grace period")},
+	ActionAPIKeyLeakRevoked:     {CategorySecurity, ok("API key revoked: secret scanning found it in public")},
+	ActionAdminResetLink:        {CategorySecurity, ok("An operator issued a password reset link")},
+	ActionAdminVerified:         {CategorySecurity, ok("An operator marked the email verified")},
+	ActionAdminUnlocked:         {CategorySecurity, ok("An operator cleared the failed sign-ins")},
+	ActionAdminSessionsEnded:    {CategorySecurity, ok("An operator signed every session out")},
+	ActionAdminKeyRevoked:       {CategorySecurity, ok("An operator revoked an API key")},
 }
 
 func ok(msg string) map[string]string { return map[string]string{StatusSuccess: msg} }
@@ -138,6 +153,27 @@ func userActor(u store.User) actor { return actor{kind: ActorUser, id: u.ID, lab
 // anonymous is whoever sent an unauthenticated request that named an account: a sign-in with a
 // wrong password, a password reset request. They proved nothing, so no user is named.
 var anonymous = actor{kind: ActorUser, label: "unauthenticated"}
+
+// adminActor is an operator running pinbridge admin on the server's database.
+var adminActor = actor{kind: ActorAdmin, label: "pinbridge admin"}
+
+// scannerActor is the service revoking a key that secret scanning reported.
+var scannerActor = actor{kind: ActorSystem, label: "secret scanning"}
+
+// orgScope is an organization's scope, its plan read from its production project (q: store or tx).
+func orgScope(ctx context.Context, q *store.Store, orgID string) (scope, error) {
+	projects, err := q.Projects(ctx, orgID)
+	if err != nil {
+		return scope{}, err
+	}
+	sc := scope{org: orgID, plan: store.PlanFree}
+	for _, p := range projects {
+		if p.Environment == store.EnvironmentProduction {
+			sc.plan = p.Plan
+		}
+	}
+	return sc, nil
+}
 
 // throttleActor is the service itself pausing an account's sign-ins.
 var throttleActor = actor{kind: ActorSystem, label: "sign-in throttle"}

@@ -68,8 +68,10 @@ func (s *Service) AdminResetLink(ctx context.Context, email string) (string, err
 		if err := tx.RetireTokens(ctx, u.ID, now, store.PurposePasswordReset); err != nil {
 			return err
 		}
-		_, err := tx.CreateToken(ctx, store.NewToken{UserID: u.ID, Purpose: store.PurposePasswordReset, Hash: hash, ExpiresAt: now.Add(ttl), Now: now})
-		return err
+		if _, err := tx.CreateToken(ctx, store.NewToken{UserID: u.ID, Purpose: store.PurposePasswordReset, Hash: hash, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
+			return err
+		}
+		return s.recordAdmin(ctx, tx, ActionAdminResetLink, u)
 	})
 	if err != nil {
 		return "", err
@@ -83,7 +85,12 @@ func (s *Service) AdminVerify(ctx context.Context, email string) error {
 	if err != nil {
 		return notFoundAs(err, ErrUserNotFound)
 	}
-	return s.store.MarkEmailVerified(ctx, u.ID, s.now())
+	return s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := tx.MarkEmailVerified(ctx, u.ID, s.now()); err != nil {
+			return err
+		}
+		return s.recordAdmin(ctx, tx, ActionAdminVerified, u)
+	})
 }
 
 // AdminUnlock forgets the user's failed logins, from every address.
@@ -92,7 +99,12 @@ func (s *Service) AdminUnlock(ctx context.Context, email string) error {
 	if err != nil {
 		return notFoundAs(err, ErrUserNotFound)
 	}
-	return s.store.ClearLoginFailuresUnder(ctx, throttleOf(u.Email, "", s.now()).account)
+	return s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := tx.ClearLoginFailuresUnder(ctx, throttleOf(u.Email, "", s.now()).account); err != nil {
+			return err
+		}
+		return s.recordAdmin(ctx, tx, ActionAdminUnlocked, u)
+	})
 }
 
 // AdminEndSessions ends every session of the user and what they started (outstanding links, a
@@ -107,7 +119,10 @@ func (s *Service) AdminEndSessions(ctx context.Context, email string) error {
 		if _, err := tx.EndSessions(ctx, u.ID, now); err != nil {
 			return err
 		}
-		return s.endWhatSessionsStarted(ctx, tx, u.ID, now)
+		if err := s.endWhatSessionsStarted(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
+		return s.recordAdmin(ctx, tx, ActionAdminSessionsEnded, u)
 	})
 }
 
@@ -156,6 +171,27 @@ func (s *Service) AdminRevokeKey(ctx context.Context, keyID string) (store.APIKe
 	if err != nil {
 		return store.APIKey{}, err
 	}
-	k, _, err = s.store.RevokeAPIKey(ctx, k.OrganizationID, k.ID, s.now())
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		var err error
+		if k, _, err = tx.RevokeAPIKey(ctx, k.OrganizationID, k.ID, s.now()); err != nil {
+			return err
+		}
+		sc, err := orgScope(ctx, tx, k.OrganizationID)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionAdminKeyRevoked, scope: sc, actor: adminActor,
+			resourceType: ResourceAPIKey, resourceID: k.ID, meta: map[string]any{"prefix": k.Prefix, "name": k.Name}})
+	})
 	return k, notFoundAs(err, ErrKeyNotFound)
+}
+
+// recordAdmin records an operator's action on user, in their home organization's log.
+func (s *Service) recordAdmin(ctx context.Context, tx *store.Store, action string, u store.User) error {
+	sc, err := homeScope(ctx, tx, u.ID)
+	if err != nil {
+		return err
+	}
+	return s.record(ctx, tx, event{action: action, scope: sc, actor: adminActor, resourceType: ResourceUser,
+		resourceID: u.ID, meta: map[string]any{"email": u.Email}})
 }

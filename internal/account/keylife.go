@@ -61,11 +61,20 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, grace *
 	if ids := old.AccountIDs(); ids != nil {
 		accounts = &ids
 	}
-	created, err := s.store.RotateAPIKey(ctx, c.organization(), old.ID, store.NewAPIKey{
-		ProjectID: old.ProjectID, OrganizationID: old.OrganizationID, CreatedBy: c.user().ID, Name: old.Name,
-		Prefix: minted.Display, SecretHash: minted.Hash, Scopes: old.ScopeList(), PinterestAccountIDs: accounts,
-		ExpiresAt: old.ExpiresAt, Now: now,
-	}, oldEnds)
+	var created store.APIKey
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		var err error
+		created, err = tx.RotateAPIKey(ctx, c.organization(), old.ID, store.NewAPIKey{
+			ProjectID: old.ProjectID, OrganizationID: old.OrganizationID, CreatedBy: c.user().ID, Name: old.Name,
+			Prefix: minted.Display, SecretHash: minted.Hash, Scopes: old.ScopeList(), PinterestAccountIDs: accounts,
+			ExpiresAt: old.ExpiresAt, Now: now,
+		}, oldEnds)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, keyEvent(ActionAPIKeyRotated, c, created, map[string]any{
+			"rotated_from": old.ID, "old_prefix": old.Prefix, "grace_seconds": int64(overlap / time.Second)}))
+	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return store.APIKey{}, "", ErrKeyNotRotatable
@@ -135,6 +144,15 @@ func (s *Service) revokeLeaked(ctx context.Context, tx *store.Store, k store.API
 	reason := truncate("leaked: reported by secret scanning ("+r.Source+") at "+where, 512)
 	revoked, err := tx.RevokeLeakedKey(ctx, k.ID, reason, now)
 	if err != nil || !revoked {
+		return err
+	}
+	sc, err := orgScope(ctx, tx, k.OrganizationID)
+	if err != nil {
+		return err
+	}
+	err = s.record(ctx, tx, event{action: ActionAPIKeyLeakRevoked, scope: sc, actor: scannerActor, resourceType: ResourceAPIKey,
+		resourceID: k.ID, meta: map[string]any{"prefix": k.Prefix, "found_at": truncate(where, 300), "source": truncate(r.Source, 64)}})
+	if err != nil {
 		return err
 	}
 	s.log.Warn("security event: a leaked API key was revoked", "key_id", k.ID, "organization_id", k.OrganizationID, "found_at", where)

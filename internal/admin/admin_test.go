@@ -121,6 +121,13 @@ func TestAdminCommands(t *testing.T) {
 			t.Errorf("org show: %d\n%s", code, out)
 		}
 
+		// Each action is in the activity log, by the operator.
+		for _, action := range []string{"admin.reset_link_issued", "admin.email_verified", "admin.login_unlocked", "admin.sessions_ended", "admin.api_key_revoked"} {
+			if n := db.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE actor_type = 'admin' AND action = ?", action); n != 1 {
+				t.Errorf("%s recorded %d times by the operator, want once", action, n)
+			}
+		}
+
 		for _, c := range []struct {
 			args []string
 			want int
