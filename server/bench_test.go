@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
@@ -62,6 +64,39 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+// BenchmarkSharedMiddleware is the fixed cost every request pays: GET /healthz through the whole
+// service (request id, access log, deadline, recovery, security headers, body limit, spec
+// validation, metrics) next to a bare Echo handler answering a small JSON object. make bench
+// measures the same pair over the network.
+func BenchmarkSharedMiddleware(b *testing.B) {
+	st, _ := testdb.Engines()[0].Open(b)
+	stack := testserver.New(b, testConfig(b), st, testserver.Options{
+		Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		PasswordParams: fastHash,
+	})
+	bare := echo.New()
+	bare.GET("/hello", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	for _, c := range []struct {
+		name, path string
+		handler    http.Handler
+	}{{"healthz", "/healthz", stack.Server.Handler()}, {"bare_echo", "/hello", bare}} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, c.path, nil)
+			req.RemoteAddr = "127.0.0.1:40000"
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				c.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%s: %d %s", c.path, rec.Code, rec.Body)
+				}
 			}
 		})
 	}

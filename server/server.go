@@ -116,37 +116,37 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // nothing else: routes outside the spec (pages, docs) are not validated against it.
 type validatedRouter struct {
 	e        *echo.Echo
-	validate echo.MiddlewareFunc
+	validate func(method, path string) echo.MiddlewareFunc
 }
 
-func (r validatedRouter) mw(m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
-	return append([]echo.MiddlewareFunc{refuseNUL, r.validate}, m...)
+func (r validatedRouter) mw(method, path string, m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
+	return append([]echo.MiddlewareFunc{refuseNUL, r.validate(method, path)}, m...)
 }
 
 func (r validatedRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.CONNECT(p, h, r.mw(m)...)
+	return r.e.CONNECT(p, h, r.mw(http.MethodConnect, p, m)...)
 }
 func (r validatedRouter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.DELETE(p, h, r.mw(m)...)
+	return r.e.DELETE(p, h, r.mw(http.MethodDelete, p, m)...)
 }
 func (r validatedRouter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.GET(p, h, r.mw(m)...)
+	return r.e.GET(p, h, r.mw(http.MethodGet, p, m)...)
 }
 func (r validatedRouter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.HEAD(p, h, r.mw(m)...)
+	return r.e.HEAD(p, h, r.mw(http.MethodHead, p, m)...)
 }
 func (r validatedRouter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.OPTIONS(p, h, r.mw(m)...)
+	return r.e.OPTIONS(p, h, r.mw(http.MethodOptions, p, m)...)
 }
 func (r validatedRouter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.PATCH(p, h, r.mw(m)...)
+	return r.e.PATCH(p, h, r.mw(http.MethodPatch, p, m)...)
 }
 func (r validatedRouter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.POST(p, h, r.mw(m)...)
+	return r.e.POST(p, h, r.mw(http.MethodPost, p, m)...)
 }
 func (r validatedRouter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.PUT(p, h, r.mw(m)...)
+	return r.e.PUT(p, h, r.mw(http.MethodPut, p, m)...)
 }
 func (r validatedRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.TRACE(p, h, r.mw(m)...)
+	return r.e.TRACE(p, h, r.mw(http.MethodTrace, p, m)...)
 }
