@@ -295,6 +295,9 @@ func TestEmailChange(t *testing.T) {
 		ctx := context.Background()
 		a := e.register("old@example.com", "a perfectly fine password")
 		e.register("taken@example.com", "a perfectly fine password")
+		// A verified address: its notice names the new one (an unverified one's does not, see
+		// TestMailCarriesNoTypedTextToUnverifiedAddresses).
+		e.verify(a.AccessToken, "old@example.com")
 
 		req, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{NewEmail: "new@example.com"}, bearer(a.AccessToken))
 		if err != nil || req.JSON200 == nil || req.JSON200.PendingEmail != "new@example.com" {

@@ -51,6 +51,15 @@ func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMe
 	return gen.GetMe200JSONResponse(apiMe(*p.account, p.project)), nil
 }
 
+// limitReauthentication applies the limits of a login to a request that sends the current password
+// to prove a stale session (email change, invitations, role changes); none when it sends none.
+func (s *Server) limitReauthentication(ctx context.Context, currentPassword *string) error {
+	if currentPassword == nil {
+		return nil
+	}
+	return s.limitPasswordCheck(ctx, callerOf(ctx).Account.User.Email)
+}
+
 // limitPasswordCheck applies the limits of a login to any request that checks an account's
 // password (login, change-password): per source address, and per account from that address, so
 // that nobody exhausts the owner's limit from elsewhere.

@@ -95,6 +95,9 @@ func (s *Server) RequestEmailChange(ctx context.Context, req gen.RequestEmailCha
 	if err := s.limitAccount(ctx, limitEmailChangeUser, p.account.User.ID, limitSessionIP); err != nil {
 		return nil, err
 	}
+	if err := s.limitReauthentication(ctx, req.Body.CurrentPassword); err != nil {
+		return nil, err
+	}
 	change, err := s.accounts.RequestEmailChange(ctx, callerOf(ctx), string(req.Body.NewEmail), req.Body.CurrentPassword)
 	if err != nil {
 		return nil, err

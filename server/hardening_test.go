@@ -400,13 +400,17 @@ func TestEmailChangeNeedsRecentPassword(t *testing.T) {
 }
 
 // TestThisWasntMeRevertsAnEmailChange: the notice to the former address undoes the change, ends
-// every session and revokes the keys created since.
+// every session and revokes the keys created since the stolen session could have been opened (the
+// re-authentication window before the request).
 func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		owner := e.register("rightful@example.com", "a perfectly fine password")
+		e.verify(owner.AccessToken, "rightful@example.com")
 		before := e.createKey(owner.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "the owner's"})
-		stolen := owner.AccessToken
+		e.clock.Advance(11 * time.Minute)
+		stolen := e.loginWith("rightful@example.com", "a perfectly fine password")
+		plantedEarly := e.createKey(stolen, client.CreateAPIKeyJSONRequestBody{Name: "planted before the request"})
 		e.clock.Advance(time.Second)
 		change := e.requestEmailChange(stolen, "taker@example.com")
 		e.clock.Advance(time.Second)
@@ -437,13 +441,14 @@ func TestThisWasntMeRevertsAnEmailChange(t *testing.T) {
 		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + stolen}); status != http.StatusUnauthorized {
 			t.Errorf("the taker's session after the revert: %d, want 401", status)
 		}
-		for name, k := range map[string]string{"after the change": planted.APIKey, "between the request and the confirmation": beforeConfirm.APIKey} {
+		for name, k := range map[string]string{"after the change": planted.APIKey, "between the request and the confirmation": beforeConfirm.APIKey,
+			"by the stolen session before the request": plantedEarly.APIKey} {
 			if status, _ := e.accountsWith(map[string]string{"X-API-Key": k}); status != http.StatusUnauthorized {
 				t.Errorf("a key created %s: %d, want 401", name, status)
 			}
 		}
 		if status, _ := e.accountsWith(map[string]string{"X-API-Key": before.APIKey}); status != http.StatusOK {
-			t.Errorf("a key from before the change: %d, want 200", status)
+			t.Errorf("a key from before the stolen session: %d, want 200", status)
 		}
 		// The password whoever changed the address may know stops working; the restored address gets
 		// a link to choose a new one.

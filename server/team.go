@@ -22,6 +22,9 @@ func (s *Server) ListTeamMembers(ctx context.Context, _ gen.ListTeamMembersReque
 
 // UpdateTeamMember changes a member's role.
 func (s *Server) UpdateTeamMember(ctx context.Context, req gen.UpdateTeamMemberRequestObject) (gen.UpdateTeamMemberResponseObject, error) {
+	if err := s.limitReauthentication(ctx, req.Body.CurrentPassword); err != nil {
+		return nil, err
+	}
 	m, err := s.accounts.ChangeRole(ctx, callerOf(ctx), req.MemberID.String(), req.Body.Role, req.Body.CurrentPassword)
 	if err != nil {
 		return nil, err
@@ -58,6 +61,9 @@ func (s *Server) ListTeamInvitations(ctx context.Context, _ gen.ListTeamInvitati
 func (s *Server) CreateTeamInvitation(ctx context.Context, req gen.CreateTeamInvitationRequestObject) (gen.CreateTeamInvitationResponseObject, error) {
 	c := callerOf(ctx)
 	if err := s.limitInvitations(ctx, c.Account.Organization.ID, c.Account.User.ID); err != nil {
+		return nil, err
+	}
+	if err := s.limitReauthentication(ctx, req.Body.CurrentPassword); err != nil {
 		return nil, err
 	}
 	inv, err := s.accounts.Invite(ctx, c, string(req.Body.Email), req.Body.Role, req.Body.CurrentPassword)

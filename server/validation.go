@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -266,7 +267,9 @@ func schemaIssue(base []string, se *openapi3.SchemaError) gen.ValidationIssue {
 
 // refuseNUL answers 422, naming the field, for a NUL character (U+0000) in any string of the JSON
 // body or in a query parameter: PostgreSQL cannot store one in text, and no field of the API has a
-// use for it. The common case (no `\u0000` escape in the body) costs one scan.
+// use for it. The common case (no `\u0000` escape in the body) costs one scan. It also holds a
+// JSON body to exactly one JSON value in UTF-8: trailing data after it is 422 json_invalid (the
+// decoders behind it would read the first value and ignore the rest), another charset 415.
 func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -290,6 +293,14 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 		// The raw body, for handlers that verify a signature over it (leak reports).
 		r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, body))
 		c.SetRequest(r)
+		if media, params, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err == nil && media == echo.MIMEApplicationJSON {
+			if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+				return errUnsupportedMedia
+			}
+			if len(body) > 0 && !json.Valid(body) {
+				return errValidation(gen.ValidationIssue{Loc: []string{"body"}, Msg: "is not valid JSON", Type: "json_invalid"})
+			}
+		}
 		if !bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
 			return next(c)
 		}

@@ -30,6 +30,10 @@ func TestValidationNamesTheField(t *testing.T) {
 			{"extra field", "/v1/auth/login", `{"email":"a@example.com","password":"x","admin":true}`, "admin", "extra_forbidden"},
 			{"array body", "/v1/auth/login", `[]`, "body", "type_error"},
 			{"malformed JSON", "/v1/auth/login", `{"email":`, "body", "json_invalid"},
+			{"trailing data", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw"}garbage`, "body", "json_invalid"},
+			{"two values", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw"}{}`, "body", "json_invalid"},
+			{"timezone with an empty part", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"Europe//Paris"}`, "timezone", "value_error"},
+			{"timezone as a path", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"./UTC"}`, "timezone", "value_error"},
 			{"bad timezone", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"Mars/Olympus"}`, "timezone", "value_error"},
 			{"Local timezone", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw","timezone":"Local"}`, "timezone", "value_error"},
 			{"attribution not strings", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","marketing_attribution":{"utm_source":7}}`, "utm_source", "type_error"},
@@ -95,6 +99,15 @@ func TestUnsupportedMediaTypeAndBodyLimit(t *testing.T) {
 		status, _, body = e.do("POST", "/v1/auth/login", `email=a@example.com`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 		if code, msg := errorOf(t, body); status != http.StatusUnprocessableEntity || code != "validation_error" || !strings.Contains(msg, "Content-Type") {
 			t.Errorf("form-encoded body: got %d %s %q, want 422 validation_error naming Content-Type", status, code, msg)
+		}
+		// JSON in another charset would be read as UTF-8: refused, naming Content-Type.
+		status, _, body = e.do("POST", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw"}`, map[string]string{"Content-Type": "application/json; charset=utf-16"})
+		if code, msg := errorOf(t, body); status != http.StatusUnprocessableEntity || code != "validation_error" || !strings.Contains(msg, "Content-Type") {
+			t.Errorf("JSON declared as UTF-16: got %d %s %q, want 422 validation_error naming Content-Type", status, code, msg)
+		}
+		status, _, _ = e.do("POST", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw"}`, map[string]string{"Content-Type": "application/json; charset=UTF-8"})
+		if status != http.StatusUnauthorized {
+			t.Errorf("JSON declared as UTF-8: got %d, want 401 (an unknown account)", status)
 		}
 		big := `{"email":"a@example.com","password":"` + strings.Repeat("x", 70<<10) + `"}`
 		status, _, body = e.do("POST", "/v1/auth/login", big, nil)

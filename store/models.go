@@ -118,7 +118,14 @@ const (
 	PurposeEmailChange   = "email_change"
 	// PurposeEmailRevert is the "this wasn't me" link to the former address; its payload is that address.
 	PurposeEmailRevert = "email_revert"
+	// PurposeEmailReclaim is the same link when the former address had never been verified: using
+	// it is its owner proving the address for the first time, which also undoes what whoever
+	// registered it set up (pre-hijacking).
+	PurposeEmailReclaim = "email_reclaim"
 )
+
+// RevertPurposes are the purposes of the "this wasn't me" links.
+var RevertPurposes = []string{PurposeEmailRevert, PurposeEmailReclaim}
 
 // OneTimeToken is a single-use emailed token; only its SHA-256 is stored.
 type OneTimeToken struct {

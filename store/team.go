@@ -144,7 +144,13 @@ func (s *Store) AddMember(ctx context.Context, m Membership) (Membership, error)
 // RevokeInvitationsSentBy revokes the pending invitations user sent (in orgID, or in every
 // organization when orgID is empty) and returns how many.
 func (s *Store) RevokeInvitationsSentBy(ctx context.Context, orgID, userID string, now time.Time) (int64, error) {
-	q := s.db.WithContext(ctx).Model(&Invitation{}).Where("invited_by = ? AND accepted_at IS NULL AND revoked_at IS NULL", userID)
+	return s.RevokeInvitationsSentSince(ctx, orgID, userID, time.Time{}, now)
+}
+
+// RevokeInvitationsSentSince is RevokeInvitationsSentBy for the invitations sent (or resent) at or
+// after since.
+func (s *Store) RevokeInvitationsSentSince(ctx context.Context, orgID, userID string, since, now time.Time) (int64, error) {
+	q := s.db.WithContext(ctx).Model(&Invitation{}).Where("invited_by = ? AND accepted_at IS NULL AND revoked_at IS NULL AND updated_at >= ?", userID, since.UTC())
 	if orgID != "" {
 		q = q.Where("organization_id = ?", orgID)
 	}
@@ -152,11 +158,34 @@ func (s *Store) RevokeInvitationsSentBy(ctx context.Context, orgID, userID strin
 	return res.RowsAffected, wrap("revoke invitations sent by", res.Error)
 }
 
-// MembershipsInvitedBy lists the memberships (of other users) that user's invitations created.
-func (s *Store) MembershipsInvitedBy(ctx context.Context, userID string) ([]Membership, error) {
+// MembershipsInvitedBy lists the memberships (of other users) that user's invitations created at
+// or after since (every one for the zero time).
+func (s *Store) MembershipsInvitedBy(ctx context.Context, userID string, since time.Time) ([]Membership, error) {
 	var ms []Membership
-	err := s.db.WithContext(ctx).Where("invited_by = ? AND user_id <> ?", userID, userID).Find(&ms).Error
+	err := s.db.WithContext(ctx).Where("invited_by = ? AND user_id <> ? AND created_at >= ?", userID, userID, since.UTC()).Find(&ms).Error
 	return ms, wrap("memberships invited by", err)
+}
+
+// OtherMemberships lists the memberships of the organization other than the user's.
+func (s *Store) OtherMemberships(ctx context.Context, orgID, userID string) ([]Membership, error) {
+	var ms []Membership
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND user_id <> ?", orgID, userID).Find(&ms).Error
+	return ms, wrap("other memberships", err)
+}
+
+// RevokeOrganizationInvitations revokes every pending invitation of the organization and returns
+// how many.
+func (s *Store) RevokeOrganizationInvitations(ctx context.Context, orgID string, now time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Invitation{}).Where("organization_id = ? AND accepted_at IS NULL AND revoked_at IS NULL", orgID).
+		Updates(map[string]any{"revoked_at": now.UTC(), "updated_at": now.UTC()})
+	return res.RowsAffected, wrap("revoke organization invitations", res.Error)
+}
+
+// MemberRole is the user's role in the organization; ErrNotFound when they are not a member.
+func (s *Store) MemberRole(ctx context.Context, orgID, userID string) (string, error) {
+	var role string
+	err := s.db.WithContext(ctx).Model(&Membership{}).Select("role").Where("organization_id = ? AND user_id = ?", orgID, userID).Take(&role).Error
+	return role, wrap("member role", err)
 }
 
 // SetMemberRole changes a membership's role; ErrNotFound when it is not one of the organization's.
@@ -357,7 +386,7 @@ func (s *Store) IsMember(ctx context.Context, orgID, userID string) (bool, error
 func (s *Store) AddressHeld(ctx context.Context, email string, now time.Time) (bool, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&OneTimeToken{}).
-		Where("purpose = ? AND used_at IS NULL AND expires_at > ? AND LOWER(payload) = ?", PurposeEmailRevert, now.UTC(), EmailKey(email)).
+		Where("purpose IN ? AND used_at IS NULL AND expires_at > ? AND LOWER(payload) = ?", RevertPurposes, now.UTC(), EmailKey(email)).
 		Count(&n).Error
 	return n > 0, wrap("address held", err)
 }

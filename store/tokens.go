@@ -35,6 +35,14 @@ func (s *Store) RetireTokens(ctx context.Context, userID string, now time.Time, 
 	return wrap("retire tokens", q.UpdateColumn("used_at", now.UTC()).Error)
 }
 
+// RetireTokensIssuedAfter retires the user's unused tokens of these purposes issued after after.
+func (s *Store) RetireTokensIssuedAfter(ctx context.Context, userID string, after, now time.Time, purposes ...string) error {
+	err := s.db.WithContext(ctx).Model(&OneTimeToken{}).
+		Where("user_id = ? AND used_at IS NULL AND purpose IN ? AND created_at > ?", userID, purposes, after.UTC()).
+		UpdateColumn("used_at", now.UTC()).Error
+	return wrap("retire tokens issued after", err)
+}
+
 // ConsumeToken uses a token: one conditional UPDATE that succeeds only for an unused, unexpired
 // token of this purpose, so of two concurrent uses exactly one wins. ErrNotFound otherwise.
 func (s *Store) ConsumeToken(ctx context.Context, purpose, hash string, now time.Time) (OneTimeToken, error) {

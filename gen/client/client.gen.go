@@ -779,7 +779,8 @@ type EmailChangeConfirmed struct {
 type EmailChangeRequest struct {
 	// CurrentPassword Needed when the session last proved the password more than `PINBRIDGE_REAUTH_WINDOW`
 	// (10 minutes by default) ago; without it, or when it is wrong, the answer is 403
-	// `reauthentication_required`.
+	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// caller's address (429).
 	CurrentPassword *string `json:"current_password,omitempty"`
 
 	// NewEmail Example: you@example.com
@@ -1082,9 +1083,11 @@ type ReadinessDatabase string
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
-// ReauthPassword Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
-// password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
-// it is wrong, the answer is 403 `reauthentication_required`.
+// ReauthPassword Inviting anyone or changing a role from a session that last proved the password more than
+// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
+// brought them in); without it, or when it is wrong, the answer is 403
+// `reauthentication_required`. Sending it counts toward the limits of a login from the
+// caller's address (429).
 type ReauthPassword = string
 
 // RegisterRequest defines model for RegisterRequest.
@@ -1195,9 +1198,11 @@ type TeamInvitationAccept struct {
 
 // TeamInvitationCreate defines model for TeamInvitationCreate.
 type TeamInvitationCreate struct {
-	// CurrentPassword Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
-	// password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
-	// it is wrong, the answer is 403 `reauthentication_required`.
+	// CurrentPassword Inviting anyone or changing a role from a session that last proved the password more than
+	// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
+	// brought them in); without it, or when it is wrong, the answer is 403
+	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// caller's address (429).
 	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
 
 	// Email Example: you@example.com
@@ -1263,9 +1268,11 @@ type TeamMemberRemoved struct {
 
 // TeamMemberUpdate defines model for TeamMemberUpdate.
 type TeamMemberUpdate struct {
-	// CurrentPassword Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
-	// password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
-	// it is wrong, the answer is 403 `reauthentication_required`.
+	// CurrentPassword Inviting anyone or changing a role from a session that last proved the password more than
+	// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
+	// brought them in); without it, or when it is wrong, the answer is 403
+	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// caller's address (429).
 	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
 
 	// Role A role to give (`owner`, `admin`, `editor`, `viewer`); trimmed and lower-cased before it is checked.
@@ -2013,7 +2020,9 @@ type ClientInterface interface {
 	// UpdateTeamMemberWithBody Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+	// `current_password`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2023,7 +2032,9 @@ type ClientInterface interface {
 	// UpdateTeamMember Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+	// `current_password`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3041,7 +3052,9 @@ func (c *Client) RemoveTeamMember(ctx context.Context, memberID MemberID, reqEdi
 // UpdateTeamMemberWithBody Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+// `current_password`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3061,7 +3074,9 @@ func (c *Client) UpdateTeamMemberWithBody(ctx context.Context, memberID MemberID
 // UpdateTeamMember Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+// `current_password`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5115,7 +5130,9 @@ type ClientWithResponsesInterface interface {
 	// UpdateTeamMemberWithBodyWithResponse Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+	// `current_password`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5125,7 +5142,9 @@ type ClientWithResponsesInterface interface {
 	// UpdateTeamMemberWithResponse Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+	// `current_password`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8401,6 +8420,11 @@ func (r RemoveTeamMemberResponse) ContentType() string {
 	return ""
 }
 
+// UpdateTeamMemberResponse429Headers the declared response headers of an HTTP 429 response for UpdateTeamMember
+type UpdateTeamMemberResponse429Headers struct {
+	RetryAfter *int
+}
+
 // UpdateTeamMemberResponse503Headers the declared response headers of an HTTP 503 response for UpdateTeamMember
 type UpdateTeamMemberResponse503Headers struct {
 	RetryAfter *int
@@ -8423,10 +8447,14 @@ type UpdateTeamMemberResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateTeamMemberResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *UpdateTeamMemberResponse503Headers
 }
@@ -8464,6 +8492,11 @@ func (r UpdateTeamMemberResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UpdateTeamMemberResponse) GetJSON422() *ValidationError {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateTeamMemberResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -9347,7 +9380,9 @@ func (c *ClientWithResponses) RemoveTeamMemberWithResponse(ctx context.Context, 
 // UpdateTeamMemberWithBodyWithResponse Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+// `current_password`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9363,7 +9398,9 @@ func (c *ClientWithResponses) UpdateTeamMemberWithBodyWithResponse(ctx context.C
 // UpdateTeamMemberWithResponse Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+// `current_password`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12425,6 +12462,13 @@ func ParseUpdateTeamMemberResponse(rsp *http.Response) (*UpdateTeamMemberRespons
 		}
 		response.JSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12442,6 +12486,16 @@ func ParseUpdateTeamMemberResponse(rsp *http.Response) (*UpdateTeamMemberRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateTeamMemberResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateTeamMemberResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

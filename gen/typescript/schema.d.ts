@@ -545,7 +545,9 @@ export interface paths {
         /**
          * Change a member's role
          * @description Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-         *     grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+         *     grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+         *     a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
+         *     `current_password`.
          */
         patch: operations["updateTeamMember"];
         trace?: never;
@@ -829,7 +831,8 @@ export interface components {
             /**
              * @description Needed when the session last proved the password more than `PINBRIDGE_REAUTH_WINDOW`
              *     (10 minutes by default) ago; without it, or when it is wrong, the answer is 403
-             *     `reauthentication_required`.
+             *     `reauthentication_required`. Sending it counts toward the limits of a login from the
+             *     caller's address (429).
              */
             current_password?: string;
         };
@@ -874,9 +877,11 @@ export interface components {
             current_password?: components["schemas"]["ReauthPassword"];
         };
         /**
-         * @description Granting `owner` or `admin`, or taking `owner` away, from a session that last proved the
-         *     password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it; without it, or when
-         *     it is wrong, the answer is 403 `reauthentication_required`.
+         * @description Inviting anyone or changing a role from a session that last proved the password more than
+         *     `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
+         *     brought them in); without it, or when it is wrong, the answer is 403
+         *     `reauthentication_required`. Sending it counts toward the limits of a login from the
+         *     caller's address (429).
          */
         ReauthPassword: string;
         TeamMemberRemoved: {
@@ -2411,6 +2416,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationError"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

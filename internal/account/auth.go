@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -370,13 +371,17 @@ func (s *Service) upgradeHash(ctx context.Context, userID, password string) {
 	}
 }
 
-// timezoneOrUTC validates an optional IANA zone name; nil means UTC.
+// zoneName is the shape of an IANA zone name: parts of letters, digits and _+- separated by single
+// slashes (no empty, "." or ".." part, which the time package would resolve as a path).
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
+
+// timezoneOrUTC validates an optional IANA zone name in its canonical spelling; nil means UTC.
 func timezoneOrUTC(tz *string) (string, error) {
 	if tz == nil {
 		return "UTC", nil
 	}
 	name := strings.TrimSpace(*tz)
-	if name == "" || name == "Local" || strings.ContainsAny(name, `\`) || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+	if name == "Local" || !zoneName.MatchString(name) {
 		return "", invalid("timezone", "must be an IANA time zone name such as Europe/Paris")
 	}
 	if _, err := time.LoadLocation(name); err != nil {

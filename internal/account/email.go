@@ -108,7 +108,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 	if err != nil {
 		return EmailChangeRequest{}, invalid("new_email", err.Error())
 	}
-	if err := s.reauthenticate(ctx, c, currentPassword); err != nil {
+	if err := s.reauthenticate(ctx, c, currentPassword, ActionEmailChangeRequested); err != nil {
 		return EmailChangeRequest{}, err
 	}
 	if store.EmailKey(newEmail) == user.EmailKey {
@@ -220,7 +220,9 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, o Origin, token string
 // reauthenticate passes a caller whose session proved the password within the window, or who sent
 // the right current password; ErrReauthenticationRequired otherwise. A wrong password counts as a
 // failed login of the account from the caller's address (a *BackoffError while it must wait).
-func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword *string) error {
+//
+// action names what the password was asked for, for the failed attempt's activity-log entry.
+func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword *string, action string) error {
 	if s.now().Sub(c.Authenticated) <= s.settings.ReauthWindow {
 		return nil
 	}
@@ -237,7 +239,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 	}
 	if !ok {
 		user := c.user()
-		failed := event{action: ActionEmailChangeRequested, status: StatusFailed, scope: c.scope(), actor: c.actor(),
+		failed := event{action: action, status: StatusFailed, scope: c.scope(), actor: c.actor(),
 			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
 		return s.loginFailed(ctx, t, &user, &failed, ErrReauthenticationRequired)
 	}
@@ -247,20 +249,25 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 // noticeWithRevertLink tells the former address of an email change, with a "this wasn't me" link
 // that undoes it (RevertEmailChange), inside tx.
 //
-// The link's token is dated from requested, when the change was asked for: the revert revokes the
-// keys made since then, before the confirmation too.
+// The link's token is dated from requested, when the change was asked for: the revert undoes what
+// the requesting session may have done from then on (see RevertEmailChange). When the former
+// address had never been verified, the link is a reclaim (store.PurposeEmailReclaim) and the
+// notice does not show the new address: whoever typed it may not be the address's owner.
 func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, user store.User, newEmail string, requested, now time.Time) error {
 	token, hash, err := otp.New()
 	if err != nil {
 		return err
 	}
 	ttl, page := s.linkSettings(store.PurposeEmailRevert)
-	former := user.Email
-	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: store.PurposeEmailRevert, Hash: hash, Payload: &former, ExpiresAt: now.Add(ttl), Now: requested}); err != nil {
+	former, purpose, shown := user.Email, store.PurposeEmailRevert, newEmail
+	if user.EmailVerifiedAt == nil {
+		purpose, shown = store.PurposeEmailReclaim, ""
+	}
+	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: purpose, Hash: hash, Payload: &former, ExpiresAt: now.Add(ttl), Now: requested}); err != nil {
 		return err
 	}
 	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
-	subject, text, html, err := mail.Render(mail.KindEmailChanged, mail.Data{Name: greetingName(user, former), NewEmail: newEmail, Link: link, Expires: humanDuration(ttl)})
+	subject, text, html, err := mail.Render(mail.KindEmailChanged, mail.Data{Name: greetingName(user, former), NewEmail: shown, Link: link, Expires: humanDuration(ttl)})
 	if err != nil {
 		return err
 	}
@@ -270,9 +277,13 @@ func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, use
 
 // RevertEmailChange undoes an email change with the link sent to the former address: that address
 // is the account's again (verified: the link proves it), every session ends, every outstanding
-// link is retired and a pending change cancelled, the API keys the user created since the change
-// was requested are revoked, and the password stops working (the restored address gets a reset
-// link with the notice); all of it is recorded. It returns the restored address.
+// link is retired and a pending change cancelled, the revert links of later changes stop working,
+// what the requesting session may have done is undone (the API keys the user created, the
+// invitations they sent and the members those brought in, since the re-authentication window before
+// the request: the oldest a session that needed no password could be), and the password stops
+// working (the restored address gets a reset link with the notice). A reclaim link (the former
+// address had never been verified) also undoes what a squatter set up (undoPreHijack). All of it
+// is recorded. It returns the restored address.
 // ErrInvalidVerification for a bad token; ErrAccountExists when another account took the former
 // address meanwhile.
 func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string) (string, error) {
@@ -285,7 +296,7 @@ func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string)
 	var user store.User
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
 		now := s.now()
-		t, err := tx.ConsumeToken(ctx, store.PurposeEmailRevert, hash, now)
+		t, err := consumeRevert(ctx, tx, hash, now)
 		if err != nil {
 			return err
 		}
@@ -299,15 +310,28 @@ func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string)
 		if err := tx.ChangeEmail(ctx, user.ID, former, now); err != nil {
 			return err
 		}
+		// Changes made after this one (and their own revert links) came from whoever held the
+		// account then: the earliest link wins, whichever is used first.
+		if err := tx.RetireTokensIssuedAfter(ctx, user.ID, t.CreatedAt, now, store.RevertPurposes...); err != nil {
+			return err
+		}
 		if _, err := tx.EndSessions(ctx, user.ID, now); err != nil {
 			return err
 		}
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
-		revoked, err := tx.RevokeKeysCreatedSince(ctx, user.ID, t.CreatedAt, now)
+		revoked, err := s.undoSince(ctx, tx, user.ID, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
 		if err != nil {
 			return err
+		}
+		if t.Purpose == store.PurposeEmailReclaim {
+			// The former address had never been verified: its owner proves it now, as with a reset.
+			n, err := undoPreHijack(ctx, tx, user, now)
+			if err != nil {
+				return err
+			}
+			revoked += n
 		}
 		sc, err := homeScope(ctx, tx, user.ID)
 		if err != nil {
@@ -337,6 +361,38 @@ func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string)
 	}
 	s.mailer.Wake()
 	return former, nil
+}
+
+// consumeRevert uses a "this wasn't me" link of either kind (store.RevertPurposes).
+func consumeRevert(ctx context.Context, tx *store.Store, hash string, now time.Time) (store.OneTimeToken, error) {
+	t, err := tx.ConsumeToken(ctx, store.PurposeEmailRevert, hash, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return tx.ConsumeToken(ctx, store.PurposeEmailReclaim, hash, now)
+	}
+	return t, err
+}
+
+// undoSince revokes what the user may have done from a stolen session opened at or after since:
+// the API keys they created, the invitations they sent and the members those brought in (with the
+// keys and invitations of those members). It returns how many of the user's own keys it revoked.
+func (s *Service) undoSince(ctx context.Context, tx *store.Store, userID string, since, now time.Time) (int64, error) {
+	revoked, err := tx.RevokeKeysCreatedSince(ctx, userID, since, now)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.RevokeInvitationsSentSince(ctx, "", userID, since, now); err != nil {
+		return 0, err
+	}
+	invited, err := tx.MembershipsInvitedBy(ctx, userID, since)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range invited {
+		if err := removeMembership(ctx, tx, m, now); err != nil {
+			return 0, err
+		}
+	}
+	return revoked, nil
 }
 
 // unusablePasswordHash is the hash of a random password nobody knows: set as a user's hash, it makes

@@ -173,8 +173,12 @@ func (s *Service) tellKeyManagers(ctx context.Context, tx *store.Store, k store.
 		if !Role(m.Membership.Role).Has(PermManageAPIKeys) {
 			continue
 		}
+		name := "" // a key's name is typed text: never to an address whose owner has not proven it
+		if m.User.EmailVerifiedAt != nil {
+			name = safeName(k.Name)
+		}
 		subject, text, html, err := mail.Render(kind, mail.Data{
-			Name: greetingName(m.User, m.User.Email), KeyPrefix: k.Prefix, KeyName: safeName(k.Name), Where: where, Expires: expires,
+			Name: greetingName(m.User, m.User.Email), KeyPrefix: k.Prefix, KeyName: name, Where: where, Expires: expires,
 		})
 		if err != nil {
 			return err

@@ -124,28 +124,46 @@ func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password s
 }
 
 // undoPreHijack revokes what whoever registered a never-verified address may have set up before its
-// owner proved it with a reset: every API key of the account's organization, and the members their
-// invitations brought in (with the keys those members made there). Sessions, links and the pending
-// invitations go with every reset.
-// It returns how many keys of the organization it revoked.
+// owner proved it (with a reset or a reclaim link): every API key of the account's organization,
+// every other member of it (their accomplices' accomplices too) and every pending invitation of it,
+// and, elsewhere, the members the account's invitations brought in, with their keys and invitations
+// there. Sessions, links and the account's own pending invitations go with every reset. It returns
+// how many keys of the organization it revoked.
 func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) (int64, error) {
 	revoked, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now)
 	if err != nil {
 		return 0, err
 	}
-	invited, err := tx.MembershipsInvitedBy(ctx, user.ID)
+	if _, err := tx.RevokeOrganizationInvitations(ctx, user.OrganizationID, now); err != nil {
+		return 0, err
+	}
+	others, err := tx.OtherMemberships(ctx, user.OrganizationID, user.ID)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range invited {
-		if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil {
-			return 0, err
-		}
-		if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
+	invited, err := tx.MembershipsInvitedBy(ctx, user.ID, time.Time{})
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range append(others, invited...) {
+		if err := removeMembership(ctx, tx, m, now); err != nil {
 			return 0, err
 		}
 	}
 	return revoked, nil
+}
+
+// removeMembership takes m's user out of its organization with what they started there: the keys
+// they created and the invitations they sent. A membership already gone is no error.
+func removeMembership(ctx context.Context, tx *store.Store, m store.Membership, now time.Time) error {
+	if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
+		return err
+	}
+	_, err := tx.RevokeInvitationsSentBy(ctx, m.OrganizationID, m.UserID, now)
+	return err
 }
 
 // recordEndOfSessions records e, then the end of every session of the same user that e caused

@@ -46,8 +46,8 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 	if err != nil {
 		return store.Member{}, notFoundAs(err, ErrMemberNotFound)
 	}
-	if grantsControl(r) || Role(target.Membership.Role) == RoleOwner {
-		if err := s.reauthenticate(ctx, c, currentPassword); err != nil {
+	if Role(target.Membership.Role) != r {
+		if err := s.reauthenticate(ctx, c, currentPassword, ActionMemberRoleChanged); err != nil {
 			return store.Member{}, err
 		}
 	}
@@ -83,11 +83,6 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 	return m, notFoundAs(err, ErrMemberNotFound)
 }
 
-// grantsControl reports whether giving role hands over control of the organization (owner, admin):
-// from a session that proved the password long ago, that needs the password again, so a stolen
-// session cannot bring in accomplices who outlive it.
-func grantsControl(r Role) bool { return r == RoleOwner || r == RoleAdmin }
-
 // lastOwnerCheck refuses to take away the organization's last owner (inside a transaction that
 // locked the organization).
 func lastOwnerCheck(ctx context.Context, tx *store.Store, org string) error {
@@ -118,7 +113,7 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, memberID string) (
 		}
 		self := m.Membership.UserID == c.user().ID
 		if !self && Role(m.Membership.Role) == RoleOwner {
-			if err := s.reauthenticate(ctx, c, nil); err != nil {
+			if err := s.reauthenticate(ctx, c, nil, ActionMemberRemoved); err != nil {
 				return err
 			}
 		}
@@ -203,10 +198,10 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 	if r == RoleOwner && c.Role() != RoleOwner {
 		return InvitationView{}, &PermissionError{Permission: "owner"}
 	}
-	if grantsControl(r) {
-		if err := s.reauthenticate(ctx, c, currentPassword); err != nil {
-			return InvitationView{}, err
-		}
+	// Every role can read something a thief would want, and a member outlives the session that
+	// invited them: from a session that proved the password long ago, inviting needs it again.
+	if err := s.reauthenticate(ctx, c, currentPassword, ActionInvitationCreated); err != nil {
+		return InvitationView{}, err
 	}
 	email, err = emailaddr.Canonical(email)
 	if err != nil {
@@ -416,6 +411,9 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 	if inv.EmailKey != user.EmailKey {
 		return "", ErrInvitationForAnother
 	}
+	if err := inviterStillMay(ctx, tx, inv); err != nil {
+		return "", err
+	}
 	now := s.now()
 	if _, err := tx.ConsumeInvitation(ctx, hash, now); err != nil {
 		return "", notFoundAs(err, ErrInvalidInvitation)
@@ -449,6 +447,23 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 		return "", err
 	}
 	return inv.OrganizationID, nil
+}
+
+// inviterStillMay refuses (ErrInvalidInvitation) an invitation whose sender is no longer a member
+// of its organization who may invite to its role: removing a member (or undoing what a squatter set
+// up) must not leave their invitations working.
+func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation) error {
+	if inv.InvitedBy == nil {
+		return nil
+	}
+	role, err := tx.MemberRole(ctx, inv.OrganizationID, *inv.InvitedBy)
+	if err != nil {
+		return notFoundAs(err, ErrInvalidInvitation)
+	}
+	if !Role(role).Has(PermManageMembers) || (Role(inv.Role) == RoleOwner && Role(role) != RoleOwner) {
+		return ErrInvalidInvitation
+	}
+	return nil
 }
 
 // sessionIn opens a session for the user in orgID, on its production project.
