@@ -130,14 +130,20 @@ func (p *Pool) Hash(ctx context.Context, password string) (string, error) {
 // Verify checks password against encoded on the pool; needsRehash is true when encoded was made with
 // other parameters than the pool's. ErrBusy, a context error, or ErrMalformed otherwise.
 func (p *Pool) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
-	var params Params
-	if runErr := p.run(ctx, func(w *workspace) { ok, params, err = verify(w, password, encoded) }); runErr != nil {
+	// The work writes variables of its own, never the results: when ctx ends first, Verify returns
+	// while a worker may still be running it.
+	var (
+		matched   bool
+		params    Params
+		verifyErr error
+	)
+	if runErr := p.run(ctx, func(w *workspace) { matched, params, verifyErr = verify(w, password, encoded) }); runErr != nil {
 		return false, false, runErr
 	}
-	if err != nil {
-		return false, false, err
+	if verifyErr != nil {
+		return false, false, verifyErr
 	}
-	return ok, params != p.params, nil
+	return matched, params != p.params, nil
 }
 
 // VerifyDummy spends the same work as Verify on a hash that matches nothing, so that an unknown
