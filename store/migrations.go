@@ -336,6 +336,18 @@ var migrations = []*gormigrate.Migration{
 			return nil
 		},
 	},
+	{
+		// A password reset clears the account's failed logins by key prefix (LIKE 'key|%'). On
+		// PostgreSQL the primary key serves a LIKE only in a database of the C collation, which
+		// production databases rarely are; a varchar_pattern_ops index serves it in any.
+		ID: "20261203_0041_login_throttles_key_prefix",
+		Migrate: func(tx *gorm.DB) error {
+			if tx.Dialector.Name() != "postgres" {
+				return nil
+			}
+			return tx.Exec("CREATE INDEX idx_login_throttles_key_prefix ON login_throttles (email_key varchar_pattern_ops)").Error
+		},
+	},
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,
