@@ -37,11 +37,14 @@ const cancelGrace = 500 * time.Millisecond
 // fails (and the server answers 503). database/sql's own retry on driver.ErrBadConn is no substitute:
 // under load its "new" connection is whichever pooled one is released first, as likely dead as the
 // one that failed.
-func openPostgres(url string) (*sql.DB, *pgx.ConnConfig, error) {
+//
+// tracer, when not nil, hears every statement of the pool's connections (Options.Tracer).
+func openPostgres(url string, tracer pgx.QueryTracer) (*sql.DB, *pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.Tracer = tracer
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
 	}
