@@ -1089,10 +1089,10 @@ type ReadinessDatabase string
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
-// ReauthPassword Inviting anyone or changing a role from a session that last proved the password more than
-// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-// brought them in); without it, or when it is wrong, the answer is 403
-// `reauthentication_required`. Sending it counts toward the limits of a login from the
+// ReauthPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+// outlives the session that brought them in); without it, or when it is wrong, the answer is
+// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
 // caller's address (429).
 type ReauthPassword = string
 
@@ -1204,10 +1204,10 @@ type TeamInvitationAccept struct {
 
 // TeamInvitationCreate defines model for TeamInvitationCreate.
 type TeamInvitationCreate struct {
-	// CurrentPassword Inviting anyone or changing a role from a session that last proved the password more than
-	// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-	// brought them in); without it, or when it is wrong, the answer is 403
-	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// CurrentPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+	// outlives the session that brought them in); without it, or when it is wrong, the answer is
+	// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
 	// caller's address (429).
 	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
 
@@ -1243,6 +1243,16 @@ type TeamInvitationPreview struct {
 // TeamInvitationPreviewStatus defines model for TeamInvitationPreview.Status.
 type TeamInvitationPreviewStatus string
 
+// TeamInvitationResend defines model for TeamInvitationResend.
+type TeamInvitationResend struct {
+	// CurrentPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+	// outlives the session that brought them in); without it, or when it is wrong, the answer is
+	// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// caller's address (429).
+	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
+}
+
 // TeamMember defines model for TeamMember.
 type TeamMember struct {
 	AcceptedAt      nullable.Nullable[time.Time]          `json:"accepted_at,omitempty"`
@@ -1274,10 +1284,10 @@ type TeamMemberRemoved struct {
 
 // TeamMemberUpdate defines model for TeamMemberUpdate.
 type TeamMemberUpdate struct {
-	// CurrentPassword Inviting anyone or changing a role from a session that last proved the password more than
-	// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-	// brought them in); without it, or when it is wrong, the answer is 403
-	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// CurrentPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+	// outlives the session that brought them in); without it, or when it is wrong, the answer is
+	// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
 	// caller's address (429).
 	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
 
@@ -1458,6 +1468,9 @@ type CreateTeamInvitationJSONRequestBody = TeamInvitationCreate
 
 // AcceptTeamInvitationJSONRequestBody defines body for AcceptTeamInvitation for application/json ContentType.
 type AcceptTeamInvitationJSONRequestBody = TeamInvitationAccept
+
+// ResendTeamInvitationJSONRequestBody defines body for ResendTeamInvitation for application/json ContentType.
+type ResendTeamInvitationJSONRequestBody = TeamInvitationResend
 
 // UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
 type UpdateTeamMemberJSONRequestBody = TeamMemberUpdate
@@ -5659,6 +5672,7 @@ func (response RevokeTeamInvitation503JSONResponse) VisitRevokeTeamInvitationRes
 
 type ResendTeamInvitationRequestObject struct {
 	InvitationID InvitationID `json:"invitation_id"`
+	Body         *ResendTeamInvitationJSONRequestBody
 }
 
 type ResendTeamInvitationResponseObject interface {
@@ -7439,6 +7453,32 @@ func (sh *strictHandler) ResendTeamInvitation(ctx echo.Context, invitationID Inv
 
 	request.InvitationID = invitationID
 
+	var body ResendTeamInvitationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ResendTeamInvitation(ctx.Request().Context(), request.(ResendTeamInvitationRequestObject))
 	}
@@ -7652,123 +7692,124 @@ var swaggerSpec = []string{
 	"t637qBC1rVuX1KQCnZusvkld7hVb/6mdbDg9YIMmmFca7yVkrZgsUbh3u7/n9FV/C5tBsXcKFNzcAmyn",
 	"WzP/3k8LFvQyyzOtHDkxEoZvCdxUnVY3HcN4a8OuWtbq8XWeY3TQc1J3Bwenu7lyoe0bm2ptQ/mCQ/6S",
 	"tsQnNU1akyj9oaNLVseFfAEt9v00eTUXOa+zWuDEQ9qm3pcQWADSPa21jmTd0yKxtUnAG3cbg8B26v5L",
-	"gmPKiGxRqLrMjP7Zg5OLxCoXNheEl7KxlRo8sLeNl/5mWfMzfP9ZvW+KzejYxFzNu22V4IRC2QxhtgT/",
-	"O2ECuOGRsVyA+O+b/LDaIFhhxDqjFZAXrAARCjb9NFVoB1uzCeK5SgrTiD/2iE0Ez2dzsAGmCLJS/ykD",
-	"HC6tQfMxPJgqfF1pa/4JM4JecrJ28mtTGX1hFymTKcMkKEhthjjlSk0QcD3dvYMbVeq8lMa46qa0alGt",
-	"rk0uJBoqN7R52Fu19YJMEM4yNONE2vx3ks5YP89OkEulA2Zvm5w9dtH6pxfnNR+6g+FRm2fAnYLi7uIW",
-	"tl5l8AYbC2DdcAoL1CjY1CcUOdQg0bemaJOcJsrqMAswDwf3BekalS4RKNjMwe2SSHJPZ9m7npTDwQcI",
-	"mlmzyCvDjN8nOeRnE/euIMnRlc09egmWuSYI/p2qH/PJE1nPVQpqIkYEMqJWhemuLqDM81lRQzzrsne0",
-	"nUyH6WiDLnOR1HevDe07Dhe+ajvYinJ+2JQeqpv7TyJiWucvq7tUJqqwfJQSORlnXFLIHBj0ADjKB+87",
-	"zUUCLzaw/W+wfuipJhx0Z3Vo7gBkZTpnU97Cv/Ko5qK9B4/aTHCmn+rXGWUTQeMZ6WsWZo1zd9lsfzAc",
-	"DNeSMjeiz3HC7FoxHGRpKw/ckYyZxncynHlt22Z3TXBa8hDt/i/ZffXrd9LzdJoNPmOqKMvsjCdL38C8",
-	"deoi043YwnbjWmxsDamI3Ruu7kGyX99Rj7G9eblNQVZfdclJWM1DV6aitSbgKh4Ynvmu8btb8esbR9pW",
-	"Z2gYhgcIvV812Zpo7GPlRjLTJsCil2WApMOcBZ2s35D2ZFPFXbqR0qZGDNfpbkyf66d2IcgtJYsVcdEP",
-	"Q+O+TqpTadOpVb8rXWmql6wx1wTMusSpZaJTW2+unT0iOHXBwYTpnYg38KVrEqXmkhuEqtBZVShW2wS6",
-	"4MtUNPyKbuyt79jNtRwmEuN958TLnXmgG/xO1+ujXY3bha+s2Ic7Xbmls5WF5a571k5zNQA/FN226HA/",
-	"mm06ubTpk7fMA2GZK8/fuJnQEOKsiwqBqvCBR3MMNaPAV7DFER7tML5wpUR2t8gB0TKx1Yvf0CfkoRmL",
-	"e7EKK1mE9vCDU6O5VxzCC9BOaMpLBqjMB2ziB/QvE0AQ7p4gJWiaWv1hwhdE9CMMKkTjNms06tYJuBqU",
-	"VEQjeIqGw6pK6agF0a89pWGjUuH56ZtTBEEA+pPCTagc9CzXx7R3gQWV1aG/O1qrXX8r266XB5blqmnF",
-	"W910t3MT25BYq859rW5qgMK31y9CL2PUYDO66e77YqDGYtfa9OuJFZoqIR6t0oRngk8SkiJaeBz/NoI6",
-	"ZaNegEZmOqPee+MJ/tvIlBs270wWyd77sKK2W+ufDUXPPnYr4+o4KOdcKJTiaE4ZKRI/oBvKXPry0LqL",
-	"Q05v6A/SnUBDQNIPSuDx1NWD1Y/qeTHWH5jeRzP5FQq9d34U6CbuL5rEAaFINX0pNPmQmwOMZGSGo6XJ",
-	"/uxlkr4lrrfdbx4zd/KY8VAOhm6eJmgNTS2BKz0Bs7mnGf2ZLE1SVf2/8ZV45dZtr+3eirK8kNepO1Gr",
-	"K6c2GAzCokA8UDszZjHPuVIZJJKFGf0IVQ5bbwA38E7o9w0InU3GikgFD8q656ZiYllT/F/904vz/s+w",
-	"LIfNMKge3kxbr6VlO356d93Yiqsyca2xJ9VCTqFGgkUVG3W6fhs+AVtvlMQRZwobrw+7gAvKfgBFb8+q",
-	"8qGVPN7bK1TAA8qb+QzOIdWTWgKGKsIwi5Yo0pc4n6KiU2MXL93+y7ITeuuPizCAwM/ZK4MR88qZR/yW",
-	"iGVgbat+QqgAWZ9HvSlTmpCgwvRJkygB+0Y8PVvMRoy7dAzWm8tta2BZEzbra3CIS2ZzyoVNadNXvG+T",
-	"20Q4SeRgxEbstGLpPx6xPvrb37zz/NvfrIXQHakmtXCoBtykr+YOg3WoYHIW/2ehXKpiM6CdbTGYoXem",
-	"5o7faQG2x7anG7K0PcFsVg1afjoYMYQgN1u1AZDozJRqsTwd+JIV+cFOvBmEpt4ajqEul+doAdsKeaMk",
-	"wskCUi3hW3M1yznOCAo/jmzetFHvGH0cQQ4h/XPUGwwG5ia2jLz39NOnEHLoWN5gxKaYJrkg0lnmjw4O",
-	"DOSEpvOBSxCVUAmeLBB/XktDZRwwEhoRmxPA4ZfgmaBEYUgc341he4qI1DieUZVUMBNB7NPpxblnMHGm",
-	"Fi1rZ4ThjPaOe4eD4eAQLKZqDhR5DyqJEdVu+C5LH9DIRrLrTS7zXgHa2js15lGu7weXMOfW5IvXl6th",
-	"seLesR7Kt0pBEQJIkgCzORgON6gku1lRVn+YltKsrpivpnua3jp3iqdmCm09F1Pdq1Zt9y+73vFv74Oe",
-	"zNNUH2frMJr64pkEMxfUUOm91z3smTjB/3YeyCnAnkQHwyFazGlSsKBQaplKBJyd4oYGFcWnB+jcKz6r",
-	"eG6LzzqXrdYzsumqPuPx2BE6iub6q9KQ9DmO5jW9JUwPorl40nUq4Eu36aHYdLpF0WZDLmSAng4P0Y7x",
-	"BNJ0abdwD3MHM0Cha6XJ3YiFhRthiHakokmix7ANCfjnZlqCi5ENxQQnIYkmuVyiSa4Q9l8Y7nfEjOAM",
-	"cfILhmZEQekdM83jCjzBpV1ZiyAoz8zt52ALyblxvhuxhGP4lUqS3BKJdvSSTZIMKlBMcJxQRnYDJDm4",
-	"rOEYTXCCWUSEZuhzqExIMktVpNJvDMVsAGfplPkZ4bMcpAVE9ctliWpK4OmURmincoYIMq7BzV0c5a4F",
-	"5MPHmeeKCuIPVQp8BYIVU1uNYbf7e9hWiOgnfCY7ce26WaYEiofJADGvPMix8UajrABiKpC7wYPSTVS/",
-	"NBI6MwFpMih4ucBxe7YPglNbVEgaN76yvCA4/QHYmpqCuwN06njVETNepWE9+j480XjnZAvzke7C1sCE",
-	"GNsTRKhNZkEkuJrxheZLK1lxWLIcoAs8s9n+9NyJ6md4RuJjWCoKvfIhYaWiSaWgyYjZiiagsSOqWtME",
-	"7WBkmhkvRFdi2dSwM/59VBacgsnPoclYw2VOzYksqqeAI+zBwe4AnZkCM3YRmSpSfLTUpXkiR6wocoJ2",
-	"wvaKKKGp8sSgrpwgKhcMnCwjgqyFqo28aAbOKxtjksC6rGtgRelQORO3ALNfc56Y5CAgE4LepxQJwXm3",
-	"51eXt5ovE4ZVlFk9qNRY3W9TSbcWmqqcuFV8ZILcUp7LohZN28SKIjPlzCo+b9+tUWnq+bT26xVG2oiq",
-	"NYuedXVdFF/armNX/6+r28J6uF23Zc2o9m6rJbe27b1Srafl8H/V4pEDRGfrAJ9hv0w1aF53Ll+9QIeH",
-	"h893u2BBUhZVp7iRT8n7z3gn1ytftdx4pwb9LNAnfAYX7tFwfz3n+JZhK6KS2DQ6XN/oldOLQouDg/Ut",
-	"Sp2zZVHvxtgWXMTaRRUhILW7+mNF+/Tbew1PVXWY/8wp7X57/6lyybdcytirqOtd+u6xd+1ntO8seZ03",
-	"PqhW7HmWkQ0VNW71/g+cFQ9xpi9OF5NmS4wqvwr4oP0CAG3IvdnLLcpIt1hVW0B7Aonn9Hu9IXpjHhO6",
-	"HxNKPSFNqoIr84HJgc77T0Ev47IFeIwDlzRFIGspwxog5Ol3Ib1XqRAMSkUvvMEjZjWCuyZ7YFlSviiP",
-	"WjCFzaLyRtlluBJjyDDlGFp4EV81V1bJ+IHHyw3A0Ev4WuqZnI7zwihZbVXEzWivV6Xf+dh+qloMbMqT",
-	"Gs7sPxz596YQd4k7N2QZGM4WgjOKs9kxm635v91HvRP2N2hxYeoMXHP+GqoM3OMuOTp4vr7dJVbkta1P",
-	"8KUw25yjJwa1Y3ftqtj7eEOWYxp/MvieENViLby0WUxdSJwpBALCjEUiSD9vtCiFsgFd6muDshlSC1DZ",
-	"STTHIk1seZcqbporxsPNz8Xy2OthHbCHpetxiCRRjwriw6P1Ld5w9Qpqb/xB+CRPi6E3di2cNuTEtvHK",
-	"T/Z+Jsvzl+Bxl0FFj+OPNQgzbl4PRv3f0NlcJcu7k37jtrQV6X8sNLAecfpwvm64f+S74Avhi/G3EEiQ",
-	"Piiy7kzj96AwjXHLuStybcAaVgv76tkHRR7Blnx0mMWlNwoow1UuGGjoRqxgOAJgNQyHyEG5vbT1lBdc",
-	"wC2jOdJwJnBExhkRlMeuulWIdqw+CIJHY7wMEFYjBiVsvofKySdoiAgz8epawNdcDVjSmbGVmvvPpu3w",
-	"L77mvXdi9fea0U4ouzGKSLXgaCc0+x+P9UUaBvqSyRIcgfNvCHrOQtISCCdgKkG2DSwY4tyfj1jYqDQU",
-	"anGsUI3W0p+Gbdyw6ff+9LBtx03p2S0J4iVMyCOIX5z3ZWTx9fG/WxPJ4QYM7AvOpgk1bmPfOOwuSgwA",
-	"6hsanOtEzBfM6e+6yXGu5nvG6NH33Y7bSeqlrXFayQnkmg3QGbMWjvY03T4dxdWU3yPWlvO7VV6uVPW9",
-	"D41oelubkgf2eb+r0K79jJFFozrCxsSlvTbxI/Nb9aztLQTHfWLtYrElKhvA+Q+4XNY3OfyLy+FwfJUM",
-	"Oj5ZyNW8RhLAZmoJw15kKjB3anBfcCZz50hkEdlJ5Y2aqvr+8gqq1rDbjOSVQ+1tK3NBQOg/wMzxWe0U",
-	"rRWqO+7ssjyr8V6kEjG+aG7HXZFr28v0TwruHS4K9niKom9FyqTIQdimiCDKvAPtF+QV8OvglaOHLMvK",
-	"tUC/SQNkekZznGWEST+j1JSbmqVteimYRhVL7q47KOtb69+VQu4bX2gt9cwf+TZrraTdgY/N46HSlMiV",
-	"aIEfWb/wjRN+KJ2EEX4fAs1viViB5W+lvesMZs+xdaThikbELy/psFsCWWgtKo52wAfZivy7xyPW8s2E",
-	"RNzdr16p7xmmLLCSvnOc1yO5ZzxXWvwH72Q91REDvYHSCBkUzn+VOErbe+FYAA4CPqEyBcRAIQB6D4ag",
-	"CInRLxRuV8X1X6ug3ibyw2Y/EC2zySN6h78f9L9fnJ6env5wuPzXYjj5dT96/o/s6pl4Nfy3+j796eaI",
-	"vf5w8GN0Rwrnl6f/knTOlorvIHM1KKKtAPR4XMc3wrUJt/KWxbxBQHZGPbAzL7BkTxRKyai3uwlBgzCZ",
-	"5Z0Yd1cf14+0KSrkVlHYjHJWZKP7Gtn1ernGFpQ58yKL7iHq/rXA9Z9w9o1Ld3Pg3JyplpTNEtLPJWkC",
-	"pbtGD47QnOdC7rrb1qN2XUKnz07/0+u497mpuD/YWp61yaaiHastK4RKp553MPy4SuA/CqOo4akE2AYo",
-	"rQbdKRSf30BXempi1Wx0SGl6giCSijHKxqYFWvgDjSkXJozHP1oXLwgeze8KKTEoF2KjHD0sMZyZAxxQ",
-	"wvCpcbJzlqIMq3kbVzat1Ni/D0vmRMslz+8mWraX+39krmuD6+PUZcXdaTlHx1eTD1QqafHyG0O0yQ1T",
-	"yHXIiwbWgF3khujGVoisXWXPcNYIJz45A4S1YDTz/g7QKUM5u2F8UVx5mpyYBODFFEfMhVcAih8N91FI",
-	"GdxR4zIAVoZBJYO0omlrPJRZxmdAQj8Lc3vB543R9LWe45fyHMnVfBVqvuazGWQE+ma/+DNQhNd8hihb",
-	"jfkmiUanw7kpMV6r+F11FvZcQArf9EqF4tag2l9I77NeQ6vA/NqbIZUmuP1P7zx+7Zmi7eJXQ0ZWlle0",
-	"4NE4RFeB8XMaX+0Q3bHR+vVf4vRq2Tuapxf0sry9XFalhN5xawm93AZ+xmsL6I1YWC0UECIBfm7SBU03",
-	"agC4qdsBTdkkJ3pWqjiMWAiXcIgizDRXOHEq1RhBpoUdSSA0tG7aCXfbOAKzYh9O78gZ1CrQuf//B0ep",
-	"YxHq1RN6p1FKnI9pUcB3C6C3yfEe291hNcY5/9IvgHl/CZdRc+iAGDWERzsWj9eoNJ0I3M3PO5dPVdzw",
-	"mG1a0EMz4pxBnD+T2EYFYRZDGHKHlNAmHgDqmhhnUysYRViSPmWSMFNTIFm220Hs6j4Lm+9l//OL7TwY",
-	"91+vIfTYUUNrBIDTqlnrZLOzvLOw8M0I/LWoDgxUIgzkYB15MVkV1in2riChCnhyFAqJQqHXYUQBuwm4",
-	"iZsPqPT1dEBlbAZrAM0ccldP88RpOlgsrU0XFEiaeDr4tZKJXl87WfHK/9yHtmzi/xjUDLD/SA9f3Pz+",
-	"r+fJs8nvT38azv8ZH8r97N3vz+T/iu9u/j3E//jwL74NkWkpZfT1KQIfzGnyG5Jv5t6lQVSRhoKwE90z",
-	"F++x5+I9VuoKWsJD6qHqvnKwzGJZZnQpg9gTs3dI8RHTL8NiMmPb+5jGMiwcweamBHjqQinqCWS68psU",
-	"kz51S3yMQPf6qHcJeXeb/GeVfR86OcMLkwGMxC2A6qFAAWceHnjlWFtVIQBI7qPPK5pVyx63i2hVdV0z",
-	"06/RxCdJobb7S6hP6smTyvMqjr6ofls/+T1XxXojkao2Ui1nqmWCFhxJmuYJCNPRCtgcjNh5TNKMa/g5",
-	"bkhqmvBhhSAeTstldrQTILpQNXaGKSsCSgobCmekO8+CrRN4URQGvis7tDHP0lqZsDWO7Iuikwc4gd1L",
-	"c7g4BY2WvoG+aUQ+S3IEf7eLRCW0wIzdrRDZSDEr0NnoPr0xn0jIHmijs6TiwrItJRY7jD1xgnJBbPV3",
-	"NAZF66Bd9GjBuK8S6r/yXAp/GB9sWZi9KxC9IRBD9utN7PWV6EErVC/mXDZYAqpZ7KJ4Y9iE0krG7XsJ",
-	"yF55yd530/1oPz4i/YPJ97h/hJ8e9p/j70n/YPo8HkaHk2dkf39zwbe1+OXjq8/16GYq3W5q5S3i/JFq",
-	"ejaIgKmc0bd0Dl/6JjKH2sJRr0RbU6m47yoV782omueTbuzV4EFYnHEKjmhobcnjTPCZwKlRnE14vDR6",
-	"sxkjVuN29uLl1emIXfQPnn6H+C0R6OrHU/OPdXPDC2hobi7dFKtcELQzwZJ8dxSg06s3g/3dIhaCxoWl",
-	"n870XEZMi/IRT4lz1LEZcsv4CShmEJkQCi3IumUFJsxolgs73RELL87f/HB5/vLvZ+OrsxeXZ9fjqxen",
-	"b96cv/n7+Oezf1+NX52/PgsH6Aw0fSaLrE2yAEEmVELGdeMOCCEYgUlIYVIrCDO+1TmWE7T57Gf0lkiT",
-	"tB7o5ROJbk295AF6y+y2coEmOE6WdptHzOayhZ4rXkzFZoYBwnayZX4IEhGomwDJIYaQVIILNYbcEksS",
-	"hycjxmzmW5dyF7OlmlM2G6BCbVvmvofdLbSsgszyBAtEPmTCBZCH2WS8o7fn/yki1e74t2H/+Wn/f3H/",
-	"v+8/Hj3/1J5uAmb1muAbEttkgDXv9dZqH38HQO+DBTTq/0yWfVMGY0rJ6ryqXZlU1w9w5Xa7q/+28t3G",
-	"of5O19lvZT3xok2p3XVZ9Ib7B4dHT7/7/tnztb9Of3jx8uxVmUu0KHrgEoI0yiIYcjKIeLrHI8X39GHt",
-	"TRI+2UsxZSYoeTYg7BYCBzatF9BSi/2RL9KOkuUd96lFUbg+AXcLsmB9kB7Toe2bQnoj9zSgJ4ZkGTpd",
-	"yZlv7of6pbe7Mk2HIjjdo0Up3G599ZlN++O+rDmuPZE1JVo1p+pijhUkrQT5T2FF2jL4mFqLMmzPq1ot",
-	"2vtZ1YYtpYs7sMjbur9GNtUWdR2tHIqDNQ1ZK/KrOm8G31zpx9vYsNUi2saFtkMRH2BaiihczJApqmuK",
-	"+pwC7AkfVm0noMZzzUy4qtU/JjERoOBbAZUnIwaDY4agGKUZAPgL82CANMnoO0NMBo76NReRrGgnupWJ",
-	"tTrXD+C3Yapb1lw3TE1PV/lyY5mxtdD5I7tl1CuBr0NOtKMJD8DXgjCFJkvDzX5L5vo1KHfgJAmSPCWc",
-	"keJwmsSk49LaM+jfLSD+xClrWhpKtr/s64k0hWdNHTcTYVWqGrRYYbPyFffeiOWSCJTmUpX1w2yZ6zIW",
-	"/2h4CBKOHcZ4RY5TKlOsonloMlotqCSFdDViHvhKhZcS5VJv3u6JJXfW0+0WiFhJENvoimnwcHTlM4bD",
-	"VydpYp++trCP09IbvqUW9H80KPyHU/YtrdUflSIZsNM3O/XxZUNyBNVSyKKTlzbid1B6CGKbQgsuKJ4R",
-	"JgfopSu6pjmjKpFq8sd2xAaCf50h89VpXtjdWn+JY2M/EiSiGdXXeIrBG0bzfd+C6jeRIN/BPeFDdRHF",
-	"O+Vicwj/6F1la9KpnzvGSype5q9dmS99K9HQCMItV9uX89OrgW2pVf2WV/3h86qvItDbEsASgiAB9IbQ",
-	"D6ZxFm+faLo23FpRmZEFoFKAfBnZOAUzvjjxZNk2jNsOq/SSHg+rthboiiTFelPAxXn5tTNbj4WQf7h8",
-	"Gf4VP8N0DadlgXalZ639Zp2SEtQ20igp76aQ/MVO5jOjhhlmlSLSTvUvq4RMi4NYDzp7H82P9ZVgUitd",
-	"u/0tAzD84Y9tmdAiITXoCYD8Fvn6jfaACqgmM2Jrysm0J9FbFtnzKLhweynz0E5os72EIwZltue2tuTu",
-	"KsAOEPkAko7iSMBq0ZLnQpJkinYSgm/JrlW5OiXniAm7K+5JOdcES2V1o2UsqvkcDMDQIdo5Gj5Hof52",
-	"DN+2x6GaZiXsPw6GmROPVyOZYejgwz9ZLvw/FgcI4Irdoew4ANu9Px9ogKFeYacGD/iGSESmUxIpVyvD",
-	"TMX4P1RLRq00LNQxbCYwxIIIpGAQvMBLFBpkWYNtMUk5pApqIhl6JXg6Yr42EyvTC2gR40oWb5RyqNKP",
-	"GfKcSy7PTt9e/zh+d/7m5a/vQoRnPIAcpCMW1rPeh93R5TWsvqMO8h7mCzP4l4kW9xa/msoU2mnN4erF",
-	"fiu88VdKqY9LagKQ3mRs1sT8vNevxW175emynOMAveYRTpJlgMIU3xAkchaa0vRe8INmQzhDc6Wy4729",
-	"RLeYc6mOnw2fDW2+cZ4tDb9NJYp5lKcmcYq4NWWE93hGGM7oYInTBGn+WSJma+ALKOyvOE8kRGFYDovO",
-	"jHp9CRX/NdujgAEbNFx6dL+F48+AciDcdr+aYbamzDhlpiQxSAIJvSVQbN54q9vS8wOvoLEpOt8sm3xF",
-	"Z6yfZwGCXFpBwQQGftBgxPWNELRlBnTkvJa7wBsaYgybA7/mbNZPwBmuYBKnXNgd7SveN79gR+UA/QK3",
-	"Tlx3n4Ui8N5gzkWkvTp408m9nu3Aee9zaIaTusO2N1bh+dkcqyU0sgz5URzhtu6KQLSW4tbevCWScyxM",
-	"4Xmp+W6cOPEhsEy6xjhZ1vivunkUAwIibrRPflFjGwZjMbcvSEJuMVNaArARoHr7nASr52Bq9VaKlkMp",
-	"5E/vP/3/AAAA//8=",
+	"gmPKiGxRqLrMjP7Zg5OLxCoXNheEl7KxlRo8sLeNl/5mWfMzfP9ZvW+KzejYxFzNu22V4IRC2QxhttRU",
+	"ZIcLiMkzj3yvE/BchtyIIELAB8a0AfoB3yaIFUQzjNgdwxmQF80AIQw2PzVVaAdbu8qI8VwlhfGkMvhE",
+	"8Hw2ByNhiiBt9XYRECN2NDxEX30ExKW1eD6Gi1OF8SuN0T9hRtBLTtZOfm2uoy/sQ2VSaZgMBqlNIadc",
+	"LQoCvqm7d/CzSp0b0xhX/ZhWLarV98nFTENphzYXfKvXXpAJwlmGZpxImyBP0hnr59kJcrl2wC5us7fH",
+	"Lpz/9OK85mR3MDxqcx24U9TcXfzG1usU3mBjIqxbVmGBGgWbCociyRpkAtckb5LTRFklZwHm4eC+IF0j",
+	"4yUCBZt5wF0SSe7pTXvXk3I4+ABRNWsWeWW49ftkj/xs8uAVZEG6sslJL8F01wTBv1P1Yz55IuvJTEGP",
+	"xIhARharcOXVBZSJQCt6imddBpG2k+mwLW3QZS6S+u61oX3H4cJXbQdb0d4Pm+JFdXP/SURM6wxodZfK",
+	"TBaW0VIiJ+OMSwqpBYMeAEf54H2nPUngxQbOARusH3qqSQ/daR+aOwBpm87ZlLcwuDyq+XDvwaM2G53p",
+	"p/p1RtlE0HhG+pqFWeP9XTbbHwwHw7WkzI3os6Qwu1YMB2HbCgx3JGOm8Z0sa17bttldE5yWPES7g0x2",
+	"XwX8nRRBnXaFz5hLyjI748nSt0BvndvIdCO2MO64FhubSypy+Yare5D02HdUdGxvf27ToNVXXXISVjXR",
+	"lcporY24igeGZ75rgO9W/PrGobjVGRqG4QFi81dNtiY7+1i5kcy0CbDoZRkg6bB3QSfrN6Q9G1Vxl26k",
+	"1akRw3XKHdPn+qldCHJLyWJF4PTD0Livk+pU2nSq3e9KV5r6J2vtNRG1LrNqmQnVFqRrZ48ITl30MGF6",
+	"J+INnO2aRKm55AahKpRaFYrVNoH18KUFJVOW6hFpwaeOaZlKjF8RI7H11b+58sVEkLzvnHi5Mw/EWNzp",
+	"1n+0G3u7sJsV+3AnTqB0ErMo1nX922m+XwnAD3WdWHS431ViOrm0aZ+3zF9heT7PT7qZiBHiw4vKhqrw",
+	"3UdzDLWuwMexxYEf7TC+cCVQdrfIXdEysdWL39CX5aH5nXtxMCs5l/awiVNjUFAcwiLQTmjKYgaozGNs",
+	"4h70LxP4EO6eICVomlq1ZsIXRPQjDJpN4+5rFP3WebkaTFVEUXj6j8OqpuuoBdGvPV1mo8Li+embUwTB",
+	"C/qTwr2pHPQs18e0d4EFldWhvztaq/R/K9uulwcWMavp0Fvdi7dzb9uQWKvOfa1uaoDCt9cvQi/T1WAz",
+	"uunYkGKgxmLX+iLUE0I0NVU8WqWgzwSfJCRFtPCU/m0E9dVGvQCNzHRGvffGg/23kSmTbN6Z7Je992FF",
+	"m7jWrxyKtX3s1hHWcVDOuVAoxdGcMlIkrEA3lLm066F1c4dc5NAfpGmBhoCkH5TA46mrY6sf1fN5rD8w",
+	"vY9m8iv0jO/86NVN3HY0iQNCkWr6UhgYIKcI2O7IDEdLk7Xay4B9S1xvu988fe7k6eOhHAzdPE1QZpoa",
+	"CFd6AmZzTzP6M1maZLD6f+Pj8cqt217bvRXlhCEfVXeCWVcGbjAYhEVhe6B2ZsxinnOlMkiACzP6Eaoz",
+	"tt4AbuCd0O8bEDqbjBWRCh6U9dpNpceyFvq/+qcX5/2fYVkOm2FQPbyZtl5Ly3b89O66sRVXZcJdY+aq",
+	"hcpCbQeLKjZadv02fAK23uiuI84UNt4qdgEXlP0A+ueetTBAK3m8t1dopgeUN/MwnEOKKrUEDFWEYRYt",
+	"UaQvcT5FRafGXF+GK5TlMvTWHxfhC4Gfa1gGI+aVYY/4LRHLwJp8/URWAbK+mnpTpjQhQYXpkybBA/Zt",
+	"i3q2mI0Yd2kkrBea29bAsiZs1tfgEJfM5hT8LcQtEX3F+zYpT4STRA5GbMROKw4IxyPWR3/7m3eef/ub",
+	"NVy6I9WkFg7VgJv0te9hsA4VTK7l/yyUS7FsBrSzLQYz9M7UCvI7LcD22PZ0Q5a2J5jNqkHLTwcjhhDk",
+	"lKs2ABKdmRIzlqcDH7gir9mJN4PQ1InDMdQT8/w/YFsh35VEOFlAiih8a65mOccZQeHHkc33Nuodo48j",
+	"yH2kf456g8HA3MSWkfeefvoUQu4fyxuM2BTTJBdEOoeBo4MDAzmh6XzgElslVIIHDsTN19JnGb+QhEbE",
+	"5jJw+CV4JihRGBLed2PYniIiNQ5zVCUVzEQQs3V6ce7ZcZwFSMvaGWE4o73j3uFgODgEQ66aA0Xegwpo",
+	"RLXb48uSDTSyEfh6k8t8XYC29k6NeZTr+8El+rk1ee715WpYrLh3rIfyjWVQPAGSO8BsDobDDSrgblZM",
+	"1h+mpaSsK0Ks6Z6mt87L46mZQlvPxVT3qtXm/cuud/zb+6An8zTVx9k6jKa+eCbB+ga1X3rvdQ97Jr7x",
+	"v50HcgqwJ9HBcIgWc5oULCiUiKYSAWenuKFBRdHsATr3iuYqntuiuc7VrPWMbJqtz3g8doSOYr/+qjQk",
+	"fY6jeU1vCdODaC6edJ0K+ABueig2DXBRbNqQCxmgp8NDtGMclDRd2i281tzBDFDoWoXgtRYW7o8h2pGK",
+	"JokewzYk4FecaQkuRjaEFHyXJJrkcokmuULYf2G43xEzgjPE9y8YmhEFJYPMNI8r8ASXdmUtgqA8M7ef",
+	"gy0k58YlcMQSjuFXKklySyTa0Us2yT2oQDHBcUIZ2Q2Q5OBJh2M0wQlmERGaoc+hoiLJLFWRSr8xFLMB",
+	"nKUz6WeEz3KQFhDVL5clqimBp1MaoZ3KGSLIFAc3d3GUuxaQDx9nnisqnz9UCfMVCFZMbTWG3e7vYVvZ",
+	"op/wmezEtetmeRUoeiYDxLyyJsfGSY6yAoipQO4GD0rnVf3SSOjMBNLJoODlAsft2T4ITm0xJGm8C8uy",
+	"iOCLCGBraiHuDtCp41VHzDi7hvWsAeGJxjsnW5iPdBe2difEBp8gQm0SDiLBA44vNF9ayebDkuUAXeCZ",
+	"zVKo505UP8MzEh/DUlHolT0JK5VYKoVYRsxWYgGNHVHVWixoByPTzDhHutLQpvaecTuksuAUTF4RTcYa",
+	"nnxqTmRR9QUylB8c7A7QmSmMYxeRqSI1SUs9nSdyxIriLGgnbK/kEprqVAzq4QmicsHA9zMiyBrO2siL",
+	"ZuC8cjcmea3LFgdWlA6VM3ELMPs154lJagIyIeh9SpEQfIp7flV8q/ky4WNFediDSm3Y/TaVdGuBrMqJ",
+	"W8VHJsgt5bksaui0TawojlPOrOKK990alaaeT2u/XkGnjahas1hbV9dF0ajtOnZ1C7u6LYya23Vb1rpq",
+	"77ZaKmzb3itVhloO/1ctHjlAdLYOcGX2y2uD5nXn8tULdHh4+Hy3CxYkZVF1ihu5urz/jHdyvWJXy413",
+	"atDPAn3CZ3DhHg3313OObxm2IiqJTaPD9Y1eOb0otDg4WN+i1DlbFvVujG3BRaxdVBG6UrurP1a0T7+9",
+	"1/BUVYf5z5zS7rf3nyqXfMuljL1KwN6l7x57135G+86S13njg2rFnmcZcFFR41bv/8BZ8RBn+uJ0sXS2",
+	"NKryq5cP2i8A0Ibcm73covx1i1W1BbQnkDBPv9cbojfmMaH7MaHUE9KkKrgyH5gc6Lz/FPQyLluAx/iV",
+	"SVO8spbqrAFCnn4X0pKVCsGgVPTCGzxiViO4a7IelqXwi7KuBVPYLIZvlF2GKzGGDFNGooUX8VVzZXWP",
+	"H3i83AAMvUS1pZ7J6TgvjJLVVnPcjPbCNKrO/Z+qFgObqqWGM/sPR/69KcRd4s4NWQaGs4WYkeJsdsxm",
+	"a/5v91HvhP0NWlyY+gjXnL+G6gj3uEuODp6vb3eJFXlt6yp8Kcw25+iJQe3YXbsq9j7ekOWYxp8MvidE",
+	"tVgLL232VRepZwqYgDBjkQjS5hstSqFsQJf62qBshtQCVHYSzbFIE1uWpoqb5orxcPNzsTz2elgH7GHp",
+	"ER0iSdSjgvjwaH2LN1y9gpohfxA+ydNi6I1dC6cNObFtvPKTvZ/J8vwleNxlUInk+GMNwoyb14NR/zd0",
+	"NlfJ8u6k37gtbUX6HwsNrEecPpyvG+4f+S74Qvhi/C0EEqQPiqw70/g9KKhj3HLuilwbsIbVgsR69kGR",
+	"/7Aljx5mcemNAspwlQsGGroRKxiOAFgNwyFyUG4vbR3oBRdwy2iONJwJHJFxRgTlsavKFaIdqw+CmNYY",
+	"LwOE1YhB6Z3voeLzCRoiwkwYvRbwNVcDlnRmbKXm/rPpRvyLr3nvnVj9vWa0E8pujCJSLTjaCc3+x2N9",
+	"kYaBvmSyBEfg/BuCnrOQtATCCZhKkG0DC4YChM9HLGxUSAq1OFaoRmtpW8M2btj0e3962LbjpmTulgTx",
+	"EibkEcQvzvsysvj6+N+tieRwAwb2BWfThBq3sW8cdhclBgD1DQ3OdSLmC+b0d93kOFfzPWP06Ptux+0k",
+	"9dLWZq3kMnLNBuiMWQtHe3pxn47iaqryEWvLVd4qL1eqEd+HRjS9rU2pBvu831Ug2H7GyKJR1WFj4tJe",
+	"U/mR+a16tvkWguM+sXax2BKVDeD8B1wu65sc/sXlcDi+Sl4fnyzkal4jCWAztYRhLzKVozs1uC84k7lz",
+	"JLKI7KTyRi1YfX95hWBr2G1G8sq49raVuSBO9R9g5visdorWytodd3ZZVtZ4L1KJGF80t+OuyLXtZfon",
+	"BfcOFwV7PEWxuiKTU+QgbFNEEGU6hPYL8gr4dfDK0UOW5fBaoN9kJzI9oznOMsKkn+hqyk2t1Ta9FEyj",
+	"iiV31x2Udbn170oB+o0vtJY67I98m7VWAO/Ax+bxUGlK+0q0wI+sX/jGCT+UTsIIvw+B5rdErMDyt9Le",
+	"dQaz59g60nBFI+KXxXTYLYEstBZDRzvgg2xF/t3jEWv5ZkIi7u5Xr0T5DFMWWEnfOc7rkdwznist/oN3",
+	"sp7qiIHeQGmEDArnv0ocpe29cCwABwGfUJnCZ6AQAL0HQ1A8xegXCrer4vqvVX5vE/lhsx+IltmcFr3D",
+	"3w/63y9OT09Pfzhc/msxnPy6Hz3/R3b1TLwa/lt9n/50c8Refzj4MbojhfPL6n9JOmdL3HeQuRoU0VYA",
+	"ejyu4xvh2oRbecti3iAgO6Me2JkXWLInCqVk1NvdhKBBmMzyToy7q+vrR9oUlX2rKGxGOSuS5H2N7Hq9",
+	"zGQLypx5kUX3EHX/WuD6Tzj7xqW7OXBuzlRLymYJ6eeSNIHSXaMHR2jOcyF33W3rUbsuodNnp//pddz7",
+	"3FTcH2wtz9pkUyH3b5kFFcIojHrewfDjKoH/KIyihqcSYBugtBp0p1A0fwNd6amJVbPRIaXpCYJIKsYo",
+	"G5sWaOEPNKZcmDAe/2hdvCB4NL8rpMSgXIiNcvSwxHBmDnBACcOnxsnOWYoyrOZtXJlZ5kOoWZ1oueT5",
+	"3UTLV5WpfCGua4Pr49Ql691pOUfHV5MPVCpp8fIbQ7TJDVPIdciLBtaAXeSG6MZWiKxdZc9w1ggnPjkD",
+	"hLVgNNMRD9ApQzm7YXxRXHmanJi85MUUR8yFVwCKHw33UUgZ3FHjMgBWhkElsbWiaWs8lFnGZ0BCPzl0",
+	"e6HqjdH0tZ7jl/IcydV8FWq+5rMZZAT6Zr/4M1CE13yGKFuN+SaJRqfDuSmNXqtUXnUW9lxACt/0SmXl",
+	"1qDaX0jvs15Dq8D82pshlSa4/U/vPH7tmaLt4ldDRlaWhbTg0ThEVznycxpf7RDdsdH69V/i9GrZO5qn",
+	"F/SyvL3MV6X033Fr6b/cBn7Gawv/jVhYrV8QIgF+btIFTTdKE7ip2wFNuScnelaKS4xYCJdwiCLMNFc4",
+	"cSrVGEGmhR1JIDS0btoJd9s4ArNiH07vyBnUKue5//8HR6ljEepFHXqnUUqcj2lReHgLoLfJ8R7b3WE1",
+	"xjn/0i+AeX8Jl1Fz6IAYNYRHOxaP16g0nQjczc87l09V3PCYbVpnRDPinEGcP5PYRgVhFkMYcoeU0CYe",
+	"AOqaGGdT4xhFWJI+ZZIwU+ogWbbbQezqPgub72X/82sAPRj3Xy9t9NhRQ2sEgNOqWetks7O8s7DwzQj8",
+	"tagODFQiDORgHXkxWRXWKfauIKEKeHIUColCoddhRAG7CbiJmw+o9PV0QGVsYm0AzRxSak/zxGk6WCyt",
+	"TRcUSJp4Ovi1koleXztZ8aoS3Ye2bOL/GNQMsP9ID1/c/P6v58mzye9PfxrO/xkfyv3s3e/P5P+K727+",
+	"PcT/+PAvvg2Raamw9PUpAh/MafIbkm/m3qVBVJGGgrAT3TMX77Hn4j1W6gpawkPqoeq+crDMYllmdCmD",
+	"2BOzd0jxEdMvw2IyY9v7mMYyLBzB5qZ0eepCKeoJZLrymxSTPnVLfIxA9/qodwl5d5v8Z5V9Hzo5wwuT",
+	"AYzELYDqoUABZx4eeGVkW1UhAEjuo88rmlXLNbeLaFV1XTPTr9HEJ0mhtvtLqE/qyZPK8yqOvqjaWz/5",
+	"PVd9eyORqjZSLWeqZYIWHEma5gkI09EK2ByM2HlM0oxr+DluSGqa8GGFIB5Oy2V2tBMgulDMdoYpKwJK",
+	"ChsKZ6Q7z4ItX3hRFDS+Kzu0Mc/SWjCxNY7si6KTBziB3UtzuDgFjZa+gb5pRD5LcgR/t4tEJbTAjN2t",
+	"ENlIMSvQ2eg+vTGfSMgeaKOzpOLCsi0lFjuMPXGCckFs9Xc0BkXroF30aMG4rxLqv/JcCn8YH2xZmL0r",
+	"EL0hEEP2603s9ZXoQStUL+ZcNlgCqlnsoqZk2ITSSsbtewnIXtXL3nfT/Wg/PiL9g8n3uH+Enx72n+Pv",
+	"Sf9g+jweRoeTZ2R/f3PBt7Um5+Orz/XoZirdbmrlLeL8kWp6NoiAqZzRt3QOX/omMofawlGvRFtTQLnv",
+	"Cijvzaia55Nu7NXgQViccQqOaGhtJeZM8JnAqVGcTXi8NHqzGSNW43b24uXV6Yhd9A+efof4LRHo6sdT",
+	"8491c8MLaGhuLt0Uq1wQtDPBknx3FKDTqzeD/d0iFoLGhaWfzvRcRkyL8hFPiXPUsRlyy/gJKGYQmRAK",
+	"Lci6ZQUmzGiWCzvdEQsvzt/8cHn+8u9n46uzF5dn1+OrF6dv3py/+fv457N/X41fnb8+CwfoDDR9Jous",
+	"TbIAQSZUQsZ14w4IIRiBSUhhUisIM77VOZYTtPnsZ/SWSJO0HujlE4luTRnnAXrL7LZygSY4TpZ2m0fM",
+	"5rKFniteTMVmhgHCdrJlfggSEaibAMkhhpBUggs1htwSSxKHJyPGbOZbl3IXs6WaUzYboEJtW+a+h90t",
+	"tKyCzPIEC0Q+ZMIFkIfZZLyjt+f/KSLV7vi3Yf/5af9/cf+/7z8ePf/Unm4CZvWa4BsS22SANe/11mof",
+	"fwdA74MFNOr/TJZ9UwZjSsnqvKpdmVTXD3Dldrur/7aq4sah/k7X2W9lmfOiTanddVn0hvsHh0dPv/v+",
+	"2fO1v05/ePHy7FWZS7QoeuASgjTKIhhyMoh4uscjxff0Ye1NEj7ZSzFlJih5NiDsFgIHNq0X0FIi/pEv",
+	"0o5K6h33qUVRuD4BdwuyYH2QHtOh7ZtCeiP3NKAnhmQZOl3JmW/uh/qlt7syTYciON2jRQXVbn31mU37",
+	"476sOa49kTUlWjWn6mKOFSStBPlPYUXaMviYWosybM+rWq31+lnVhi0VlTuwyNu6v0Y21RZ1Ha0cioM1",
+	"DVkr8qs6bwbfXOnH29iw1SLaxoW2QxEfYFqKKFzMkCmqa4r6nALsCR9WbSegxnPNTLiq1T8mMRGg4FsB",
+	"lScjBoNjhqAYpRkA+AvzYIA0yeg7Q0wGjvo1F5GsaCe6lYm18tsP4LdhqlvWXDdMTU9X+XJjmbG1/voj",
+	"u2XUC5SvQ060owkPwNeCMIUmS8PNfkvm+jUod+AkCZI8JZyR4nCaxKTj0toz6N8tIP7EKWtaGkq2v+zr",
+	"iTSFZ00dNxNhVaoatFhhs/IV996I5ZIIlOZSlfXDbJnrMhb/aHgIEo4dxnhFjlMqU6yieWgyWi2oJIV0",
+	"NWIe+EqFlxLlUm/e7okld9bT7RaIWEkQ2+iKafBwdOUzhsNXJ2lin762sI/T0hu+pRb0fzQo/IdT9i2t",
+	"1R+VIhmw0zc79fFlQ3IE1VLIopOXNuJ3UHoIYptCCy4onhEmB+ilK7qmOaMqkWryx3bEBoJ/nSHz1Wle",
+	"2N1af4ljYz8SJKIZ1dd4isEbRvN934LqN5Eg38E94UN1EcU75WJzCP/oXWVr0qmfO8ZLKl7mr12ZL30r",
+	"0dAIwi1X25fz06uBbalV/ZZX/eHzqq8i0NsSwBKCIAH0htAPpnEWb59oujbcWlGZkQWgUoB8Gdk4BTO+",
+	"OPFk2TaMA6wasVa0QufKJpOqUgdsS0FpRIV00pxIW4WxZIqxQgmWasSAG40r2SBRyqHaK2bIM1Jcnp2+",
+	"vf5x/O78zctf34UIz7gdPawnTw27fI9ZfE929i531aU56c/sZrO1dFtkbNYQAv7ey6+d83ws6vSHSx7i",
+	"I98M0zVsp0XglW7G9pt1GlvQYUmjsb2bdvYXO5nPjBpmmFVaWTvVv6xGNi0OYj3o7H00P9aXxUmtqsHt",
+	"bxmN4g9/bGumFtm5QWkCd1FRvMCoUqiA0jojtqa2TntGwWWRSpCCP7uXPxDthDb1TThiUHN8bgtt7q4C",
+	"7ACRDyD2KY4ErBYteS4kSaZoJyH4luxa/bPT+I6YsLvinpRz1TeiVRSXgbnmc7CGQ4do52j4HIX62zF8",
+	"2x6Ua5qVsP84GGZOPF6NZIa7hQ//ZIUB/ljsMIArdoey4wBs9/5MsQGGermhGjzgGyIRmU5JpFzhEDMV",
+	"4wxSrZ+10spSx7CZwBAYI5CCQfACL1FokGUNtsUk5ZA3qYlk6JXg6Yi1cLHoHkxsAFysZrE34WJNYHgN",
+	"q++okL2HLccM/mVC573Fr6Yyhapec7h6sd+qkPyV6gvgkpoApDcZmzUBUO/1a3HbXoa7rG05QK95hJNk",
+	"GaAwxTcEiZyFpk6/Fwmi2RDO0Fyp7HhvL9Et5lyq42fDZ0ObfJ1nS8NvU4liHuWpySIjbk1N5T2eEYYz",
+	"OljiNEGaf5aIcfOBAPlacZ5ICEmxHBadGVvDEmkg0GyPAgZs0PBv0v0WXlADyoFw2/1qxhybmuuUmfrM",
+	"IAkk9JZA5X3jum/r8A+86s6mAn+zhvQVnbF+ngUIEosFBRMY+BGUEdc3QtCWJtGR81oiB29oCLhsDvya",
+	"s1k/Ac/AgkmccmF3tK943/yCHZUD9AvcOnHdlxgq4nuDOX+Z9lLpTY//euoHF8rAoRlO6t7r3liFG2xz",
+	"rJY40TL+SXGE27orovJaKn1785ZIzrEwVfil5rtx4sSHwDLpGuMMLNikkb7PSzEgIOJG++RXeLYxQRZz",
+	"+4Ik5BYzpSUAGw6rt89JsHoOpnBxpYI71IX+9P7T/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -276,7 +276,7 @@ func TestActivityCatalogue(t *testing.T) {
 		asAliceOnInvitation := wantEntry{actorType: "user", actor: alice, label: email, resourceType: "team_invitation", resourceID: invID}
 		invMeta := map[string]any{"email": "bob@example.com", "role": "editor"}
 		expect(entry(asAliceOnInvitation, account.ActionInvitationCreated, "", "r-invite", invMeta))
-		rsn, _ := e.client.ResendTeamInvitationWithResponse(ctx, inv.JSON201.ID, bearer(token), withRequestID("r-invite-resend"))
+		rsn, _ := e.client.ResendTeamInvitationWithResponse(ctx, inv.JSON201.ID, client.ResendTeamInvitationJSONRequestBody{}, bearer(token), withRequestID("r-invite-resend"))
 		ok("resend", rsn.StatusCode(), http.StatusOK, rsn.Body)
 		expect(entry(asAliceOnInvitation, account.ActionInvitationResent, "", "r-invite-resend", invMeta))
 		link := e.linkTo("bob@example.com", "/accept-invitation")

@@ -72,6 +72,7 @@ func TestLongestInputsNeverFail(t *testing.T) {
 			"createSandboxProject": {},
 			"switchProject":        {"project_id": sandbox.ID.String()},
 			"createTeamInvitation": {"email": "invitee@example.com", "role": "editor"},
+			"resendTeamInvitation": {},
 			"acceptTeamInvitation": {"token": strings.Repeat("t", 43)},
 			"updateTeamMember":     {"role": "editor"},
 			"revertEmailChange":    {"token": strings.Repeat("t", 43)},

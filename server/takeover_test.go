@@ -253,3 +253,111 @@ func TestReauthenticationIsALogin(t *testing.T) {
 		})
 	}
 }
+
+// The paths a re-review of the fixes above found.
+
+// TestAccountWithoutOrganizationRecovers: an account that belongs to no organization (whoever it
+// invited as owner removed it) still resets its password, and its next login gives it a new one.
+func TestAccountWithoutOrganizationRecovers(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		victim := e.register("orphan@example.com", "a perfectly fine password")
+		e.verify(victim.AccessToken, "orphan@example.com") // an ordinary reset: nothing to undo
+		helper := e.join(victim.AccessToken, "new-owner@example.com", "owner")
+		if status, _, body := e.do("DELETE", "/v1/team/members/"+e.memberID(helper.AccessToken, "orphan@example.com"), "",
+			map[string]string{"Authorization": "Bearer " + helper.AccessToken}); status != http.StatusOK {
+			t.Fatalf("remove the founder: %d %v", status, body)
+		}
+		if status, msg := e.reset(e.resetLink("orphan@example.com"), "a brand new password"); status != http.StatusOK {
+			t.Fatalf("reset of an account in no organization: %d %s", status, msg)
+		}
+		login, _ := e.client.LoginWithResponse(context.Background(), client.LoginJSONRequestBody{Email: "orphan@example.com", Password: "a brand new password"})
+		if login.JSON200 == nil || login.JSON200.OrganizationRole != client.Owner || login.JSON200.Organization.ID == victim.Organization.ID {
+			t.Errorf("login after the reset: %d %s, want a new organization of their own", login.StatusCode(), login.Body)
+		}
+	})
+}
+
+// TestRevertRestoresTheOwnersOrganization: with a fresh stolen session the thief brings in an owner
+// who demotes (or removes) the victim, and an admin who brings in another admin; the thief moves the
+// account away and joins an organization of their own with it. The revert gives the victim their
+// organization back as its owner with nobody the thief brought in, and opens their next session
+// there, not in the thief's organization.
+func TestRevertRestoresTheOwnersOrganization(t *testing.T) {
+	for _, removed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "demoted", true: "removed"}[removed], func(t *testing.T) {
+			eachEngine(t, func(t *testing.T, e *env) {
+				victim := e.register("founder@example.com", "a perfectly fine password")
+				e.verify(victim.AccessToken, "founder@example.com")
+				e.clock.Advance(time.Hour)
+				stolen := e.loginWith("founder@example.com", "a perfectly fine password")
+				accomplice := e.join(stolen, "owner@thief.example", "owner")
+				admin := e.join(stolen, "admin@thief.example", "admin")
+				second := e.join(admin.AccessToken, "second@thief.example", "admin")
+				secondKey := e.createKey(second.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "second's"})
+				if status := e.confirmEmailChange(e.requestEmailChange(stolen, "moved@thief.example")); status != http.StatusOK {
+					t.Fatalf("confirm: %d", status)
+				}
+				revertLink := e.revertLink("founder@example.com")
+				theirs := e.register("boss@thief.example", "a perfectly fine password")
+				_, link := e.invite(theirs.AccessToken, "moved@thief.example", "admin")
+				if status, _ := e.accept(stolen, link); status != http.StatusOK {
+					t.Fatalf("the stolen session joins the thief's organization: %d", status)
+				}
+				founderID := e.memberID(accomplice.AccessToken, "moved@thief.example")
+				owner := map[string]string{"Authorization": "Bearer " + accomplice.AccessToken}
+				if removed {
+					if status, _, body := e.do("DELETE", "/v1/team/members/"+founderID, "", owner); status != http.StatusOK {
+						t.Fatalf("remove the founder: %d %v", status, body)
+					}
+				} else if status, _, body := e.do("PATCH", "/v1/team/members/"+founderID, `{"role":"viewer"}`, owner); status != http.StatusOK {
+					t.Fatalf("demote the founder: %d %v", status, body)
+				}
+
+				if status, _ := e.revert(revertLink); status != http.StatusOK {
+					t.Fatalf("revert: %d", status)
+				}
+				if status, _ := e.accountsWith(map[string]string{"X-API-Key": secondKey.APIKey}); status != http.StatusUnauthorized {
+					t.Errorf("the key of the member the thief's admin brought in: %d, want 401", status)
+				}
+				restored := e.tokenFrom(e.mailLinking("founder@example.com", "/reset-password"), "/reset-password")
+				if status, msg := e.reset(restored, "the founder's new password"); status != http.StatusOK {
+					t.Fatalf("reset: %d %s", status, msg)
+				}
+				login, _ := e.client.LoginWithResponse(context.Background(), client.LoginJSONRequestBody{Email: "founder@example.com", Password: "the founder's new password"})
+				if login.JSON200 == nil {
+					t.Fatalf("login: %d %s", login.StatusCode(), login.Body)
+				}
+				if login.JSON200.Organization.ID != victim.Organization.ID || login.JSON200.OrganizationRole != client.Owner {
+					t.Errorf("the founder's session opens in %s as %s, want their own organization as owner", login.JSON200.Organization.ID, login.JSON200.OrganizationRole)
+				}
+				if n := len(login.JSON200.AvailableOrganizations); n != 1 {
+					t.Errorf("the founder belongs to %d organizations, want only their own", n)
+				}
+				members, _ := e.client.ListTeamMembersWithResponse(context.Background(), bearer(login.JSON200.AccessToken))
+				if members.JSON200 == nil || len(members.JSON200.Items) != 1 {
+					t.Errorf("members after the revert: %s, want the founder alone", members.Body)
+				}
+			})
+		})
+	}
+}
+
+// TestSwitchingNeverExtendsASession: a session moved to another project keeps its end, so a stolen
+// one cannot be renewed by switching again and again.
+func TestSwitchingNeverExtendsASession(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("switcher@example.com", "a perfectly fine password")
+		e.clock.Advance(40 * time.Minute)
+		r, err := e.client.SwitchProjectWithResponse(context.Background(), client.SwitchProjectJSONRequestBody{ProjectID: a.ActiveProject.ID}, bearer(a.AccessToken))
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("switch: %v %s", err, r.Body)
+		}
+		if r.JSON200.ExpiresIn > 20*60 {
+			t.Errorf("a session switched 40 minutes after sign-in lives %d s more, want at most 1200", r.JSON200.ExpiresIn)
+		}
+		e.clock.Advance(21 * time.Minute)
+		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + r.JSON200.AccessToken}); status != http.StatusUnauthorized {
+			t.Errorf("the switched session an hour after sign-in: %d, want 401", status)
+		}
+	})
+}

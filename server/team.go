@@ -79,7 +79,14 @@ func (s *Server) ResendTeamInvitation(ctx context.Context, req gen.ResendTeamInv
 	if err := s.limitInvitations(ctx, c.Account.Organization.ID, c.Account.User.ID); err != nil {
 		return nil, err
 	}
-	inv, err := s.accounts.ResendInvitation(ctx, c, req.InvitationID.String())
+	var password *string
+	if req.Body != nil {
+		password = req.Body.CurrentPassword
+	}
+	if err := s.limitReauthentication(ctx, password); err != nil {
+		return nil, err
+	}
+	inv, err := s.accounts.ResendInvitation(ctx, c, req.InvitationID.String(), password)
 	if err != nil {
 		return nil, err
 	}

@@ -148,7 +148,7 @@ func TestInvitationExpiryRevocationAndResend(t *testing.T) {
 			t.Errorf("older link after a newer invitation: %d, want 400", status)
 		}
 		// A resend rotates the link.
-		r, err := e.client.ResendTeamInvitationWithResponse(ctx, inv.ID, bearer(owner.AccessToken))
+		r, err := e.client.ResendTeamInvitationWithResponse(ctx, inv.ID, client.ResendTeamInvitationJSONRequestBody{}, bearer(owner.AccessToken))
 		if err != nil || r.JSON200 == nil {
 			t.Fatalf("resend: %v %s", err, r.Body)
 		}
@@ -163,7 +163,7 @@ func TestInvitationExpiryRevocationAndResend(t *testing.T) {
 		if status, _ := e.accept(invitee.AccessToken, resent); status != http.StatusBadRequest {
 			t.Errorf("revoked link: %d, want 400", status)
 		}
-		if r, _ := e.client.ResendTeamInvitationWithResponse(ctx, inv.ID, bearer(owner.AccessToken)); r.StatusCode() != http.StatusBadRequest {
+		if r, _ := e.client.ResendTeamInvitationWithResponse(ctx, inv.ID, client.ResendTeamInvitationJSONRequestBody{}, bearer(owner.AccessToken)); r.StatusCode() != http.StatusBadRequest {
 			t.Errorf("resend of a revoked invitation: %d %s, want 400", r.StatusCode(), r.Body)
 		}
 		list, _ := e.client.ListTeamInvitationsWithResponse(ctx, bearer(owner.AccessToken))
@@ -477,6 +477,7 @@ func TestControlOfTheOrganizationNeedsARecentPassword(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		owner := e.register("guarded@example.com", "a perfectly fine password")
 		coOwner := e.join(owner.AccessToken, "co-owner@example.com", "owner")
+		pending, _ := e.invite(owner.AccessToken, "pending@example.com", "viewer")
 		e.clock.Advance(11 * time.Minute)
 		stale := map[string]string{"Authorization": "Bearer " + owner.AccessToken}
 		coID := e.memberID(owner.AccessToken, "co-owner@example.com")
@@ -486,6 +487,7 @@ func TestControlOfTheOrganizationNeedsARecentPassword(t *testing.T) {
 			{"demote an owner", "PATCH", "/v1/team/members/" + coID, `{"role":"viewer"}`},
 			{"invite an editor", "POST", "/v1/team/invitations", `{"email":"editor@example.com","role":"editor"}`},
 			{"invite a viewer", "POST", "/v1/team/invitations", `{"email":"viewer@example.com","role":"viewer"}`},
+			{"send an invitation again", "POST", "/v1/team/invitations/" + pending.ID.String() + "/resend", ""},
 			{"remove an owner", "DELETE", "/v1/team/members/" + coID, ""},
 		} {
 			status, _, body := e.do(c.method, c.path, c.body, stale)

@@ -33,6 +33,8 @@ func TestValidationNamesTheField(t *testing.T) {
 			{"trailing data", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw"}garbage`, "body", "json_invalid"},
 			{"two values", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw"}{}`, "body", "json_invalid"},
 			{"timezone with an empty part", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"Europe//Paris"}`, "timezone", "value_error"},
+			{"the host's own zone", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"localtime"}`, "timezone", "value_error"},
+			{"a host copy of a zone", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"posix/Europe/Paris"}`, "timezone", "value_error"},
 			{"timezone as a path", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"./UTC"}`, "timezone", "value_error"},
 			{"bad timezone", "/v1/auth/register", `{"full_name":"A","email":"a@example.com","password":"long enough pw","timezone":"Mars/Olympus"}`, "timezone", "value_error"},
 			{"Local timezone", "/v1/auth/login", `{"email":"a@example.com","password":"long enough pw","timezone":"Local"}`, "timezone", "value_error"},

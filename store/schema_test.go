@@ -616,6 +616,7 @@ var notInStringColumns = map[string]string{
 	"EmailChangeRequest.current_password":      "compared with the stored hash",
 	"TeamMemberUpdate.current_password":        "compared with the stored hash",
 	"TeamInvitationCreate.current_password":    "compared with the stored hash",
+	"TeamInvitationResend.current_password":    "compared with the stored hash",
 	"EmailChangeRevertRequest.token":           "looked up by its SHA-256",
 	"APIKeyRotateRequest.grace_period_seconds": "sets a timestamp column",
 }

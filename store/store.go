@@ -14,6 +14,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -40,6 +41,9 @@ type Store struct {
 	// probe opens a connection of its own, outside the pool, to see whether the database answers
 	// (see Health).
 	probe func(ctx context.Context) error
+	// inTx is set on the Store a transaction's fn receives: a Tx inside it is a savepoint, and only
+	// the outermost transaction may be run again.
+	inTx bool
 }
 
 // Options tune Open.
@@ -155,15 +159,32 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Tx runs fn in one transaction: every write fn makes through tx commits together or not at all.
 // A transaction that could not begin or commit because the database is unavailable returns an
-// error that is ErrUnavailable as well as fn's or the driver's.
+// error that is ErrUnavailable as well as fn's or the driver's. One that PostgreSQL aborted for a
+// deadlock or a serialization failure runs again (fn may run up to three times, so it must have no
+// effect outside tx that a second run would repeat).
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery, probe: s.probe})
-	})
+	run := func() error {
+		return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+			return fn(&Store{db: db, postgres: s.postgres, onQuery: s.onQuery, probe: s.probe, inTx: true})
+		})
+	}
+	err := run()
+	// PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that cannot
+	// be serialised; the aborted one changed nothing, so it runs again, twice at most.
+	for attempt := 0; attempt < 2 && !s.inTx && retryable(err); attempt++ {
+		err = run()
+	}
 	if err != nil && !errors.Is(err, ErrUnavailable) && unavailable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
+}
+
+// retryable reports a transaction PostgreSQL aborted for its concurrency with another: a deadlock
+// (40P01) or a serialization failure (40001).
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // OnQuery registers f to hear about each query the store runs past GORM (the per-request

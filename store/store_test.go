@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,5 +193,55 @@ func TestOpenTakesAParsedURL(t *testing.T) {
 	defer st.Close()
 	if st.Postgres() {
 		t.Errorf("Open(%v) reports PostgreSQL, want SQLite", u)
+	}
+}
+
+// TestTxRunsADeadlockedTransactionAgain: two transactions update two users in opposite orders, each
+// waiting for the other's first update; PostgreSQL aborts one of them for the deadlock, and Tx runs
+// it again, so both commit.
+func TestTxRunsADeadlockedTransactionAgain(t *testing.T) {
+	st, _ := testdb.Engines()[1].Open(t)
+	ctx := context.Background()
+	a, err := st.CreateAccount(ctx, newAccount("first@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.CreateAccount(ctx, newAccount("second@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	// Each transaction, on its first run only, waits after its first update until the other has
+	// made its own: then each waits on the other's row.
+	var firstDone sync.WaitGroup
+	firstDone.Add(2)
+	update := func(first, second, tz string, runs *atomic.Int32) error {
+		return st.Tx(ctx, func(tx *store.Store) error {
+			if err := tx.SetTimezone(ctx, first, tz, now); err != nil {
+				return err
+			}
+			if runs.Add(1) == 1 {
+				firstDone.Done()
+				firstDone.Wait()
+			}
+			return tx.SetTimezone(ctx, second, tz, now)
+		})
+	}
+	var runsA, runsB atomic.Int32
+	errs := make(chan error, 2)
+	go func() { errs <- update(a.User.ID, b.User.ID, "Europe/Paris", &runsA) }()
+	go func() { errs <- update(b.User.ID, a.User.ID, "Asia/Tokyo", &runsB) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a transaction failed instead of running again: %v", err)
+		}
+	}
+	if total := runsA.Load() + runsB.Load(); total != 3 {
+		t.Errorf("the two transactions ran %d times, want 3 (one of them again)", total)
+	}
+	ua, _ := st.UserByID(ctx, a.User.ID)
+	ub, _ := st.UserByID(ctx, b.User.ID)
+	if ua.Timezone != ub.Timezone {
+		t.Errorf("time zones %q and %q: the transaction that ran again did not commit both updates", ua.Timezone, ub.Timezone)
 	}
 }

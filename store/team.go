@@ -166,6 +166,13 @@ func (s *Store) MembershipsInvitedBy(ctx context.Context, userID string, since t
 	return ms, wrap("memberships invited by", err)
 }
 
+// UserMemberships lists the user's memberships, in every organization.
+func (s *Store) UserMemberships(ctx context.Context, userID string) ([]Membership, error) {
+	var ms []Membership
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Find(&ms).Error
+	return ms, wrap("user memberships", err)
+}
+
 // OtherMemberships lists the memberships of the organization other than the user's.
 func (s *Store) OtherMemberships(ctx context.Context, orgID, userID string) ([]Membership, error) {
 	var ms []Membership

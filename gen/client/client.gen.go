@@ -1083,10 +1083,10 @@ type ReadinessDatabase string
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
-// ReauthPassword Inviting anyone or changing a role from a session that last proved the password more than
-// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-// brought them in); without it, or when it is wrong, the answer is 403
-// `reauthentication_required`. Sending it counts toward the limits of a login from the
+// ReauthPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+// outlives the session that brought them in); without it, or when it is wrong, the answer is
+// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
 // caller's address (429).
 type ReauthPassword = string
 
@@ -1198,10 +1198,10 @@ type TeamInvitationAccept struct {
 
 // TeamInvitationCreate defines model for TeamInvitationCreate.
 type TeamInvitationCreate struct {
-	// CurrentPassword Inviting anyone or changing a role from a session that last proved the password more than
-	// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-	// brought them in); without it, or when it is wrong, the answer is 403
-	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// CurrentPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+	// outlives the session that brought them in); without it, or when it is wrong, the answer is
+	// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
 	// caller's address (429).
 	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
 
@@ -1237,6 +1237,16 @@ type TeamInvitationPreview struct {
 // TeamInvitationPreviewStatus defines model for TeamInvitationPreview.Status.
 type TeamInvitationPreviewStatus string
 
+// TeamInvitationResend defines model for TeamInvitationResend.
+type TeamInvitationResend struct {
+	// CurrentPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+	// outlives the session that brought them in); without it, or when it is wrong, the answer is
+	// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// caller's address (429).
+	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
+}
+
 // TeamMember defines model for TeamMember.
 type TeamMember struct {
 	AcceptedAt      nullable.Nullable[time.Time]          `json:"accepted_at,omitempty"`
@@ -1268,10 +1278,10 @@ type TeamMemberRemoved struct {
 
 // TeamMemberUpdate defines model for TeamMemberUpdate.
 type TeamMemberUpdate struct {
-	// CurrentPassword Inviting anyone or changing a role from a session that last proved the password more than
-	// `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-	// brought them in); without it, or when it is wrong, the answer is 403
-	// `reauthentication_required`. Sending it counts toward the limits of a login from the
+	// CurrentPassword Inviting anyone (or sending an invitation again) or changing a role from a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+	// outlives the session that brought them in); without it, or when it is wrong, the answer is
+	// 403 `reauthentication_required`. Sending it counts toward the limits of a login from the
 	// caller's address (429).
 	CurrentPassword *ReauthPassword `json:"current_password,omitempty"`
 
@@ -1452,6 +1462,9 @@ type CreateTeamInvitationJSONRequestBody = TeamInvitationCreate
 
 // AcceptTeamInvitationJSONRequestBody defines body for AcceptTeamInvitation for application/json ContentType.
 type AcceptTeamInvitationJSONRequestBody = TeamInvitationAccept
+
+// ResendTeamInvitationJSONRequestBody defines body for ResendTeamInvitation for application/json ContentType.
+type ResendTeamInvitationJSONRequestBody = TeamInvitationResend
 
 // UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
 type UpdateTeamMemberJSONRequestBody = TeamMemberUpdate
@@ -1993,12 +2006,27 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/team/invitations/{invitation_id} (the `RevokeTeamInvitation` operationId).
 	RevokeTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ResendTeamInvitation Send an invitation again
+	// ResendTeamInvitationWithBody Send an invitation again
 	//
-	// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+	// Emails a new link, valid 7 days from now; the older link stops working. Needs
+	// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
-	ResendTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ResendTeamInvitationWithBody(ctx context.Context, invitationID InvitationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResendTeamInvitation Send an invitation again
+	//
+	// Emails a new link, valid 7 days from now; the older link stops working. Needs
+	// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+	ResendTeamInvitation(ctx context.Context, invitationID InvitationID, body ResendTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTeamMembers List the organization's members
 	//
@@ -2995,13 +3023,38 @@ func (c *Client) RevokeTeamInvitation(ctx context.Context, invitationID Invitati
 	return c.Client.Do(req)
 }
 
-// ResendTeamInvitation Send an invitation again
+// ResendTeamInvitationWithBody Send an invitation again
 //
-// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+// Emails a new link, valid 7 days from now; the older link stops working. Needs
+// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
-func (c *Client) ResendTeamInvitation(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewResendTeamInvitationRequest(c.Server, invitationID)
+func (c *Client) ResendTeamInvitationWithBody(ctx context.Context, invitationID InvitationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendTeamInvitationRequestWithBody(c.Server, invitationID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResendTeamInvitation Send an invitation again
+//
+// Emails a new link, valid 7 days from now; the older link stops working. Needs
+// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+func (c *Client) ResendTeamInvitation(ctx context.Context, invitationID InvitationID, body ResendTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendTeamInvitationRequest(c.Server, invitationID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4414,8 +4467,19 @@ func NewRevokeTeamInvitationRequest(server string, invitationID InvitationID) (*
 	return req, nil
 }
 
-// NewResendTeamInvitationRequest constructs an http.Request for the ResendTeamInvitation method
-func NewResendTeamInvitationRequest(server string, invitationID InvitationID) (*http.Request, error) {
+// NewResendTeamInvitationRequest calls the generic ResendTeamInvitation builder with application/json body
+func NewResendTeamInvitationRequest(server string, invitationID InvitationID, body ResendTeamInvitationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResendTeamInvitationRequestWithBody(server, invitationID, "application/json", bodyReader)
+}
+
+// NewResendTeamInvitationRequestWithBody constructs an http.Request for the ResendTeamInvitation method, with any body, and a specified content type
+func NewResendTeamInvitationRequestWithBody(server string, invitationID InvitationID, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4440,10 +4504,12 @@ func NewResendTeamInvitationRequest(server string, invitationID InvitationID) (*
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5097,14 +5163,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/team/invitations/{invitation_id} (the `RevokeTeamInvitation` operationId).
 	RevokeTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*RevokeTeamInvitationResponse, error)
 
-	// ResendTeamInvitationWithResponse Send an invitation again
+	// ResendTeamInvitationWithBodyWithResponse Send an invitation again
 	//
-	// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+	// Emails a new link, valid 7 days from now; the older link stops working. Needs
+	// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
-	ResendTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error)
+	ResendTeamInvitationWithBodyWithResponse(ctx context.Context, invitationID InvitationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error)
+
+	// ResendTeamInvitationWithResponse Send an invitation again
+	//
+	// Emails a new link, valid 7 days from now; the older link stops working. Needs
+	// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+	// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+	ResendTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, body ResendTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error)
 
 	// ListTeamMembersWithResponse List the organization's members
 	//
@@ -9329,15 +9408,34 @@ func (c *ClientWithResponses) RevokeTeamInvitationWithResponse(ctx context.Conte
 	return ParseRevokeTeamInvitationResponse(rsp)
 }
 
-// ResendTeamInvitationWithResponse Send an invitation again
+// ResendTeamInvitationWithBodyWithResponse Send an invitation again
 //
-// Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+// Emails a new link, valid 7 days from now; the older link stops working. Needs
+// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
-func (c *ClientWithResponses) ResendTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error) {
-	rsp, err := c.ResendTeamInvitation(ctx, invitationID, reqEditors...)
+func (c *ClientWithResponses) ResendTeamInvitationWithBodyWithResponse(ctx context.Context, invitationID InvitationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error) {
+	rsp, err := c.ResendTeamInvitationWithBody(ctx, invitationID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendTeamInvitationResponse(rsp)
+}
+
+// ResendTeamInvitationWithResponse Send an invitation again
+//
+// Emails a new link, valid 7 days from now; the older link stops working. Needs
+// `can_manage_members`. It sends an invitation as creating one does, so a session that last
+// proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/team/invitations/{invitation_id}/resend (the `ResendTeamInvitation` operationId).
+func (c *ClientWithResponses) ResendTeamInvitationWithResponse(ctx context.Context, invitationID InvitationID, body ResendTeamInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*ResendTeamInvitationResponse, error) {
+	rsp, err := c.ResendTeamInvitation(ctx, invitationID, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -592,7 +592,9 @@ export interface paths {
         put?: never;
         /**
          * Send an invitation again
-         * @description Emails a new link, valid 7 days from now; the older link stops working. Needs `can_manage_members`.
+         * @description Emails a new link, valid 7 days from now; the older link stops working. Needs
+         *     `can_manage_members`. It sends an invitation as creating one does, so a session that last
+         *     proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago sends `current_password`.
          */
         post: operations["resendTeamInvitation"];
         delete?: never;
@@ -877,10 +879,10 @@ export interface components {
             current_password?: components["schemas"]["ReauthPassword"];
         };
         /**
-         * @description Inviting anyone or changing a role from a session that last proved the password more than
-         *     `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member outlives the session that
-         *     brought them in); without it, or when it is wrong, the answer is 403
-         *     `reauthentication_required`. Sending it counts toward the limits of a login from the
+         * @description Inviting anyone (or sending an invitation again) or changing a role from a session that last
+         *     proved the password more than `PINBRIDGE_REAUTH_WINDOW` (10 minutes) ago needs it (a member
+         *     outlives the session that brought them in); without it, or when it is wrong, the answer is
+         *     403 `reauthentication_required`. Sending it counts toward the limits of a login from the
          *     caller's address (429).
          */
         ReauthPassword: string;
@@ -917,6 +919,9 @@ export interface components {
         TeamInvitationCreate: {
             email: components["schemas"]["Email"];
             role: components["schemas"]["TeamRole"];
+            current_password?: components["schemas"]["ReauthPassword"];
+        };
+        TeamInvitationResend: {
             current_password?: components["schemas"]["ReauthPassword"];
         };
         TeamInvitationAccept: {
@@ -2492,7 +2497,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TeamInvitationResend"];
+            };
+        };
         responses: {
             /** @description The invitation with its new expiry. */
             200: {

@@ -104,7 +104,7 @@ var Catalogue = map[string]ActionInfo{
 	ActionSandboxReset:          {CategoryConfiguration, ok("Sandbox project reset")},
 	ActionProjectSwitched:       {CategoryConfiguration, ok("Switched project")},
 	ActionInvitationCreated:     {CategorySecurity, okOrFailed("Invitation sent", "Invitation refused: wrong current password")},
-	ActionInvitationResent:      {CategorySecurity, ok("Invitation sent again with a new link")},
+	ActionInvitationResent:      {CategorySecurity, okOrFailed("Invitation sent again with a new link", "Invitation resend refused: wrong current password")},
 	ActionInvitationRevoked:     {CategorySecurity, ok("Invitation revoked")},
 	ActionInvitationAccepted:    {CategorySecurity, ok("Invitation accepted; joined the organization")},
 	ActionMemberRoleChanged:     {CategorySecurity, okOrFailed("Member's role changed", "Role change refused: wrong current password")},
@@ -186,8 +186,15 @@ func scopeOf(a store.Account) scope { return scope{org: a.Organization.ID, plan:
 // homeScope is where the events of a user's own account go when no session says: the organization
 // a login opens (that of the user's most recently active project, else the one made at
 // registration). q is the store or the flow's transaction.
+//
+// A user who belongs to no organization (they left or were removed from every one; the next login
+// gives them a new one) has no log: the scope is empty and record writes nothing, so the flows an
+// organization-less account still needs (reset, revert, an operator's reset link) go on.
 func homeScope(ctx context.Context, q *store.Store, userID string) (scope, error) {
 	a, err := q.Account(ctx, userID, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return scope{}, nil
+	}
 	if err != nil {
 		return scope{}, fmt.Errorf("home organization: %w", err)
 	}
@@ -214,6 +221,9 @@ type event struct {
 // record writes e through q, the transaction of the change it describes (or the store, for an
 // event that is the change: a sign-in).
 func (s *Service) record(ctx context.Context, q *store.Store, e event) error {
+	if e.scope.org == "" {
+		return nil // an account in no organization: no log to hold it (see homeScope)
+	}
 	status := e.status
 	if status == "" {
 		status = StatusSuccess
@@ -247,13 +257,10 @@ func (s *Service) recordLater(ctx context.Context, e event, userID string) {
 	started := s.backgroundWithin(ctx, "activity", func(ctx context.Context) error {
 		if e.scope.org == "" {
 			sc, err := homeScope(ctx, s.store, userID)
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // the account is gone: nobody's log to write to
-			}
 			if err != nil {
 				return err
 			}
-			e.scope = sc
+			e.scope = sc // empty when the account is gone or in no organization: record skips it
 		}
 		return s.record(ctx, s.store, e)
 	})

@@ -375,13 +375,23 @@ func (s *Service) upgradeHash(ctx context.Context, userID, password string) {
 // slashes (no empty, "." or ".." part, which the time package would resolve as a path).
 var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
 
+// hostZone reports the names the time package would resolve from the host's zoneinfo files rather
+// than the IANA database: the host's own zone, its rules files and the posix/ and right/ copies.
+func hostZone(name string) bool {
+	switch name {
+	case "Local", "localtime", "posixrules", "Factory":
+		return true
+	}
+	return strings.HasPrefix(name, "posix/") || strings.HasPrefix(name, "right/")
+}
+
 // timezoneOrUTC validates an optional IANA zone name in its canonical spelling; nil means UTC.
 func timezoneOrUTC(tz *string) (string, error) {
 	if tz == nil {
 		return "UTC", nil
 	}
 	name := strings.TrimSpace(*tz)
-	if name == "Local" || !zoneName.MatchString(name) {
+	if hostZone(name) || !zoneName.MatchString(name) {
 		return "", invalid("timezone", "must be an IANA time zone name such as Europe/Paris")
 	}
 	if _, err := time.LoadLocation(name); err != nil {

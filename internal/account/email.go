@@ -321,7 +321,7 @@ func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string)
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
-		revoked, err := s.undoSince(ctx, tx, user.ID, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
+		revoked, err := s.undoSince(ctx, tx, user, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
 		if err != nil {
 			return err
 		}
@@ -373,26 +373,35 @@ func consumeRevert(ctx context.Context, tx *store.Store, hash string, now time.T
 }
 
 // undoSince revokes what the user may have done from a stolen session opened at or after since:
-// the API keys they created, the invitations they sent and the members those brought in (with the
-// keys and invitations of those members). It returns how many of the user's own keys it revoked.
-func (s *Service) undoSince(ctx context.Context, tx *store.Store, userID string, since, now time.Time) (int64, error) {
-	revoked, err := tx.RevokeKeysCreatedSince(ctx, userID, since, now)
+// the API keys they created, the invitations they sent, the members those brought in (and those
+// they brought in, with their keys and invitations) and the organizations the account joined; the
+// user is left owning their own organization (restoreOwnership). It returns how many of the user's
+// own keys it revoked.
+func (s *Service) undoSince(ctx context.Context, tx *store.Store, user store.User, since, now time.Time) (int64, error) {
+	revoked, err := tx.RevokeKeysCreatedSince(ctx, user.ID, since, now)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.RevokeInvitationsSentSince(ctx, "", userID, since, now); err != nil {
+	if _, err := tx.RevokeInvitationsSentSince(ctx, "", user.ID, since, now); err != nil {
 		return 0, err
 	}
-	invited, err := tx.MembershipsInvitedBy(ctx, userID, since)
+	remove, err := tx.MembershipsInvitedBy(ctx, user.ID, since)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range invited {
-		if err := removeMembership(ctx, tx, m, now); err != nil {
-			return 0, err
+	own, err := tx.UserMemberships(ctx, user.ID)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range own {
+		if m.OrganizationID != user.OrganizationID && !m.CreatedAt.Before(since) {
+			remove = append(remove, m)
 		}
 	}
-	return revoked, nil
+	if err := removeMemberships(ctx, tx, remove, now); err != nil {
+		return 0, err
+	}
+	return revoked, restoreOwnership(ctx, tx, user, now)
 }
 
 // unusablePasswordHash is the hash of a random password nobody knows: set as a user's hash, it makes

@@ -125,10 +125,12 @@ func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password s
 
 // undoPreHijack revokes what whoever registered a never-verified address may have set up before its
 // owner proved it (with a reset or a reclaim link): every API key of the account's organization,
-// every other member of it (their accomplices' accomplices too) and every pending invitation of it,
-// and, elsewhere, the members the account's invitations brought in, with their keys and invitations
-// there. Sessions, links and the account's own pending invitations go with every reset. It returns
-// how many keys of the organization it revoked.
+// every other member of it and every pending invitation of it; elsewhere, the members the account's
+// invitations brought in (and those they brought in, with their keys and invitations) and the
+// account's own memberships, which a squatter may have used to join an organization of their own.
+// The account is left owner of its organization, on its production project. Sessions, links and the
+// account's own pending invitations go with every reset. It returns how many keys of the
+// organization it revoked.
 func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) (int64, error) {
 	revoked, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now)
 	if err != nil {
@@ -145,25 +147,103 @@ func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now ti
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range append(others, invited...) {
-		if err := removeMembership(ctx, tx, m, now); err != nil {
-			return 0, err
+	own, err := tx.UserMemberships(ctx, user.ID)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range own {
+		if m.OrganizationID != user.OrganizationID {
+			others = append(others, m)
 		}
 	}
-	return revoked, nil
+	if err := removeMemberships(ctx, tx, append(others, invited...), now); err != nil {
+		return 0, err
+	}
+	return revoked, restoreOwnership(ctx, tx, user, now)
 }
 
-// removeMembership takes m's user out of its organization with what they started there: the keys
-// they created and the invitations they sent. A membership already gone is no error.
-func removeMembership(ctx context.Context, tx *store.Store, m store.Membership, now time.Time) error {
-	if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+// removeMemberships takes each membership's user out of its organization with what they started
+// there: the keys they created, the invitations they sent and the members those brought in, and so
+// on down. A membership already gone is no error.
+func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membership, now time.Time) error {
+	seen := map[string]bool{}
+	for len(ms) > 0 {
+		m := ms[0]
+		ms = ms[1:]
+		if seen[m.ID] {
+			continue
+		}
+		seen[m.ID] = true
+		if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeInvitationsSentBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
+			return err
+		}
+		brought, err := tx.MembershipsInvitedBy(ctx, m.UserID, time.Time{})
+		if err != nil {
+			return err
+		}
+		for _, b := range brought {
+			if b.OrganizationID == m.OrganizationID {
+				ms = append(ms, b)
+			}
+		}
+	}
+	return nil
+}
+
+// restoreOwnership gives the user back what an undo must leave them: their own organization, as an
+// owner, when nobody owns it any more (whoever took it over removed or demoted them and has just
+// been removed), and every other organization of theirs left without an owner; and a session that
+// opens on their own organization's production project.
+func restoreOwnership(ctx context.Context, tx *store.Store, user store.User, now time.Time) error {
+	own, err := tx.UserMemberships(ctx, user.ID)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
+	home := false
+	for _, m := range own {
+		home = home || m.OrganizationID == user.OrganizationID
+		n, err := tx.CountOwners(ctx, m.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if err := tx.SetMemberRole(ctx, m.OrganizationID, m.ID, string(RoleOwner), now); err != nil {
+				return err
+			}
+		}
+	}
+	if !home && user.OrganizationID != "" {
+		n, err := tx.CountOwners(ctx, user.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := tx.AddMember(ctx, store.Membership{OrganizationID: user.OrganizationID, UserID: user.ID,
+				Role: string(RoleOwner), AcceptedAt: &now, CreatedAt: now, UpdatedAt: now}); err != nil {
+				return err
+			}
+			home = true
+		}
+	}
+	if !home {
+		return nil // someone else owns it now, legitimately: the next login gives them a new one
+	}
+	projects, err := tx.Projects(ctx, user.OrganizationID)
+	if err != nil {
 		return err
 	}
-	_, err := tx.RevokeInvitationsSentBy(ctx, m.OrganizationID, m.UserID, now)
-	return err
+	for _, p := range projects {
+		if p.Environment == store.EnvironmentProduction {
+			return tx.SetActiveProject(ctx, user.ID, p.ID, now)
+		}
+	}
+	return nil
 }
 
 // recordEndOfSessions records e, then the end of every session of the same user that e caused

@@ -162,5 +162,5 @@ func (s *Service) open(account store.Account, project store.Project, authTime ti
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{Account: account, Project: project, Token: token, TTL: s.sessions.TTL()}, nil
+	return Session{Account: account, Project: project, Token: token, TTL: s.sessions.Lifetime(authTime)}, nil
 }

@@ -254,7 +254,7 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 // ResendInvitation gives a pending invitation a new link, valid invitationTTL from now, and emails
 // it; the older link stops working. Needs can_manage_members. ErrInvitationNotFound for one of
 // another organization; ErrInvalidInvitation for one that is accepted or revoked.
-func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string) (InvitationView, error) {
+func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string, currentPassword *string) (InvitationView, error) {
 	if err := c.require(PermManageMembers); err != nil {
 		return InvitationView{}, err
 	}
@@ -265,6 +265,10 @@ func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string) (In
 	}
 	if Role(existing.Role) == RoleOwner && c.Role() != RoleOwner {
 		return InvitationView{}, &PermissionError{Permission: "owner"}
+	}
+	// A new link (even for an invitation that had expired) is an invitation sent, as in Invite.
+	if err := s.reauthenticate(ctx, c, currentPassword, ActionInvitationResent); err != nil {
+		return InvitationView{}, err
 	}
 	token, hash, err := otp.New()
 	if err != nil {

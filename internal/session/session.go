@@ -81,6 +81,7 @@ func (m *Manager) IssueAuthenticated(userID, orgID, projectID string, sessionVer
 	if authTime.IsZero() || authTime.After(now) {
 		authTime = now
 	}
+	authTime = authTime.UTC().Truncate(time.Second)
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    m.issuer,
@@ -88,19 +89,38 @@ func (m *Manager) IssueAuthenticated(userID, orgID, projectID string, sessionVer
 			Audience:  jwt.ClaimStrings{m.audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(m.ttl)),
+			ExpiresAt: jwt.NewNumericDate(m.expiry(now, authTime)),
 			ID:        uuid.NewString(),
 		},
 		OrganizationID: orgID,
 		ProjectID:      projectID,
 		SessionVersion: &sessionVersion,
-		AuthTime:       jwt.NewNumericDate(authTime.UTC().Truncate(time.Second)),
+		AuthTime:       jwt.NewNumericDate(authTime),
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(m.secret)
 	if err != nil {
 		return "", fmt.Errorf("sign session token: %w", err)
 	}
 	return signed, nil
+}
+
+// expiry is when a session issued at now to a user who proved their password at authTime ends:
+// one TTL after that proof. A session moved to another project or organization keeps its end, so
+// switching again and again never extends a stolen session; only the password opens a new one.
+func (m *Manager) expiry(now, authTime time.Time) time.Time {
+	if end := authTime.Add(m.ttl); end.Before(now.Add(m.ttl)) {
+		return end
+	}
+	return now.Add(m.ttl)
+}
+
+// Lifetime is how long a session IssueAuthenticated issues now for authTime (zero: now) lives.
+func (m *Manager) Lifetime(authTime time.Time) time.Duration {
+	now := m.now().UTC().Truncate(time.Second)
+	if authTime.IsZero() || authTime.After(now) {
+		authTime = now
+	}
+	return max(0, m.expiry(now, authTime.UTC().Truncate(time.Second)).Sub(now))
 }
 
 // Parse verifies signature, algorithm, issuer, audience, expiry, not-before and the presence of
