@@ -5,8 +5,14 @@
 # that verifies an HS256 JWT and does one primary-key SELECT on the same PostgreSQL) and the hash
 # bound (cores / time of one production argon2id hash). Both services get the same PostgreSQL pool
 # size. The measured user's organization gets BENCH_ACTIVITY_EVENTS (1,000,000) activity-log entries,
-# inserted straight into PostgreSQL, for the first-page and deep-page reads of the log. Prints a
-# table; writes JSON to BENCH_OUT.
+# inserted straight into PostgreSQL, for the first-page and deep-page reads of the log. Next to
+# /healthz it measures a bare Echo hello (the ceiling program's /hello), the floor of any request.
+# It reports the server's resident memory idle after start and at its peak in each scenario.
+#
+# BENCH_SCALE=1 also measures how costs grow with the data: the reads, login and register at 1,000
+# accounts (seeded by scripts/bench/scale.sql next to the bench's own), then again after the same
+# script brings the database to 1,000,000 accounts (organizations, projects, memberships) and
+# 1,000,000 API keys, and prints the two side by side. Prints tables; writes JSON to BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +21,8 @@ CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 EVENTS=${BENCH_ACTIVITY_EVENTS:-1000000}
 OUT=${BENCH_OUT:-bin/bench.json}
+SCALE=${BENCH_SCALE:-0}
+SCALE_ACCOUNTS=${BENCH_SCALE_ACCOUNTS:-1000000}
 CORES=$(nproc)
 # The server's default pool (store.DefaultMaxOpenConns: 2 per CPU, at least 4); the ceiling gets the same.
 POOL=${BENCH_DB_CONNS:-$(( CORES * 2 > 4 ? CORES * 2 : 4 ))}
@@ -64,6 +72,8 @@ PINBRIDGE_RATE_LIMIT_SCALE=1000000 PINBRIDGE_DB_MAX_OPEN_CONNS="$POOL" PINBRIDGE
 server_pid=$!
 pids+=("$server_pid")
 wait_http "$base/readyz" || { cat "$work/server.log" >&2; exit 1; }
+# Idle after start: resident memory once the server answers, before any load.
+idle_rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
@@ -133,6 +143,17 @@ ANALYZE activity_logs;
 SQL
 seed_s=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$seed_start" "$(date +%s.%N)")
 echo "    $EVENTS entries in ${seed_s}s"
+# seed_accounts FIRST LAST: accounts FIRST..LAST as registration makes them, each with an API key,
+# all with the bench user's stored hash (one argon2id hash reused: only the bench's own account logs in).
+seed_accounts() {
+  local hash
+  hash=$("$psql_bin" -Atq "$dburl" -c "SELECT password_hash FROM users WHERE email_key = 'bench@example.com'")
+  "$psql_bin" -q "$dburl" -v first="$1" -v last="$2" -v hash="$hash" -f scripts/bench/scale.sql
+}
+if [ "$SCALE" = 1 ]; then
+  echo "==> scale: accounts 1-1,000"
+  seed_accounts 1 1000
+fi
 # The page 10,000 entries deep: walk 50 pages of 200 for its cursor.
 cursor=""
 for _ in $(seq 1 50); do
@@ -151,6 +172,7 @@ for _ in $(seq 1 200); do curl -fs -o /dev/null -H "Authorization: Bearer $ctoke
 
 results="$work/results.jsonl"
 : >"$results"
+phase=base
 # run NAME URL PID METHOD BODY HEADER
 run() {
   local name=$1 url=$2 pid=$3 method=$4 body=$5 header=$6
@@ -160,7 +182,7 @@ run() {
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s scripts/bench/report.lua "$url" | tail -n 1)
   local rss_kb
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  echo "{\"scenario\":\"$name\",\"rss_kb\":$rss_kb,\"wrk\":$line}" >>"$results"
+  echo "{\"scenario\":\"$name\",\"phase\":\"$phase\",\"rss_kb\":$rss_kb,\"wrk\":$line}" >>"$results"
   echo "    $name done"
 }
 
@@ -180,26 +202,45 @@ run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorizati
 run "GET /v1/activity-logs first page (JWT)" "$first" "$server_pid" GET "" "Authorization: Bearer $token"
 run "GET /v1/activity-logs 10,000 deep (JWT)" "$deep" "$server_pid" GET "" "Authorization: Bearer $token"
 ceiling
+run "GET /hello (bare Echo)" "http://127.0.0.1:$cport/hello" "$ceiling_pid" GET "" ""
 run "GET /healthz" "$base/healthz" "$server_pid" GET "" ""
 hash_before=$(bin/bench-ceiling hash)
 run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
 run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
 hash_after=$(bin/bench-ceiling hash)
 hash_ns="$hash_before,$hash_after"
+scale_seed_s=0
+if [ "$SCALE" = 1 ]; then
+  echo "==> scale: accounts 1,001-$SCALE_ACCOUNTS, an API key each"
+  seed_start=$(date +%s.%N)
+  seed_accounts 1001 "$SCALE_ACCOUNTS"
+  scale_seed_s=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$seed_start" "$(date +%s.%N)")
+  echo "    in ${scale_seed_s}s"
+  phase=scale
+  echo "==> scenarios again at $SCALE_ACCOUNTS accounts"
+  run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key"
+  run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token"
+  run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
+  run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
+fi
 
-python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" "$POOL" "$EVENTS" "$seed_s" <<'PY'
+python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" "$POOL" "$EVENTS" "$seed_s" "$idle_rss_kb" "$SCALE_ACCOUNTS" "$scale_seed_s" <<'PY'
 import json, sys, platform
-results_path, out_path, hash_ns, cores, duration, conns, pool, events, seed_s = sys.argv[1:]
+results_path, out_path, hash_ns, cores, duration, conns, pool, events, seed_s, idle_rss_kb, scale_accounts, scale_seed_s = sys.argv[1:]
 rows = [json.loads(l) for l in open(results_path)]
+scale_rows = [r for r in rows if r.get("phase") == "scale"]
+rows = [r for r in rows if r.get("phase") != "scale"]
 hash_samples = [int(x) for x in hash_ns.split(",")]
 hash_mean = sum(hash_samples) / len(hash_samples)
 hash_bound = int(cores) * 1e9 / hash_mean
-table, ceilings = [], []
-for r in rows:
+def row_of(r):
     w = r["wrk"]
     rps = w["requests"] / (w["duration_us"] / 1e6)
-    row = {"scenario": r["scenario"], "req_per_s": round(rps, 1), "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
-           "errors": w["errors"], "requests": w["requests"], "peak_rss_mb": round(r["rss_kb"] / 1024, 1)}
+    return {"scenario": r["scenario"], "req_per_s": round(rps, 1), "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+            "errors": w["errors"], "requests": w["requests"], "peak_rss_mb": round(r["rss_kb"] / 1024, 1)}
+table, ceilings = [], []
+for r in rows:
+    row = row_of(r)
     if r["scenario"].startswith("ceiling"):
         ceilings.append(row)
         continue
@@ -214,30 +255,55 @@ crow["requests"] = sum(c["requests"] for c in ceilings)
 crow["peak_rss_mb"] = max(c["peak_rss_mb"] for c in ceilings)
 crow["runs"] = [c["req_per_s"] for c in ceilings]
 table.insert(0, crow)
+hello = next(r for r in table if r["scenario"].startswith("GET /hello"))
 for row in table:
     s = row["scenario"]
     if s.startswith("POST"):
-        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / hash_bound, 3), "hash bound"
+        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / hash_bound, 3), "hash"
     elif s.startswith("GET /v1"):
-        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / ceiling, 3), "ceiling"
+        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / ceiling, 3), "ceil"
+        row["p99_over_ceiling_p99"] = round(row["p99_ms"] / crow["p99_ms"], 2)
+    elif s.startswith("GET /healthz"):
+        row["ratio"], row["ratio_to"] = round(row["req_per_s"] / hello["req_per_s"], 3), "hello"
     row["p99_over_p50"] = round(row["p99_ms"] / row["p50_ms"], 2) if row["p50_ms"] else None
 pages = {r["scenario"]: r for r in table if r["scenario"].startswith("GET /v1/activity-logs")}
 first_page = next(r for s, r in pages.items() if "first" in s)
 deep_page = next(r for s, r in pages.items() if "deep" in s)
+login_row = next(r for r in table if r["scenario"] == "POST /v1/auth/login")
+server_rows = [r for r in table if not r["scenario"].startswith(("ceiling", "GET /hello"))]
 report = {"machine": {"cores": int(cores), "cpu": platform.processor() or platform.machine()},
           "duration": duration, "connections": int(conns), "db_pool": int(pool),
           "activity_events": int(events), "activity_seed_s": float(seed_s),
           "activity_deep_over_first_p99": round(deep_page["p99_ms"] / first_page["p99_ms"], 3),
           "hash_ms": round(hash_mean / 1e6, 2), "hash_ms_runs": [round(h / 1e6, 2) for h in hash_samples],
-          "hash_bound_req_per_s": round(hash_bound, 1), "results": table}
+          "hash_bound_req_per_s": round(hash_bound, 1),
+          "idle_rss_mb": round(int(idle_rss_kb) / 1024, 1), "login_peak_rss_mb": login_row["peak_rss_mb"],
+          "peak_rss_mb": max(r["peak_rss_mb"] for r in server_rows), "results": table}
+if scale_rows:
+    flat = []
+    for r in scale_rows:
+        big = row_of(r)
+        small = next(t for t in table if t["scenario"] == r["scenario"])
+        flat.append({"scenario": r["scenario"], "small_req_per_s": small["req_per_s"], "large_req_per_s": big["req_per_s"],
+                     "large_over_small": round(big["req_per_s"] / small["req_per_s"], 3),
+                     "small_p99_ms": small["p99_ms"], "large_p99_ms": big["p99_ms"], "large_errors": big["errors"]})
+    report["scale"] = {"accounts": int(scale_accounts), "api_keys": int(scale_accounts), "seed_s": float(scale_seed_s), "results": flat}
 json.dump(report, open(out_path, "w"), indent=2)
 print(f"\nhash: {report['hash_ms']} ms per argon2id hash (m=19456,t=2,p=1; runs {report['hash_ms_runs']}) -> hash bound {hash_bound:.1f} req/s on {cores} cores")
 print(f"ceiling: mean of runs {crow['runs']} req/s; PostgreSQL pool {pool} connections for both services")
-print(f"{'scenario':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'errors':>7} {'ratio':>14} {'peak RSS':>9}")
+print(f"{'scenario':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'errors':>7} {'ratio':>12} {'p99/ceil':>9} {'peak RSS':>9}")
 for r in table:
-    ratio = f"{r['ratio']:.2f}x {'ceil' if r.get('ratio_to') == 'ceiling' else 'hash'}" if "ratio" in r else "-"
-    print(f"{r['scenario']:<42} {r['req_per_s']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p99_over_p50'] or 0:>8.2f} {r['errors']:>7} {ratio:>14} {r['peak_rss_mb']:>7.1f}MB")
-print(f"\nactivity log: {int(events):,} entries seeded in {seed_s}s; p99 of the page 10,000 deep / first page = "
+    ratio = f"{r['ratio']:.2f}x {r['ratio_to']}" if "ratio" in r else "-"
+    p99c = f"{r['p99_over_ceiling_p99']:.2f}x" if "p99_over_ceiling_p99" in r else "-"
+    print(f"{r['scenario']:<42} {r['req_per_s']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['p99_over_p50'] or 0:>8.2f} {r['errors']:>7} {ratio:>12} {p99c:>9} {r['peak_rss_mb']:>7.1f}MB")
+print(f"\nserver memory: {report['idle_rss_mb']} MB idle after start; peak {report['login_peak_rss_mb']} MB through the login flood, {report['peak_rss_mb']} MB in any scenario")
+print(f"activity log: {int(events):,} entries seeded in {seed_s}s; p99 of the page 10,000 deep / first page = "
       f"{deep_page['p99_ms']:.2f} / {first_page['p99_ms']:.2f} ms = {report['activity_deep_over_first_p99']:.2f}")
+if scale_rows:
+    sc = report["scale"]
+    print(f"\nflat with size: 1,000 accounts, then {sc['accounts']:,} accounts and API keys (seeded in {sc['seed_s']}s)")
+    print(f"{'scenario':<42} {'req/s 1k':>9} {'req/s big':>10} {'big/1k':>7} {'p99 1k':>8} {'p99 big':>8}")
+    for f in sc["results"]:
+        print(f"{f['scenario']:<42} {f['small_req_per_s']:>9.0f} {f['large_req_per_s']:>10.0f} {f['large_over_small']:>7.2f} {f['small_p99_ms']:>8.2f} {f['large_p99_ms']:>8.2f}")
 print(f"\nJSON: {out_path}")
 PY
