@@ -99,6 +99,7 @@ var flowErrors = []struct {
 	{account.ErrSandboxNotFound, errNotFound("Sandbox project")},
 	{account.ErrMemberNotFound, errNotFound("Member")},
 	{account.ErrNotAMember, errInvalidAccessToken},
+	{account.ErrSessionEnded, errInvalidAccessToken},
 	{account.ErrKeyNotRotatable, newError(http.StatusConflict, gen.ErrorCodeKeyNotRotatable, "This API key is revoked or was already rotated")},
 	{account.ErrReportReplayed, newError(http.StatusBadRequest, gen.ErrorCodeReportReplayed, "This report was already received; nothing changed")},
 	{account.ErrReauthenticationRequired, newError(http.StatusForbidden, gen.ErrorCodeReauthenticationRequired, "Confirm your current password (current_password) to make this change")},

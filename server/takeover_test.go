@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -358,6 +359,50 @@ func TestSwitchingNeverExtendsASession(t *testing.T) {
 		e.clock.Advance(21 * time.Minute)
 		if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + r.JSON200.AccessToken}); status != http.StatusUnauthorized {
 			t.Errorf("the switched session an hour after sign-in: %d, want 401", status)
+		}
+	})
+}
+
+// TestRequestsInFlightDoNotOutliveARevert: keys the stolen session is creating while the owner
+// reverts are either refused or revoked with the rest, never left working.
+func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		owner := e.register("racer@example.com", "a perfectly fine password")
+		e.verify(owner.AccessToken, "racer@example.com")
+		stolen := owner.AccessToken
+		if status := e.confirmEmailChange(e.requestEmailChange(stolen, "racing@thief.example")); status != http.StatusOK {
+			t.Fatalf("confirm: %d", status)
+		}
+		revert := e.revertLink("racer@example.com")
+		var mu sync.Mutex
+		var created []string
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for range 50 {
+					r, err := e.client.CreateAPIKeyWithResponse(context.Background(), client.CreateAPIKeyJSONRequestBody{Name: "in flight"}, bearer(stolen))
+					if err != nil || r.JSON201 == nil {
+						return // the session ended (401): the revert committed
+					}
+					mu.Lock()
+					created = append(created, r.JSON201.APIKey)
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		if status, _ := e.revert(revert); status != http.StatusOK {
+			t.Fatalf("revert: %d", status)
+		}
+		wg.Wait()
+		for _, k := range created {
+			if status, _ := e.accountsWith(map[string]string{"X-API-Key": k}); status != http.StatusUnauthorized {
+				t.Errorf("a key the stolen session created while the revert ran still answers %d, want 401", status)
+			}
 		}
 	})
 }

@@ -246,6 +246,18 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now ti
 	return s.updateUser(ctx, "set password hash", userID, map[string]any{"password_hash": hash, "updated_at": now.UTC()})
 }
 
+// SessionVersionShared reads the user's session version under a shared lock of their row (on
+// PostgreSQL), held until the transaction ends: whatever ends the user's sessions (it updates that
+// row) waits for the transaction, or the transaction waits for it and reads the new version.
+func (s *Store) SessionVersionShared(ctx context.Context, userID string) (int64, error) {
+	q := s.db.WithContext(ctx).Model(&User{}).Select("session_version").Where("id = ?", userID)
+	if s.postgres {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	}
+	var v int64
+	return v, wrap("session version", q.Take(&v).Error)
+}
+
 // SetTimezone records a user's time zone; ErrNotFound when the user is gone.
 func (s *Store) SetTimezone(ctx context.Context, userID, tz string, now time.Time) error {
 	return s.updateUser(ctx, "set timezone", userID, map[string]any{"timezone": tz, "updated_at": now.UTC()})

@@ -15,6 +15,9 @@ var (
 	ErrKeyNotFound         = errors.New("api key not found")
 	ErrProjectNotFound     = errors.New("project not found")
 	ErrSandboxNotFound     = errors.New("sandbox project not found")
+	// ErrSessionEnded: the caller's sessions ended (a reset, a password change, a revert) while the
+	// request ran.
+	ErrSessionEnded = errors.New("the session ended")
 	// ErrNotAMember: the caller was removed from the organization while the request ran.
 	ErrNotAMember = errors.New("not a member of the organization")
 	// ErrReauthenticationRequired refuses a sensitive change from a session that proved the

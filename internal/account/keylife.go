@@ -63,6 +63,9 @@ func (s *Service) RotateKey(ctx context.Context, c Caller, keyID string, grace *
 	}
 	var created store.APIKey
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := holdCaller(ctx, tx, c, false); err != nil {
+			return err
+		}
 		var err error
 		created, err = tx.RotateAPIKey(ctx, c.organization(), old.ID, store.NewAPIKey{
 			ProjectID: old.ProjectID, OrganizationID: old.OrganizationID, CreatedBy: c.user().ID, Name: old.Name,

@@ -59,15 +59,8 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, k NewKey) (store.APIK
 	}
 	var key store.APIKey
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		// Under a shared lock of the organization, which a member's removal waits for: a key is
-		// either created before the removal (and revoked by it) or refused after it.
-		if err := tx.LockOrganizationShared(ctx, c.organization()); err != nil {
-			return err
-		}
-		if member, err := tx.IsMember(ctx, c.organization(), c.user().ID); err != nil || !member {
-			if err == nil {
-				err = ErrNotAMember
-			}
+		// A key is either created before a removal or revert (and revoked by it) or refused after it.
+		if err := holdCaller(ctx, tx, c, false); err != nil {
 			return err
 		}
 		var err error

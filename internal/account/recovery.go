@@ -174,6 +174,11 @@ func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membersh
 			continue
 		}
 		seen[m.ID] = true
+		// Exclusively, as RemoveMember does: a key or invitation the member's request is creating
+		// there commits before (and is revoked below) or is refused after (holdCaller).
+		if err := tx.LockOrganization(ctx, m.OrganizationID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

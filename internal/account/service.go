@@ -147,6 +147,38 @@ func (c Caller) actor() actor { return userActor(c.user()) }
 func (c Caller) Role() Role           { return Role(c.Account.Role) }
 func (c Caller) organization() string { return c.Account.Organization.ID }
 
+// holdCaller keeps, until tx ends, what the caller's request stands on: their session (a shared lock
+// of their user row, which ending their sessions updates) and their membership (a shared lock of
+// the organization, which removing a member takes exclusively), in that order, the order those
+// endings take them. It refuses a caller whose sessions ended (ErrSessionEnded) or who was removed
+// (ErrNotAMember) while the request ran. What tx then creates was made either before such an ending,
+// which undoes it, or not at all: a request in flight cannot outlive a revert or a removal. With
+// exclusive, the organization is locked exclusively (one team change at a time).
+func holdCaller(ctx context.Context, tx *store.Store, c Caller, exclusive bool) error {
+	v, err := tx.SessionVersionShared(ctx, c.user().ID)
+	if err != nil {
+		return err
+	}
+	if v != c.user().SessionVersion {
+		return ErrSessionEnded
+	}
+	lock := tx.LockOrganizationShared
+	if exclusive {
+		lock = tx.LockOrganization
+	}
+	if err := lock(ctx, c.organization()); err != nil {
+		return err
+	}
+	member, err := tx.IsMember(ctx, c.organization(), c.user().ID)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return ErrNotAMember
+	}
+	return nil
+}
+
 // Session is an opened session: the account, its active project and the token that carries them.
 type Session struct {
 	Account store.Account

@@ -53,7 +53,7 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 	}
 	org := c.organization()
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		if err := tx.LockOrganization(ctx, org); err != nil {
+		if err := holdCaller(ctx, tx, c, true); err != nil {
 			return err
 		}
 		m, err := tx.Member(ctx, org, memberID)
@@ -223,9 +223,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 	now := s.now()
 	var inv store.Invitation
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
-		// One invitation change at a time per organization: of two concurrent ones, the later
-		// retires the earlier.
-		if err := tx.LockOrganization(ctx, c.organization()); err != nil {
+		// One invitation change at a time per organization (the exclusive lock): of two concurrent
+		// ones, the later retires the earlier.
+		if err := holdCaller(ctx, tx, c, true); err != nil {
 			return err
 		}
 		if err := tx.RetireInvitations(ctx, c.organization(), email, now); err != nil {
@@ -277,6 +277,9 @@ func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string, cur
 	now := s.now()
 	var inv store.Invitation
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := holdCaller(ctx, tx, c, false); err != nil {
+			return err
+		}
 		var err error
 		if inv, err = tx.RenewInvitation(ctx, org, id, hash, now.Add(invitationTTL), now); err != nil {
 			return notFoundAs(err, ErrInvalidInvitation)
