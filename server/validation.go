@@ -282,7 +282,7 @@ func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 			}
 		}
-		if r.Body == nil || r.Body == http.NoBody {
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 			return next(c)
 		}
 		body, err := io.ReadAll(r.Body)
