@@ -5,6 +5,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -48,6 +49,7 @@ type Manager struct {
 	ttl      time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
+	verified verifiedTokens
 }
 
 // NewManager builds a Manager; now is the clock (time.Now in production).
@@ -130,6 +132,12 @@ func (m *Manager) Parse(token string) (Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return Claims{}, ErrInvalid
 	}
+	if c, ok := m.verified.get(token); ok {
+		if m.inTime(c) {
+			return c, nil
+		}
+		return Claims{}, ErrInvalid
+	}
 	var c Claims
 	tok, err := m.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return m.secret, nil })
 	if err != nil {
@@ -147,5 +155,49 @@ func (m *Manager) Parse(token string) (Claims, error) {
 	if _, err := uuid.Parse(c.Subject); err != nil {
 		return Claims{}, ErrInvalid
 	}
+	m.verified.put(token, c)
 	return c, nil
+}
+
+// inTime applies the parser's time rules to claims verified before: expired at exp, valid from nbf
+// and from iat.
+func (m *Manager) inTime(c Claims) bool {
+	now := m.now()
+	return now.Before(c.ExpiresAt.Time) && !now.Before(c.NotBefore.Time) && !now.Before(c.IssuedAt.Time)
+}
+
+// maxVerified bounds the tokens verifiedTokens remembers (a few hundred bytes each).
+const maxVerified = 2048
+
+// verifiedTokens remembers the claims of tokens whose signature and claims Parse verified: a client
+// sends the same token with every request, and decoding its claims was most of the cost of checking
+// it. Only what the token itself says is kept, keyed by the whole token, so a remembered entry
+// changes no answer: its time claims are checked again on every use, and everything that can end a
+// session (its user's session version, their membership) is still read from the database on every
+// request. When full, an arbitrary entry makes room.
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[string]Claims
+}
+
+func (v *verifiedTokens) get(token string) (Claims, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c, ok := v.m[token]
+	return c, ok
+}
+
+func (v *verifiedTokens) put(token string, c Claims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = make(map[string]Claims)
+	}
+	if len(v.m) >= maxVerified {
+		for k := range v.m {
+			delete(v.m, k)
+			break
+		}
+	}
+	v.m[token] = c
 }

@@ -206,3 +206,40 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestRememberedTokensKeepTheRules: a token verified once is answered from memory, but its time
+// claims are applied again on every use, and a token that differs in any byte is verified anew.
+func TestRememberedTokensKeepTheRules(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := now
+	m := NewManager(secret, "iss", "aud", time.Hour, func() time.Time { return clock })
+	user := uuid.NewString()
+	tok, err := m.Issue(user, "o", "p", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Parse(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m.Parse(tok)
+	if err != nil || again.Subject != user || *again.SessionVersion != 3 || again.ID != first.ID {
+		t.Fatalf("the same token again: %+v %v", again, err)
+	}
+	if _, ok := m.verified.get(tok); !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	// Another signature on the same claims is not the remembered token.
+	forged := tok[:len(tok)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(tok, "AA")]
+	if _, err := m.Parse(forged); err == nil {
+		t.Error("a token with another signature was accepted")
+	}
+	clock = now.Add(time.Hour)
+	if _, err := m.Parse(tok); err == nil {
+		t.Error("a remembered token was accepted at its expiry")
+	}
+	clock = now.Add(-time.Second)
+	if _, err := m.Parse(tok); err == nil {
+		t.Error("a remembered token was accepted before its nbf")
+	}
+}
