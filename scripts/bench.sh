@@ -12,7 +12,8 @@
 # BENCH_SCALE=1 also measures how costs grow with the data: the reads, login and register at 1,000
 # accounts (seeded by scripts/bench/scale.sql next to the bench's own), then again after the same
 # script brings the database to 1,000,000 accounts (organizations, projects, memberships) and
-# 1,000,000 API keys, and prints the two side by side. Prints tables; writes JSON to BENCH_OUT.
+# 1,000,000 API keys, and prints the two side by side. BENCH_BINARY measures another build of the
+# server (A/B comparisons). Prints tables; writes JSON to BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,9 @@ fi
 
 echo "==> build"
 mkdir -p bin
-CGO_ENABLED=0 go build -trimpath -o bin/pinbridge .
+# BENCH_BINARY measures another build of the server (an A/B comparison); the default is this tree's.
+server_bin=${BENCH_BINARY:-bin/pinbridge}
+[ -n "${BENCH_BINARY:-}" ] || CGO_ENABLED=0 go build -trimpath -o bin/pinbridge .
 CGO_ENABLED=0 go build -trimpath -o bin/bench-ceiling ./scripts/bench/ceiling
 
 work=$(mktemp -d /tmp/pinbridge-bench.XXXXXX)
@@ -68,7 +71,7 @@ base="http://127.0.0.1:$port"
 # Rate limits off the way (every request comes from one address): this measures throughput.
 PINBRIDGE_RATE_LIMIT_SCALE=1000000 PINBRIDGE_DB_MAX_OPEN_CONNS="$POOL" PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
   PINBRIDGE_DATA_DIR="$work/data" PINBRIDGE_LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" PINBRIDGE_HASH_QUEUE="${BENCH_HASH_QUEUE:-256}" \
-  bin/pinbridge serve >"$work/server.log" 2>&1 &
+  "$server_bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
 wait_http "$base/readyz" || { cat "$work/server.log" >&2; exit 1; }
