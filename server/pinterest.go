@@ -17,7 +17,7 @@ func (s *Server) ListPinterestAccounts(ctx context.Context, _ gen.ListPinterestA
 			return nil, err
 		}
 	}
-	out := make(gen.ListPinterestAccounts200JSONResponse, 0, len(accounts))
+	out := make(accountsAnswer, 0, len(accounts))
 	for _, a := range accounts {
 		out = append(out, apiPinterestAccount(a))
 	}

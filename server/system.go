@@ -19,7 +19,7 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 	if s.hasher.Waiting() > 0 {
 		checks = checksHashingBusy
 	}
-	return gen.GetHealth200JSONResponse{
+	return healthAnswer{
 		Status:      "ok",
 		Version:     s.version,
 		Environment: gen.DeploymentEnvironment(s.cfg.Env),
