@@ -260,6 +260,19 @@ func (e *env) register(email, pw string) *client.AuthResponse {
 // do sends a raw request (for what the generated client cannot express) and decodes the JSON.
 func (e *env) do(method, path string, body string, headers map[string]string) (int, http.Header, map[string]any) {
 	e.t.Helper()
+	status, header, raw := e.send(method, path, body, headers)
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			e.t.Fatalf("%s %s: status %d, body is not a JSON object: %s", method, path, status, raw)
+		}
+	}
+	return status, header, out
+}
+
+// send sends a raw request (a JSON body when body is not empty) and returns the answer as it came.
+func (e *env) send(method, path string, body string, headers map[string]string) (int, http.Header, []byte) {
+	e.t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -280,13 +293,7 @@ func (e *env) do(method, path string, body string, headers map[string]string) (i
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			e.t.Fatalf("%s %s: status %d, body is not a JSON object: %s", method, path, resp.StatusCode, raw)
-		}
-	}
-	return resp.StatusCode, resp.Header, out
+	return resp.StatusCode, resp.Header, raw
 }
 
 // errorOf returns detail.code and detail.message of an error body.

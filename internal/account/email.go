@@ -389,15 +389,11 @@ func (s *Service) undoSince(ctx context.Context, tx *store.Store, user store.Use
 	if err != nil {
 		return 0, err
 	}
-	own, err := tx.UserMemberships(ctx, user.ID)
+	joined, err := joinedElsewhere(ctx, tx, user, since)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range own {
-		if m.OrganizationID != user.OrganizationID && !m.CreatedAt.Before(since) {
-			remove = append(remove, m)
-		}
-	}
+	remove = append(remove, joined...)
 	if err := removeMemberships(ctx, tx, remove, now); err != nil {
 		return 0, err
 	}

@@ -147,19 +147,30 @@ func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now ti
 	if err != nil {
 		return 0, err
 	}
-	own, err := tx.UserMemberships(ctx, user.ID)
+	joined, err := joinedElsewhere(ctx, tx, user, time.Time{})
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range own {
-		if m.OrganizationID != user.OrganizationID {
-			others = append(others, m)
-		}
-	}
-	if err := removeMemberships(ctx, tx, append(others, invited...), now); err != nil {
+	if err := removeMemberships(ctx, tx, append(append(others, invited...), joined...), now); err != nil {
 		return 0, err
 	}
 	return revoked, restoreOwnership(ctx, tx, user, now)
+}
+
+// joinedElsewhere lists the user's memberships, made at or after since, of organizations other than
+// their own.
+func joinedElsewhere(ctx context.Context, tx *store.Store, user store.User, since time.Time) ([]store.Membership, error) {
+	own, err := tx.UserMemberships(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Membership
+	for _, m := range own {
+		if m.OrganizationID != user.OrganizationID && !m.CreatedAt.Before(since) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // removeMemberships takes each membership's user out of its organization with what they started
