@@ -220,6 +220,9 @@ if [ "$SCALE" = 1 ]; then
   scale_seed_s=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$seed_start" "$(date +%s.%N)")
   echo "    in ${scale_seed_s}s"
   phase=scale
+  echo "==> warm-up at $SCALE_ACCOUNTS accounts (2s per read, not measured)"
+  wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$base/v1/auth/me" >/dev/null
+  wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $key" "$base/v1/pinterest/accounts" >/dev/null
   echo "==> scenarios again at $SCALE_ACCOUNTS accounts"
   run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key"
   run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token"
