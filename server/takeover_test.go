@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -363,46 +365,122 @@ func TestSwitchingNeverExtendsASession(t *testing.T) {
 	})
 }
 
-// TestRequestsInFlightDoNotOutliveARevert: keys the stolen session is creating while the owner
-// reverts are either refused or revoked with the rest, never left working.
+// TestRequestsInFlightDoNotOutliveARevert: a thief took the account over through an email change
+// (reset through their address, signed in) and keeps requests running with their session while the
+// owner reverts: key creations, password changes (each with the newest password and token) and
+// email-change requests. Whatever they were doing, afterwards none of their keys works, none of their
+// sessions or passwords does, no email-change link they got confirms, and the owner's reset link
+// from the revert still works.
 func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		owner := e.register("racer@example.com", "a perfectly fine password")
 		e.verify(owner.AccessToken, "racer@example.com")
-		stolen := owner.AccessToken
-		if status := e.confirmEmailChange(e.requestEmailChange(stolen, "racing@thief.example")); status != http.StatusOK {
+		if status := e.confirmEmailChange(e.requestEmailChange(owner.AccessToken, "racing@thief.example")); status != http.StatusOK {
 			t.Fatalf("confirm: %d", status)
 		}
 		revert := e.revertLink("racer@example.com")
+		e.clock.Advance(time.Minute)
+		if status, msg := e.reset(e.resetLink("racing@thief.example"), "the thief's password 0"); status != http.StatusOK {
+			t.Fatalf("the thief's reset: %d %s", status, msg)
+		}
+		thief := e.loginWith("racing@thief.example", "the thief's password 0")
+
 		var mu sync.Mutex
-		var created []string
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range 4 {
+		var keys, tokens, passwords []string
+		tokens, passwords = append(tokens, thief), append(passwords, "the thief's password 0")
+		latest := func() (string, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			return tokens[len(tokens)-1], passwords[len(passwords)-1]
+		}
+		var wg, running sync.WaitGroup
+		loop := func(step func(i int) bool) {
 			wg.Add(1)
+			running.Add(1)
 			go func() {
 				defer wg.Done()
-				<-start
-				for range 50 {
-					r, err := e.client.CreateAPIKeyWithResponse(context.Background(), client.CreateAPIKeyJSONRequestBody{Name: "in flight"}, bearer(stolen))
-					if err != nil || r.JSON201 == nil {
-						return // the session ended (401): the revert committed
+				for i := range 40 {
+					ok := step(i)
+					if i == 0 {
+						running.Done() // the revert starts once every loop is under way
 					}
-					mu.Lock()
-					created = append(created, r.JSON201.APIKey)
-					mu.Unlock()
+					if !ok {
+						return // refused: the revert committed
+					}
 				}
 			}()
 		}
-		close(start)
+		ctx := context.Background()
+		loop(func(int) bool {
+			token, _ := latest()
+			r, err := e.client.CreateAPIKeyWithResponse(ctx, client.CreateAPIKeyJSONRequestBody{Name: "in flight"}, bearer(token))
+			if err != nil || r.JSON201 == nil {
+				return false
+			}
+			mu.Lock()
+			keys = append(keys, r.JSON201.APIKey)
+			mu.Unlock()
+			return true
+		})
+		var changes sync.Mutex // one password change at a time: each needs the one before
+		loop(func(i int) bool {
+			changes.Lock()
+			defer changes.Unlock()
+			token, current := latest()
+			next := fmt.Sprintf("the thief's password %d", i+1)
+			r, err := e.client.ChangePasswordWithResponse(ctx, client.ChangePasswordJSONRequestBody{CurrentPassword: current, NewPassword: next}, bearer(token))
+			if err != nil || r.JSON200 == nil || r.JSON200.AccessToken == nil {
+				return false
+			}
+			mu.Lock()
+			tokens, passwords = append(tokens, *r.JSON200.AccessToken), append(passwords, next)
+			mu.Unlock()
+			return true
+		})
+		loop(func(i int) bool {
+			token, current := latest()
+			r, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{
+				NewEmail: client.Email(fmt.Sprintf("again%d@thief.example", i)), CurrentPassword: &current}, bearer(token))
+			return err == nil && r.JSON200 != nil
+		})
+		running.Wait()
 		if status, _ := e.revert(revert); status != http.StatusOK {
 			t.Fatalf("revert: %d", status)
 		}
 		wg.Wait()
-		for _, k := range created {
+
+		for _, k := range keys {
 			if status, _ := e.accountsWith(map[string]string{"X-API-Key": k}); status != http.StatusUnauthorized {
-				t.Errorf("a key the stolen session created while the revert ran still answers %d, want 401", status)
+				t.Errorf("a key the thief created while the revert ran answers %d, want 401", status)
 			}
+		}
+		for _, tok := range tokens {
+			if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + tok}); status != http.StatusUnauthorized {
+				t.Errorf("a session of the thief answers %d after the revert, want 401", status)
+			}
+		}
+		for _, pw := range passwords {
+			if r, _ := e.client.LoginWithResponse(ctx, client.LoginJSONRequestBody{Email: "racer@example.com", Password: pw}); r.StatusCode() == http.StatusOK {
+				t.Error("a password the thief set signs in after the revert")
+			}
+		}
+		e.stack.Accounts.Wait()
+		e.stack.Sender.Deliver(ctx)
+		for _, m := range e.smtp.All() {
+			if u, err := url.Parse(m.Link()); err == nil && u.Path == "/confirm-email-change" {
+				if status := e.confirmEmailChange(u.Query().Get("token")); status == http.StatusOK {
+					t.Errorf("an email-change link the thief got while the revert ran confirms (to %v)", m.To)
+				}
+			}
+		}
+		var restored string
+		for _, m := range e.smtp.All() {
+			if u, err := url.Parse(m.Link()); err == nil && u.Path == "/reset-password" && len(m.To) == 1 && m.To[0] == "racer@example.com" {
+				restored = u.Query().Get("token")
+			}
+		}
+		if status, msg := e.reset(restored, "the owner's new password"); status != http.StatusOK {
+			t.Errorf("the owner's reset link from the revert: %d %s, want 200", status, msg)
 		}
 	})
 }

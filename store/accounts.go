@@ -246,6 +246,17 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now ti
 	return s.updateUser(ctx, "set password hash", userID, map[string]any{"password_hash": hash, "updated_at": now.UTC()})
 }
 
+// UserByIDShared reads a user under a shared lock of their row (on PostgreSQL), held until the
+// transaction ends (see SessionVersionShared); ErrNotFound when there is none.
+func (s *Store) UserByIDShared(ctx context.Context, id string) (User, error) {
+	q := s.db.WithContext(ctx).Where("id = ?", id)
+	if s.postgres {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+	}
+	var u User
+	return u, wrap("user by id", q.Take(&u).Error)
+}
+
 // SessionVersionShared reads the user's session version under a shared lock of their row (on
 // PostgreSQL), held until the transaction ends: whatever ends the user's sessions (it updates that
 // row) waits for the transaction, or the transaction waits for it and reads the new version.

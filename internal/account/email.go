@@ -49,7 +49,8 @@ func (s *Service) RequestEmailVerification(ctx context.Context, c Caller) (Verif
 			return VerificationRequest{RetryAfter: wait}, nil
 		}
 	}
-	if err := s.issueLink(ctx, user, store.PurposeEmailVerify, mail.KindEmailVerify, user.Email, "", nil); err != nil {
+	hold := func(tx *store.Store) error { return holdSession(ctx, tx, c) }
+	if err := s.issueLink(ctx, user, store.PurposeEmailVerify, mail.KindEmailVerify, user.Email, "", hold); err != nil {
 		return VerificationRequest{}, err
 	}
 	return VerificationRequest{SentTo: user.Email}, nil
@@ -121,6 +122,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 		}
 	}
 	setPending := func(tx *store.Store) error {
+		if err := holdSession(ctx, tx, c); err != nil {
+			return err
+		}
 		if err := tx.SetPendingEmail(ctx, user.ID, &newEmail, now); err != nil {
 			return err
 		}
@@ -140,7 +144,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, c Caller, newEmail str
 	}
 	switch {
 	case err == nil:
-		err = s.store.Tx(ctx, func(tx *store.Store) error {
+		err = s.txAs(ctx, c, func(tx *store.Store) error {
 			// Newer always retires older: a link to a previous address must stop working here too.
 			if err := tx.RetireTokens(ctx, user.ID, now, store.PurposeEmailChange); err != nil {
 				return err

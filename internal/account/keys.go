@@ -140,7 +140,7 @@ func (s *Service) UpdateKey(ctx context.Context, c Caller, keyID string, p store
 		}
 	}
 	var k store.APIKey
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		var err error
 		if k, err = tx.UpdateAPIKey(ctx, c.organization(), keyID, p, s.now()); err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s *Service) RevokeKey(ctx context.Context, c Caller, keyID string) (store.
 		return store.APIKey{}, err
 	}
 	var k store.APIKey
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		var revoked bool
 		var err error
 		if k, revoked, err = tx.RevokeAPIKey(ctx, c.organization(), keyID, s.now()); err != nil || !revoked {

@@ -19,7 +19,7 @@ func (s *Service) CreateSandbox(ctx context.Context, c Caller, name *string) (st
 	if name != nil {
 		n = strings.TrimSpace(*name)
 	}
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		p, created, err := tx.EnsureSandbox(ctx, c.organization(), n, c.Account.Production().Timezone, s.now())
 		if err != nil || !created {
 			return err
@@ -44,7 +44,7 @@ func (s *Service) ResetSandbox(ctx context.Context, c Caller) error {
 	if err := c.require(PermResetSandbox); err != nil {
 		return err
 	}
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		p, err := tx.ResetSandbox(ctx, c.organization(), s.now())
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func (s *Service) SwitchProject(ctx context.Context, c Caller, projectID string)
 	if !ok {
 		return Session{}, ErrProjectNotFound
 	}
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		if err := tx.SetActiveProject(ctx, account.User.ID, target.ID, s.now()); err != nil {
 			return err
 		}
@@ -105,7 +105,10 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, p store.ProfilePa
 	if p.FullName != nil {
 		p.FullName = new(strings.TrimSpace(*p.FullName))
 	}
-	if err := s.store.UpdateProfile(ctx, c.user().ID, c.organization(), p, s.now()); err != nil {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
+		return tx.UpdateProfile(ctx, c.user().ID, c.organization(), p, s.now())
+	})
+	if err != nil {
 		return store.Account{}, err
 	}
 	return s.store.Account(ctx, c.user().ID, c.organization())

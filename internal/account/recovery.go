@@ -47,6 +47,14 @@ func (s *Service) sendPasswordReset(ctx context.Context, o Origin, email string)
 		return nil
 	}
 	requested := func(tx *store.Store) error {
+		// The address may have changed since it was looked up (a revert, say): the link goes only
+		// to the account's address as it is when the link is made.
+		if current, err := tx.UserByIDShared(ctx, user.ID); err != nil || current.EmailKey != user.EmailKey {
+			if err == nil {
+				err = errAddressMoved
+			}
+			return err
+		}
 		sc, err := homeScope(ctx, tx, user.ID)
 		if err != nil {
 			return err
@@ -54,8 +62,15 @@ func (s *Service) sendPasswordReset(ctx context.Context, o Origin, email string)
 		return s.record(ctx, tx, event{action: ActionPasswordResetRequest, scope: sc, actor: anonymous,
 			resourceType: ResourceUser, resourceID: user.ID, origin: o})
 	}
-	return s.issueLink(ctx, user, store.PurposePasswordReset, mail.KindPasswordReset, user.Email, "", requested)
+	err = s.issueLink(ctx, user, store.PurposePasswordReset, mail.KindPasswordReset, user.Email, "", requested)
+	if errors.Is(err, errAddressMoved) || errors.Is(err, store.ErrNotFound) {
+		return nil // the address is no longer this account's (or the account is gone): nothing to send
+	}
+	return err
 }
+
+// errAddressMoved stops a reset link to an address its account no longer has.
+var errAddressMoved = errors.New("the account's address changed")
 
 // ResetPassword sets a new password with an emailed token. The token is consumed by one
 // conditional UPDATE in the same transaction as the rest, so of concurrent uses exactly one
@@ -319,7 +334,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
 	var version int64
-	err = s.store.Tx(ctx, func(tx *store.Store) error {
+	err = s.txAs(ctx, c, func(tx *store.Store) error {
 		now := s.now()
 		v, err := tx.SetPassword(ctx, user.ID, newHash, now, false)
 		if err != nil {
@@ -346,7 +361,8 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 }
 
 // issueLink creates a one-time token for user and queues the email carrying its link, in one
-// transaction with extra (when not nil); older unused tokens of the same purpose stop working.
+// transaction with extra (when not nil, run first: it may refuse); older unused tokens of the same
+// purpose stop working.
 func (s *Service) issueLink(ctx context.Context, user store.User, purpose, kind, to, newEmail string, extra func(tx *store.Store) error) error {
 	token, hash, err := otp.New()
 	if err != nil {
@@ -365,16 +381,16 @@ func (s *Service) issueLink(ctx context.Context, user store.User, purpose, kind,
 		payload = &to
 	}
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.RetireTokens(ctx, user.ID, now, purpose); err != nil {
 			return err
 		}
 		if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: purpose, Hash: hash, Payload: payload, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
 			return err
-		}
-		if extra != nil {
-			if err := extra(tx); err != nil {
-				return err
-			}
 		}
 		_, err := tx.Enqueue(ctx, store.NewMessage{Kind: kind, To: to, Subject: subject, Text: text, HTML: html}, now)
 		return err

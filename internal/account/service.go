@@ -147,6 +147,31 @@ func (c Caller) actor() actor { return userActor(c.user()) }
 func (c Caller) Role() Role           { return Role(c.Account.Role) }
 func (c Caller) organization() string { return c.Account.Organization.ID }
 
+// holdSession keeps the caller's session from ending until tx ends (a shared lock of their user row,
+// which ending sessions updates) and refuses one that ended while the request ran (ErrSessionEnded):
+// a write the session makes in tx commits before a revert, reset or password change (which then
+// undoes or outlives it) or not at all.
+func holdSession(ctx context.Context, tx *store.Store, c Caller) error {
+	v, err := tx.SessionVersionShared(ctx, c.user().ID)
+	if err != nil {
+		return notFoundAs(err, ErrSessionEnded)
+	}
+	if v != c.user().SessionVersion {
+		return ErrSessionEnded
+	}
+	return nil
+}
+
+// txAs runs fn in a transaction of the caller's session: holdSession first, then fn.
+func (s *Service) txAs(ctx context.Context, c Caller, fn func(tx *store.Store) error) error {
+	return s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := holdSession(ctx, tx, c); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // holdCaller keeps, until tx ends, what the caller's request stands on: their session (a shared lock
 // of their user row, which ending their sessions updates) and their membership (a shared lock of
 // the organization, which removing a member takes exclusively), in that order, the order those
@@ -155,12 +180,8 @@ func (c Caller) organization() string { return c.Account.Organization.ID }
 // which undoes it, or not at all: a request in flight cannot outlive a revert or a removal. With
 // exclusive, the organization is locked exclusively (one team change at a time).
 func holdCaller(ctx context.Context, tx *store.Store, c Caller, exclusive bool) error {
-	v, err := tx.SessionVersionShared(ctx, c.user().ID)
-	if err != nil {
+	if err := holdSession(ctx, tx, c); err != nil {
 		return err
-	}
-	if v != c.user().SessionVersion {
-		return ErrSessionEnded
 	}
 	lock := tx.LockOrganizationShared
 	if exclusive {

@@ -103,7 +103,7 @@ func lastOwnerCheck(ctx context.Context, tx *store.Store, org string) error {
 func (s *Service) RemoveMember(ctx context.Context, c Caller, memberID string) (int64, error) {
 	org := c.organization()
 	var revoked int64
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		if err := tx.LockOrganization(ctx, org); err != nil {
 			return err
 		}
@@ -302,7 +302,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, id string) err
 	if err := c.require(PermManageMembers); err != nil {
 		return err
 	}
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		inv, err := tx.Invitation(ctx, c.organization(), id)
 		if err != nil {
 			return err
@@ -393,7 +393,7 @@ func (s *Service) status(inv store.Invitation) InvitationStatus {
 // used, revoked or expired; of concurrent accepts exactly one wins.
 func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) (Session, error) {
 	var orgID string
-	err := s.store.Tx(ctx, func(tx *store.Store) error {
+	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		var err error
 		orgID, err = s.accept(ctx, tx, c.user(), token, c.Origin)
 		return err
