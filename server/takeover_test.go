@@ -484,3 +484,30 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 		}
 	})
 }
+
+// TestOneUsersConcurrentWritesQueue: writes one session makes at the same time (each holds the
+// session for its transaction) queue one after another; none deadlocks into a 500, and none holds
+// connections long enough to starve anyone else into 503s.
+func TestOneUsersConcurrentWritesQueue(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("busy@example.com", "a perfectly fine password")
+		var wg sync.WaitGroup
+		statuses := make(chan int, 16)
+		for i := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status, _, _ := e.do("PUT", "/v1/auth/profile", fmt.Sprintf(`{"full_name":"Busy %c"}`, 'A'+i),
+					map[string]string{"Authorization": "Bearer " + a.AccessToken})
+				statuses <- status
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		for status := range statuses {
+			if status != http.StatusOK {
+				t.Errorf("a concurrent profile update of one user answered %d, want 200", status)
+			}
+		}
+	})
+}

@@ -246,24 +246,28 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now ti
 	return s.updateUser(ctx, "set password hash", userID, map[string]any{"password_hash": hash, "updated_at": now.UTC()})
 }
 
-// UserByIDShared reads a user under a shared lock of their row (on PostgreSQL), held until the
-// transaction ends (see SessionVersionShared); ErrNotFound when there is none.
-func (s *Store) UserByIDShared(ctx context.Context, id string) (User, error) {
+// lockUserRow is the lock a transaction takes on a user's row before acting for that user: the
+// lock of an update (FOR NO KEY UPDATE, on PostgreSQL), held until the transaction ends. Two
+// transactions for the same user queue one after the other instead of both holding a shared lock
+// and then deadlocking when each updates the row; whatever ends the user's sessions (it updates the
+// row) waits for the transaction, or the transaction waits for it and reads what it wrote.
+var lockUserRow = clause.Locking{Strength: "NO KEY UPDATE"}
+
+// UserByIDLocked reads a user under lockUserRow; ErrNotFound when there is none.
+func (s *Store) UserByIDLocked(ctx context.Context, id string) (User, error) {
 	q := s.db.WithContext(ctx).Where("id = ?", id)
 	if s.postgres {
-		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+		q = q.Clauses(lockUserRow)
 	}
 	var u User
 	return u, wrap("user by id", q.Take(&u).Error)
 }
 
-// SessionVersionShared reads the user's session version under a shared lock of their row (on
-// PostgreSQL), held until the transaction ends: whatever ends the user's sessions (it updates that
-// row) waits for the transaction, or the transaction waits for it and reads the new version.
-func (s *Store) SessionVersionShared(ctx context.Context, userID string) (int64, error) {
+// SessionVersionLocked reads the user's session version under lockUserRow.
+func (s *Store) SessionVersionLocked(ctx context.Context, userID string) (int64, error) {
 	q := s.db.WithContext(ctx).Model(&User{}).Select("session_version").Where("id = ?", userID)
 	if s.postgres {
-		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthShare})
+		q = q.Clauses(lockUserRow)
 	}
 	var v int64
 	return v, wrap("session version", q.Take(&v).Error)

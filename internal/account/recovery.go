@@ -49,7 +49,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, o Origin, email string)
 	requested := func(tx *store.Store) error {
 		// The address may have changed since it was looked up (a revert, say): the link goes only
 		// to the account's address as it is when the link is made.
-		if current, err := tx.UserByIDShared(ctx, user.ID); err != nil || current.EmailKey != user.EmailKey {
+		if current, err := tx.UserByIDLocked(ctx, user.ID); err != nil || current.EmailKey != user.EmailKey {
 			if err == nil {
 				err = errAddressMoved
 			}

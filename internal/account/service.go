@@ -147,12 +147,13 @@ func (c Caller) actor() actor { return userActor(c.user()) }
 func (c Caller) Role() Role           { return Role(c.Account.Role) }
 func (c Caller) organization() string { return c.Account.Organization.ID }
 
-// holdSession keeps the caller's session from ending until tx ends (a shared lock of their user row,
-// which ending sessions updates) and refuses one that ended while the request ran (ErrSessionEnded):
-// a write the session makes in tx commits before a revert, reset or password change (which then
-// undoes or outlives it) or not at all.
+// holdSession keeps the caller's session from ending until tx ends (it locks their user row as an
+// update does, which ending sessions must wait for; the caller's own concurrent writes queue behind
+// it) and refuses one that ended while the request ran (ErrSessionEnded): a write the session makes
+// in tx commits before a revert, reset or password change (which then undoes or outlives it) or not
+// at all.
 func holdSession(ctx context.Context, tx *store.Store, c Caller) error {
-	v, err := tx.SessionVersionShared(ctx, c.user().ID)
+	v, err := tx.SessionVersionLocked(ctx, c.user().ID)
 	if err != nil {
 		return notFoundAs(err, ErrSessionEnded)
 	}
@@ -172,10 +173,9 @@ func (s *Service) txAs(ctx context.Context, c Caller, fn func(tx *store.Store) e
 	})
 }
 
-// holdCaller keeps, until tx ends, what the caller's request stands on: their session (a shared lock
-// of their user row, which ending their sessions updates) and their membership (a shared lock of
-// the organization, which removing a member takes exclusively), in that order, the order those
-// endings take them. It refuses a caller whose sessions ended (ErrSessionEnded) or who was removed
+// holdCaller keeps, until tx ends, what the caller's request stands on: their session (holdSession)
+// and their membership (a shared lock of the organization, which removing a member takes
+// exclusively), in that order, the order those endings take them. It refuses a caller whose sessions ended (ErrSessionEnded) or who was removed
 // (ErrNotAMember) while the request ran. What tx then creates was made either before such an ending,
 // which undoes it, or not at all: a request in flight cannot outlive a revert or a removal. With
 // exclusive, the organization is locked exclusively (one team change at a time).
