@@ -207,16 +207,19 @@ func (s *Service) RemindExpiringKeys(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, k := range keys {
+		var first bool // set by the run that commits (Tx may run fn again)
 		err := s.store.Tx(ctx, func(tx *store.Store) error {
-			first, err := tx.MarkExpiryReminded(ctx, k.ID, now)
-			if err != nil || !first {
+			var err error
+			if first, err = tx.MarkExpiryReminded(ctx, k.ID, now); err != nil || !first {
 				return err
 			}
-			n++
 			return s.tellKeyManagers(ctx, tx, k, mail.KindKeyExpiring, "")
 		})
 		if err != nil {
 			return n, err
+		}
+		if first {
+			n++
 		}
 	}
 	if n > 0 {
