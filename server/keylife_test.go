@@ -82,7 +82,7 @@ func TestKeyRotationWithOverlap(t *testing.T) {
 			t.Errorf("rotating a rotated key: %d %s, want 409 key_not_rotatable", status, c)
 		}
 		revoked := e.createKey(token, client.CreateAPIKeyJSONRequestBody{Name: "gone"})
-		e.do("DELETE", "/v1/api-keys/"+revoked.ID.String(), "", map[string]string{"Authorization": "Bearer " + token})
+		e.must(http.StatusOK, "DELETE", "/v1/api-keys/"+revoked.ID.String(), "", bearerHeader(token))
 		if status, c := code(revoked.ID.String(), `{}`); status != http.StatusConflict || c != "key_not_rotatable" {
 			t.Errorf("rotating a revoked key: %d %s, want 409 key_not_rotatable", status, c)
 		}
@@ -198,10 +198,17 @@ func TestLeakedKeysRevokeThemselves(t *testing.T) {
 			if status, _ := e.accountsWith(map[string]string{"X-API-Key": safe.APIKey}); status != http.StatusOK {
 				t.Errorf("an unreported key: %d, want 200", status)
 			}
+			listed := false
 			for _, k := range e.listKeys(owner.AccessToken) {
-				if k.ID == leaked.ID && !strings.Contains(k.RevokedReason.MustGet(), "github.com/octo/repo") {
-					t.Errorf("revoked_reason = %v, want where it was found", k.RevokedReason)
+				if k.ID == leaked.ID {
+					listed = true
+					if !strings.Contains(k.RevokedReason.MustGet(), "github.com/octo/repo") {
+						t.Errorf("revoked_reason = %v, want where it was found", k.RevokedReason)
+					}
 				}
+			}
+			if !listed {
+				t.Error("the reported key is missing from the key list")
 			}
 			for _, to := range []string{"leaky@example.com", "leaky-editor@example.com"} {
 				if m := e.smtp.WaitFor(t, to, mailWait); !strings.Contains(m.Text, *leaked.Prefix) || strings.Contains(m.Text, leaked.APIKey) {
@@ -215,6 +222,7 @@ func TestLeakedKeysRevokeThemselves(t *testing.T) {
 			if status, _, _ := post(body, signed); status != http.StatusBadRequest {
 				t.Errorf("replayed report: %d, want 400", status)
 			}
+			e.stack.Sender.Deliver(context.Background()) // every notice of the report, the viewer's if any
 			for _, m := range e.smtp.All() {
 				if m.To[0] == "leaky-viewer@example.com" && strings.Contains(m.Subject, "revoked") {
 					t.Error("a viewer, who may not manage keys, was told about the leak")

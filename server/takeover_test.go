@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -393,20 +394,29 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			defer mu.Unlock()
 			return tokens[len(tokens)-1], passwords[len(passwords)-1]
 		}
+		// Each loop goes on until the revert has answered: a step refused before that (a password
+		// change ended the session it used) is tried again with the newest session. The revert
+		// starts once every loop has had a step succeed.
 		var wg, running sync.WaitGroup
+		var reverted atomic.Bool
 		loop := func(step func(i int) bool) {
 			wg.Add(1)
 			running.Add(1)
 			go func() {
 				defer wg.Done()
+				started := false
 				for i := range 40 {
 					ok := step(i)
-					if i == 0 {
-						running.Done() // the revert starts once every loop is under way
+					if ok && !started {
+						started = true
+						running.Done()
 					}
-					if !ok {
-						return // refused: the revert committed
+					if !ok && reverted.Load() {
+						break
 					}
+				}
+				if !started {
+					running.Done()
 				}
 			}()
 		}
@@ -444,10 +454,12 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			return err == nil && r.JSON200 != nil
 		})
 		running.Wait()
-		if status, _ := e.revert(revert); status != http.StatusOK {
+		status, _ := e.revert(revert)
+		reverted.Store(true)
+		wg.Wait()
+		if status != http.StatusOK {
 			t.Fatalf("revert: %d", status)
 		}
-		wg.Wait()
 
 		for _, k := range keys {
 			if status, _ := e.accountsWith(map[string]string{"X-API-Key": k}); status != http.StatusUnauthorized {
@@ -466,12 +478,17 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 		}
 		e.stack.Accounts.Wait()
 		e.stack.Sender.Deliver(ctx)
+		links := 0
 		for _, m := range e.smtp.All() {
-			if u, err := url.Parse(m.Link()); err == nil && u.Path == "/confirm-email-change" {
+			if u, err := url.Parse(m.Link()); err == nil && u.Path == "/confirm-email-change" && strings.HasSuffix(m.To[0], "@thief.example") && strings.HasPrefix(m.To[0], "again") {
+				links++
 				if status := e.confirmEmailChange(u.Query().Get("token")); status == http.StatusOK {
 					t.Errorf("an email-change link the thief got while the revert ran confirms (to %v)", m.To)
 				}
 			}
+		}
+		if links == 0 {
+			t.Error("the thief got no email-change link before the revert: the race was not run")
 		}
 		var restored string
 		for _, m := range e.smtp.All() {

@@ -263,16 +263,6 @@ func (s *Store) UserByIDLocked(ctx context.Context, id string) (User, error) {
 	return u, wrap("user by id", q.Take(&u).Error)
 }
 
-// SessionVersionLocked reads the user's session version under lockUserRow.
-func (s *Store) SessionVersionLocked(ctx context.Context, userID string) (int64, error) {
-	q := s.db.WithContext(ctx).Model(&User{}).Select("session_version").Where("id = ?", userID)
-	if s.postgres {
-		q = q.Clauses(lockUserRow)
-	}
-	var v int64
-	return v, wrap("session version", q.Take(&v).Error)
-}
-
 // SetTimezone records a user's time zone; ErrNotFound when the user is gone.
 func (s *Store) SetTimezone(ctx context.Context, userID, tz string, now time.Time) error {
 	return s.updateUser(ctx, "set timezone", userID, map[string]any{"timezone": tz, "updated_at": now.UTC()})

@@ -381,13 +381,6 @@ func (s *Store) LockOrganizationShared(ctx context.Context, orgID string) error 
 	return wrap("lock organization", q.Take(&id).Error)
 }
 
-// IsMember reports whether the user is a member of the organization.
-func (s *Store) IsMember(ctx context.Context, orgID, userID string) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Membership{}).Where("organization_id = ? AND user_id = ?", orgID, userID).Count(&n).Error
-	return n > 0, wrap("is member", err)
-}
-
 // AddressHeld reports whether email is the former address of an account that may still take it
 // back (an unused "this wasn't me" link): nobody else may register it or move to it meanwhile.
 func (s *Store) AddressHeld(ctx context.Context, email string, now time.Time) (bool, error) {

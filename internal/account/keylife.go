@@ -104,8 +104,9 @@ type LeakVerdict struct {
 // not). ErrReportReplayed when the report was handled before; nothing changes then.
 func (s *Service) ReportLeakedKeys(ctx context.Context, reports []LeakReport, digest string) ([]LeakVerdict, error) {
 	now := s.now()
-	verdicts := make([]LeakVerdict, 0, len(reports))
+	var verdicts []LeakVerdict
 	err := s.store.Tx(ctx, func(tx *store.Store) error {
+		verdicts = make([]LeakVerdict, 0, len(reports)) // anew on each run: Tx may run fn again
 		if err := tx.RecordScanningReport(ctx, digest, now); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrReportReplayed

@@ -153,11 +153,11 @@ func (c Caller) organization() string { return c.Account.Organization.ID }
 // in tx commits before a revert, reset or password change (which then undoes or outlives it) or not
 // at all.
 func holdSession(ctx context.Context, tx *store.Store, c Caller) error {
-	v, err := tx.SessionVersionLocked(ctx, c.user().ID)
+	u, err := tx.UserByIDLocked(ctx, c.user().ID)
 	if err != nil {
 		return notFoundAs(err, ErrSessionEnded)
 	}
-	if v != c.user().SessionVersion {
+	if u.SessionVersion != c.user().SessionVersion {
 		return ErrSessionEnded
 	}
 	return nil
@@ -175,8 +175,8 @@ func (s *Service) txAs(ctx context.Context, c Caller, fn func(tx *store.Store) e
 
 // holdCaller keeps, until tx ends, what the caller's request stands on: their session (holdSession)
 // and their membership (a shared lock of the organization, which removing a member takes
-// exclusively), in that order, the order those endings take them. It refuses a caller whose sessions ended (ErrSessionEnded) or who was removed
-// (ErrNotAMember) while the request ran. What tx then creates was made either before such an ending,
+// exclusively), in that order, the order those endings take them. It refuses a caller whose
+// sessions ended (ErrSessionEnded) or who was removed (ErrNotAMember) while the request ran. What tx then creates was made either before such an ending,
 // which undoes it, or not at all: a request in flight cannot outlive a revert or a removal. With
 // exclusive, the organization is locked exclusively (one team change at a time).
 func holdCaller(ctx context.Context, tx *store.Store, c Caller, exclusive bool) error {
@@ -190,12 +190,8 @@ func holdCaller(ctx context.Context, tx *store.Store, c Caller, exclusive bool) 
 	if err := lock(ctx, c.organization()); err != nil {
 		return err
 	}
-	member, err := tx.IsMember(ctx, c.organization(), c.user().ID)
-	if err != nil {
-		return err
-	}
-	if !member {
-		return ErrNotAMember
+	if _, err := tx.MemberRole(ctx, c.organization(), c.user().ID); err != nil {
+		return notFoundAs(err, ErrNotAMember)
 	}
 	return nil
 }
