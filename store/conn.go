@@ -95,6 +95,33 @@ func (c *retryingConn) read(ctx context.Context, query string, args []driver.Nam
 	return readAll(rows.(*stdlib.Rows))
 }
 
+// readPgx runs a read with pgx's own API and hands its rows to collect; a read that failed because
+// the connection was lost is run once more, with collect called again from the start, on a fresh
+// connection. collect must read every row it wants before returning.
+func (c *retryingConn) readPgx(ctx context.Context, query string, arg any, collect func(pgx.Rows) error) error {
+	err := c.collect(ctx, query, arg, collect)
+	if err != nil && c.lost(ctx) {
+		if rerr := c.reconnect(ctx); rerr != nil {
+			return fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
+		}
+		err = c.collect(ctx, query, arg, collect)
+	}
+	return err
+}
+
+func (c *retryingConn) collect(ctx context.Context, query string, arg any, collect func(pgx.Rows) error) error {
+	rows, err := c.Conn.Conn().Query(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := collect(rows); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
 func (c *retryingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	tx, err := c.Conn.BeginTx(ctx, opts)
 	if err != nil && c.lost(ctx) {

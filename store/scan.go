@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm/schema"
 )
 
@@ -69,16 +70,41 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 
 // scan reads the current row into row (a pointer to the planned struct type).
 func (p *joinPlan) scan(rows *sql.Rows, row any) error {
-	v := reflect.ValueOf(row).Elem()
 	dest := make([]any, len(p.fields))
-	for i, f := range p.fields {
-		fv := v.FieldByIndex(f.index)
-		dest[i] = fv.Addr().Interface()
-		if f.outer && fv.Kind() != reflect.Pointer {
-			dest[i] = orZero(dest[i])
-		}
-	}
+	p.destinations(row, dest)
 	return rows.Scan(dest...)
+}
+
+// readPgx runs a planned join on a connection of pool and reads every row with pgx's own scanning,
+// straight into the row structs' fields: database/sql would first turn each column into a boxed
+// driver.Value and then convert it again into the field, which cost the hottest reads about a
+// fifth of their CPU. Every row is read before any is handed on, so a connection lost halfway
+// through fails here, where the read is tried once more on a fresh connection (retryingConn.readPgx).
+func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan, arg any) ([]R, error) {
+	if s.onQuery != nil {
+		s.onQuery(plan.table)
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var out []R
+	err = conn.Raw(func(driverConn any) error {
+		return driverConn.(*retryingConn).readPgx(ctx, plan.query.postgres, arg, func(rows pgx.Rows) error {
+			out = out[:0] // a second attempt starts over
+			dest := make([]any, len(plan.fields))
+			for rows.Next() {
+				out = append(out, *new(R))
+				plan.destinations(&out[len(out)-1], dest)
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	})
+	return out, err
 }
 
 // orZero wraps a destination that cannot hold NULL so that NULL leaves it at its zero value.
@@ -105,8 +131,32 @@ func (n nullable[T]) Scan(src any) error {
 	return nil
 }
 
-// scanJoin runs a planned join and hands each row to each, in order.
+// destinations points dest at the fields of row (a pointer to the planned struct type), in the
+// order of the query's columns.
+func (p *joinPlan) destinations(row any, dest []any) {
+	v := reflect.ValueOf(row).Elem()
+	for i, f := range p.fields {
+		fv := v.FieldByIndex(f.index)
+		dest[i] = fv.Addr().Interface()
+		if f.outer && fv.Kind() != reflect.Pointer {
+			dest[i] = orZero(dest[i])
+		}
+	}
+}
+
+// scanJoin runs a planned join and hands each row to each, in order. On PostgreSQL outside a
+// transaction, the rows are read by pgx itself (see readPgx); otherwise through database/sql.
 func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, each func(*R)) error {
+	if pool, ok := s.db.Statement.ConnPool.(*sql.DB); ok && s.postgres {
+		rows, err := readPgx[R](ctx, s, pool, plan, arg)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			each(&rows[i])
+		}
+		return nil
+	}
 	rows, err := s.queryRows(ctx, plan.table, plan.query, arg)
 	if err != nil {
 		return err
