@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	gojson "github.com/goccy/go-json"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 // TestHotAnswersEncodeAsEncodingJSON: for each answer writeJSON encodes, random values (strings
@@ -19,7 +24,7 @@ import (
 // Encoder, which the generated code uses for every other answer.
 func TestHotAnswersEncodeAsEncodingJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, v := range []any{new(gen.GetMe200JSONResponse), new(gen.ListPinterestAccounts200JSONResponse), new(gen.GetHealth200JSONResponse)} {
+	for _, v := range []any{new(gen.GetMe200JSONResponse), new(gen.GetHealth200JSONResponse)} {
 		for i := range 300 {
 			fill(rng, reflect.ValueOf(v).Elem(), 0)
 			var want, got bytes.Buffer
@@ -33,6 +38,74 @@ func TestHotAnswersEncodeAsEncodingJSON(t *testing.T) {
 				t.Fatalf("%T #%d encodes differently:\nencoding/json: %s\ngoccy/go-json: %s", v, i, want.Bytes(), got.Bytes())
 			}
 		}
+	}
+}
+
+// TestAccountsAnswerEncodesAsGenerated: the API-key read's wire form of random stored accounts
+// encodes to the bytes encoding/json makes of the generated type, filled as the contract shapes it
+// (apiPinterestAccount), ids in any spelling included.
+func TestAccountsAnswerEncodesAsGenerated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 500 {
+		stored := make([]store.PinterestAccount, rng.IntN(4))
+		for j := range stored {
+			fill(rng, reflect.ValueOf(&stored[j]).Elem(), 0)
+			stored[j].ID, stored[j].ProjectID = randomID(rng), randomID(rng)
+			if rng.IntN(3) == 0 {
+				stored[j].MissingScopes = ""
+			}
+			if rng.IntN(3) == 0 {
+				at := stored[j].CreatedAt.In(time.FixedZone("", 3600))
+				stored[j].CreatedAt, stored[j].TokenExpiresAt = at, &at
+			}
+		}
+		want := gen.ListPinterestAccounts200JSONResponse{}
+		got := accountsAnswer{}
+		for _, a := range stored {
+			want = append(want, apiPinterestAccount(a))
+			got = append(got, wirePinterestAccount(a))
+		}
+		var wantBuf bytes.Buffer
+		if err := json.NewEncoder(&wantBuf).Encode(want); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		if err := got.VisitListPinterestAccountsResponse(rec); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(wantBuf.Bytes(), rec.Body.Bytes()) {
+			t.Fatalf("#%d encodes differently:\ngenerated: %s\nwire:      %s", i, wantBuf.Bytes(), rec.Body.Bytes())
+		}
+	}
+}
+
+// randomID is a random UUID, spelled in lower or upper case.
+func randomID(rng *rand.Rand) string {
+	var u uuid.UUID
+	for i := range u {
+		u[i] = byte(rng.IntN(256))
+	}
+	if rng.IntN(4) == 0 {
+		return strings.ToUpper(u.String())
+	}
+	return u.String()
+}
+
+// apiPinterestAccount is a stored account as the generated type carries it: the reference the
+// wire form is held to.
+func apiPinterestAccount(a store.PinterestAccount) gen.PinterestAccount {
+	missing := []string{}
+	if a.MissingScopes != "" {
+		missing = strings.Split(a.MissingScopes, ",")
+	}
+	reconnect := a.ReconnectRequired
+	return gen.PinterestAccount{
+		ID: apiUUID(a.ID), WorkspaceID: apiUUID(a.ProjectID), PinterestUserID: a.PinterestUserID,
+		DisplayName: nullableString(a.DisplayName), Username: nullableString(a.Username), Scopes: a.Scopes,
+		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), RevokedAt: nullableTime(a.RevokedAt),
+		TokenExpiresAt: nullableTime(a.TokenExpiresAt), HealthStatus: nullableString(a.HealthStatus),
+		HealthMessage: nullableString(a.HealthMessage), HealthCheckedAt: nullableTime(a.HealthCheckedAt),
+		ReconnectRequired: &reconnect, MissingScopes: &missing,
 	}
 }
 

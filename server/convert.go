@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -203,22 +202,6 @@ func apiProjects(a store.Account, active store.Project) gen.ProjectsContext {
 		ps = append(ps, apiProject(p))
 	}
 	return gen.ProjectsContext{Organization: apiOrganization(a.Organization), ActiveProject: apiProject(active), Projects: ps}
-}
-
-func apiPinterestAccount(a store.PinterestAccount) gen.PinterestAccount {
-	missing := []string{}
-	if a.MissingScopes != "" {
-		missing = strings.Split(a.MissingScopes, ",")
-	}
-	reconnect := a.ReconnectRequired
-	return gen.PinterestAccount{
-		ID: apiUUID(a.ID), WorkspaceID: apiUUID(a.ProjectID), PinterestUserID: a.PinterestUserID,
-		DisplayName: nullableString(a.DisplayName), Username: nullableString(a.Username), Scopes: a.Scopes,
-		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), RevokedAt: nullableTime(a.RevokedAt),
-		TokenExpiresAt: nullableTime(a.TokenExpiresAt), HealthStatus: nullableString(a.HealthStatus),
-		HealthMessage: nullableString(a.HealthMessage), HealthCheckedAt: nullableTime(a.HealthCheckedAt),
-		ReconnectRequired: &reconnect, MissingScopes: &missing,
-	}
 }
 
 func apiProfile(a store.Account) gen.Profile {

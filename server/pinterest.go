@@ -19,7 +19,7 @@ func (s *Server) ListPinterestAccounts(ctx context.Context, _ gen.ListPinterestA
 	}
 	out := make(accountsAnswer, 0, len(accounts))
 	for _, a := range accounts {
-		out = append(out, apiPinterestAccount(a))
+		out = append(out, wirePinterestAccount(a))
 	}
 	return out, nil
 }
