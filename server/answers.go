@@ -11,6 +11,7 @@ import (
 	gojson "github.com/goccy/go-json"
 
 	"github.com/pinbridge/pinbridge-auth/gen"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -21,10 +22,91 @@ import (
 // Content-Length. Every other answer keeps the generated encoder.
 
 type (
-	meAnswer       gen.GetMe200JSONResponse
+	meAnswer       meWire
 	accountsAnswer []pinterestAccountWire
 	healthAnswer   gen.GetHealth200JSONResponse
 )
+
+// meWire is gen.MeResponse as apiMe fills it, built straight from the account
+// (TestMeAnswerEncodesAsGenerated): ids as stored instead of parsed into UUIDs and written back
+// through MarshalText, about seventeen of them per answer with three organizations.
+type meWire struct {
+	ActiveProject          workspaceWire    `json:"active_project"`
+	AvailableOrganizations []orgSessionWire `json:"available_organizations"`
+	Organization           organizationWire `json:"organization"`
+	OrganizationRole       string           `json:"organization_role"`
+	Permissions            gen.Permissions  `json:"permissions"`
+	Projects               []workspaceWire  `json:"projects"`
+	User                   userWire         `json:"user"`
+	Workspace              workspaceWire    `json:"workspace"`
+}
+
+type orgSessionWire struct {
+	ActiveProject    workspaceWire    `json:"active_project"`
+	Organization     organizationWire `json:"organization"`
+	OrganizationRole string           `json:"organization_role"`
+	Permissions      gen.Permissions  `json:"permissions"`
+	Projects         []workspaceWire  `json:"projects"`
+}
+
+type organizationWire struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type workspaceWire struct {
+	CreatedAt   time.Time `json:"created_at"` // always set, so never omitted
+	Environment string    `json:"environment"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Plan        string    `json:"plan"`
+	Timezone    string    `json:"timezone"`
+}
+
+type userWire struct {
+	CreatedAt     time.Time `json:"created_at"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	FullName      string    `json:"full_name"` // always set (apiUser), never null
+	ID            string    `json:"id"`
+	Timezone      string    `json:"timezone"`
+}
+
+// wireMe is apiMe's answer in wire form.
+func wireMe(a store.Account, active store.Project) meWire {
+	current, available := orgSessions(a, active, wireOrgSession)
+	u := a.User
+	return meWire{
+		User: userWire{
+			ID: wireID(u.ID), Email: u.Email, FullName: u.FullName, Timezone: u.Timezone,
+			EmailVerified: u.EmailVerifiedAt != nil, CreatedAt: u.CreatedAt.UTC(),
+		},
+		Organization: current.Organization, ActiveProject: current.ActiveProject, Projects: current.Projects,
+		Workspace: current.ActiveProject, OrganizationRole: current.OrganizationRole, Permissions: current.Permissions,
+		AvailableOrganizations: available,
+	}
+}
+
+func wireOrgSession(o store.OrganizationAccess, active store.Project) orgSessionWire {
+	projects := make([]workspaceWire, 0, len(o.Projects))
+	for _, p := range o.Projects {
+		projects = append(projects, wireWorkspace(p))
+	}
+	return orgSessionWire{
+		Organization:     organizationWire{ID: wireID(o.Organization.ID), Name: o.Organization.Name},
+		OrganizationRole: o.Role,
+		Permissions:      apiPermissions(account.Role(o.Role)),
+		ActiveProject:    wireWorkspace(active),
+		Projects:         projects,
+	}
+}
+
+func wireWorkspace(p store.Project) workspaceWire {
+	return workspaceWire{
+		ID: wireID(p.ID), Name: p.Name, Environment: p.Environment, Timezone: p.Timezone, Plan: p.Plan,
+		CreatedAt: p.CreatedAt.UTC(),
+	}
+}
 
 // pinterestAccountWire is gen.PinterestAccount as apiPinterestAccount fills it, built straight from
 // the stored account: every nullable field is set (null or a value) and every optional one present,
@@ -85,7 +167,7 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 func (a meAnswer) VisitGetMeResponse(w http.ResponseWriter) error {
-	return writeJSON(w, http.StatusOK, gen.GetMe200JSONResponse(a))
+	return writeJSON(w, http.StatusOK, meWire(a))
 }
 
 func (a accountsAnswer) VisitListPinterestAccountsResponse(w http.ResponseWriter) error {

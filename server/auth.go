@@ -48,7 +48,7 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 // GetMe is the session's account and active project, as authentication loaded them.
 func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMeResponseObject, error) {
 	p := principalFrom(ctx)
-	return meAnswer(apiMe(*p.account, p.project)), nil
+	return meAnswer(wireMe(*p.account, p.project)), nil
 }
 
 // limitReauthentication applies the limits of a login to a request that sends the current password

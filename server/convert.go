@@ -73,33 +73,25 @@ func apiOrgSession(o store.OrganizationAccess, active store.Project) gen.OrgSess
 	}
 }
 
-// apiCurrentOrg is the account's current organization as a session on project active sees it.
-func apiCurrentOrg(a store.Account, active store.Project) gen.OrgSession {
-	return apiOrgSession(store.OrganizationAccess{Organization: a.Organization, Role: a.Role, Projects: a.Projects}, active)
-}
-
-// apiAvailableOrganizations is one OrgSession per organization of the user: the current one with
-// the session's active project, the others with their production project.
-func apiAvailableOrganizations(a store.Account, active store.Project) []gen.OrgSession {
-	return availableWith(a, apiCurrentOrg(a, active))
-}
-
-// availableWith is apiAvailableOrganizations with the current organization's entry already made.
-func availableWith(a store.Account, current gen.OrgSession) []gen.OrgSession {
-	out := make([]gen.OrgSession, 0, len(a.Organizations))
+// orgSessions builds the session view of each organization of the account, in the account's
+// order: the current one with the session's active project (also returned alone), the others
+// with their production project.
+func orgSessions[T any](a store.Account, active store.Project, build func(store.OrganizationAccess, store.Project) T) (current T, all []T) {
+	current = build(store.OrganizationAccess{Organization: a.Organization, Role: a.Role, Projects: a.Projects}, active)
+	all = make([]T, 0, len(a.Organizations))
 	for _, o := range a.Organizations {
 		if o.Organization.ID == a.Organization.ID {
-			out = append(out, current)
+			all = append(all, current)
 			continue
 		}
-		out = append(out, apiOrgSession(o, o.Projects[0])) // production first
+		all = append(all, build(o, o.Projects[0])) // production first
 	}
-	return out
+	return current, all
 }
 
 // apiMe is the session view of an account with its active project.
 func apiMe(a store.Account, active store.Project) gen.MeResponse {
-	current := apiCurrentOrg(a, active)
+	current, available := orgSessions(a, active, apiOrgSession)
 	return gen.MeResponse{
 		User:                   apiUser(a.User),
 		Organization:           current.Organization,
@@ -108,7 +100,7 @@ func apiMe(a store.Account, active store.Project) gen.MeResponse {
 		Workspace:              current.ActiveProject,
 		OrganizationRole:       current.OrganizationRole,
 		Permissions:            current.Permissions,
-		AvailableOrganizations: availableWith(a, current),
+		AvailableOrganizations: available,
 	}
 }
 

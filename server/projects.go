@@ -47,11 +47,11 @@ func (s *Server) SwitchProject(ctx context.Context, req gen.SwitchProjectRequest
 		return nil, err
 	}
 	pc := apiProjects(sess.Account, sess.Project)
-	current := apiCurrentOrg(sess.Account, sess.Project)
+	current, available := orgSessions(sess.Account, sess.Project, apiOrgSession)
 	return gen.SwitchProject200JSONResponse{
 		Organization: pc.Organization, ActiveProject: pc.ActiveProject, Projects: pc.Projects,
 		OrganizationRole: current.OrganizationRole, Permissions: current.Permissions,
-		AvailableOrganizations: apiAvailableOrganizations(sess.Account, sess.Project),
+		AvailableOrganizations: available,
 		AccessToken:            sess.Token, TokenType: gen.ProjectSwitchedTokenTypeBearer,
 		ExpiresIn: int(sess.TTL / time.Second),
 	}, nil
