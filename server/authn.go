@@ -91,8 +91,12 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 	if acc == accessPublic {
 		return next
 	}
+	load := s.store.Account
+	if summaryOperations[strings.ToLower(operationID)] {
+		load = s.store.AccountSummary
+	}
 	return func(c echo.Context, request any) (any, error) {
-		p, err := s.principalFor(c.Request(), acc)
+		p, err := s.principalFor(c.Request(), acc, load)
 		if err != nil {
 			return nil, err
 		}
@@ -104,6 +108,15 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 		return next(c, request)
 	}
 }
+
+// summaryOperations are the operations whose handlers read no more of the session's account than
+// store.AccountSummary holds (no password hash, pending email change or billing profile): their
+// authentication reads the narrower join. Each is the read of a session's own view; anything that
+// acts for the user (callerOf) needs the whole account.
+var summaryOperations = map[string]bool{"getme": true}
+
+// accountLoader reads a user's account in one organization (store.Account or AccountSummary).
+type accountLoader func(ctx context.Context, userID, orgID string) (store.Account, error)
 
 // credential picks the request's credential: Authorization when present, else X-API-Key.
 func credential(r *http.Request) (value string, isKey bool, present bool) {
@@ -130,7 +143,7 @@ func hasKeyPrefix(v string) bool {
 	return false
 }
 
-func (s *Server) principalFor(r *http.Request, acc access) (*principal, error) {
+func (s *Server) principalFor(r *http.Request, acc access, load accountLoader) (*principal, error) {
 	value, isKey, present := credential(r)
 	switch {
 	case !present && acc == accessSessionOrKey:
@@ -142,18 +155,18 @@ func (s *Server) principalFor(r *http.Request, acc access) (*principal, error) {
 	case value == "":
 		return nil, errInvalidAccessToken
 	}
-	return s.sessionPrincipal(r.Context(), value)
+	return s.sessionPrincipal(r.Context(), value, load)
 }
 
 // sessionPrincipal accepts a session JWT whose user, organization and project still exist and
 // which carries the user's current session version: ending a user's sessions (password reset or
 // change) increments it, so every token issued before is refused, even within the same second.
-func (s *Server) sessionPrincipal(ctx context.Context, token string) (*principal, error) {
+func (s *Server) sessionPrincipal(ctx context.Context, token string, load accountLoader) (*principal, error) {
 	claims, err := s.sessions.Parse(token)
 	if err != nil {
 		return nil, errInvalidAccessToken
 	}
-	account, err := s.store.Account(ctx, claims.Subject, claims.OrganizationID)
+	account, err := load(ctx, claims.Subject, claims.OrganizationID)
 	if err != nil {
 		return nil, notFoundAs(err, errInvalidAccessToken)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,4 +135,37 @@ func decodeSegment(t *testing.T, segment string, v any) {
 	if err := dec.Decode(v); err != nil {
 		t.Fatalf("segment %s is not JSON: %v", raw, err)
 	}
+}
+
+// TestMeShowsWhatLoginShows: me reads a narrower join than login (store.AccountSummary), and still
+// answers every field as login does, for a verified user with a name, a sandbox and a second
+// organization; only the token fields are login's own.
+func TestMeShowsWhatLoginShows(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("summary@example.com", "a perfectly fine password")
+		e.verify(a.AccessToken, "summary@example.com")
+		e.sandbox(a.AccessToken)
+		owner := e.register("other-owner@example.com", "a perfectly fine password")
+		_, link := e.invite(owner.AccessToken, "summary@example.com", "editor")
+		if status, _ := e.accept(a.AccessToken, link); status != http.StatusOK {
+			t.Fatalf("accept: %d", status)
+		}
+		status, _, login := e.do("POST", "/v1/auth/login", `{"email":"summary@example.com","password":"a perfectly fine password"}`, nil)
+		if status != http.StatusOK {
+			t.Fatalf("login: %d %v", status, login)
+		}
+		_, _, me := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + login["access_token"].(string)})
+		if user := me["user"].(map[string]any); user["email_verified"] != true || user["full_name"] == "" {
+			t.Fatalf("me user = %v: the test wants a verified user with a name", user)
+		}
+		if orgs := me["available_organizations"].([]any); len(orgs) != 2 {
+			t.Fatalf("me lists %d organizations, want 2", len(orgs))
+		}
+		for _, k := range []string{"access_token", "token_type", "expires_in"} {
+			delete(login, k)
+		}
+		if !reflect.DeepEqual(me, login) {
+			t.Errorf("me    = %v\nlogin = %v", me, login)
+		}
+	})
 }

@@ -36,6 +36,9 @@ type joined struct {
 	field string
 	alias string
 	outer bool
+	// only, when set, are the columns read (the model's other fields keep their zero values);
+	// otherwise every column of the model.
+	only []string
 }
 
 // newJoinPlan plans rows of type R (a struct whose named fields are models) for the query
@@ -58,9 +61,17 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 		if p.table == "" {
 			p.table = sch.Table
 		}
-		for _, name := range sch.DBNames {
+		names := sch.DBNames
+		if part.only != nil {
+			names = part.only
+		}
+		for _, name := range names {
+			field, ok := sch.FieldsByDBName[name]
+			if !ok {
+				panic(fmt.Sprintf("join plan: %s has no column %s", sch.Table, name))
+			}
 			cols = append(cols, part.alias+"."+name)
-			index := append(append([]int{}, sf.Index...), sch.FieldsByDBName[name].StructField.Index...)
+			index := append(append([]int{}, sf.Index...), field.StructField.Index...)
 			p.fields = append(p.fields, planField{index: index, outer: part.outer})
 		}
 	}

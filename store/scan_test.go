@@ -11,9 +11,10 @@ import (
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
-// TestAuthenticationJoinsMatchGORM: the two joins read past GORM (Account, APIKeyAccess) give
-// exactly the rows GORM's own loading gives, every column included, and a key sees the accounts it
-// may act on: all of its project's, only those it names, or none.
+// TestAuthenticationJoinsMatchGORM: the joins read past GORM (Account, APIKeyAccess) give exactly
+// the rows GORM's own loading gives, every column included; AccountSummary gives the same account
+// with only its fields; and a key sees the accounts it may act on: all of its project's, only those
+// it names, or none.
 func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -38,6 +39,29 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 		}
 		if len(got.Projects) != 2 || got.Projects[0].Environment != store.EnvironmentProduction || !reflect.DeepEqual(got.Projects, projects) {
 			t.Errorf("Account projects = %+v\nGORM loads         %+v (production first)", got.Projects, projects)
+		}
+
+		// AccountSummary: the same account with only the summary's fields.
+		summary, err := st.AccountSummary(ctx, a.User.ID, a.Organization.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := got.User
+		want := store.Account{User: store.User{ID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, FullName: u.FullName,
+			Timezone: u.Timezone, EmailVerifiedAt: u.EmailVerifiedAt, SessionVersion: u.SessionVersion, ActiveProjectID: u.ActiveProjectID,
+			CreatedAt: u.CreatedAt}}
+		for _, o := range got.Organizations {
+			ps := make([]store.Project, 0, len(o.Projects))
+			for _, p := range o.Projects {
+				p.UpdatedAt = time.Time{}
+				ps = append(ps, p)
+			}
+			want.Organizations = append(want.Organizations, store.OrganizationAccess{
+				Organization: store.Organization{ID: o.Organization.ID, Name: o.Organization.Name}, Role: o.Role, Projects: ps})
+		}
+		want.Organization, want.Role, want.Projects = want.Organizations[0].Organization, want.Organizations[0].Role, want.Organizations[0].Projects
+		if u.PasswordHash == "" || !reflect.DeepEqual(summary, want) {
+			t.Errorf("AccountSummary = %+v\nwant             %+v", summary, want)
 		}
 
 		accounts, err := st.PinterestAccounts(ctx, sandbox.ID)
