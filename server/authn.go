@@ -91,9 +91,9 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 	if acc == accessPublic {
 		return next
 	}
-	load := s.store.Account
+	load := principalLoad{account: s.store.Account, key: s.store.APIKeyAccess}
 	if summaryOperations[strings.ToLower(operationID)] {
-		load = s.store.AccountSummary
+		load = principalLoad{account: s.store.AccountSummary, key: s.store.APIKeyAccessSummary}
 	}
 	return func(c echo.Context, request any) (any, error) {
 		p, err := s.principalFor(c.Request(), acc, load)
@@ -109,14 +109,19 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 	}
 }
 
-// summaryOperations are the operations whose handlers read no more of the session's account than
-// store.AccountSummary holds (no password hash, pending email change or billing profile): their
-// authentication reads the narrower join. Each is the read of a session's own view; anything that
-// acts for the user (callerOf) needs the whole account.
-var summaryOperations = map[string]bool{"getme": true}
+// summaryOperations are the operations whose handlers read no more of the caller than the
+// summaries hold: of a session's account, what store.AccountSummary reads (no password hash,
+// pending email change or billing profile); of an API key, what store.APIKeyAccessSummary reads (no
+// name, prefix or creator). Their authentication reads the narrower joins. Each is a read that
+// records nothing; anything that acts for the caller (callerOf, activity events) needs the whole.
+var summaryOperations = map[string]bool{"getme": true, "listpinterestaccounts": true}
 
-// accountLoader reads a user's account in one organization (store.Account or AccountSummary).
-type accountLoader func(ctx context.Context, userID, orgID string) (store.Account, error)
+// principalLoad reads what authentication needs of a session's account and of an API key: all of
+// it, or the summaries.
+type principalLoad struct {
+	account func(ctx context.Context, userID, orgID string) (store.Account, error)
+	key     func(ctx context.Context, hash string) (store.KeyAccess, error)
+}
 
 // credential picks the request's credential: Authorization when present, else X-API-Key.
 func credential(r *http.Request) (value string, isKey bool, present bool) {
@@ -143,7 +148,7 @@ func hasKeyPrefix(v string) bool {
 	return false
 }
 
-func (s *Server) principalFor(r *http.Request, acc access, load accountLoader) (*principal, error) {
+func (s *Server) principalFor(r *http.Request, acc access, load principalLoad) (*principal, error) {
 	value, isKey, present := credential(r)
 	switch {
 	case !present && acc == accessSessionOrKey:
@@ -151,17 +156,17 @@ func (s *Server) principalFor(r *http.Request, acc access, load accountLoader) (
 	case !present:
 		return nil, errMissingAccessToken
 	case isKey:
-		return s.keyPrincipal(r.Context(), value, acc, r.Method)
+		return s.keyPrincipal(r.Context(), value, acc, r.Method, load.key)
 	case value == "":
 		return nil, errInvalidAccessToken
 	}
-	return s.sessionPrincipal(r.Context(), value, load)
+	return s.sessionPrincipal(r.Context(), value, load.account)
 }
 
 // sessionPrincipal accepts a session JWT whose user, organization and project still exist and
 // which carries the user's current session version: ending a user's sessions (password reset or
 // change) increments it, so every token issued before is refused, even within the same second.
-func (s *Server) sessionPrincipal(ctx context.Context, token string, load accountLoader) (*principal, error) {
+func (s *Server) sessionPrincipal(ctx context.Context, token string, load func(ctx context.Context, userID, orgID string) (store.Account, error)) (*principal, error) {
 	claims, err := s.sessions.Parse(token)
 	if err != nil {
 		return nil, errInvalidAccessToken
@@ -186,12 +191,13 @@ func (s *Server) sessionPrincipal(ctx context.Context, token string, load accoun
 // read fresh on every request so a revocation is effective on the next request on every instance.
 // A valid key on a session-only operation gets 403 session_required; one without the scope its
 // method needs gets 403 insufficient_scope.
-func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, method string) (*principal, error) {
+func (s *Server) keyPrincipal(ctx context.Context, value string, acc access, method string,
+	load func(ctx context.Context, hash string) (store.KeyAccess, error)) (*principal, error) {
 	if _, err := apikey.Check(value); err != nil {
 		return nil, errInvalidAPIKey
 	}
 	hash := apikey.Hash(value)
-	access, err := s.store.APIKeyAccess(ctx, hash)
+	access, err := load(ctx, hash)
 	if err != nil {
 		return nil, notFoundAs(err, errInvalidAPIKey)
 	}

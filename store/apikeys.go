@@ -123,12 +123,23 @@ type KeyAccess struct {
 // query: authentication runs it on every API-key request. ErrNotFound when no key has this hash.
 // The caller still checks that the key is usable (not revoked, not expired).
 func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error) {
+	return s.apiKeyAccess(ctx, keyAccessJoin(), hash)
+}
+
+// APIKeyAccessSummary is APIKeyAccess with only what authenticating the key checks of it: its id,
+// project, organization, secret hash, scopes, accounts, last use, expiry and revocation. Its name,
+// prefix, creator, rotation links and other fields are zero; the accounts are whole.
+func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess, error) {
+	return s.apiKeyAccess(ctx, keyAccessSummaryJoin(), hash)
+}
+
+func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, error) {
 	var (
 		ka    KeyAccess
 		found bool
 		only  []string
 	)
-	err := scanJoin(ctx, s, keyAccessJoin(), hash, func(row *keyAccessRow) {
+	err := scanJoin(ctx, s, plan, hash, func(row *keyAccessRow) {
 		if !found {
 			found, ka, only = true, KeyAccess{Key: row.Key, Accounts: []PinterestAccount{}}, row.Key.AccountIDs()
 		}
@@ -154,10 +165,20 @@ type keyAccessRow struct {
 
 // keyAccessJoin joins a key with its project's accounts, oldest first.
 var keyAccessJoin = sync.OnceValue(func() *joinPlan {
-	return newJoinPlan[keyAccessRow]("FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id"+
-		" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id",
+	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
 		joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
 })
+
+// keyAccessSummaryJoin is keyAccessJoin reading only the key's columns of APIKeyAccessSummary.
+var keyAccessSummaryJoin = sync.OnceValue(func() *joinPlan {
+	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
+		joined{field: "Key", alias: "k", only: []string{"id", "project_id", "organization_id", "secret_hash", "scopes",
+			"pinterest_account_ids", "last_used_at", "expires_at", "revoked_at"}},
+		joined{field: "Account", alias: "a", outer: true})
+})
+
+const keyAccessJoinRest = "FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id" +
+	" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id"
 
 // APIKeyInOrganization finds a key of the organization; ErrNotFound for a key that does not exist
 // or belongs to another organization.

@@ -102,6 +102,16 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 			if !reflect.DeepEqual(access.Accounts, c.want) {
 				t.Errorf("%s: accounts = %+v\nwant %+v", c.key.Name, access.Accounts, c.want)
 			}
+			summary, err := st.APIKeyAccessSummary(ctx, c.key.SecretHash)
+			if err != nil {
+				t.Fatalf("%s summary: %v", c.key.Name, err)
+			}
+			k := c.key
+			wantKey := store.APIKey{ID: k.ID, ProjectID: k.ProjectID, OrganizationID: k.OrganizationID, SecretHash: k.SecretHash,
+				Scopes: k.Scopes, PinterestAccountIDs: k.PinterestAccountIDs, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+			if k.ExpiresAt == nil || !reflect.DeepEqual(summary.Key, wantKey) || !reflect.DeepEqual(summary.Accounts, c.want) {
+				t.Errorf("%s: summary = %+v\nwant %+v and the accounts", c.key.Name, summary, wantKey)
+			}
 		}
 		if _, err := st.APIKeyAccess(ctx, "no-such-hash"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown hash: %v, want ErrNotFound", err)
