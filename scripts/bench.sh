@@ -167,11 +167,14 @@ first="$base/v1/activity-logs?limit=50"
 [ "$(curl -fs "$deep" -H "Authorization: Bearer $token" | json 'len(d["items"])')" = 50 ] || { echo "bench: the deep page is not full" >&2; exit 1; }
 
 cport=$(pick_port)
+while [ "$cport" = "$port" ] || ss -ltn 2>/dev/null | grep -q ":$cport "; do cport=$(pick_port); done
 bin/bench-ceiling serve -addr "127.0.0.1:$cport" -db "$dburl" -conns "$POOL" >"$work/ceiling.log" 2>&1 &
 ceiling_pid=$!
 pids+=("$ceiling_pid")
 ctoken=$(bin/bench-ceiling token "$user_id")
-for _ in $(seq 1 200); do curl -fs -o /dev/null -H "Authorization: Bearer $ctoken" "http://127.0.0.1:$cport/me" && break; sleep 0.05; done
+ceiling_up=0
+for _ in $(seq 1 200); do curl -fs -o /dev/null -H "Authorization: Bearer $ctoken" "http://127.0.0.1:$cport/me" && { ceiling_up=1; break; }; sleep 0.05; done
+[ "$ceiling_up" = 1 ] || { echo "bench: the ceiling did not come up on port $cport" >&2; cat "$work/ceiling.log" >&2; exit 1; }
 
 results="$work/results.jsonl"
 : >"$results"
