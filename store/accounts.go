@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -186,8 +188,18 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 }
 
 func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID string) (Account, error) {
+	var rows []accountRow
+	err := scanJoin(ctx, s, plan, userID, func(row *accountRow) { rows = append(rows, *row) })
+	if err != nil {
+		return Account{}, wrap("account", err)
+	}
+	ordered := make([]*accountRow, len(rows))
+	for i := range rows {
+		ordered[i] = &rows[i]
+	}
+	slices.SortFunc(ordered, compareAccountRows)
 	var a Account
-	err := scanJoin(ctx, s, plan, userID, func(row *accountRow) {
+	for _, row := range ordered {
 		if a.Organizations == nil {
 			a = Account{User: row.User, Organizations: make([]OrganizationAccess, 0, 1)}
 		}
@@ -197,9 +209,6 @@ func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID strin
 			n++
 		}
 		a.Organizations[n-1].Projects = append(a.Organizations[n-1].Projects, row.Project)
-	})
-	if err != nil {
-		return Account{}, wrap("account", err)
 	}
 	if a.Organizations == nil {
 		return Account{}, fmt.Errorf("account: %w", ErrNotFound)
@@ -231,10 +240,29 @@ type accountRow struct {
 	Project      Project
 }
 
+// accountJoinRest is the join of Account and AccountSummary. Its few rows are put in order by
+// compareAccountRows rather than by PostgreSQL, which would sort the whole wide rows first.
 const accountJoinRest = "FROM users u JOIN memberships m ON m.user_id = u.id" +
 	" JOIN organizations o ON o.id = m.organization_id" +
 	" JOIN projects p ON p.organization_id = m.organization_id" +
-	" WHERE u.id = ? ORDER BY m.created_at, m.organization_id, CASE WHEN p.environment = 'production' THEN 0 ELSE 1 END, p.created_at"
+	" WHERE u.id = ?"
+
+// compareAccountRows orders the rows of the account join: organizations in the order the user
+// joined them, and within each, production first, then by creation.
+func compareAccountRows(a, b *accountRow) int {
+	return cmp.Or(a.Membership.CreatedAt.Compare(b.Membership.CreatedAt),
+		cmp.Compare(a.Organization.ID, b.Organization.ID),
+		cmp.Compare(productionFirst(a.Project), productionFirst(b.Project)),
+		a.Project.CreatedAt.Compare(b.Project.CreatedAt),
+		cmp.Compare(a.Project.ID, b.Project.ID))
+}
+
+func productionFirst(p Project) int {
+	if p.Environment == EnvironmentProduction {
+		return 0
+	}
+	return 1
+}
 
 // accountJoin joins a user's memberships, organizations and projects: organizations in the order
 // the user joined them, production first within each.
@@ -249,7 +277,7 @@ var accountSummaryJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[accountRow](accountJoinRest,
 		joined{field: "User", alias: "u", only: []string{"id", "organization_id", "email", "full_name", "timezone",
 			"email_verified_at", "session_version", "active_project_id", "created_at"}},
-		joined{field: "Membership", alias: "m", only: []string{"role"}},
+		joined{field: "Membership", alias: "m", only: []string{"role", "created_at"}},
 		joined{field: "Organization", alias: "o", only: []string{"id", "name"}},
 		joined{field: "Project", alias: "p", only: []string{"id", "organization_id", "name", "environment", "plan", "timezone", "created_at"}})
 })

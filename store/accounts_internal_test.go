@@ -1,0 +1,42 @@
+package store
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestAccountRowsOrder: whatever order the database returns the join's rows in, organizations come
+// in the order the user joined them (ties broken by id) and, within each, production first, then the
+// other projects by creation.
+func TestAccountRowsOrder(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	row := func(joined int, org string, env string, created int, id string) *accountRow {
+		return &accountRow{
+			Membership:   Membership{CreatedAt: at.Add(time.Duration(joined) * time.Hour)},
+			Organization: Organization{ID: org},
+			Project:      Project{ID: id, Environment: env, CreatedAt: at.Add(time.Duration(created) * time.Minute)},
+		}
+	}
+	want := []*accountRow{
+		row(0, "z-own", EnvironmentProduction, 5, "p1"), // a production project made after the sandbox still comes first
+		row(0, "z-own", EnvironmentSandbox, 1, "s1"),
+		row(1, "b-same-time", EnvironmentProduction, 0, "p2"),
+		row(1, "c-same-time", EnvironmentProduction, 0, "p3"),
+		row(1, "c-same-time", EnvironmentSandbox, 0, "s3a"),
+		row(1, "c-same-time", EnvironmentSandbox, 0, "s3b"),
+		row(2, "a-joined-last", EnvironmentProduction, 0, "p4"),
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 50 {
+		got := slices.Clone(want)
+		rng.Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
+		slices.SortFunc(got, compareAccountRows)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("row %d is project %s, want %s", i, got[i].Project.ID, want[i].Project.ID)
+			}
+		}
+	}
+}
