@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -153,6 +154,10 @@ func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (
 	if !found {
 		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
 	}
+	// Oldest first, put in order here rather than by PostgreSQL sorting the whole wide rows.
+	slices.SortFunc(ka.Accounts, func(a, b PinterestAccount) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
 	return ka, nil
 }
 
@@ -163,7 +168,7 @@ type keyAccessRow struct {
 	Account PinterestAccount
 }
 
-// keyAccessJoin joins a key with its project's accounts, oldest first.
+// keyAccessJoin joins a key with its project's accounts (apiKeyAccess puts them oldest first).
 var keyAccessJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
 		joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
@@ -178,7 +183,7 @@ var keyAccessSummaryJoin = sync.OnceValue(func() *joinPlan {
 })
 
 const keyAccessJoinRest = "FROM api_keys k LEFT JOIN pinterest_accounts a ON a.project_id = k.project_id" +
-	" WHERE k.secret_hash = ? ORDER BY a.created_at, a.id"
+	" WHERE k.secret_hash = ?"
 
 // APIKeyInOrganization finds a key of the organization; ErrNotFound for a key that does not exist
 // or belongs to another organization.
