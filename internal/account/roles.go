@@ -2,6 +2,7 @@ package account
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -93,6 +94,21 @@ func (e *PermissionError) Error() string { return fmt.Sprintf("missing permissio
 func (c Caller) require(p Permission) error {
 	if !c.Role().Has(p) {
 		return &PermissionError{Permission: p}
+	}
+	return nil
+}
+
+// mayHandle reports whether a member of role r may give, take or extend roles: only an owner
+// grants, removes, demotes or invites an owner.
+func (r Role) mayHandle(roles ...Role) bool {
+	return r == RoleOwner || !slices.Contains(roles, RoleOwner)
+}
+
+// mayHandle refuses, with a PermissionError naming "owner", a caller who is not an owner acting
+// on any of roles that is owner (granting it, removing or demoting its holder, inviting to it).
+func (c Caller) mayHandle(roles ...Role) error {
+	if !c.Role().mayHandle(roles...) {
+		return &PermissionError{Permission: "owner"}
 	}
 	return nil
 }

@@ -61,8 +61,8 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 			return notFoundAs(err, ErrMemberNotFound)
 		}
 		old := Role(m.Membership.Role)
-		if (old == RoleOwner || r == RoleOwner) && c.Role() != RoleOwner {
-			return &PermissionError{Permission: "owner"}
+		if err := c.mayHandle(old, r); err != nil {
+			return err
 		}
 		if old == RoleOwner && r != RoleOwner {
 			if err := lastOwnerCheck(ctx, tx, org); err != nil {
@@ -121,8 +121,8 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, memberID string) (
 			if err := c.require(PermManageMembers); err != nil {
 				return err
 			}
-			if Role(m.Membership.Role) == RoleOwner && c.Role() != RoleOwner {
-				return &PermissionError{Permission: "owner"}
+			if err := c.mayHandle(Role(m.Membership.Role)); err != nil {
+				return err
 			}
 		}
 		if Role(m.Membership.Role) == RoleOwner {
@@ -195,8 +195,8 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 	if err != nil {
 		return InvitationView{}, err
 	}
-	if r == RoleOwner && c.Role() != RoleOwner {
-		return InvitationView{}, &PermissionError{Permission: "owner"}
+	if err := c.mayHandle(r); err != nil {
+		return InvitationView{}, err
 	}
 	// Every role can read something a thief would want, and a member outlives the session that
 	// invited them: from a session that proved the password long ago, inviting needs it again.
@@ -263,8 +263,8 @@ func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string, cur
 	if err != nil {
 		return InvitationView{}, notFoundAs(err, ErrInvitationNotFound)
 	}
-	if Role(existing.Role) == RoleOwner && c.Role() != RoleOwner {
-		return InvitationView{}, &PermissionError{Permission: "owner"}
+	if err := c.mayHandle(Role(existing.Role)); err != nil {
+		return InvitationView{}, err
 	}
 	// A new link (even for an invitation that had expired) is an invitation sent, as in Invite.
 	if err := s.reauthenticate(ctx, c, currentPassword, ActionInvitationResent); err != nil {
@@ -467,7 +467,7 @@ func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation)
 	if err != nil {
 		return notFoundAs(err, ErrInvalidInvitation)
 	}
-	if !Role(role).Has(PermManageMembers) || (Role(inv.Role) == RoleOwner && Role(role) != RoleOwner) {
+	if !Role(role).Has(PermManageMembers) || !Role(role).mayHandle(Role(inv.Role)) {
 		return ErrInvalidInvitation
 	}
 	return nil
