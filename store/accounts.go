@@ -91,12 +91,19 @@ func (a Account) Project(id string) (Project, bool) {
 
 // Production returns the account's production project.
 func (a Account) Production() Project {
-	for _, p := range a.Projects {
+	p, _ := Production(a.Projects)
+	return p
+}
+
+// Production finds the production project among an organization's projects; false when there is
+// none.
+func Production(projects []Project) (Project, bool) {
+	for _, p := range projects {
 		if p.Environment == EnvironmentProduction {
-			return p
+			return p, true
 		}
 	}
-	return Project{}
+	return Project{}, false
 }
 
 // CreateAccount stores a user, their organization and its production project in one transaction.

@@ -167,10 +167,8 @@ func orgScope(ctx context.Context, q *store.Store, orgID string) (scope, error) 
 		return scope{}, err
 	}
 	sc := scope{org: orgID, plan: store.PlanFree}
-	for _, p := range projects {
-		if p.Environment == store.EnvironmentProduction {
-			sc.plan = p.Plan
-		}
+	if p, ok := store.Production(projects); ok {
+		sc.plan = p.Plan
 	}
 	return sc, nil
 }

@@ -269,10 +269,8 @@ func restoreOwnership(ctx context.Context, tx *store.Store, user store.User, now
 	if err != nil {
 		return err
 	}
-	for _, p := range projects {
-		if p.Environment == store.EnvironmentProduction {
-			return tx.SetActiveProject(ctx, user.ID, p.ID, now)
-		}
+	if p, ok := store.Production(projects); ok {
+		return tx.SetActiveProject(ctx, user.ID, p.ID, now)
 	}
 	return nil
 }

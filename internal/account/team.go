@@ -440,12 +440,10 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 		return "", err
 	}
 	joined := scope{org: inv.OrganizationID}
-	for _, p := range org {
-		if p.Environment == store.EnvironmentProduction {
-			joined.plan = p.Plan
-			if err := tx.SetActiveProject(ctx, user.ID, p.ID, now); err != nil {
-				return "", err
-			}
+	if p, ok := store.Production(org); ok {
+		joined.plan = p.Plan
+		if err := tx.SetActiveProject(ctx, user.ID, p.ID, now); err != nil {
+			return "", err
 		}
 	}
 	err = s.record(ctx, tx, event{action: ActionInvitationAccepted, scope: joined, actor: userActor(user),
