@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 
 	"github.com/google/uuid"
 
@@ -76,7 +75,7 @@ func (s *Service) AdminResetLink(ctx context.Context, email string) (string, err
 	if err != nil {
 		return "", err
 	}
-	return s.settings.PublicURL + page + "?token=" + url.QueryEscape(token), nil
+	return s.link(page, token), nil
 }
 
 // AdminVerify marks the user's email verified (the operator checked it out of band).

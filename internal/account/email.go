@@ -270,7 +270,7 @@ func (s *Service) noticeWithRevertLink(ctx context.Context, tx *store.Store, use
 	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: purpose, Hash: hash, Payload: &former, ExpiresAt: now.Add(ttl), Now: requested}); err != nil {
 		return err
 	}
-	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
+	link := s.link(page, token)
 	subject, text, html, err := mail.Render(mail.KindEmailChanged, mail.Data{Name: greetingName(user, former), NewEmail: shown, Link: link, Expires: humanDuration(ttl)})
 	if err != nil {
 		return err
@@ -428,11 +428,17 @@ func (s *Service) restoredNotice(ctx context.Context, tx *store.Store, user stor
 	if _, err := tx.CreateToken(ctx, store.NewToken{UserID: user.ID, Purpose: store.PurposePasswordReset, Hash: hash, ExpiresAt: now.Add(ttl), Now: now}); err != nil {
 		return err
 	}
-	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
+	link := s.link(page, token)
 	subject, text, html, err := mail.Render(mail.KindEmailRestored, mail.Data{Name: greetingName(user, user.Email), Link: link, Expires: humanDuration(ttl)})
 	if err != nil {
 		return err
 	}
 	_, err = tx.Enqueue(ctx, store.NewMessage{Kind: mail.KindEmailRestored, To: user.Email, Subject: subject, Text: text, HTML: html}, now)
 	return err
+}
+
+// link is the public page's address that carries a one-time token: the link a mail or an operator
+// hands over.
+func (s *Service) link(page, token string) string {
+	return s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -368,7 +367,7 @@ func (s *Service) issueLink(ctx context.Context, user store.User, purpose, kind,
 	}
 	now := s.now()
 	ttl, page := s.linkSettings(purpose)
-	link := s.settings.PublicURL + page + "?token=" + url.QueryEscape(token)
+	link := s.link(page, token)
 	subject, text, html, err := mail.Render(kind, mail.Data{Name: greetingName(user, to), Link: link, NewEmail: newEmail, Expires: humanDuration(ttl)})
 	if err != nil {
 		return err

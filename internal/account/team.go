@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/pinbridge/pinbridge-auth/internal/emailaddr"
@@ -325,7 +324,7 @@ func invitationEvent(action string, c Caller, inv store.Invitation) event {
 // queueInvitation queues the invitation email inside tx. It carries no text the inviter typed
 // except the organization's name, and that only when it reads as a name.
 func (s *Service) queueInvitation(ctx context.Context, tx *store.Store, org store.Organization, to, token string) error {
-	link := s.settings.PublicURL + "/accept-invitation?token=" + url.QueryEscape(token)
+	link := s.link("/accept-invitation", token)
 	subject, text, html, err := mail.Render(mail.KindInvitation, mail.Data{
 		Organization: safeOrganizationName(org.Name), Link: link, Expires: humanDuration(invitationTTL),
 	})
