@@ -195,8 +195,7 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 }
 
 func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID string) (Account, error) {
-	var rows []accountRow
-	err := scanJoin(ctx, s, plan, userID, func(row *accountRow) { rows = append(rows, *row) })
+	rows, err := scanJoin[accountRow](ctx, s, plan, userID)
 	if err != nil {
 		return Account{}, wrap("account", err)
 	}

@@ -135,24 +135,19 @@ func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess
 }
 
 func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, error) {
-	var (
-		ka    KeyAccess
-		found bool
-		only  []string
-	)
-	err := scanJoin(ctx, s, plan, hash, func(row *keyAccessRow) {
-		if !found {
-			found, ka, only = true, KeyAccess{Key: row.Key, Accounts: []PinterestAccount{}}, row.Key.AccountIDs()
-		}
-		if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
-			ka.Accounts = append(ka.Accounts, row.Account)
-		}
-	})
+	rows, err := scanJoin[keyAccessRow](ctx, s, plan, hash)
 	if err != nil {
 		return KeyAccess{}, wrap("api key access", err)
 	}
-	if !found {
+	if len(rows) == 0 {
 		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
+	}
+	ka := KeyAccess{Key: rows[0].Key, Accounts: []PinterestAccount{}}
+	only := ka.Key.AccountIDs()
+	for _, row := range rows {
+		if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
+			ka.Accounts = append(ka.Accounts, row.Account)
+		}
 	}
 	// Oldest first, put in order here rather than by PostgreSQL sorting the whole wide rows.
 	slices.SortFunc(ka.Accounts, func(a, b PinterestAccount) int {

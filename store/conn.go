@@ -77,14 +77,25 @@ func (c *retryingConn) QueryContext(ctx context.Context, query string, args []dr
 	if !outside || !isRead(query) {
 		return c.Conn.QueryContext(ctx, query, args)
 	}
-	rows, err := c.read(ctx, query, args)
+	var rows driver.Rows
+	err := c.again(ctx, func() (err error) {
+		rows, err = c.read(ctx, query, args)
+		return err
+	})
+	return rows, err
+}
+
+// again runs attempt, and once more on a freshly dialled connection when the first attempt failed
+// because the connection was lost. attempt must be safe to repeat.
+func (c *retryingConn) again(ctx context.Context, attempt func() error) error {
+	err := attempt()
 	if err != nil && c.lost(ctx) {
 		if rerr := c.reconnect(ctx); rerr != nil {
-			return nil, fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
+			return fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
 		}
-		rows, err = c.read(ctx, query, args)
+		err = attempt()
 	}
-	return rows, err
+	return err
 }
 
 func (c *retryingConn) read(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -99,14 +110,7 @@ func (c *retryingConn) read(ctx context.Context, query string, args []driver.Nam
 // the connection was lost is run once more, with collect called again from the start, on a fresh
 // connection. collect must read every row it wants before returning.
 func (c *retryingConn) readPgx(ctx context.Context, query string, arg any, collect func(pgx.Rows) error) error {
-	err := c.collect(ctx, query, arg, collect)
-	if err != nil && c.lost(ctx) {
-		if rerr := c.reconnect(ctx); rerr != nil {
-			return fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
-		}
-		err = c.collect(ctx, query, arg, collect)
-	}
-	return err
+	return c.again(ctx, func() error { return c.collect(ctx, query, arg, collect) })
 }
 
 func (c *retryingConn) collect(ctx context.Context, query string, arg any, collect func(pgx.Rows) error) error {
@@ -123,13 +127,11 @@ func (c *retryingConn) collect(ctx context.Context, query string, arg any, colle
 }
 
 func (c *retryingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.Conn.BeginTx(ctx, opts)
-	if err != nil && c.lost(ctx) {
-		if rerr := c.reconnect(ctx); rerr != nil {
-			return nil, fmt.Errorf("%w (a fresh connection failed too: %w)", err, rerr)
-		}
+	var tx driver.Tx
+	err := c.again(ctx, func() (err error) {
 		tx, err = c.Conn.BeginTx(ctx, opts)
-	}
+		return err
+	})
 	return tx, err
 }
 

@@ -155,32 +155,26 @@ func (p *joinPlan) destinations(row any, dest []any) {
 	}
 }
 
-// scanJoin runs a planned join and hands each row to each, in order. On PostgreSQL outside a
-// transaction, the rows are read by pgx itself (see readPgx); otherwise through database/sql.
-func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, each func(*R)) error {
+// scanJoin runs a planned join and returns its rows, in the order the database gave them. On
+// PostgreSQL outside a transaction, the rows are read by pgx itself (see readPgx); otherwise
+// through database/sql.
+func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any) ([]R, error) {
 	if pool, ok := s.db.Statement.ConnPool.(*sql.DB); ok && s.postgres {
-		rows, err := readPgx[R](ctx, s, pool, plan, arg)
-		if err != nil {
-			return err
-		}
-		for i := range rows {
-			each(&rows[i])
-		}
-		return nil
+		return readPgx[R](ctx, s, pool, plan, arg)
 	}
 	rows, err := s.queryRows(ctx, plan.table, plan.query, arg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
+	var out []R
 	for rows.Next() {
-		var row R
-		if err := plan.scan(rows, &row); err != nil {
-			return err
+		out = append(out, *new(R))
+		if err := plan.scan(rows, &out[len(out)-1]); err != nil {
+			return nil, err
 		}
-		each(&row)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // queryRows runs one read past GORM, straight on its connection pool (or transaction): for the
