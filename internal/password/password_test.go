@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,19 +223,51 @@ func TestCommonPasswords(t *testing.T) {
 	}
 }
 
-// TestEveryBlocklistEntryIsFound: the list is read back entry by entry from its text and offsets;
-// every entry, the first and the last included, is found, and each is one line, in sorted order.
+// TestEveryBlocklistEntryIsFound: every entry, the first and the last included, is one line in
+// sorted order and is found in any letter case; a string between two neighbours, or before the
+// first or after the last, is not.
 func TestEveryBlocklistEntryIsFound(t *testing.T) {
-	n := BlocklistSize()
+	if !strings.HasSuffix(blocklist, "\n") {
+		t.Fatal("the blocklist's last line does not end in a newline")
+	}
+	entries := strings.Split(strings.TrimSuffix(blocklist, "\n"), "\n")
+	if len(entries) != BlocklistSize() {
+		t.Fatalf("%d lines, BlocklistSize %d", len(entries), BlocklistSize())
+	}
 	prev := ""
-	for i := range n {
-		e := entry(i)
-		if e == "" || strings.ContainsRune(e, '\n') || e < prev {
+	for i, e := range entries {
+		if e == "" || e <= prev {
 			t.Fatalf("entry %d = %q after %q", i, e, prev)
 		}
-		if (i%997 == 0 || i == n-1) && !Common(strings.ToUpper(e)) {
-			t.Errorf("entry %d (%q) is not found", i, e)
+		if !Common(strings.ToUpper(e)) {
+			t.Fatalf("entry %d (%q) is not found", i, e)
+		}
+		// e + "\x00" sorts after e and before the next entry, and is none.
+		if listed(blocklist, e+"\x00") || listed(blocklist, prev+"\x00") {
+			t.Fatalf("a string next to entry %d (%q) is found", i, e)
 		}
 		prev = e
+	}
+	for _, p := range []string{"", "\x00", entries[0][:len(entries[0])-1], "\xff\xff"} {
+		if listed(blocklist, p) {
+			t.Errorf("listed(%q) = true", p)
+		}
+	}
+}
+
+// TestListedOnSmallLists: the search on lists of 0 to 5 lines finds exactly their lines.
+func TestListedOnSmallLists(t *testing.T) {
+	all := []string{"b", "d", "dd", "f", "h"}
+	for n := 0; n <= len(all); n++ {
+		list := ""
+		for _, e := range all[:n] {
+			list += e + "\n"
+		}
+		for _, p := range []string{"", "a", "b", "c", "d", "da", "dd", "de", "f", "g", "h", "i"} {
+			want := slices.Contains(all[:n], p)
+			if got := listed(list, p); got != want {
+				t.Errorf("listed(%q, %q) = %v, want %v", list, p, got, want)
+			}
+		}
 	}
 }
