@@ -64,6 +64,9 @@ func TestStaticRoutes(t *testing.T) {
 			if got := resp.Header.Get("Content-Type"); got != f.contentType {
 				t.Errorf("Content-Type = %q, want %q", got, f.contentType)
 			}
+			if resp.ContentLength != int64(len(want)) {
+				t.Errorf("Content-Length = %d, want %d", resp.ContentLength, len(want))
+			}
 			if got := resp.Header.Get("Cache-Control"); got != f.cacheControl {
 				t.Errorf("Cache-Control = %q, want %q", got, f.cacheControl)
 			}
