@@ -94,7 +94,21 @@ func TestPoolVerifyAndRehash(t *testing.T) {
 // (each worker keeps its own), while a hash off the pool allocates all of it.
 func TestPoolReusesWorkingMemory(t *testing.T) {
 	params := Params{Memory: 4096, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-	p, err := NewPool(params, 1, 8)
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	var (
+		p   *Pool
+		err error
+	)
+	// NewPool makes its dummy hash outside the heap too.
+	if started := allocated(func() { p, err = NewPool(params, 1, 8) }); started > 256*1024 {
+		t.Errorf("NewPool allocated %d bytes on the heap; want no working memory", started)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +117,6 @@ func TestPoolReusesWorkingMemory(t *testing.T) {
 	h, err := p.Hash(ctx, "warm up the worker") // the worker grows its memory here, once
 	if err != nil {
 		t.Fatal(err)
-	}
-	allocated := func(f func()) uint64 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		f()
-		runtime.ReadMemStats(&after)
-		return after.TotalAlloc - before.TotalAlloc
 	}
 	pooled := allocated(func() {
 		for range 4 {
