@@ -24,7 +24,8 @@ import (
 type (
 	meAnswer       meWire
 	accountsAnswer []pinterestAccountWire
-	healthAnswer   gen.GetHealth200JSONResponse
+	// healthAnswer is a liveness answer encoded once, when the server starts (healthBodies).
+	healthAnswer []byte
 )
 
 // meWire is gen.MeResponse as apiMe fills it, built straight from the account
@@ -175,7 +176,25 @@ func (a accountsAnswer) VisitListPinterestAccountsResponse(w http.ResponseWriter
 }
 
 func (a healthAnswer) VisitGetHealthResponse(w http.ResponseWriter) error {
-	return writeJSON(w, http.StatusOK, gen.GetHealth200JSONResponse(a))
+	return writeBody(w, http.StatusOK, a)
+}
+
+// healthBodies encodes the two liveness answers this server gives, password hashing "ok" and
+// "busy": everything else in them is fixed for the process's life.
+func healthBodies(version string, env gen.DeploymentEnvironment) (ok, busy healthAnswer, err error) {
+	encode := func(hashing string) (healthAnswer, error) {
+		var buf bytes.Buffer
+		err := gojson.NewEncoder(&buf).Encode(gen.GetHealth200JSONResponse{
+			Status: "ok", Version: version, Environment: env,
+			Checks: map[string]string{"server": "ok", "password_hashing": hashing},
+		})
+		return buf.Bytes(), err
+	}
+	if ok, err = encode("ok"); err != nil {
+		return nil, nil, err
+	}
+	busy, err = encode("busy")
+	return ok, busy, err
 }
 
 // answerBuffers are the encoding buffers of writeJSON; one that grew past maxPooledAnswer is left
@@ -197,10 +216,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	if err := gojson.NewEncoder(buf).Encode(v); err != nil {
 		return err
 	}
+	return writeBody(w, status, buf.Bytes())
+}
+
+// writeBody writes the encoded JSON answer body with status and its Content-Length.
+func writeBody(w http.ResponseWriter, status int, body []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(body)
 	return err
 }

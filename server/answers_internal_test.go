@@ -226,3 +226,28 @@ func fill(rng *rand.Rand, v reflect.Value, depth int) {
 		}
 	}
 }
+
+// TestHealthAnswersEncodeAsGenerated: the liveness answers encoded at start are the bytes
+// encoding/json makes of the generated type, for any version and environment, hashing ok and busy.
+func TestHealthAnswersEncodeAsGenerated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		var version, env string
+		fill(rng, reflect.ValueOf(&version).Elem(), 0)
+		fill(rng, reflect.ValueOf(&env).Elem(), 0)
+		ok, busy, err := healthBodies(version, gen.DeploymentEnvironment(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for hashing, got := range map[string]healthAnswer{"ok": ok, "busy": busy} {
+			var want bytes.Buffer
+			if err := json.NewEncoder(&want).Encode(gen.GetHealth200JSONResponse{Status: "ok", Version: version,
+				Environment: gen.DeploymentEnvironment(env), Checks: map[string]string{"server": "ok", "password_hashing": hashing}}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("#%d hashing %s:\ngot  %s\nwant %s", i, hashing, got, want.Bytes())
+			}
+		}
+	}
+}

@@ -121,15 +121,11 @@ func limitSubject(ip string) string {
 	return prefix.String()
 }
 
-// withOrigin records for the handlers the request's id and the client's address: the socket's, or
-// with trusted proxies configured, the first address in X-Forwarded-For that is not one of them.
-func withOrigin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		o := account.Origin{RequestID: requestID(c), Source: limitSubject(c.RealIP())}
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), originKey{}, o)))
-		return next(c)
-	}
+// withOrigin is ctx carrying, for the handlers, the request's id and the client's address: the
+// socket's, or with trusted proxies configured, the first address in X-Forwarded-For that is not
+// one of them.
+func withOrigin(ctx context.Context, c echo.Context) context.Context {
+	return context.WithValue(ctx, originKey{}, account.Origin{RequestID: requestID(c), Source: limitSubject(c.RealIP())})
 }
 
 // ipExtractor never trusts forwarding headers unless PINBRIDGE_TRUSTED_PROXIES names the proxy.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -41,12 +43,23 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// newRequestID is a random (version 4) UUID. A request id is no secret, so it comes from the
+// runtime's per-thread ChaCha8 generator (math/rand/v2) rather than a getrandom call per request.
+func newRequestID() string {
+	var u uuid.UUID
+	binary.LittleEndian.PutUint64(u[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], rand.Uint64())
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u.String()
+}
+
 // withRequestID echoes the caller's X-Request-ID, or makes one, on every response.
 func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Request().Header.Get(headerRequestID)
 		if !validRequestID(id) {
-			id = uuid.NewString()
+			id = newRequestID()
 		}
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set(headerRequestID, id)

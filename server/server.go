@@ -42,6 +42,8 @@ type Server struct {
 	metrics  *metrics
 	scanKeys secretscan.Keys
 	echo     *echo.Echo
+	// The liveness answers, encoded once: password hashing idle or with requests waiting.
+	healthOK, healthBusy healthAnswer
 }
 
 // Deps are the parts the HTTP layer serves. main builds them and runs their workers; the Server
@@ -74,6 +76,10 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 		s.version = "dev"
 	}
 	s.metrics = newMetrics(s, d.Mail)
+	var err error
+	if s.healthOK, s.healthBusy, err = healthBodies(s.version, gen.DeploymentEnvironment(cfg.Env)); err != nil {
+		return nil, fmt.Errorf("server: encode the liveness answers: %w", err)
+	}
 
 	spec, err := loadSpec()
 	if err != nil {
@@ -85,7 +91,7 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.IPExtractor = ipExtractor(cfg.Limits)
-	e.Use(withRequestID, s.accessLog, s.withDeadline, s.recoverPanics, securityHeaders, withOrigin)
+	e.Use(withRequestID, s.accessLog, s.withRequestContext, s.recoverPanics, securityHeaders)
 	if cors := corsMiddleware(cfg.Limits); cors != nil {
 		e.Use(cors)
 	}
