@@ -87,11 +87,14 @@ func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Env == config.EnvProduction {
+	if jsonLogs(cfg) {
 		return slog.New(slog.NewJSONHandler(out, opts))
 	}
 	return slog.New(slog.NewTextHandler(out, opts))
 }
+
+// jsonLogs reports whether the process logs JSON lines (in production) rather than text.
+func jsonLogs(cfg config.Config) bool { return cfg.Env == config.EnvProduction }
 
 func migrate() error {
 	_, log, st, err := setup(context.Background(), os.Stderr)
@@ -184,13 +187,14 @@ func serve() error {
 	srv, err := server.New(cfg, server.Deps{
 		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
 		ScanningKeys: scanKeys, Logger: log, Version: version,
+		AccessLog: &server.AccessLog{Out: logs, JSON: jsonLogs(cfg)},
 	})
 	if err != nil {
 		return err
 	}
 
-	// Start-up garbage (the embedded common-password list is decompressed into its index) is
-	// returned to the system before serving, so an idle process holds only what it uses.
+	// Start-up garbage (the spec loaded and turned into routes and validators) is returned to the
+	// system before serving, so an idle process holds only what it uses.
 	debug.FreeOSMemory()
 	httpServer := &http.Server{
 		Addr:              cfg.Addr,

@@ -13,6 +13,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
+	"github.com/pinbridge/pinbridge-auth/server"
 )
 
 // BenchmarkAuthenticatedReads serves the hottest reads in process (no network between client and
@@ -43,6 +44,7 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 			// A server of its own, logging as production does (JSON at info), to nowhere.
 			stack := testserver.New(b, e.cfg, st, testserver.Options{
 				Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				AccessLog:      &server.AccessLog{Out: io.Discard, JSON: true},
 				PasswordParams: fastHash,
 			})
 			handler := stack.Server.Handler()
@@ -77,6 +79,7 @@ func BenchmarkSharedMiddleware(b *testing.B) {
 	st, _ := testdb.Engines()[0].Open(b)
 	stack := testserver.New(b, testConfig(b), st, testserver.Options{
 		Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		AccessLog:      &server.AccessLog{Out: io.Discard, JSON: true},
 		PasswordParams: fastHash,
 	})
 	bare := echo.New()

@@ -26,6 +26,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
+	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -156,6 +157,7 @@ func newEnvWithSMTP(t testing.TB, st *store.Store, cfg config.Config, params pas
 	logs := &syncBuffer{}
 	stack := testserver.New(t, cfg, st, testserver.Options{
 		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		AccessLog:      &server.AccessLog{Out: logs, JSON: true}, // as in production
 		Now:            clk.Now,
 		Version:        "test",
 		PasswordParams: params,

@@ -106,30 +106,30 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		s.metrics.observe(c, status, time.Since(start))
-		attrs := []slog.Attr{
-			slog.String("request_id", requestID(c)),
-			slog.String("method", c.Request().Method),
-			slog.String("route", c.Path()),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int64("bytes_out", c.Response().Size),
-			slog.String("client_ip", c.RealIP()),
+		elapsed := time.Since(start)
+		s.metrics.observe(c, status, elapsed)
+		ctx := c.Request().Context()
+		if !s.log.Enabled(ctx, slog.LevelInfo) {
+			return nil
 		}
-		if code, ok := c.Get(ctxErrorCode).(string); ok {
-			attrs = append(attrs, slog.String("error_code", code))
-		}
-		if wt := s.cfg.HTTP.WriteTimeout; wt > 0 && time.Since(start) >= wt {
+		a := accessEntry{
+			requestID:  requestID(c),
+			method:     c.Request().Method,
+			route:      c.Path(),
+			status:     status,
+			durationMS: float64(elapsed.Microseconds()) / 1000,
+			bytesOut:   c.Response().Size,
+			clientIP:   c.RealIP(),
 			// net/http's write deadline has passed: whatever was written, the client got nothing.
-			attrs = append(attrs, slog.Bool("undelivered", true))
+			undelivered: s.cfg.HTTP.WriteTimeout > 0 && elapsed >= s.cfg.HTTP.WriteTimeout,
 		}
-		if id, ok := c.Get(ctxUserID).(string); ok {
-			attrs = append(attrs, slog.String("user_id", id))
+		a.errorCode, _ = c.Get(ctxErrorCode).(string)
+		a.userID, _ = c.Get(ctxUserID).(string)
+		a.orgID, _ = c.Get(ctxOrgID).(string)
+		if s.accessOut != nil && s.accessOut.write(time.Now(), &a) {
+			return nil
 		}
-		if id, ok := c.Get(ctxOrgID).(string); ok {
-			attrs = append(attrs, slog.String("organization_id", id))
-		}
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", a.attrs()...)
 		return nil
 	}
 }
