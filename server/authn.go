@@ -100,10 +100,11 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 		if err != nil {
 			return nil, err
 		}
+		st := stateOf(c.Request().Context())
 		if p.account != nil {
-			c.Set(ctxUserID, p.account.User.ID)
+			st.userID = p.account.User.ID
 		}
-		c.Set(ctxOrgID, p.organizationID)
+		st.orgID = p.organizationID
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
 		return next(c, request)
 	}

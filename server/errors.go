@@ -245,7 +245,7 @@ func (s *Server) renderError(err error, c echo.Context) {
 	if ae.status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="pinbridge"`)
 	}
-	c.Set(ctxErrorCode, string(ae.code))
+	stateOf(c.Request().Context()).errorCode = string(ae.code)
 	if err := c.JSON(ae.status, body); err != nil {
 		s.log.Warn("write error response", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
 	}

@@ -94,14 +94,9 @@ func emailSubject(email string) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-type originKey struct{}
-
 // originOf is where the request came from, as the account flows record it: its request id and the
 // client's address.
-func originOf(ctx context.Context) account.Origin {
-	o, _ := ctx.Value(originKey{}).(account.Origin)
-	return o
-}
+func originOf(ctx context.Context) account.Origin { return stateOf(ctx).origin }
 
 // clientIP is the client's address as limits and login throttles count it: an IPv4 address, or
 // the /64 network of an IPv6 address (one host commonly holds a whole /64, which would otherwise
@@ -119,13 +114,6 @@ func limitSubject(ip string) string {
 		return ip
 	}
 	return prefix.String()
-}
-
-// withOrigin is ctx carrying, for the handlers, the request's id and the client's address: the
-// socket's, or with trusted proxies configured, the first address in X-Forwarded-For that is not
-// one of them.
-func withOrigin(ctx context.Context, c echo.Context) context.Context {
-	return context.WithValue(ctx, originKey{}, account.Origin{RequestID: requestID(c), Source: limitSubject(c.RealIP())})
 }
 
 // ipExtractor never trusts forwarding headers unless PINBRIDGE_TRUSTED_PROXIES names the proxy.

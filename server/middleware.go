@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
@@ -11,22 +12,34 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-)
 
-// Keys of values kept on the echo.Context for the request log.
-const (
-	ctxRequestID = "pinbridge.request_id"
-	ctxErrorCode = "pinbridge.error_code"
-	ctxUserID    = "pinbridge.user_id"
-	ctxOrgID     = "pinbridge.organization_id"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 )
 
 const headerRequestID = "X-Request-ID"
 
-func requestID(c echo.Context) string {
-	id, _ := c.Get(ctxRequestID).(string)
-	return id
+// requestState is what the layers note about one request: made once, by withRequestState, and
+// carried on the request's context (one allocation, where values kept on the echo.Context cost a
+// map and a boxed value each).
+type requestState struct {
+	origin    account.Origin // the request id and the client's address as limits count it
+	clientIP  string         // the client's address as the access log writes it
+	errorCode string         // the error the answer carries, once rendered
+	userID    string         // the caller's user, once authenticated with a session
+	orgID     string         // the caller's organization, once authenticated
 }
+
+type stateKey struct{}
+
+// stateOf is the request's state; a blank one for a context that has none.
+func stateOf(ctx context.Context) *requestState {
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		return st
+	}
+	return &requestState{}
+}
+
+func requestID(c echo.Context) string { return stateOf(c.Request().Context()).origin.RequestID }
 
 // validRequestID accepts a caller's X-Request-ID only when it is short and plain, so it cannot
 // forge log lines or smuggle anything into headers.
@@ -54,15 +67,30 @@ func newRequestID() string {
 	return u.String()
 }
 
-// withRequestID echoes the caller's X-Request-ID, or makes one, on every response.
-func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+// withRequestState gives the request its state and the context the layers below read, in one copy
+// of the request. It echoes the caller's X-Request-ID, or makes one, on every response; notes the
+// client's address (the socket's, or with trusted proxies configured, the first address in
+// X-Forwarded-For that is not one of them); and gives the request a deadline
+// PINBRIDGE_REQUEST_TIMEOUT from now, which its context carries to the database, where a query
+// still running then is cancelled (see store.Open and deadlineErrors).
+func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
+	timeout := s.cfg.HTTP.RequestTimeout
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(headerRequestID)
+		r := c.Request()
+		id := r.Header.Get(headerRequestID)
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		c.Set(ctxRequestID, id)
 		c.Response().Header().Set(headerRequestID, id)
+		ip := c.RealIP()
+		st := &requestState{origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip}
+		ctx := context.WithValue(r.Context(), stateKey{}, st)
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, timeout, errRequestDeadline)
+			defer cancel()
+		}
+		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}
 }
@@ -112,20 +140,21 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.log.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
+		st := stateOf(ctx)
 		a := accessEntry{
-			requestID:  requestID(c),
+			requestID:  st.origin.RequestID,
 			method:     c.Request().Method,
 			route:      c.Path(),
 			status:     status,
 			durationMS: float64(elapsed.Microseconds()) / 1000,
 			bytesOut:   c.Response().Size,
-			clientIP:   c.RealIP(),
+			clientIP:   st.clientIP,
 			// net/http's write deadline has passed: whatever was written, the client got nothing.
 			undelivered: s.cfg.HTTP.WriteTimeout > 0 && elapsed >= s.cfg.HTTP.WriteTimeout,
+			errorCode:   st.errorCode,
+			userID:      st.userID,
+			orgID:       st.orgID,
 		}
-		a.errorCode, _ = c.Get(ctxErrorCode).(string)
-		a.userID, _ = c.Get(ctxUserID).(string)
-		a.orgID, _ = c.Get(ctxOrgID).(string)
 		if s.accessOut != nil && s.accessOut.write(time.Now(), &a) {
 			return nil
 		}

@@ -95,7 +95,7 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.IPExtractor = ipExtractor(cfg.Limits)
-	e.Use(withRequestID, s.accessLog, s.withRequestContext, s.recoverPanics, securityHeaders)
+	e.Use(s.withRequestState, s.accessLog, s.deadlineErrors, s.recoverPanics, securityHeaders)
 	if cors := corsMiddleware(cfg.Limits); cors != nil {
 		e.Use(cors)
 	}
