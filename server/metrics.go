@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,6 +23,20 @@ type metrics struct {
 	authFailures *prometheus.CounterVec
 	hashBusy     prometheus.Counter
 	rateLimited  *prometheus.CounterVec
+	// series holds each (route, method, status)'s counter and histogram once looked up: a vector
+	// hashes its label values on every lookup. Routes are the spec's templates (and "unmatched"),
+	// so it holds as many entries as series exist.
+	series sync.Map // seriesKey -> *seriesOf
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type seriesOf struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newMetrics(s *Server, sender *mail.Sender) *metrics {
@@ -72,12 +87,31 @@ func (m *metrics) observe(c echo.Context, status int, elapsed time.Duration) {
 	if route == "" {
 		route = "unmatched" // never the raw path: unbounded label values
 	}
-	method := c.Request().Method
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
-	if code, ok := c.Get(ctxErrorCode).(string); ok && (status == http.StatusUnauthorized || status == http.StatusForbidden) {
+	key := seriesKey{route, methodLabel(c.Request().Method), status}
+	v, ok := m.series.Load(key)
+	if !ok {
+		v, _ = m.series.LoadOrStore(key, &seriesOf{
+			requests: m.requests.WithLabelValues(key.route, key.method, strconv.Itoa(status)),
+			latency:  m.latency.WithLabelValues(key.route, key.method),
+		})
+	}
+	series := v.(*seriesOf)
+	series.requests.Inc()
+	series.latency.Observe(elapsed.Seconds())
+	if code := stateOf(c.Request().Context()).errorCode; code != "" && (status == http.StatusUnauthorized || status == http.StatusForbidden) {
 		m.authFailures.WithLabelValues(code).Inc()
 	}
+}
+
+// methodLabel is the method as the metrics label it: a method outside HTTP's own is "other", so
+// that a caller sending made-up methods cannot make series without end.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func (m *metrics) handler() echo.HandlerFunc {

@@ -128,9 +128,24 @@ func TestServedSpecAndMetrics(t *testing.T) {
 	if resp, _ := get("/docs/swagger-ui/swagger-ui-bundle.js"); resp.StatusCode != http.StatusOK {
 		t.Errorf("swagger-ui bundle: %d", resp.StatusCode)
 	}
+	// Made-up methods are counted under one label: they cannot make series without end.
+	for _, method := range []string{"FOO", "BREW", "PROPFIND"} {
+		req, _ := http.NewRequest(method, e.url+"/healthz", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
 	resp, body = get("/metrics")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	for _, method := range []string{"FOO", "BREW", "PROPFIND"} {
+		if strings.Contains(body, `method="`+method+`"`) {
+			t.Errorf("/metrics has a series for the made-up method %s", method)
+		}
+	}
+	if !strings.Contains(body, `method="other",route="/healthz"`) {
+		t.Error(`/metrics lacks the made-up methods' series, method="other"`)
 	}
 	for _, want := range []string{
 		`pinbridge_http_requests_total{method="POST",route="/v1/auth/register",status="201"} 1`,
