@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm/schema"
 )
 
@@ -118,27 +119,58 @@ func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan,
 	return out, err
 }
 
-// orZero wraps a destination that cannot hold NULL so that NULL leaves it at its zero value.
+// orZero wraps a destination that cannot hold NULL so that NULL leaves it at its zero value. The
+// wrappers read a value both as database/sql hands it over (sql.Scanner) and as pgx decodes it (its
+// scanner interfaces, which pgx prefers: no value is boxed on the way).
 func orZero(dest any) sql.Scanner {
 	switch d := dest.(type) {
 	case *string:
-		return nullable[string]{d}
+		return nullString{d}
 	case *bool:
-		return nullable[bool]{d}
+		return nullBool{d}
 	case *time.Time:
-		return nullable[time.Time]{d}
+		return nullTime{d}
 	}
 	panic(fmt.Sprintf("join plan: no NULL handling for %T", dest))
 }
 
-type nullable[T any] struct{ dst *T }
+type (
+	nullString struct{ dst *string }
+	nullBool   struct{ dst *bool }
+	nullTime   struct{ dst *time.Time }
+)
 
-func (n nullable[T]) Scan(src any) error {
+func (n nullString) Scan(src any) error { return scanOrZero(n.dst, src) }
+func (n nullBool) Scan(src any) error   { return scanOrZero(n.dst, src) }
+func (n nullTime) Scan(src any) error   { return scanOrZero(n.dst, src) }
+
+func scanOrZero[T any](dst *T, src any) error {
 	var v sql.Null[T]
 	if err := v.Scan(src); err != nil {
 		return err
 	}
-	*n.dst = v.V
+	*dst = v.V
+	return nil
+}
+
+func (n nullString) ScanText(v pgtype.Text) error {
+	*n.dst = v.String // "" when NULL
+	return nil
+}
+
+func (n nullBool) ScanBool(v pgtype.Bool) error {
+	*n.dst = v.Bool // false when NULL
+	return nil
+}
+
+func (n nullTime) ScanTimestamptz(v pgtype.Timestamptz) error { return n.scanTime(v.Time, v.Valid, v.InfinityModifier) }
+func (n nullTime) ScanTimestamp(v pgtype.Timestamp) error     { return n.scanTime(v.Time, v.Valid, v.InfinityModifier) }
+
+func (n nullTime) scanTime(t time.Time, valid bool, inf pgtype.InfinityModifier) error {
+	if valid && inf != pgtype.Finite {
+		return fmt.Errorf("join plan: cannot read an infinite timestamp into %T", n.dst)
+	}
+	*n.dst = t // the zero time when NULL
 	return nil
 }
 
