@@ -163,8 +163,12 @@ func (n nullBool) ScanBool(v pgtype.Bool) error {
 	return nil
 }
 
-func (n nullTime) ScanTimestamptz(v pgtype.Timestamptz) error { return n.scanTime(v.Time, v.Valid, v.InfinityModifier) }
-func (n nullTime) ScanTimestamp(v pgtype.Timestamp) error     { return n.scanTime(v.Time, v.Valid, v.InfinityModifier) }
+func (n nullTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	return n.scanTime(v.Time, v.Valid, v.InfinityModifier)
+}
+func (n nullTime) ScanTimestamp(v pgtype.Timestamp) error {
+	return n.scanTime(v.Time, v.Valid, v.InfinityModifier)
+}
 
 func (n nullTime) scanTime(t time.Time, valid bool, inf pgtype.InfinityModifier) error {
 	if valid && inf != pgtype.Finite {
