@@ -73,12 +73,8 @@ func callerOf(ctx context.Context) account.Caller {
 	return account.Caller{Account: *p.account, Project: p.project, Origin: originOf(ctx), Authenticated: p.authenticated}
 }
 
-type principalKey struct{}
-
-func principalFrom(ctx context.Context) *principal {
-	p, _ := ctx.Value(principalKey{}).(*principal)
-	return p
-}
+// principalFrom is the request's principal; nil before authentication and for public operations.
+func principalFrom(ctx context.Context) *principal { return stateOf(ctx).principal }
 
 // authenticate is the strict middleware that checks credentials once per request and puts the
 // principal into the request's context; handlers of protected operations can rely on it.
@@ -105,7 +101,7 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 			st.userID = p.account.User.ID
 		}
 		st.orgID = p.organizationID
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
+		st.principal = p
 		return next(c, request)
 	}
 }

@@ -27,6 +27,7 @@ type requestState struct {
 	errorCode string         // the error the answer carries, once rendered
 	userID    string         // the caller's user, once authenticated with a session
 	orgID     string         // the caller's organization, once authenticated
+	principal *principal     // the caller, once authenticated (principalFrom)
 }
 
 type stateKey struct{}
