@@ -274,14 +274,14 @@ func productionFirst(p Project) int {
 // the user joined them, production first within each.
 var accountJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[accountRow](accountJoinRest,
-		joined{field: "User", alias: "u"}, joined{field: "Membership", alias: "m"},
+		joined{field: "User", alias: "u", once: true}, joined{field: "Membership", alias: "m"},
 		joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
 })
 
 // accountSummaryJoin is accountJoin reading only the columns of AccountSummary.
 var accountSummaryJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[accountRow](accountJoinRest,
-		joined{field: "User", alias: "u", only: []string{"id", "organization_id", "email", "full_name", "timezone",
+		joined{field: "User", alias: "u", once: true, only: []string{"id", "organization_id", "email", "full_name", "timezone",
 			"email_verified_at", "session_version", "active_project_id", "created_at"}},
 		joined{field: "Membership", alias: "m", only: []string{"role", "created_at"}},
 		joined{field: "Organization", alias: "o", only: []string{"id", "name"}},

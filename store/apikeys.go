@@ -166,13 +166,13 @@ type keyAccessRow struct {
 // keyAccessJoin joins a key with its project's accounts (apiKeyAccess puts them oldest first).
 var keyAccessJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
-		joined{field: "Key", alias: "k"}, joined{field: "Account", alias: "a", outer: true})
+		joined{field: "Key", alias: "k", once: true}, joined{field: "Account", alias: "a", outer: true})
 })
 
 // keyAccessSummaryJoin is keyAccessJoin reading only the key's columns of APIKeyAccessSummary.
 var keyAccessSummaryJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
-		joined{field: "Key", alias: "k", only: []string{"id", "project_id", "organization_id", "secret_hash", "scopes",
+		joined{field: "Key", alias: "k", once: true, only: []string{"id", "project_id", "organization_id", "secret_hash", "scopes",
 			"pinterest_account_ids", "last_used_at", "expires_at", "revoked_at"}},
 		joined{field: "Account", alias: "a", outer: true})
 })

@@ -22,6 +22,9 @@ type joinPlan struct {
 	query  *rawQuery // SELECT alias.column, ... (read by position) followed by the rest of the query
 	table  string    // the first model's table, the one a query count names
 	fields []planField
+	// once are the row struct's fields (their index paths) holding models that are the same in
+	// every row (joined.once): read from the first row, copied into the others.
+	once [][]int
 }
 
 type planField struct {
@@ -29,6 +32,7 @@ type planField struct {
 	// outer: the model is on the outer side of a LEFT JOIN, so a column the field cannot hold as
 	// nil may be NULL; it then keeps the zero value.
 	outer bool
+	once  bool // the field's model is one of the once models
 }
 
 // joined names one model of a join: the row struct's field holding it, its table alias, and
@@ -40,6 +44,9 @@ type joined struct {
 	// only, when set, are the columns read (the model's other fields keep their zero values);
 	// otherwise every column of the model.
 	only []string
+	// once: the model is the same in every row (the query selects one of it, as the user of an
+	// account or the key of a key's accounts): its columns are decoded from the first row only.
+	once bool
 }
 
 // newJoinPlan plans rows of type R (a struct whose named fields are models) for the query
@@ -62,6 +69,9 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 		if p.table == "" {
 			p.table = sch.Table
 		}
+		if part.once {
+			p.once = append(p.once, sf.Index)
+		}
 		names := sch.DBNames
 		if part.only != nil {
 			names = part.only
@@ -73,7 +83,7 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 			}
 			cols = append(cols, part.alias+"."+name)
 			index := append(append([]int{}, sf.Index...), field.StructField.Index...)
-			p.fields = append(p.fields, planField{index: index, outer: part.outer})
+			p.fields = append(p.fields, planField{index: index, outer: part.outer, once: part.once})
 		}
 	}
 	p.query = newRawQuery("SELECT " + strings.Join(cols, ", ") + " " + rest)
@@ -109,10 +119,14 @@ func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan,
 			for rows.Next() {
 				out = append(out, *new(R))
 				plan.destinations(&out[len(out)-1], dest)
+				if len(out) > 1 {
+					plan.skipOnce(dest) // pgx skips a nil destination
+				}
 				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
 			}
+			plan.copyOnce(out)
 			return rows.Err()
 		})
 	})
@@ -176,6 +190,25 @@ func (n nullTime) scanTime(t time.Time, valid bool, inf pgtype.InfinityModifier)
 	}
 	*n.dst = t // the zero time when NULL
 	return nil
+}
+
+// skipOnce sets the destinations of the once models' columns to nil.
+func (p *joinPlan) skipOnce(dest []any) {
+	for i, f := range p.fields {
+		if f.once {
+			dest[i] = nil
+		}
+	}
+}
+
+// copyOnce copies the once models of the first row into the others.
+func (p *joinPlan) copyOnce(rows any) {
+	v := reflect.ValueOf(rows)
+	for i := 1; i < v.Len(); i++ {
+		for _, index := range p.once {
+			v.Index(i).FieldByIndex(index).Set(v.Index(0).FieldByIndex(index))
+		}
+	}
 }
 
 // destinations points dest at the fields of row (a pointer to the planned struct type), in the
