@@ -218,6 +218,7 @@ run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full
 hash_after=$(bin/bench-ceiling hash)
 hash_ns="$hash_before,$hash_after"
 scale_seed_s=0
+hash_big_ns=0
 if [ "$SCALE" = 1 ]; then
   echo "==> scale: accounts 1,001-$SCALE_ACCOUNTS, an API key each"
   seed_start=$(date +%s.%N)
@@ -233,13 +234,15 @@ if [ "$SCALE" = 1 ]; then
   run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key"
   run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token"
   ceiling
+  hash_big_before=$(bin/bench-ceiling hash)
   run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
   run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
+  hash_big_ns="$hash_big_before,$(bin/bench-ceiling hash)"
 fi
 
-python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" "$POOL" "$EVENTS" "$seed_s" "$idle_rss_kb" "$SCALE_ACCOUNTS" "$scale_seed_s" <<'PY'
+python3 - "$results" "$OUT" "$hash_ns" "$CORES" "$DURATION" "$CONNS" "$POOL" "$EVENTS" "$seed_s" "$idle_rss_kb" "$SCALE_ACCOUNTS" "$scale_seed_s" "$hash_big_ns" <<'PY'
 import json, sys, platform
-results_path, out_path, hash_ns, cores, duration, conns, pool, events, seed_s, idle_rss_kb, scale_accounts, scale_seed_s = sys.argv[1:]
+results_path, out_path, hash_ns, cores, duration, conns, pool, events, seed_s, idle_rss_kb, scale_accounts, scale_seed_s, hash_big_ns = sys.argv[1:]
 rows = [json.loads(l) for l in open(results_path)]
 scale_rows = [r for r in rows if r.get("phase") == "scale"]
 rows = [r for r in rows if r.get("phase") != "scale"]
@@ -301,21 +304,25 @@ report = {"machine": {"cores": int(cores), "cpu": platform.processor() or platfo
           "idle_rss_mb": round(int(idle_rss_kb) / 1024, 1), "login_peak_rss_mb": login_row["peak_rss_mb"],
           "peak_rss_mb": max(r["peak_rss_mb"] for r in server_rows), "results": table}
 if scale_rows:
-    # The machine's speed drifts between the two runs, so each run's reads are also taken against
-    # the ceiling measured in that run (login and register against the hash bound, measured once).
+    # The machine's speed drifts between the two runs, so each run's numbers are also taken against
+    # the yardsticks measured in that run: the reads against its ceiling, login and register against
+    # its hash bound.
     big_ceiling = mean_row([row_of(r) for r in scale_rows if r["scenario"].startswith("ceiling")])["req_per_s"]
+    big_hash = [int(x) for x in hash_big_ns.split(",")]
+    big_hash_bound = int(cores) * 1e9 / (sum(big_hash) / len(big_hash))
     flat = []
     for r in scale_rows:
         if r["scenario"].startswith("ceiling"):
             continue
         big = row_of(r)
         small = next(t for t in table if t["scenario"] == r["scenario"])
-        yard_small, yard_big = (ceiling, big_ceiling) if r["scenario"].startswith("GET") else (1, 1)
+        yard_small, yard_big = (ceiling, big_ceiling) if r["scenario"].startswith("GET") else (hash_bound, big_hash_bound)
         flat.append({"scenario": r["scenario"], "small_req_per_s": small["req_per_s"], "large_req_per_s": big["req_per_s"],
                      "large_over_small": round(big["req_per_s"] / small["req_per_s"], 3),
                      "large_over_small_vs_yardstick": round((big["req_per_s"] / yard_big) / (small["req_per_s"] / yard_small), 3),
                      "small_p99_ms": small["p99_ms"], "large_p99_ms": big["p99_ms"], "large_errors": big["errors"]})
-    report["scale"] = {"accounts": int(scale_accounts), "api_keys": int(scale_accounts), "seed_s": float(scale_seed_s), "results": flat}
+    report["scale"] = {"accounts": int(scale_accounts), "api_keys": int(scale_accounts), "seed_s": float(scale_seed_s),
+                       "ceiling_req_per_s": round(big_ceiling, 1), "hash_bound_req_per_s": round(big_hash_bound, 1), "results": flat}
 json.dump(report, open(out_path, "w"), indent=2)
 print(f"\nhash: {report['hash_ms']} ms per argon2id hash (m=19456,t=2,p=1; runs {report['hash_ms_runs']}) -> hash bound {hash_bound:.1f} req/s on {cores} cores")
 print(f"ceiling: mean of runs {crow['runs']} req/s; PostgreSQL pool {pool} connections for both services")
@@ -331,7 +338,8 @@ print(f"activity log: {int(events):,} entries seeded in {seed_s}s; p99 of the pa
 if scale_rows:
     sc = report["scale"]
     print(f"\nflat with size: 1,000 accounts, then {sc['accounts']:,} accounts and API keys (seeded in {sc['seed_s']}s)")
-    print(f"ceiling: {ceiling:.0f} req/s in the first run, {big_ceiling:.0f} in the second")
+    print(f"yardsticks: ceiling {ceiling:.0f} req/s in the first run, {big_ceiling:.0f} in the second; "
+          f"hash bound {hash_bound:.1f} and {sc['hash_bound_req_per_s']:.1f} req/s")
     print(f"{'scenario':<42} {'req/s 1k':>9} {'req/s big':>10} {'big/1k':>7} {'vs yardstick':>13} {'p99 1k':>8} {'p99 big':>8}")
     for f in sc["results"]:
         print(f"{f['scenario']:<42} {f['small_req_per_s']:>9.0f} {f['large_req_per_s']:>10.0f} {f['large_over_small']:>7.2f} {f['large_over_small_vs_yardstick']:>13.2f} {f['small_p99_ms']:>8.2f} {f['large_p99_ms']:>8.2f}")
