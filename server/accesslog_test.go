@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 	"github.com/pinbridge/pinbridge-auth/server"
@@ -72,5 +73,46 @@ func TestAccessLogWrittenAsTheLogger(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccessLogNamesTheCaller: the line of an authenticated request names the session's user and
+// organization, and an API key's organization.
+func TestAccessLogNamesTheCaller(t *testing.T) {
+	st, _ := testdb.Engines()[0].Open(t)
+	e := newEnv(t, st, testConfig(t), fastHash)
+	a := e.register("logged@example.com", "a perfectly fine password")
+	line := func(route string) map[string]any {
+		t.Helper()
+		var found map[string]any
+		for _, l := range strings.Split(e.logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["route"] == route {
+				found = m
+			}
+		}
+		if found == nil {
+			t.Fatalf("no access line for %s", route)
+		}
+		return found
+	}
+	if status, _, _ := e.do("GET", "/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + a.AccessToken}); status != http.StatusOK {
+		t.Fatalf("GET /v1/auth/me = %d", status)
+	}
+	me := line("/v1/auth/me")
+	if me["user_id"] != a.User.ID.String() || me["organization_id"] != a.Organization.ID.String() {
+		t.Errorf("access line of me = %v, want user %s and organization %s", me, a.User.ID, a.Organization.ID)
+	}
+	key := e.createKey(a.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "logged"}).APIKey
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/pinterest/accounts", nil)
+	req.Header.Set("X-API-Key", key)
+	resp, err := e.http.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/pinterest/accounts = %v %v", resp, err)
+	}
+	resp.Body.Close()
+	accounts := line("/v1/pinterest/accounts")
+	if _, has := accounts["user_id"]; has || accounts["organization_id"] != a.Organization.ID.String() {
+		t.Errorf("access line of the key's read = %v, want organization %s and no user", accounts, a.Organization.ID)
 	}
 }

@@ -96,12 +96,7 @@ func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) ge
 		if err != nil {
 			return nil, err
 		}
-		st := stateOf(c.Request().Context())
-		if p.account != nil {
-			st.userID = p.account.User.ID
-		}
-		st.orgID = p.organizationID
-		st.principal = p
+		stateOf(c.Request().Context()).principal = p
 		return next(c, request)
 	}
 }

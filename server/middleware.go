@@ -25,8 +25,6 @@ type requestState struct {
 	origin    account.Origin // the request id and the client's address as limits count it
 	clientIP  string         // the client's address as the access log writes it
 	errorCode string         // the error the answer carries, once rendered
-	userID    string         // the caller's user, once authenticated with a session
-	orgID     string         // the caller's organization, once authenticated
 	principal *principal     // the caller, once authenticated (principalFrom)
 }
 
@@ -153,8 +151,12 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			// net/http's write deadline has passed: whatever was written, the client got nothing.
 			undelivered: s.cfg.HTTP.WriteTimeout > 0 && elapsed >= s.cfg.HTTP.WriteTimeout,
 			errorCode:   st.errorCode,
-			userID:      st.userID,
-			orgID:       st.orgID,
+		}
+		if p := st.principal; p != nil {
+			a.orgID = p.organizationID
+			if p.account != nil {
+				a.userID = p.account.User.ID
+			}
 		}
 		if s.accessOut != nil && s.accessOut.write(time.Now(), &a) {
 			return nil
