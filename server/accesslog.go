@@ -12,59 +12,21 @@ import (
 // slog handler would: slog's JSON handler (JSON) or text handler on Out, with no ReplaceAttr, group
 // or preset attribute. Those handlers format any value generically (each attribute through a
 // type switch, a float through encoding/json) and cost a seventh of the cheapest request; the
-// line here costs a fraction of that. A line with a value outside the plain form appendPlain
-// writes goes through the Logger instead, so every line stays exactly what slog writes.
+// line here costs a fraction of that. A line with a value outside the plain form (appendAccessLine)
+// goes through the Logger instead, so every line stays exactly what slog writes.
 type AccessLog struct {
 	Out  io.Writer
 	JSON bool
 }
 
-// accessEntry is one access log line's fields, in the order they are written.
-type accessEntry struct {
-	requestID, method, route string
-	status                   int
-	durationMS               float64
-	bytesOut                 int64
-	clientIP                 string
-	errorCode                string // "" when the answer was no error
-	undelivered              bool
-	userID, orgID            string // "" when the caller is not known
-}
-
-// attrs is the entry as slog attributes, in the order appendAccessLine writes them.
-func (a *accessEntry) attrs() []slog.Attr {
-	attrs := []slog.Attr{
-		slog.String("request_id", a.requestID),
-		slog.String("method", a.method),
-		slog.String("route", a.route),
-		slog.Int("status", a.status),
-		slog.Float64("duration_ms", a.durationMS),
-		slog.Int64("bytes_out", a.bytesOut),
-		slog.String("client_ip", a.clientIP),
-	}
-	if a.errorCode != "" {
-		attrs = append(attrs, slog.String("error_code", a.errorCode))
-	}
-	if a.undelivered {
-		attrs = append(attrs, slog.Bool("undelivered", true))
-	}
-	if a.userID != "" {
-		attrs = append(attrs, slog.String("user_id", a.userID))
-	}
-	if a.orgID != "" {
-		attrs = append(attrs, slog.String("organization_id", a.orgID))
-	}
-	return attrs
-}
-
 var accessLines = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// write writes the entry's line to Out as the handler would log it at level INFO with message
-// "request" at time t; false (and nothing written) when a value is not in the plain form.
-func (l *AccessLog) write(t time.Time, a *accessEntry) bool {
+// write writes the line the handler would log at level INFO with message "request" and attrs at
+// time t; false (and nothing written) when a key or value is not in the plain form.
+func (l *AccessLog) write(t time.Time, attrs []slog.Attr) bool {
 	buf := accessLines.Get().(*[]byte)
 	defer accessLines.Put(buf)
-	line, ok := appendAccessLine((*buf)[:0], l.JSON, t, a)
+	line, ok := appendAccessLine((*buf)[:0], l.JSON, t, attrs)
 	if !ok {
 		return false
 	}
@@ -73,15 +35,13 @@ func (l *AccessLog) write(t time.Time, a *accessEntry) bool {
 	return true
 }
 
-// appendAccessLine appends the line; false when a value is not in the plain form.
-func appendAccessLine(b []byte, json bool, t time.Time, a *accessEntry) ([]byte, bool) {
+// appendAccessLine appends the line; false when a key or value is not in the plain form: a string
+// that is not plain, a float encoding/json would write with an exponent, a kind other than string,
+// integer, float or bool.
+func appendAccessLine(b []byte, json bool, t time.Time, attrs []slog.Attr) ([]byte, bool) {
 	t = t.Round(0)
 	if y := t.Year(); y < 0 || y >= 10000 {
 		return b, false // the JSON handler notes an error in the line
-	}
-	d := a.durationMS
-	if d != 0 && (d < 1e-6 || d >= 1e21) {
-		return b, false // encoding/json writes these with an exponent
 	}
 	if json {
 		b = append(b, `{"time":"`...)
@@ -92,49 +52,44 @@ func appendAccessLine(b []byte, json bool, t time.Time, a *accessEntry) ([]byte,
 		b = appendRFC3339Millis(b, t)
 		b = append(b, " level=INFO msg=request"...)
 	}
-	ok := true
-	str := func(key, v string) {
-		b = appendKey(b, json, key)
-		if !plain(v) {
-			ok = false
-			return
+	for _, a := range attrs {
+		if !plain(a.Key) {
+			return b, false
 		}
-		if json {
-			b = append(b, '"')
-			b = append(b, v...)
-			b = append(b, '"')
-		} else {
-			b = append(b, v...)
+		b = appendKey(b, json, a.Key)
+		switch v := a.Value; v.Kind() {
+		case slog.KindString:
+			s := v.String()
+			if !plain(s) {
+				return b, false
+			}
+			if json {
+				b = append(append(append(b, '"'), s...), '"')
+			} else {
+				b = append(b, s...)
+			}
+		case slog.KindInt64:
+			b = strconv.AppendInt(b, v.Int64(), 10)
+		case slog.KindFloat64:
+			f := v.Float64()
+			if !(f == 0 || f >= 1e-6 && f < 1e21) {
+				return b, false // encoding/json writes these with an exponent, or refuses them
+			}
+			if json {
+				b = strconv.AppendFloat(b, f, 'f', -1, 64) // what encoding/json writes in this range
+			} else {
+				b = strconv.AppendFloat(b, f, 'g', -1, 64)
+			}
+		case slog.KindBool:
+			b = strconv.AppendBool(b, v.Bool())
+		default:
+			return b, false
 		}
-	}
-	str("request_id", a.requestID)
-	str("method", a.method)
-	str("route", a.route)
-	b = strconv.AppendInt(appendKey(b, json, "status"), int64(a.status), 10)
-	b = appendKey(b, json, "duration_ms")
-	if json {
-		b = strconv.AppendFloat(b, d, 'f', -1, 64) // what encoding/json writes in this range
-	} else {
-		b = strconv.AppendFloat(b, d, 'g', -1, 64)
-	}
-	b = strconv.AppendInt(appendKey(b, json, "bytes_out"), a.bytesOut, 10)
-	str("client_ip", a.clientIP)
-	if a.errorCode != "" {
-		str("error_code", a.errorCode)
-	}
-	if a.undelivered {
-		b = append(appendKey(b, json, "undelivered"), "true"...)
-	}
-	if a.userID != "" {
-		str("user_id", a.userID)
-	}
-	if a.orgID != "" {
-		str("organization_id", a.orgID)
 	}
 	if json {
 		b = append(b, '}')
 	}
-	return append(b, '\n'), ok
+	return append(b, '\n'), true
 }
 
 func appendKey(b []byte, json bool, key string) []byte {

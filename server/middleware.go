@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -140,28 +141,33 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			return nil
 		}
 		st := stateOf(ctx)
-		a := accessEntry{
-			requestID:  st.origin.RequestID,
-			method:     c.Request().Method,
-			route:      c.Path(),
-			status:     status,
-			durationMS: float64(elapsed.Microseconds()) / 1000,
-			bytesOut:   c.Response().Size,
-			clientIP:   st.clientIP,
+		var fields [11]slog.Attr
+		attrs := append(fields[:0],
+			slog.String("request_id", st.origin.RequestID),
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("bytes_out", c.Response().Size),
+			slog.String("client_ip", st.clientIP))
+		if st.errorCode != "" {
+			attrs = append(attrs, slog.String("error_code", st.errorCode))
+		}
+		if wt := s.cfg.HTTP.WriteTimeout; wt > 0 && elapsed >= wt {
 			// net/http's write deadline has passed: whatever was written, the client got nothing.
-			undelivered: s.cfg.HTTP.WriteTimeout > 0 && elapsed >= s.cfg.HTTP.WriteTimeout,
-			errorCode:   st.errorCode,
+			attrs = append(attrs, slog.Bool("undelivered", true))
 		}
 		if p := st.principal; p != nil {
-			a.orgID = p.organizationID
 			if p.account != nil {
-				a.userID = p.account.User.ID
+				attrs = append(attrs, slog.String("user_id", p.account.User.ID))
 			}
+			attrs = append(attrs, slog.String("organization_id", p.organizationID))
 		}
-		if s.accessOut != nil && s.accessOut.write(time.Now(), &a) {
+		if s.accessOut != nil && s.accessOut.write(time.Now(), attrs) {
 			return nil
 		}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request", a.attrs()...)
+		// A copy for the Logger, so that the attributes above stay on the stack.
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slices.Clone(attrs)...)
 		return nil
 	}
 }
