@@ -57,8 +57,7 @@ func TestJoinOnceModels(t *testing.T) {
 		}
 	}
 	dest := make([]any, len(plan.fields))
-	plan.destinations(&rows[1], dest)
-	plan.skipOnce(dest)
+	plan.destinations(&rows[1], dest, true)
 	skipped := 0
 	for i, f := range plan.fields {
 		if (dest[i] == nil) != (f.index[0] == 0) { // User is accountRow's first field

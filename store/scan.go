@@ -93,7 +93,7 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 // scan reads the current row into row (a pointer to the planned struct type).
 func (p *joinPlan) scan(rows *sql.Rows, row any) error {
 	dest := make([]any, len(p.fields))
-	p.destinations(row, dest)
+	p.destinations(row, dest, false)
 	return rows.Scan(dest...)
 }
 
@@ -118,10 +118,7 @@ func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan,
 			dest := make([]any, len(plan.fields))
 			for rows.Next() {
 				out = append(out, *new(R))
-				plan.destinations(&out[len(out)-1], dest)
-				if len(out) > 1 {
-					plan.skipOnce(dest) // pgx skips a nil destination
-				}
+				plan.destinations(&out[len(out)-1], dest, len(out) > 1)
 				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
@@ -192,15 +189,6 @@ func (n nullTime) scanTime(t time.Time, valid bool, inf pgtype.InfinityModifier)
 	return nil
 }
 
-// skipOnce sets the destinations of the once models' columns to nil.
-func (p *joinPlan) skipOnce(dest []any) {
-	for i, f := range p.fields {
-		if f.once {
-			dest[i] = nil
-		}
-	}
-}
-
 // copyOnce copies the once models of the first row into the others.
 func (p *joinPlan) copyOnce(rows any) {
 	v := reflect.ValueOf(rows)
@@ -212,10 +200,14 @@ func (p *joinPlan) copyOnce(rows any) {
 }
 
 // destinations points dest at the fields of row (a pointer to the planned struct type), in the
-// order of the query's columns.
-func (p *joinPlan) destinations(row any, dest []any) {
+// order of the query's columns. With skipOnce, the once models' columns get nil (which pgx skips).
+func (p *joinPlan) destinations(row any, dest []any, skipOnce bool) {
 	v := reflect.ValueOf(row).Elem()
 	for i, f := range p.fields {
+		if skipOnce && f.once {
+			dest[i] = nil
+			continue
+		}
 		fv := v.FieldByIndex(f.index)
 		dest[i] = fv.Addr().Interface()
 		if f.outer && fv.Kind() != reflect.Pointer {
