@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -86,16 +85,11 @@ func staticFiles(fsys fs.FS, prefix, cacheControl string, skip ...string) (echo.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // readHead is the first n bytes of the file name in fsys (all of it when shorter).
-func readHead(fsys fs.FS, name string, n int) ([]byte, error) {
+func readHead(fsys fs.FS, name string, n int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	head := make([]byte, n)
-	got, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return head[:got], nil
+	return io.ReadAll(io.LimitReader(f, n))
 }
