@@ -26,6 +26,7 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/admin"
 	"github.com/pinbridge/pinbridge-auth/internal/keyusage"
 	"github.com/pinbridge/pinbridge-auth/internal/logbuf"
+	"github.com/pinbridge/pinbridge-auth/internal/logline"
 	"github.com/pinbridge/pinbridge-auth/internal/mail"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/periodic"
@@ -86,15 +87,9 @@ func setup(ctx context.Context, out io.Writer) (config.Config, *slog.Logger, *st
 func newLogger(cfg config.Config, out io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if jsonLogs(cfg) {
-		return slog.New(slog.NewJSONHandler(out, opts))
-	}
-	return slog.New(slog.NewTextHandler(out, opts))
+	// JSON lines in production, text otherwise, each exactly as slog's own handler writes it.
+	return slog.New(logline.New(out, cfg.Env == config.EnvProduction, &slog.HandlerOptions{Level: level}))
 }
-
-// jsonLogs reports whether the process logs JSON lines (in production) rather than text.
-func jsonLogs(cfg config.Config) bool { return cfg.Env == config.EnvProduction }
 
 func migrate() error {
 	_, log, st, err := setup(context.Background(), os.Stderr)
@@ -187,7 +182,6 @@ func serve() error {
 	srv, err := server.New(cfg, server.Deps{
 		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
 		ScanningKeys: scanKeys, Logger: log, Version: version,
-		AccessLog: &server.AccessLog{Out: logs, JSON: jsonLogs(cfg)},
 	})
 	if err != nil {
 		return err

@@ -11,9 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/logline"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
-	"github.com/pinbridge/pinbridge-auth/server"
 )
 
 // BenchmarkAuthenticatedReads serves the hottest reads in process (no network between client and
@@ -43,8 +43,7 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 			seedActivity(b, st, a.Organization.ID.String(), 2000, e.clock.Now())
 			// A server of its own, logging as production does (JSON at info), to nowhere.
 			stack := testserver.New(b, e.cfg, st, testserver.Options{
-				Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
-				AccessLog:      &server.AccessLog{Out: io.Discard, JSON: true},
+				Logger:         slog.New(logline.New(io.Discard, true, &slog.HandlerOptions{Level: slog.LevelInfo})),
 				PasswordParams: fastHash,
 			})
 			handler := stack.Server.Handler()
@@ -78,8 +77,7 @@ func BenchmarkAuthenticatedReads(b *testing.B) {
 func BenchmarkSharedMiddleware(b *testing.B) {
 	st, _ := testdb.Engines()[0].Open(b)
 	stack := testserver.New(b, testConfig(b), st, testserver.Options{
-		Logger:         slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		AccessLog:      &server.AccessLog{Out: io.Discard, JSON: true},
+		Logger:         slog.New(logline.New(io.Discard, true, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		PasswordParams: fastHash,
 	})
 	bare := echo.New()

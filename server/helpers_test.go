@@ -22,11 +22,11 @@ import (
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/gen"
 	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/logline"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testserver"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
-	"github.com/pinbridge/pinbridge-auth/server"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -156,8 +156,7 @@ func newEnvWithSMTP(t testing.TB, st *store.Store, cfg config.Config, params pas
 	clk := &clock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
 	stack := testserver.New(t, cfg, st, testserver.Options{
-		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		AccessLog:      &server.AccessLog{Out: logs, JSON: true}, // as in production
+		Logger:         slog.New(logline.New(logs, true, &slog.HandlerOptions{Level: slog.LevelDebug})), // as in production
 		Now:            clk.Now,
 		Version:        "test",
 		PasswordParams: params,

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -141,15 +140,15 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			return nil
 		}
 		st := stateOf(ctx)
-		var fields [11]slog.Attr
-		attrs := append(fields[:0],
+		attrs := []slog.Attr{
 			slog.String("request_id", st.origin.RequestID),
 			slog.String("method", c.Request().Method),
 			slog.String("route", c.Path()),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("bytes_out", c.Response().Size),
-			slog.String("client_ip", st.clientIP))
+			slog.String("client_ip", st.clientIP),
+		}
 		if st.errorCode != "" {
 			attrs = append(attrs, slog.String("error_code", st.errorCode))
 		}
@@ -163,11 +162,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			attrs = append(attrs, slog.String("organization_id", p.organizationID))
 		}
-		if s.accessOut != nil && s.accessOut.write(time.Now(), attrs) {
-			return nil
-		}
-		// A copy for the Logger, so that the attributes above stay on the stack.
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slices.Clone(attrs)...)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		return nil
 	}
 }

@@ -42,8 +42,6 @@ type Server struct {
 	metrics  *metrics
 	scanKeys secretscan.Keys
 	echo     *echo.Echo
-	// accessOut writes the access log's lines, nil: Logger does.
-	accessOut *AccessLog
 	// The liveness answers, encoded once: password hashing idle or with requests waiting.
 	healthOK, healthBusy healthAnswer
 }
@@ -59,11 +57,9 @@ type Deps struct {
 	Mail     *mail.Sender       // metrics count its failed attempts
 	// ScanningKeys verify leak reports (GitHub secret scanning); nil refuses every report.
 	ScanningKeys secretscan.Keys
-	Logger       *slog.Logger // nil: discard
-	// AccessLog, when set, writes the access log as Logger's handler would, faster (see AccessLog).
-	AccessLog *AccessLog
-	Now       func() time.Time // nil: time.Now
-	Version   string
+	Logger       *slog.Logger     // nil: discard
+	Now          func() time.Time // nil: time.Now
+	Version      string
 }
 
 // New wires the HTTP routes, middleware and error rendering over d.
@@ -72,7 +68,7 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: d.Store, accounts: d.Accounts, sessions: d.Sessions, hasher: d.Hasher,
-		usage: d.KeyUsage, log: d.Logger, accessOut: d.AccessLog, now: store.Clock(d.Now), version: d.Version, scanKeys: d.ScanningKeys}
+		usage: d.KeyUsage, log: d.Logger, now: store.Clock(d.Now), version: d.Version, scanKeys: d.ScanningKeys}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

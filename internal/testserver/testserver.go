@@ -23,10 +23,8 @@ import (
 
 // Options are what a test changes from production.
 type Options struct {
-	Logger *slog.Logger // nil: discard
-	// AccessLog writes the access log as Logger's handler would (nil: Logger does), as in production.
-	AccessLog *server.AccessLog
-	Now       func() time.Time // nil: time.Now
+	Logger *slog.Logger     // nil: discard
+	Now    func() time.Time // nil: time.Now
 	// PasswordParams lowers argon2id's cost for speed (zero: password.OWASP).
 	PasswordParams password.Params
 	Version        string
@@ -82,7 +80,7 @@ func New(t testing.TB, cfg config.Config, st *store.Store, o Options) *Stack {
 	}
 	srv, err := server.New(cfg, server.Deps{
 		Store: st, Accounts: accounts, Sessions: sessions, Hasher: hasher, KeyUsage: usage, Mail: sender,
-		ScanningKeys: scanKeys, Logger: log, AccessLog: o.AccessLog, Now: now, Version: o.Version,
+		ScanningKeys: scanKeys, Logger: log, Now: now, Version: o.Version,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
