@@ -70,6 +70,7 @@ func (c retryingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 type retryingConn struct {
 	*stdlib.Conn
 	connector driver.Connector
+	decoders  decoders // how joins read on this connection decode their columns
 }
 
 func (c *retryingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
