@@ -222,8 +222,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // writeBody writes the encoded JSON answer body with status and its Content-Length.
 func writeBody(w http.ResponseWriter, status int, body []byte) error {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = valueJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err

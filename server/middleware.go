@@ -18,6 +18,9 @@ import (
 
 const headerRequestID = "X-Request-ID"
 
+// canonicalRequestID is headerRequestID as a key of http.Header, which holds keys canonical.
+var canonicalRequestID = http.CanonicalHeaderKey(headerRequestID)
+
 // requestState is what the layers note about one request: made once, by withRequestState, and
 // carried on the request's context (one allocation, where values kept on the echo.Context cost a
 // map and a boxed value each).
@@ -26,6 +29,8 @@ type requestState struct {
 	clientIP  string         // the client's address as the access log writes it
 	errorCode string         // the error the answer carries, once rendered
 	principal *principal     // the caller, once authenticated (principalFrom)
+	// requestID backs the X-Request-ID response header's value (one allocation less per request).
+	requestID [1]string
 }
 
 type stateKey struct{}
@@ -80,9 +85,9 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		c.Response().Header().Set(headerRequestID, id)
 		ip := c.RealIP()
-		st := &requestState{origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip}
+		st := &requestState{origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip, requestID: [1]string{id}}
+		c.Response().Header()[canonicalRequestID] = st.requestID[:]
 		ctx := context.WithValue(r.Context(), stateKey{}, st)
 		if timeout > 0 {
 			var cancel context.CancelFunc
@@ -94,8 +99,8 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// Values of the headers every response carries, made once: a header set from these shares them
-// (net/http only reads them; Header.Add would append to a copy).
+// Header values made once, for the headers every response (or every JSON answer) carries: a header
+// set from these shares them (net/http only reads them; Header.Add would append to a copy).
 var (
 	valueNoSniff   = []string{"nosniff"}
 	valueDeny      = []string{"DENY"}
@@ -103,6 +108,7 @@ var (
 	valueNoStore   = []string{"no-store"}
 	valueAPIPolicy = []string{"default-src 'none'; frame-ancestors 'none'"}
 	valueHSTS      = []string{"max-age=63072000; includeSubDomains"}
+	valueJSON      = []string{"application/json"}
 )
 
 // securityHeaders sets the headers every response carries. Pages that need a looser policy set
