@@ -79,26 +79,43 @@ func principalFrom(ctx context.Context) *principal { return stateOf(ctx).princip
 // authenticate is the strict middleware that checks credentials once per request and puts the
 // principal into the request's context; handlers of protected operations can rely on it.
 func (s *Server) authenticate(next gen.StrictHandlerFunc, operationID string) gen.StrictHandlerFunc {
-	acc, ok := s.access[strings.ToLower(operationID)]
-	if !ok {
-		// An operation the spec does not list cannot be reached; refuse rather than guess.
-		acc = accessSession
-	}
-	if acc == accessPublic {
+	op := s.authenticationOf(operationID)
+	if op.access == accessPublic {
 		return next
 	}
-	load := principalLoad{account: s.store.Account, key: s.store.APIKeyAccess}
-	if summaryOperations[strings.ToLower(operationID)] {
-		load = principalLoad{account: s.store.AccountSummary, key: s.store.APIKeyAccessSummary}
-	}
 	return func(c echo.Context, request any) (any, error) {
-		p, err := s.principalFor(c.Request(), acc, load)
+		p, err := s.principalFor(c.Request(), op.access, op.load)
 		if err != nil {
 			return nil, err
 		}
 		stateOf(c.Request().Context()).principal = p
 		return next(c, request)
 	}
+}
+
+// authentication is how an operation authenticates its caller: who may call it and what is read of them.
+type authentication struct {
+	access access
+	load   principalLoad
+}
+
+// authenticationOf works out an operation's authentication once: the strict handler applies its
+// middleware anew on every request.
+func (s *Server) authenticationOf(operationID string) *authentication {
+	if op, ok := s.authentications.Load(operationID); ok {
+		return op.(*authentication)
+	}
+	acc, ok := s.access[strings.ToLower(operationID)]
+	if !ok {
+		// An operation the spec does not list cannot be reached; refuse rather than guess.
+		acc = accessSession
+	}
+	op := &authentication{access: acc, load: principalLoad{account: s.store.Account, key: s.store.APIKeyAccess}}
+	if summaryOperations[strings.ToLower(operationID)] {
+		op.load = principalLoad{account: s.store.AccountSummary, key: s.store.APIKeyAccessSummary}
+	}
+	s.authentications.Store(operationID, op)
+	return op
 }
 
 // summaryOperations are the operations whose handlers read no more of the caller than the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -39,9 +40,11 @@ type Server struct {
 	now      func() time.Time
 	version  string
 	access   map[string]access
-	metrics  *metrics
-	scanKeys secretscan.Keys
-	echo     *echo.Echo
+	// authentications caches authenticationOf by operation id (as the strict handler names it).
+	authentications sync.Map
+	metrics         *metrics
+	scanKeys        secretscan.Keys
+	echo            *echo.Echo
 	// The liveness answers, encoded once: password hashing idle or with requests waiting.
 	healthOK, healthBusy healthAnswer
 }
@@ -125,34 +128,40 @@ type validatedRouter struct {
 	validate func(method, path string) echo.MiddlewareFunc
 }
 
-func (r validatedRouter) mw(method, path string, m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
-	return append([]echo.MiddlewareFunc{refuseNUL, r.validate(method, path)}, m...)
+// wrap puts the route's middleware (NUL refusal, validation, then m) around h once, here: Echo
+// would apply a route's middleware anew on every request.
+func (r validatedRouter) wrap(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) echo.HandlerFunc {
+	all := append([]echo.MiddlewareFunc{refuseNUL, r.validate(method, path)}, m...)
+	for i := len(all) - 1; i >= 0; i-- {
+		h = all[i](h)
+	}
+	return h
 }
 
 func (r validatedRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.CONNECT(p, h, r.mw(http.MethodConnect, p, m)...)
+	return r.e.CONNECT(p, r.wrap(http.MethodConnect, p, h, m))
 }
 func (r validatedRouter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.DELETE(p, h, r.mw(http.MethodDelete, p, m)...)
+	return r.e.DELETE(p, r.wrap(http.MethodDelete, p, h, m))
 }
 func (r validatedRouter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.GET(p, h, r.mw(http.MethodGet, p, m)...)
+	return r.e.GET(p, r.wrap(http.MethodGet, p, h, m))
 }
 func (r validatedRouter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.HEAD(p, h, r.mw(http.MethodHead, p, m)...)
+	return r.e.HEAD(p, r.wrap(http.MethodHead, p, h, m))
 }
 func (r validatedRouter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.OPTIONS(p, h, r.mw(http.MethodOptions, p, m)...)
+	return r.e.OPTIONS(p, r.wrap(http.MethodOptions, p, h, m))
 }
 func (r validatedRouter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.PATCH(p, h, r.mw(http.MethodPatch, p, m)...)
+	return r.e.PATCH(p, r.wrap(http.MethodPatch, p, h, m))
 }
 func (r validatedRouter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.POST(p, h, r.mw(http.MethodPost, p, m)...)
+	return r.e.POST(p, r.wrap(http.MethodPost, p, h, m))
 }
 func (r validatedRouter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.PUT(p, h, r.mw(http.MethodPut, p, m)...)
+	return r.e.PUT(p, r.wrap(http.MethodPut, p, h, m))
 }
 func (r validatedRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.e.TRACE(p, h, r.mw(http.MethodTrace, p, m)...)
+	return r.e.TRACE(p, r.wrap(http.MethodTrace, p, h, m))
 }
