@@ -94,11 +94,14 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.IPExtractor = ipExtractor(cfg.Limits)
-	e.Use(s.withRequestState, s.accessLog, s.deadlineErrors, s.recoverPanics, securityHeaders)
+	shared := []echo.MiddlewareFunc{s.withRequestState, s.accessLog, s.deadlineErrors, s.recoverPanics, securityHeaders}
 	if cors := corsMiddleware(cfg.Limits); cors != nil {
-		e.Use(cors)
+		shared = append(shared, cors)
 	}
-	e.Use(echomiddleware.BodyLimitWithConfig(echomiddleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.HTTP.BodyLimitBytes)}))
+	shared = append(shared, echomiddleware.BodyLimitWithConfig(echomiddleware.BodyLimitConfig{Limit: fmt.Sprintf("%dB", cfg.HTTP.BodyLimitBytes)}))
+	// The whole chain is this one middleware: add to shared, never with another e.Use (the composed
+	// chain calls the routed handler itself, so middleware after it would be skipped).
+	e.Use(composedOnce(shared))
 	handler := gen.NewStrictHandler(s, []gen.StrictMiddlewareFunc{s.authenticate})
 	gen.RegisterHandlers(validatedRouter{e: e, validate: requestValidator(spec)}, handler)
 	registerPages(e)
@@ -108,6 +111,18 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 	e.GET("/metrics", s.metrics.handler())
 	s.echo = e
 	return s, nil
+}
+
+// composedOnce is the middleware chain as one Echo middleware, composed at start around a handler
+// that calls the request's routed handler: Echo applies its middleware anew on every request (a
+// closure each), and the next handler it passes is always the routed one (c.Handler(), the route's
+// or the not-found or method-not-allowed handler), so the chain need not be made again.
+func composedOnce(chain []echo.MiddlewareFunc) echo.MiddlewareFunc {
+	h := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
+	}
+	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
 }
 
 func loadSpec() (*openapi3.T, error) {

@@ -87,6 +87,11 @@ func TestRequestIDAndErrorShapes(t *testing.T) {
 			if hdr.Get("Location") != "" {
 				t.Errorf("%s %s redirected to %s; the API never redirects", c.method, c.path, hdr.Get("Location"))
 			}
+			// Answers without a route still went through the shared middleware.
+			if hdr.Get("X-Request-ID") == "" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s %s: X-Request-ID %q, X-Content-Type-Options %q; want an id and nosniff", c.method, c.path,
+					hdr.Get("X-Request-ID"), hdr.Get("X-Content-Type-Options"))
+			}
 		}
 	})
 }
