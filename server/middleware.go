@@ -139,7 +139,8 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		elapsed := time.Since(start)
+		end := time.Now()
+		elapsed := end.Sub(start)
 		s.metrics.observe(c, status, elapsed)
 		ctx := c.Request().Context()
 		if !s.log.Enabled(ctx, slog.LevelInfo) {
@@ -168,7 +169,12 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			attrs = append(attrs, slog.String("organization_id", p.organizationID))
 		}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+		// Straight to the handler, as Logger.LogAttrs would hand it, but without the caller's program
+		// counter, which it takes on every call (runtime.Callers: about 4% of the cheapest request)
+		// and which would only ever name this function.
+		r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		r.AddAttrs(attrs...)
+		_ = s.log.Handler().Handle(ctx, r)
 		return nil
 	}
 }
