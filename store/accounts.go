@@ -195,26 +195,28 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 }
 
 func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID string) (Account, error) {
-	rows, err := scanJoin[accountRow](ctx, s, plan, userID)
+	var a Account
+	err := scanJoin(ctx, s, plan, userID, func(rows []accountRow) error {
+		ordered := make([]*accountRow, len(rows))
+		for i := range rows {
+			ordered[i] = &rows[i]
+		}
+		slices.SortFunc(ordered, compareAccountRows)
+		for _, row := range ordered {
+			if a.Organizations == nil {
+				a = Account{User: row.User, Organizations: make([]OrganizationAccess, 0, 1)}
+			}
+			n := len(a.Organizations)
+			if n == 0 || a.Organizations[n-1].Organization.ID != row.Organization.ID {
+				a.Organizations = append(a.Organizations, OrganizationAccess{Organization: row.Organization, Role: row.Membership.Role, Projects: make([]Project, 0, 2)})
+				n++
+			}
+			a.Organizations[n-1].Projects = append(a.Organizations[n-1].Projects, row.Project)
+		}
+		return nil
+	})
 	if err != nil {
 		return Account{}, wrap("account", err)
-	}
-	ordered := make([]*accountRow, len(rows))
-	for i := range rows {
-		ordered[i] = &rows[i]
-	}
-	slices.SortFunc(ordered, compareAccountRows)
-	var a Account
-	for _, row := range ordered {
-		if a.Organizations == nil {
-			a = Account{User: row.User, Organizations: make([]OrganizationAccess, 0, 1)}
-		}
-		n := len(a.Organizations)
-		if n == 0 || a.Organizations[n-1].Organization.ID != row.Organization.ID {
-			a.Organizations = append(a.Organizations, OrganizationAccess{Organization: row.Organization, Role: row.Membership.Role, Projects: make([]Project, 0, 2)})
-			n++
-		}
-		a.Organizations[n-1].Projects = append(a.Organizations[n-1].Projects, row.Project)
 	}
 	if a.Organizations == nil {
 		return Account{}, fmt.Errorf("account: %w", ErrNotFound)

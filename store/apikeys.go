@@ -135,19 +135,27 @@ func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess
 }
 
 func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, error) {
-	rows, err := scanJoin[keyAccessRow](ctx, s, plan, hash)
+	var ka KeyAccess
+	found := false
+	err := scanJoin(ctx, s, plan, hash, func(rows []keyAccessRow) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		found = true
+		ka = KeyAccess{Key: rows[0].Key, Accounts: []PinterestAccount{}}
+		only := ka.Key.AccountIDs()
+		for _, row := range rows {
+			if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
+				ka.Accounts = append(ka.Accounts, row.Account)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return KeyAccess{}, wrap("api key access", err)
 	}
-	if len(rows) == 0 {
+	if !found {
 		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
-	}
-	ka := KeyAccess{Key: rows[0].Key, Accounts: []PinterestAccount{}}
-	only := ka.Key.AccountIDs()
-	for _, row := range rows {
-		if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
-			ka.Accounts = append(ka.Accounts, row.Account)
-		}
 	}
 	// Oldest first, put in order here rather than by PostgreSQL sorting the whole wide rows.
 	slices.SortFunc(ka.Accounts, func(a, b PinterestAccount) int {

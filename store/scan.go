@@ -26,6 +26,8 @@ type joinPlan struct {
 	// once are the row struct's fields (their index paths) holding models that are the same in
 	// every row (joined.once): read from the first row, copied into the others.
 	once [][]int
+	// buffers pools the *joinBuffers of this join's reads (see scanJoin).
+	buffers sync.Pool
 }
 
 type planField struct {
@@ -91,9 +93,9 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 	return p
 }
 
-// scan reads the current row into row (a pointer to the planned struct type).
-func (p *joinPlan) scan(rows *sql.Rows, row any) error {
-	dest := make([]any, len(p.fields))
+// scan reads the current row into row (a pointer to the planned struct type), through dest (one
+// entry per column).
+func (p *joinPlan) scan(rows *sql.Rows, row any, dest []any) error {
 	p.destinations(row, dest, false)
 	return rows.Scan(dest...)
 }
@@ -103,37 +105,34 @@ func (p *joinPlan) scan(rows *sql.Rows, row any) error {
 // driver.Value and then convert it again into the field, which cost the hottest reads about a
 // fifth of their CPU. Every row is read before any is handed on, so a connection lost halfway
 // through fails here, where the read is tried once more on a fresh connection (retryingConn.readPgx).
-func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan, arg any) ([]R, error) {
+func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan, arg any, b *joinBuffers[R]) error {
 	if s.onQuery != nil {
 		s.onQuery(plan.table)
 	}
 	conn, err := pool.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
-	var out []R
-	err = conn.Raw(func(driverConn any) error {
+	return conn.Raw(func(driverConn any) error {
 		c := driverConn.(*retryingConn)
 		return c.readPgx(ctx, plan.query.postgres, arg, func(rows pgx.Rows) error {
-			out = out[:0] // a second attempt starts over
-			dest := make([]any, len(plan.fields))
+			b.rows = b.rows[:0] // a second attempt starts over
 			var decode []pgtype.ScanPlan
 			for rows.Next() {
-				out = append(out, *new(R))
-				plan.destinations(&out[len(out)-1], dest, len(out) > 1)
+				b.rows = append(b.rows, *new(R))
+				plan.destinations(&b.rows[len(b.rows)-1], b.dest, len(b.rows) > 1)
 				if decode == nil {
-					decode = c.decoders.of(plan, rows, dest)
+					decode = c.decoders.of(plan, rows, b.dest)
 				}
-				if err := scanRow(rows, decode, dest); err != nil {
+				if err := scanRow(rows, decode, b.dest); err != nil {
 					return err
 				}
 			}
-			plan.copyOnce(out)
+			plan.copyOnce(b.rows)
 			return rows.Err()
 		})
 	})
-	return out, err
 }
 
 // scanRow decodes the current row into dest (nil entries are skipped) with the plans of decode, as
@@ -288,23 +287,63 @@ func (p *joinPlan) destinations(row any, dest []any, skipOnce bool) {
 // scanJoin runs a planned join and returns its rows, in the order the database gave them. On
 // PostgreSQL outside a transaction, the rows are read by pgx itself (see readPgx); otherwise
 // through database/sql.
-func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any) ([]R, error) {
-	if pool, ok := s.db.Statement.ConnPool.(*sql.DB); ok && s.postgres {
-		return readPgx[R](ctx, s, pool, plan, arg)
+//
+// The rows are lent to use and reused by later reads of the same join once it returns: use copies
+// out what it keeps. A request's join rows are whole models repeated per row (about 5 KB for an
+// account in 3 organizations), and they are garbage as soon as the answer is assembled.
+func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, use func(rows []R) error) error {
+	b, _ := plan.buffers.Get().(*joinBuffers[R])
+	if b == nil {
+		b = &joinBuffers[R]{dest: make([]any, len(plan.fields))}
 	}
+	defer b.release(plan)
+	var err error
+	if pool, ok := s.db.Statement.ConnPool.(*sql.DB); ok && s.postgres {
+		err = readPgx(ctx, s, pool, plan, arg, b)
+	} else {
+		err = readSQL(ctx, s, plan, arg, b)
+	}
+	if err != nil {
+		return err
+	}
+	return use(b.rows)
+}
+
+// joinBuffers are the row structs of a join's read and the destinations of their columns.
+type joinBuffers[R any] struct {
+	rows []R
+	dest []any
+}
+
+// maxPooledRows bounds the rows a read's buffers keep for the next: the rare account in many
+// organizations gets buffers of its own.
+const maxPooledRows = 16
+
+// release clears the buffers (no model outlives its read in them) and pools them for plan's next read.
+func (b *joinBuffers[R]) release(plan *joinPlan) {
+	if cap(b.rows) > maxPooledRows {
+		return
+	}
+	clear(b.rows)
+	clear(b.dest)
+	b.rows = b.rows[:0]
+	plan.buffers.Put(b)
+}
+
+// readSQL reads a planned join into b through database/sql.
+func readSQL[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, b *joinBuffers[R]) error {
 	rows, err := s.queryRows(ctx, plan.table, plan.query, arg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []R
 	for rows.Next() {
-		out = append(out, *new(R))
-		if err := plan.scan(rows, &out[len(out)-1]); err != nil {
-			return nil, err
+		b.rows = append(b.rows, *new(R))
+		if err := plan.scan(rows, &b.rows[len(b.rows)-1], b.dest); err != nil {
+			return err
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // queryRows runs one read past GORM, straight on its connection pool (or transaction): for the
