@@ -10,8 +10,8 @@ import (
 )
 
 // TestDecodersFollowColumnsAndConnection: a join's decoding plans are made once per connection and
-// reused, and made again when the columns' types change or the connection is another one (plans
-// belong to their connection's type map).
+// reused, and made again when the columns' types or the destinations' types change or the
+// connection is another one (plans belong to their connection's type map).
 func TestDecodersFollowColumnsAndConnection(t *testing.T) {
 	url := os.Getenv("TEST_DATABASE_URL")
 	if url == "" {
@@ -57,6 +57,13 @@ func TestDecodersFollowColumnsAndConnection(t *testing.T) {
 	c := read(first, "SELECT 'three'::text, 3.5::float8", &s, &f)
 	if &c[0] == &b[0] || s != "three" || f != 3.5 {
 		t.Fatalf("read with another column type: plans remade %v, decoded %q %v; want remade, three 3.5", &c[0] != &b[0], s, f)
+	}
+	// The same columns into destinations of another type: made again, not the int8 plan reused.
+	var i32 int32
+	g := read(first, "SELECT 'three'::text, 3::int8", &s, &n)
+	h := read(first, "SELECT 'three'::text, 33::int8", &s, &i32)
+	if &h[1] == &g[1] || i32 != 33 {
+		t.Fatalf("read into another type: plans remade %v, decoded %d; want remade, 33", &h[1] != &g[1], i32)
 	}
 	other := connect()
 	e := read(other, "SELECT 'four'::text, 4.5::float8", &s, &f)

@@ -163,35 +163,38 @@ type decoders struct {
 type decoding struct {
 	oids    []uint32
 	formats []int16
+	types   []reflect.Type // of the destinations the plans were made for
 	plans   []pgtype.ScanPlan
 }
 
-// of returns the plans for the current row's columns, decoded into dest; dest has no nil entry
-// the first time a join is read on a connection (the first row of a read never has).
+// of returns the plans for the current row's columns, decoded into dest: the first row of a read,
+// whose dest has no nil entry (later rows skip the once models' columns).
 func (d *decoders) of(plan *joinPlan, rows pgx.Rows, dest []any) []pgtype.ScanPlan {
 	if d.conn != rows.Conn() {
 		d.conn, d.plans = rows.Conn(), map[*joinPlan]*decoding{}
 	}
 	fields := rows.FieldDescriptions()
-	if known := d.plans[plan]; known != nil && known.matches(fields) {
+	if known := d.plans[plan]; known != nil && known.matches(fields, dest) {
 		return known.plans
 	}
 	m := rows.Conn().TypeMap()
-	made := &decoding{oids: make([]uint32, len(fields)), formats: make([]int16, len(fields)), plans: make([]pgtype.ScanPlan, len(fields))}
+	made := &decoding{oids: make([]uint32, len(fields)), formats: make([]int16, len(fields)),
+		types: make([]reflect.Type, len(fields)), plans: make([]pgtype.ScanPlan, len(fields))}
 	for i, f := range fields {
-		made.oids[i], made.formats[i] = f.DataTypeOID, f.Format
+		made.oids[i], made.formats[i], made.types[i] = f.DataTypeOID, f.Format, reflect.TypeOf(dest[i])
 		made.plans[i] = m.PlanScan(f.DataTypeOID, f.Format, dest[i])
 	}
 	d.plans[plan] = made
 	return made.plans
 }
 
-func (k *decoding) matches(fields []pgconn.FieldDescription) bool {
-	if len(fields) != len(k.plans) {
+// matches reports whether the plans were made for these columns into destinations of these types.
+func (k *decoding) matches(fields []pgconn.FieldDescription, dest []any) bool {
+	if len(fields) != len(k.plans) || len(dest) != len(k.plans) {
 		return false
 	}
 	for i, f := range fields {
-		if f.DataTypeOID != k.oids[i] || f.Format != k.formats[i] {
+		if f.DataTypeOID != k.oids[i] || f.Format != k.formats[i] || reflect.TypeOf(dest[i]) != k.types[i] {
 			return false
 		}
 	}
@@ -324,7 +327,7 @@ func (b *joinBuffers[R]) release(plan *joinPlan) {
 	if cap(b.rows) > maxPooledRows {
 		return
 	}
-	clear(b.rows)
+	clear(b.rows[:cap(b.rows)]) // a retried read may have left more rows than it returned
 	clear(b.dest)
 	b.rows = b.rows[:0]
 	plan.buffers.Put(b)
