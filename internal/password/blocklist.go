@@ -16,8 +16,8 @@ import (
 //go:embed blocklist.txt
 var blocklist string
 
-// BlocklistSize is the number of passwords in the embedded list.
-func BlocklistSize() int { return strings.Count(blocklist, "\n") }
+// blocklistSize is the number of passwords in the embedded list.
+func blocklistSize() int { return strings.Count(blocklist, "\n") }
 
 // Common reports whether password (in any letter case) is in the embedded list of common and
 // breached passwords.

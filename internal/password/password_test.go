@@ -215,7 +215,7 @@ func BenchmarkPoolHash(b *testing.B) {
 }
 
 func TestCommonPasswords(t *testing.T) {
-	if n := BlocklistSize(); n < 100_000 {
+	if n := blocklistSize(); n < 100_000 {
 		t.Fatalf("blocklist has %d entries, want at least 100,000", n)
 	}
 	for _, pw := range []string{"password123", "PASSWORD123", "iloveyou1", "qwertyuiop", "123456789"} {
@@ -238,8 +238,8 @@ func TestEveryBlocklistEntryIsFound(t *testing.T) {
 		t.Fatal("the blocklist's last line does not end in a newline")
 	}
 	entries := strings.Split(strings.TrimSuffix(blocklist, "\n"), "\n")
-	if len(entries) != 197_583 || BlocklistSize() != len(entries) {
-		t.Fatalf("%d lines, BlocklistSize %d; the documentation (here and in README) says 197,583", len(entries), BlocklistSize())
+	if len(entries) != 197_583 || blocklistSize() != len(entries) {
+		t.Fatalf("%d lines, blocklistSize %d; the documentation (here and in README) says 197,583", len(entries), blocklistSize())
 	}
 	prev := ""
 	for i, e := range entries {
