@@ -123,6 +123,9 @@ func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan,
 				b.rows = append(b.rows, *new(R))
 				plan.destinations(&b.rows[len(b.rows)-1], b.dest, len(b.rows) > 1)
 				if decode == nil {
+					if n := len(rows.FieldDescriptions()); n != len(b.dest) {
+						return fmt.Errorf("join plan: %d columns for %d destinations", n, len(b.dest))
+					}
 					decode = c.decoders.of(plan, rows, b.dest)
 				}
 				if err := scanRow(rows, decode, b.dest); err != nil {
@@ -287,7 +290,7 @@ func (p *joinPlan) destinations(row any, dest []any, skipOnce bool) {
 	}
 }
 
-// scanJoin runs a planned join and returns its rows, in the order the database gave them. On
+// scanJoin runs a planned join and hands its rows to use, in the order the database gave them. On
 // PostgreSQL outside a transaction, the rows are read by pgx itself (see readPgx); otherwise
 // through database/sql.
 //
