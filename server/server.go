@@ -118,11 +118,16 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 // closure each), and the next handler it passes is always the routed one (c.Handler(), the route's
 // or the not-found or method-not-allowed handler), so the chain need not be made again.
 func composedOnce(chain []echo.MiddlewareFunc) echo.MiddlewareFunc {
-	h := func(c echo.Context) error { return c.Handler()(c) }
+	h := around(func(c echo.Context) error { return c.Handler()(c) }, chain)
+	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
+}
+
+// around is h inside the middleware of chain, the first outermost, as Echo would apply them.
+func around(h echo.HandlerFunc, chain []echo.MiddlewareFunc) echo.HandlerFunc {
 	for i := len(chain) - 1; i >= 0; i-- {
 		h = chain[i](h)
 	}
-	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
+	return h
 }
 
 func loadSpec() (*openapi3.T, error) {
@@ -146,11 +151,7 @@ type validatedRouter struct {
 // wrap puts the route's middleware (NUL refusal, validation, then m) around h once, here: Echo
 // would apply a route's middleware anew on every request.
 func (r validatedRouter) wrap(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) echo.HandlerFunc {
-	all := append([]echo.MiddlewareFunc{refuseNUL, r.validate(method, path)}, m...)
-	for i := len(all) - 1; i >= 0; i-- {
-		h = all[i](h)
-	}
-	return h
+	return around(h, append([]echo.MiddlewareFunc{refuseNUL, r.validate(method, path)}, m...))
 }
 
 func (r validatedRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
