@@ -204,7 +204,7 @@ func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID strin
 		slices.SortFunc(ordered, compareAccountRows)
 		for _, row := range ordered {
 			if a.Organizations == nil {
-				a = Account{User: row.User, Organizations: make([]OrganizationAccess, 0, 1)}
+				a = Account{User: rows[0].User, Organizations: make([]OrganizationAccess, 0, 1)} // a once model
 			}
 			n := len(a.Organizations)
 			if n == 0 || a.Organizations[n-1].Organization.ID != row.Organization.ID {

@@ -136,13 +136,11 @@ func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess
 
 func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, error) {
 	var ka KeyAccess
-	found := false
 	err := scanJoin(ctx, s, plan, hash, func(rows []keyAccessRow) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		found = true
-		ka = KeyAccess{Key: rows[0].Key, Accounts: []PinterestAccount{}}
+		ka = KeyAccess{Key: rows[0].Key, Accounts: []PinterestAccount{}} // a once model
 		only := ka.Key.AccountIDs()
 		for _, row := range rows {
 			if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
@@ -154,7 +152,7 @@ func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (
 	if err != nil {
 		return KeyAccess{}, wrap("api key access", err)
 	}
-	if !found {
+	if ka.Key.ID == "" {
 		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
 	}
 	// Oldest first, put in order here rather than by PostgreSQL sorting the whole wide rows.

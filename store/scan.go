@@ -23,9 +23,6 @@ type joinPlan struct {
 	query  *rawQuery // SELECT alias.column, ... (read by position) followed by the rest of the query
 	table  string    // the first model's table, the one a query count names
 	fields []planField
-	// once are the row struct's fields (their index paths) holding models that are the same in
-	// every row (joined.once): read from the first row, copied into the others.
-	once [][]int
 	// buffers pools the *joinBuffers of this join's reads (see scanJoin).
 	buffers sync.Pool
 }
@@ -71,9 +68,6 @@ func newJoinPlan[R any](rest string, parts ...joined) *joinPlan {
 		}
 		if p.table == "" {
 			p.table = sch.Table
-		}
-		if part.once {
-			p.once = append(p.once, sf.Index)
 		}
 		names := sch.DBNames
 		if part.only != nil {
@@ -132,7 +126,6 @@ func readPgx[R any](ctx context.Context, s *Store, pool *sql.DB, plan *joinPlan,
 					return err
 				}
 			}
-			plan.copyOnce(b.rows)
 			return rows.Err()
 		})
 	})
@@ -263,16 +256,6 @@ func (n nullTime) scanTime(t time.Time, valid bool, inf pgtype.InfinityModifier)
 	return nil
 }
 
-// copyOnce copies the once models of the first row into the others.
-func (p *joinPlan) copyOnce(rows any) {
-	v := reflect.ValueOf(rows)
-	for i := 1; i < v.Len(); i++ {
-		for _, index := range p.once {
-			v.Index(i).FieldByIndex(index).Set(v.Index(0).FieldByIndex(index))
-		}
-	}
-}
-
 // destinations points dest at the fields of row (a pointer to the planned struct type), in the
 // order of the query's columns. With skipOnce, the once models' columns get nil (which pgx skips).
 func (p *joinPlan) destinations(row any, dest []any, skipOnce bool) {
@@ -295,7 +278,8 @@ func (p *joinPlan) destinations(row any, dest []any, skipOnce bool) {
 // through database/sql.
 //
 // The rows are lent to use and reused by later reads of the same join once it returns: use copies
-// out what it keeps. A request's join rows are whole models repeated per row (about 5 KB for an
+// out what it keeps. A once model (joined.once) is read from the first row, rows[0]; in the others
+// it may be zero. A request's join rows are whole models repeated per row (about 5 KB for an
 // account in 3 organizations), and they are garbage as soon as the answer is assembled.
 func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, use func(rows []R) error) error {
 	b, _ := plan.buffers.Get().(*joinBuffers[R])
