@@ -47,14 +47,19 @@ func (h *Handler) WithGroup(name string) slog.Handler { return h.slog.WithGroup(
 
 var lines = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
+// maxPooledLine bounds the buffers kept for the next line: a rare long one is not held for good.
+const maxPooledLine = 16 << 10
+
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	buf := lines.Get().(*[]byte)
-	defer lines.Put(buf)
 	line, ok := appendRecord((*buf)[:0], h.json, r)
+	if cap(line) <= maxPooledLine {
+		*buf = line
+		defer lines.Put(buf)
+	}
 	if !ok {
 		return h.slog.Handle(ctx, r)
 	}
-	*buf = line
 	_, err := h.out.Write(line)
 	return err
 }
