@@ -74,7 +74,9 @@ func newRequestID() string {
 // client's address (the socket's, or with trusted proxies configured, the first address in
 // X-Forwarded-For that is not one of them); and gives the request a deadline
 // PINBRIDGE_REQUEST_TIMEOUT from now, which its context carries to the database, where a query
-// still running then is cancelled (see store.Open and deadlineErrors).
+// still running then is cancelled (see store.Open and deadlineErrors). A route that waits on
+// nothing (waitsOnNothing) gets no deadline: there is nothing for one to cut short, and making and
+// stopping its timer was a twentieth of the liveness probe's CPU.
 func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 	timeout := s.cfg.HTTP.RequestTimeout
 	return func(c echo.Context) error {
@@ -87,7 +89,7 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 		st := &requestState{origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip}
 		c.Response().Header()[canonicalRequestID] = []string{id}
 		ctx := context.WithValue(r.Context(), stateKey{}, st)
-		if timeout > 0 {
+		if timeout > 0 && !waitsOnNothing[c.Path()] {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeoutCause(ctx, timeout, errRequestDeadline)
 			defer cancel()
@@ -96,6 +98,11 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// waitsOnNothing are the routes (Echo paths) whose handlers answer from memory without waiting on
+// the database, the password pool or anything else: the liveness probe, which load balancers call
+// every few seconds, answers from the password pool's queue length and bodies encoded at start.
+var waitsOnNothing = map[string]bool{"/healthz": true}
 
 // Header values made once, for the headers every response (or every JSON answer) carries: a header
 // set from these shares them (net/http only reads them; Header.Add would append to a copy).
