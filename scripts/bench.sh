@@ -7,7 +7,7 @@
 # size. The measured user's organization gets BENCH_ACTIVITY_EVENTS (1,000,000) activity-log entries,
 # inserted straight into PostgreSQL, for the first-page and deep-page reads of the log. Next to
 # /healthz it measures a bare Echo hello (the ceiling program's /hello), the floor of any request.
-# It reports the server's resident memory idle after start and at its peak in each scenario.
+# The reads and /healthz take turns with their yardstick in BENCH_ROUNDS (3) slices. It reports the server's resident memory idle after start and at its peak in each scenario.
 #
 # BENCH_SCALE=1 also measures how costs grow with the data: the reads, login and register at 1,000
 # accounts (seeded by scripts/bench/scale.sql next to the bench's own), then again after the same
@@ -18,6 +18,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${BENCH_DURATION:-15s}
+# The reads and /healthz are measured in BENCH_ROUNDS slices each, taking turns with their yardstick
+# (ceiling, key read, me, ceiling, ...; hello, /healthz, hello, ...), so that the machine's drift
+# over minutes moves a scenario and its yardstick alike; each slice lasts DURATION / ROUNDS (whole
+# seconds, at least 1).
+ROUNDS=${BENCH_ROUNDS:-3}
+dur_s=${DURATION%s}
+case "$dur_s" in ''|*[!0-9]*) echo "bench: BENCH_DURATION must be whole seconds such as 15s, not $DURATION" >&2; exit 1 ;; esac
+case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: BENCH_ROUNDS must be a positive whole number, not $ROUNDS" >&2; exit 1 ;; esac
+SLICE="$(( (dur_s + ROUNDS - 1) / ROUNDS > 0 ? (dur_s + ROUNDS - 1) / ROUNDS : 1 ))s"
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 EVENTS=${BENCH_ACTIVITY_EVENTS:-1000000}
@@ -179,13 +188,13 @@ for _ in $(seq 1 200); do curl -fs -o /dev/null -H "Authorization: Bearer $ctoke
 results="$work/results.jsonl"
 : >"$results"
 phase=base
-# run NAME URL PID METHOD BODY HEADER
+# run NAME URL PID METHOD BODY HEADER [DURATION]
 run() {
-  local name=$1 url=$2 pid=$3 method=$4 body=$5 header=$6
+  local name=$1 url=$2 pid=$3 method=$4 body=$5 header=$6 duration=${7:-$DURATION}
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
   local line
   line=$(BENCH_METHOD="$method" BENCH_BODY="$body" BENCH_HEADER="$header" \
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s scripts/bench/report.lua "$url" | tail -n 1)
+    wrk -t"$THREADS" -c"$CONNS" -d"$duration" --timeout 10s -s scripts/bench/report.lua "$url" | tail -n 1)
   local rss_kb
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   echo "{\"scenario\":\"$name\",\"phase\":\"$phase\",\"rss_kb\":$rss_kb,\"wrk\":$line}" >>"$results"
@@ -193,24 +202,32 @@ run() {
 }
 
 # A shared machine's speed drifts by tens of percent within minutes, so each yardstick is measured
-# on both sides of what it judges and averaged: the ceiling before and after the reads, the hello
-# before and after /healthz, the hash bound before and after login and register.
+# on both sides of what it judges: the ceiling and the hello in turns with the reads and /healthz
+# (ROUNDS slices each, the yardstick first and last), the hash bound before and after login and
+# register.
 echo "==> warm-up (2s per service, not measured)"
 wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $ctoken" "http://127.0.0.1:$cport/me" >/dev/null
 wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$base/v1/auth/me" >/dev/null
 wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $key" "$base/v1/pinterest/accounts" >/dev/null
 
-echo "==> scenarios ($DURATION each, $CONNS connections)"
-ceiling() { run "ceiling (JWT + 1 SELECT)" "http://127.0.0.1:$cport/me" "$ceiling_pid" GET "" "Authorization: Bearer $ctoken"; }
-ceiling
-run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key"
-run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token"
+echo "==> scenarios ($DURATION each, the reads and /healthz in $ROUNDS slices of $SLICE; $CONNS connections)"
+ceiling() { run "ceiling (JWT + 1 SELECT)" "http://127.0.0.1:$cport/me" "$ceiling_pid" GET "" "Authorization: Bearer $ctoken" "$SLICE"; }
+reads() { # the key read and me in ROUNDS slices, each round after a slice of the ceiling, and one more at the end
+  for _ in $(seq 1 "$ROUNDS"); do
+    ceiling
+    run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key" "$SLICE"
+    run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token" "$SLICE"
+  done
+  ceiling
+}
+reads
 run "GET /v1/activity-logs first page (JWT)" "$first" "$server_pid" GET "" "Authorization: Bearer $token"
 run "GET /v1/activity-logs 10,000 deep (JWT)" "$deep" "$server_pid" GET "" "Authorization: Bearer $token"
-ceiling
-hello() { run "GET /hello (bare Echo)" "http://127.0.0.1:$cport/hello" "$ceiling_pid" GET "" ""; }
-hello
-run "GET /healthz" "$base/healthz" "$server_pid" GET "" ""
+hello() { run "GET /hello (bare Echo)" "http://127.0.0.1:$cport/hello" "$ceiling_pid" GET "" "" "$SLICE"; }
+for _ in $(seq 1 "$ROUNDS"); do
+  hello
+  run "GET /healthz" "$base/healthz" "$server_pid" GET "" "" "$SLICE"
+done
 hello
 hash_before=$(bin/bench-ceiling hash)
 run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
@@ -230,10 +247,7 @@ if [ "$SCALE" = 1 ]; then
   wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$base/v1/auth/me" >/dev/null
   wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $key" "$base/v1/pinterest/accounts" >/dev/null
   echo "==> scenarios again at $SCALE_ACCOUNTS accounts"
-  ceiling
-  run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key"
-  run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token"
-  ceiling
+  reads
   hash_big_before=$(bin/bench-ceiling hash)
   run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
   run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
@@ -256,12 +270,18 @@ def row_of(r):
     w = r["wrk"]
     rps = w["requests"] / (w["duration_us"] / 1e6)
     return {"scenario": r["scenario"], "req_per_s": round(rps, 1), "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
-            "errors": w["errors"], "requests": w["requests"], "peak_rss_mb": round(r["rss_kb"] / 1024, 1)}
+            "errors": w["errors"], "requests": w["requests"], "seconds": w["duration_us"] / 1e6,
+            "peak_rss_mb": round(r["rss_kb"] / 1024, 1)}
+def merged(rows):
+    # One row per scenario, in the order each first ran, its slices merged.
+    names = list(dict.fromkeys(r["scenario"] for r in rows))
+    return [mean_row([row_of(r) for r in rows if r["scenario"] == n]) for n in names]
 def mean_row(runs):
-    # A yardstick measured on both sides of what it judges: the mean of its runs (req/s, p50, p99),
-    # keeping each run's req/s.
+    # A scenario measured in slices: its requests over its time, the mean of its slices' p50 and p99,
+    # and each slice's req/s.
     row = dict(runs[0])
-    for k in ("req_per_s", "p50_ms", "p99_ms"):
+    row["req_per_s"] = round(sum(c["requests"] for c in runs) / sum(c["seconds"] for c in runs), 3)
+    for k in ("p50_ms", "p99_ms"):
         row[k] = round(sum(c[k] for c in runs) / len(runs), 3)
     row["errors"] = sum(c["errors"] for c in runs)
     row["requests"] = sum(c["requests"] for c in runs)
@@ -269,10 +289,11 @@ def mean_row(runs):
     row["runs"] = [c["req_per_s"] for c in runs]
     return row
 yardsticks = ("ceiling", "GET /hello")
-crow = mean_row([row_of(r) for r in rows if r["scenario"].startswith("ceiling")])
-hello = mean_row([row_of(r) for r in rows if r["scenario"].startswith("GET /hello")])
+all_rows = merged(rows)
+crow = next(r for r in all_rows if r["scenario"].startswith("ceiling"))
+hello = next(r for r in all_rows if r["scenario"].startswith("GET /hello"))
 ceiling = crow["req_per_s"]
-table = [row_of(r) for r in rows if not r["scenario"].startswith(yardsticks)]
+table = [r for r in all_rows if not r["scenario"].startswith(yardsticks)]
 # The ceiling heads the table; the hello stands just before /healthz, which it judges.
 table.insert(next(i for i, t in enumerate(table) if t["scenario"] == "GET /healthz"), hello)
 table.insert(0, crow)
@@ -303,13 +324,14 @@ if scale_rows:
     # The machine's speed drifts between the two runs, so each run's numbers are also taken against
     # the yardsticks measured in that run: the reads against its ceiling, login and register against
     # its hash bound.
-    big_ceiling = mean_row([row_of(r) for r in scale_rows if r["scenario"].startswith("ceiling")])["req_per_s"]
+    big_rows = merged(scale_rows)
+    big_ceiling = next(r for r in big_rows if r["scenario"].startswith("ceiling"))["req_per_s"]
     _, _, big_hash_bound = hash_of(hash_big_ns)
     flat = []
-    for r in scale_rows:
-        if r["scenario"].startswith("ceiling"):
+    for big in big_rows:
+        if big["scenario"].startswith("ceiling"):
             continue
-        big = row_of(r)
+        r = big
         small = next(t for t in table if t["scenario"] == r["scenario"])
         yard_small, yard_big = (ceiling, big_ceiling) if r["scenario"].startswith("GET") else (hash_bound, big_hash_bound)
         flat.append({"scenario": r["scenario"], "small_req_per_s": small["req_per_s"], "large_req_per_s": big["req_per_s"],
@@ -320,8 +342,8 @@ if scale_rows:
                        "ceiling_req_per_s": round(big_ceiling, 1), "hash_bound_req_per_s": round(big_hash_bound, 1), "results": flat}
 json.dump(report, open(out_path, "w"), indent=2)
 print(f"\nhash: {report['hash_ms']} ms per argon2id hash (m=19456,t=2,p=1; runs {report['hash_ms_runs']}) -> hash bound {hash_bound:.1f} req/s on {cores} cores")
-print(f"ceiling: mean of runs {crow['runs']} req/s; PostgreSQL pool {pool} connections for both services")
-print(f"bare Echo hello: mean of runs {hello['runs']} req/s, before and after /healthz")
+print(f"ceiling: slices at {crow['runs']} req/s, taking turns with the reads; PostgreSQL pool {pool} connections for both services")
+print(f"bare Echo hello: slices at {hello['runs']} req/s, taking turns with /healthz")
 print(f"{'scenario':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'errors':>7} {'ratio':>12} {'p99/ceil':>9} {'peak RSS':>9}")
 for r in table:
     ratio = f"{r['ratio']:.2f}x {r['ratio_to']}" if "ratio" in r else "-"
