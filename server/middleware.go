@@ -76,7 +76,7 @@ func newRequestID() string {
 // PINBRIDGE_REQUEST_TIMEOUT from now, which its context carries to the database, where a query
 // still running then is cancelled (see store.Open and deadlineErrors). A route that waits on
 // nothing (waitsOnNothing) gets no deadline: there is nothing for one to cut short, and making and
-// stopping its timer was a twentieth of the liveness probe's CPU.
+// stopping its timer was a tenth of the liveness probe's CPU over the network.
 func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 	timeout := s.cfg.HTTP.RequestTimeout
 	return func(c echo.Context) error {

@@ -44,8 +44,7 @@ func TestDeadlineOnlyWhereARequestWaits(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]bool{"/healthz": false, "/readyz": true, "/v1/auth/me": true, "/v1/pinterest/accounts": true, "": true} {
-		e := echo.New()
-		c := e.NewContext(httptest.NewRequest(http.MethodGet, "/x", nil), httptest.NewRecorder())
+		c := routes.NewContext(httptest.NewRequest(http.MethodGet, "/x", nil), httptest.NewRecorder())
 		c.SetPath(path)
 		var got bool
 		var left time.Duration

@@ -197,15 +197,16 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID string) (Account, error) {
 	var a Account
 	err := scanJoin(ctx, s, plan, userID, func(rows []accountRow) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		a = Account{User: rows[0].User, Organizations: make([]OrganizationAccess, 0, 1)} // a once model
 		ordered := make([]*accountRow, len(rows))
 		for i := range rows {
 			ordered[i] = &rows[i]
 		}
 		slices.SortFunc(ordered, compareAccountRows)
 		for _, row := range ordered {
-			if a.Organizations == nil {
-				a = Account{User: rows[0].User, Organizations: make([]OrganizationAccess, 0, 1)} // a once model
-			}
 			n := len(a.Organizations)
 			if n == 0 || a.Organizations[n-1].Organization.ID != row.Organization.ID {
 				a.Organizations = append(a.Organizations, OrganizationAccess{Organization: row.Organization, Role: row.Membership.Role, Projects: make([]Project, 0, 2)})
