@@ -7,7 +7,8 @@
 # size. The measured user's organization gets BENCH_ACTIVITY_EVENTS (1,000,000) activity-log entries,
 # inserted straight into PostgreSQL, for the first-page and deep-page reads of the log. Next to
 # /healthz it measures a bare Echo hello (the ceiling program's /hello), the floor of any request.
-# The reads and /healthz take turns with their yardstick in BENCH_ROUNDS (3) slices. It reports the server's resident memory idle after start and at its peak in each scenario.
+# The reads and /healthz take turns with their yardstick in BENCH_ROUNDS (3) slices. It reports the
+# server's resident memory idle after start and at its peak in each scenario.
 #
 # BENCH_SCALE=1 also measures how costs grow with the data: the reads, login and register at 1,000
 # accounts (seeded by scripts/bench/scale.sql next to the bench's own), then again after the same
@@ -20,13 +21,13 @@ cd "$(dirname "$0")/.."
 DURATION=${BENCH_DURATION:-15s}
 # The reads and /healthz are measured in BENCH_ROUNDS slices each, taking turns with their yardstick
 # (ceiling, key read, me, ceiling, ...; hello, /healthz, hello, ...), so that the machine's drift
-# over minutes moves a scenario and its yardstick alike; each slice lasts DURATION / ROUNDS (whole
-# seconds, at least 1).
+# over minutes moves a scenario and its yardstick alike; each slice lasts DURATION / ROUNDS, rounded
+# up to whole seconds.
 ROUNDS=${BENCH_ROUNDS:-3}
 dur_s=${DURATION%s}
 case "$dur_s" in ''|*[!0-9]*) echo "bench: BENCH_DURATION must be whole seconds such as 15s, not $DURATION" >&2; exit 1 ;; esac
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench: BENCH_ROUNDS must be a positive whole number, not $ROUNDS" >&2; exit 1 ;; esac
-SLICE="$(( (dur_s + ROUNDS - 1) / ROUNDS > 0 ? (dur_s + ROUNDS - 1) / ROUNDS : 1 ))s"
+SLICE="$(( dur_s > 0 ? (dur_s + ROUNDS - 1) / ROUNDS : 1 ))s"
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 EVENTS=${BENCH_ACTIVITY_EVENTS:-1000000}
@@ -211,24 +212,26 @@ wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$base/v1/aut
 wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $key" "$base/v1/pinterest/accounts" >/dev/null
 
 echo "==> scenarios ($DURATION each, the reads and /healthz in $ROUNDS slices of $SLICE; $CONNS connections)"
-ceiling() { run "ceiling (JWT + 1 SELECT)" "http://127.0.0.1:$cport/me" "$ceiling_pid" GET "" "Authorization: Bearer $ctoken" "$SLICE"; }
-reads() { # the key read and me in ROUNDS slices, each round after a slice of the ceiling, and one more at the end
+# in_turns YARDSTICK SCENARIO...: ROUNDS rounds of a slice of the yardstick, then a slice of each
+# scenario; then the yardstick once more (each argument a function measuring one slice).
+in_turns() {
+  local yardstick=$1 scenario
+  shift
   for _ in $(seq 1 "$ROUNDS"); do
-    ceiling
-    run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key" "$SLICE"
-    run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token" "$SLICE"
+    "$yardstick"
+    for scenario in "$@"; do "$scenario"; done
   done
-  ceiling
+  "$yardstick"
 }
-reads
+ceiling() { run "ceiling (JWT + 1 SELECT)" "http://127.0.0.1:$cport/me" "$ceiling_pid" GET "" "Authorization: Bearer $ctoken" "$SLICE"; }
+key_read() { run "GET /v1/pinterest/accounts (X-API-Key)" "$base/v1/pinterest/accounts" "$server_pid" GET "" "X-API-Key: $key" "$SLICE"; }
+me_read() { run "GET /v1/auth/me (JWT)" "$base/v1/auth/me" "$server_pid" GET "" "Authorization: Bearer $token" "$SLICE"; }
+in_turns ceiling key_read me_read
 run "GET /v1/activity-logs first page (JWT)" "$first" "$server_pid" GET "" "Authorization: Bearer $token"
 run "GET /v1/activity-logs 10,000 deep (JWT)" "$deep" "$server_pid" GET "" "Authorization: Bearer $token"
 hello() { run "GET /hello (bare Echo)" "http://127.0.0.1:$cport/hello" "$ceiling_pid" GET "" "" "$SLICE"; }
-for _ in $(seq 1 "$ROUNDS"); do
-  hello
-  run "GET /healthz" "$base/healthz" "$server_pid" GET "" "" "$SLICE"
-done
-hello
+healthz() { run "GET /healthz" "$base/healthz" "$server_pid" GET "" "" "$SLICE"; }
+in_turns hello healthz
 hash_before=$(bin/bench-ceiling hash)
 run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
 run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
@@ -247,7 +250,7 @@ if [ "$SCALE" = 1 ]; then
   wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$base/v1/auth/me" >/dev/null
   wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $key" "$base/v1/pinterest/accounts" >/dev/null
   echo "==> scenarios again at $SCALE_ACCOUNTS accounts"
-  reads
+  in_turns ceiling key_read me_read
   hash_big_before=$(bin/bench-ceiling hash)
   run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
   run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
@@ -280,7 +283,8 @@ def mean_row(runs):
     # A scenario measured in slices: its requests over its time, the mean of its slices' p50 and p99,
     # and each slice's req/s.
     row = dict(runs[0])
-    row["req_per_s"] = round(sum(c["requests"] for c in runs) / sum(c["seconds"] for c in runs), 3)
+    row["seconds"] = sum(c["seconds"] for c in runs)
+    row["req_per_s"] = round(sum(c["requests"] for c in runs) / row["seconds"], 3)
     for k in ("p50_ms", "p99_ms"):
         row[k] = round(sum(c[k] for c in runs) / len(runs), 3)
     row["errors"] = sum(c["errors"] for c in runs)
@@ -331,10 +335,9 @@ if scale_rows:
     for big in big_rows:
         if big["scenario"].startswith("ceiling"):
             continue
-        r = big
-        small = next(t for t in table if t["scenario"] == r["scenario"])
-        yard_small, yard_big = (ceiling, big_ceiling) if r["scenario"].startswith("GET") else (hash_bound, big_hash_bound)
-        flat.append({"scenario": r["scenario"], "small_req_per_s": small["req_per_s"], "large_req_per_s": big["req_per_s"],
+        small = next(t for t in table if t["scenario"] == big["scenario"])
+        yard_small, yard_big = (ceiling, big_ceiling) if big["scenario"].startswith("GET") else (hash_bound, big_hash_bound)
+        flat.append({"scenario": big["scenario"], "small_req_per_s": small["req_per_s"], "large_req_per_s": big["req_per_s"],
                      "large_over_small": round(big["req_per_s"] / small["req_per_s"], 3),
                      "large_over_small_vs_yardstick": round((big["req_per_s"] / yard_big) / (small["req_per_s"] / yard_small), 3),
                      "small_p99_ms": small["p99_ms"], "large_p99_ms": big["p99_ms"], "large_errors": big["errors"]})
