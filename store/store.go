@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -170,14 +171,35 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	err := run()
 	// PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that cannot
-	// be serialised; the aborted one changed nothing, so it runs again, twice at most.
-	for attempt := 0; attempt < 2 && !s.inTx && retryable(err); attempt++ {
+	// be serialised; the aborted one changed nothing, so it runs again, twice at most. It first
+	// pauses a little, longer each time and by a random amount: a run again at once can take the
+	// row it gave up before the survivor, woken by the abort, has locked it, and the two deadlock
+	// again (seen on a loaded machine).
+	for attempt := 1; attempt <= 2 && !s.inTx && retryable(err); attempt++ {
+		if werr := pause(ctx, time.Duration(attempt)*retryPause+rand.N(retryPause)); werr != nil {
+			return err
+		}
 		err = run()
 	}
 	if err != nil && !errors.Is(err, ErrUnavailable) && unavailable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
+}
+
+// retryPause is the unit of the pause before a transaction runs again.
+const retryPause = 10 * time.Millisecond
+
+// pause waits for d, or returns ctx's error when it ends first.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // retryable reports a transaction PostgreSQL aborted for its concurrency with another: a deadlock

@@ -236,8 +236,10 @@ func TestTxRunsADeadlockedTransactionAgain(t *testing.T) {
 			t.Fatalf("a transaction failed instead of running again: %v", err)
 		}
 	}
-	if total := runsA.Load() + runsB.Load(); total != 3 {
-		t.Errorf("the two transactions ran %d times, want 3 (one of them again)", total)
+	// Three runs when the one that ran again found the survivor done; more when it deadlocked
+	// with it again before that, which Tx's pause makes unlikely but not impossible.
+	if total := runsA.Load() + runsB.Load(); total < 3 {
+		t.Errorf("the two transactions ran %d times, want at least 3 (one of them again)", total)
 	}
 	ua, _ := st.UserByID(ctx, a.User.ID)
 	ub, _ := st.UserByID(ctx, b.User.ID)
