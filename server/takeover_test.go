@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/gen/client"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
 )
 
 // Takeover paths found by a second attack review, after the first one's were closed: each test
@@ -395,33 +397,39 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			return tokens[len(tokens)-1], passwords[len(passwords)-1]
 		}
 		// Each loop goes on until the revert has answered: a step refused before that (a password
-		// change ended the session it used) is tried again with the newest session. The revert
-		// starts once every loop has had a step succeed.
-		var wg, running sync.WaitGroup
+		// change ended the session it used) is tried again with the newest session. The password
+		// changes begin once an email change has gone through (on a slow machine they could end every
+		// session an email change tries first), and the revert once every loop has had a step
+		// succeed (or run out of steps).
+		var wg sync.WaitGroup
 		var reverted atomic.Bool
-		loop := func(step func(i int) bool) {
+		loop := func(after <-chan struct{}, step func(i int) bool) <-chan struct{} {
+			started := make(chan struct{})
 			wg.Add(1)
-			running.Add(1)
 			go func() {
 				defer wg.Done()
-				started := false
+				if after != nil {
+					<-after
+				}
+				begun := false
 				for i := range 40 {
 					ok := step(i)
-					if ok && !started {
-						started = true
-						running.Done()
+					if ok && !begun {
+						begun = true
+						close(started)
 					}
 					if !ok && reverted.Load() {
 						break
 					}
 				}
-				if !started {
-					running.Done()
+				if !begun {
+					close(started)
 				}
 			}()
+			return started
 		}
 		ctx := context.Background()
-		loop(func(int) bool {
+		keysStarted := loop(nil, func(int) bool {
 			token, _ := latest()
 			r, err := e.client.CreateAPIKeyWithResponse(ctx, client.CreateAPIKeyJSONRequestBody{Name: "in flight"}, bearer(token))
 			if err != nil || r.JSON201 == nil {
@@ -432,8 +440,10 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			mu.Unlock()
 			return true
 		})
+		emailsStarted := make(chan struct{})
+		var emailChanges atomic.Int32
 		var changes sync.Mutex // one password change at a time: each needs the one before
-		loop(func(i int) bool {
+		passwordsStarted := loop(emailsStarted, func(i int) bool {
 			changes.Lock()
 			defer changes.Unlock()
 			token, current := latest()
@@ -447,13 +457,21 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			mu.Unlock()
 			return true
 		})
-		loop(func(i int) bool {
-			token, current := latest()
-			r, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{
-				NewEmail: client.Email(fmt.Sprintf("again%d@thief.example", i)), CurrentPassword: &current}, bearer(token))
-			return err == nil && r.JSON200 != nil
-		})
-		running.Wait()
+		go func() {
+			<-loop(nil, func(i int) bool {
+				token, current := latest()
+				r, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{
+					NewEmail: client.Email(fmt.Sprintf("again%d@thief.example", i)), CurrentPassword: &current}, bearer(token))
+				if err != nil || r.JSON200 == nil {
+					return false
+				}
+				emailChanges.Add(1)
+				return true
+			})
+			close(emailsStarted)
+		}()
+		<-keysStarted
+		<-passwordsStarted // which began after an email change
 		status, _ := e.revert(revert)
 		reverted.Store(true)
 		wg.Wait()
@@ -476,23 +494,36 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 				t.Error("a password the thief set signs in after the revert")
 			}
 		}
+		if emailChanges.Load() == 0 {
+			t.Fatal("no email change of the thief's went through before the revert: the race was not run")
+		}
+		// Every mail is in the outbox now; whichever sender claimed it, wait for the owner's reset link
+		// from the revert and for the email-change links the thief got before it.
 		e.stack.Accounts.Wait()
 		e.stack.Sender.Deliver(ctx)
-		links := 0
-		for _, m := range e.smtp.All() {
-			if u, err := url.Parse(m.Link()); err == nil && u.Path == "/confirm-email-change" && strings.HasSuffix(m.To[0], "@thief.example") && strings.HasPrefix(m.To[0], "again") {
-				links++
+		isLink := func(m testsmtp.Message) bool {
+			u, err := url.Parse(m.Link())
+			return err == nil && u.Path == "/confirm-email-change" && strings.HasSuffix(m.To[0], "@thief.example") && strings.HasPrefix(m.To[0], "again")
+		}
+		isRestored := func(m testsmtp.Message) bool {
+			u, err := url.Parse(m.Link())
+			return err == nil && u.Path == "/reset-password" && len(m.To) == 1 && m.To[0] == "racer@example.com"
+		}
+		mails := e.smtp.Await(t, mailWait, func(all []testsmtp.Message) bool {
+			return slices.ContainsFunc(all, isLink) && slices.ContainsFunc(all, isRestored)
+		})
+		for _, m := range mails {
+			if isLink(m) {
+				u, _ := url.Parse(m.Link())
 				if status := e.confirmEmailChange(u.Query().Get("token")); status == http.StatusOK {
 					t.Errorf("an email-change link the thief got while the revert ran confirms (to %v)", m.To)
 				}
 			}
 		}
-		if links == 0 {
-			t.Error("the thief got no email-change link before the revert: the race was not run")
-		}
 		var restored string
-		for _, m := range e.smtp.All() {
-			if u, err := url.Parse(m.Link()); err == nil && u.Path == "/reset-password" && len(m.To) == 1 && m.To[0] == "racer@example.com" {
+		for _, m := range mails {
+			if isRestored(m) {
+				u, _ := url.Parse(m.Link())
 				restored = u.Query().Get("token")
 			}
 		}

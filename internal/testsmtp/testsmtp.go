@@ -46,12 +46,13 @@ type Server struct {
 	down     atomic.Bool
 	mu       sync.Mutex
 	all      []Message
+	arrived  chan struct{} // closed, and replaced, when a message arrives (under mu)
 }
 
 // Start runs a server until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{messages: make(chan Message, 10000), refused: make(chan struct{}, 100)}
+	s := &Server{messages: make(chan Message, 10000), refused: make(chan struct{}, 100), arrived: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		if s.down.Load() {
 			select {
@@ -98,6 +99,28 @@ func (s *Server) Wait(t testing.TB, timeout time.Duration) Message {
 	case <-time.After(timeout):
 		t.Fatalf("no email arrived within %v", timeout)
 		return Message{}
+	}
+}
+
+// Await waits until the messages received so far, in order of arrival, satisfy done, and returns
+// them; it fails the test when they do not after timeout. Unlike Wait and WaitFor it takes nothing
+// from the queue those read.
+func (s *Server) Await(t testing.TB, timeout time.Duration, done func([]Message) bool) []Message {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		all, arrived := append([]Message(nil), s.all...), s.arrived
+		s.mu.Unlock()
+		if done(all) {
+			return all
+		}
+		select {
+		case <-arrived:
+		case <-deadline:
+			t.Fatalf("the %d emails received within %v are not the ones awaited", len(all), timeout)
+			return nil
+		}
 	}
 }
 
@@ -166,6 +189,8 @@ func (ss *session) Data(r io.Reader) error {
 	m.From, m.To = ss.from, ss.to
 	ss.s.mu.Lock()
 	ss.s.all = append(ss.s.all, m)
+	close(ss.s.arrived)
+	ss.s.arrived = make(chan struct{})
 	ss.s.mu.Unlock()
 	ss.s.messages <- m
 	return nil
