@@ -10,12 +10,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,19 +67,34 @@ type instance struct {
 	logs *bytes.Buffer
 }
 
-func freePort(t *testing.T) string {
+// freePort is a port of 127.0.0.1 that is free now, below the kernel's ephemeral range: the ports
+// handed to anything that binds or connects without naming one come from that range, so no other
+// process can take this one between here and the child binding it, nor while a PostgreSQL restarts
+// on it.
+func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768 // Linux's default start of the range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				low = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	for range 100 {
+		port := 10000 + rand.IntN(low-10000)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 func start(t *testing.T, dbURL, smtpURL string, extra ...string) *instance {
 	t.Helper()
-	addr := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = append(os.Environ(),
 		"PINBRIDGE_ENV=test", "PINBRIDGE_ADDR="+addr, "PINBRIDGE_DATABASE_URL="+dbURL,
@@ -180,8 +197,10 @@ func TestTwoInstances(t *testing.T) {
 	st, dbURL := postgres(t)
 	smtp := testsmtp.Start(t)
 	// Scale 3: the per-email forgot-password limit is 9 per 10 minutes, per IP 30.
-	a := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=3")
-	b := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=3")
+	// forgot:email counts over a year here, not 10 minutes, so that no window can end among the
+	// requests that test it below.
+	a := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=3", "PINBRIDGE_RATE_LIMITS=forgot:email=3/8760h")
+	b := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=3", "PINBRIDGE_RATE_LIMITS=forgot:email=3/8760h")
 
 	status, reg := a.call("POST", "/v1/auth/register", `{"full_name":"Two","email":"two@example.com","password":"a perfectly fine password"}`)
 	if status != http.StatusCreated {
@@ -233,7 +252,7 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("concurrent resets via A and B: %d and %d, want one 200 and one 400", r1, r2)
 	}
 
-	// Rate-limit counters are shared: 9 forgot-password requests per email per 10 minutes here.
+	// Rate-limit counters are shared: 9 forgot-password requests per email (3, scaled by 3) here.
 	for i := range 9 {
 		if s, _ := []*instance{a, b}[i%2].call("POST", "/v1/auth/forgot-password", `{"email":"limit@example.com"}`); s != http.StatusOK {
 			t.Fatalf("forgot %d: %d", i+1, s)

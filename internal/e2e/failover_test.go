@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -52,13 +51,8 @@ func startCluster(t *testing.T) *cluster {
 		_ = os.RemoveAll(c.dir)
 	})
 	var lastErr error
-	for range 5 { // a free port may be taken before PostgreSQL binds it
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.port = fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
+	for range 5 { // another test's PostgreSQL may take a free port before this one binds it
+		c.port = fmt.Sprint(freePort(t))
 		if lastErr = c.start(); lastErr == nil {
 			return c
 		}
