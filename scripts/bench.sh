@@ -278,17 +278,17 @@ def row_of(r):
 def merged(rows):
     # One row per scenario, in the order each first ran, its slices merged.
     names = list(dict.fromkeys(r["scenario"] for r in rows))
-    return [mean_row([row_of(r) for r in rows if r["scenario"] == n]) for n in names]
-def mean_row(runs):
+    return [slices_row([row_of(r) for r in rows if r["scenario"] == n]) for n in names]
+def slices_row(runs):
     # A scenario measured in slices: its requests over its time, the mean of its slices' p50 and p99,
     # and each slice's req/s.
     row = dict(runs[0])
     row["seconds"] = sum(c["seconds"] for c in runs)
-    row["req_per_s"] = round(sum(c["requests"] for c in runs) / row["seconds"], 3)
+    row["requests"] = sum(c["requests"] for c in runs)
+    row["req_per_s"] = round(row["requests"] / row["seconds"], 3)
     for k in ("p50_ms", "p99_ms"):
         row[k] = round(sum(c[k] for c in runs) / len(runs), 3)
     row["errors"] = sum(c["errors"] for c in runs)
-    row["requests"] = sum(c["requests"] for c in runs)
     row["peak_rss_mb"] = max(c["peak_rss_mb"] for c in runs)
     row["runs"] = [c["req_per_s"] for c in runs]
     return row

@@ -440,8 +440,17 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			mu.Unlock()
 			return true
 		})
-		emailsStarted := make(chan struct{})
 		var emailChanges atomic.Int32
+		emailsStarted := loop(nil, func(i int) bool {
+			token, current := latest()
+			r, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{
+				NewEmail: client.Email(fmt.Sprintf("again%d@thief.example", i)), CurrentPassword: &current}, bearer(token))
+			if err != nil || r.JSON200 == nil {
+				return false
+			}
+			emailChanges.Add(1)
+			return true
+		})
 		var changes sync.Mutex // one password change at a time: each needs the one before
 		passwordsStarted := loop(emailsStarted, func(i int) bool {
 			changes.Lock()
@@ -457,19 +466,6 @@ func TestRequestsInFlightDoNotOutliveARevert(t *testing.T) {
 			mu.Unlock()
 			return true
 		})
-		go func() {
-			<-loop(nil, func(i int) bool {
-				token, current := latest()
-				r, err := e.client.RequestEmailChangeWithResponse(ctx, client.RequestEmailChangeJSONRequestBody{
-					NewEmail: client.Email(fmt.Sprintf("again%d@thief.example", i)), CurrentPassword: &current}, bearer(token))
-				if err != nil || r.JSON200 == nil {
-					return false
-				}
-				emailChanges.Add(1)
-				return true
-			})
-			close(emailsStarted)
-		}()
 		<-keysStarted
 		<-passwordsStarted // which began after an email change
 		status, _ := e.revert(revert)

@@ -196,9 +196,9 @@ func TestTwoInstances(t *testing.T) {
 	requireE2E(t)
 	st, dbURL := postgres(t)
 	smtp := testsmtp.Start(t)
-	// Scale 3: the per-email forgot-password limit is 9 per 10 minutes, per IP 30.
-	// forgot:email counts over a year here, not 10 minutes, so that no window can end among the
-	// requests that test it below.
+	// Scale 3: the per-email forgot-password limit is 9, per IP 30 per 10 minutes. forgot:email
+	// counts over a year here, not 10 minutes, so that no window can end among the requests that
+	// test it below.
 	a := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=3", "PINBRIDGE_RATE_LIMITS=forgot:email=3/8760h")
 	b := start(t, dbURL, smtp.URL, "PINBRIDGE_RATE_LIMIT_SCALE=3", "PINBRIDGE_RATE_LIMITS=forgot:email=3/8760h")
 
