@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -400,10 +401,19 @@ func driveEveryPath(t *testing.T, e *env, signed func(body string) map[string]st
 	}
 
 	// Registration, sign-in (right, wrong, unknown), the account.
-	production := e.register("owner@example.com", pw).ActiveProject.ID.String()
+	registered := e.register("owner@example.com", pw)
+	production := registered.ActiveProject.ID.String()
 	e.must(409, "POST", "/v1/auth/register", `{"full_name":"Again","email":"Owner@example.com","password":"`+pw+`"}`, nil)
 	e.must(401, "POST", "/v1/auth/login", `{"email":"owner@example.com","password":"not the password"}`, nil)
 	e.must(401, "POST", "/v1/auth/login", `{"email":"nobody@example.com","password":"not the password"}`, nil)
+	// A hash made with outdated parameters is made again at the next sign-in.
+	outdated, err := password.Hash(pw, password.Params{Memory: 512, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetPasswordHash(context.Background(), registered.User.ID.String(), outdated, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	owner := e.login("owner@example.com")
 	e.must(200, "GET", "/v1/auth/me", "", bearerHeader(owner))
 	e.must(200, "GET", "/v1/auth/profile", "", bearerHeader(owner))

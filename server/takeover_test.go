@@ -12,9 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/pinbridge/pinbridge-auth/gen/client"
+	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
+	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 // Takeover paths found by a second attack review, after the first one's were closed: each test
@@ -552,6 +556,80 @@ func TestOneUsersConcurrentWritesQueue(t *testing.T) {
 			if status != http.StatusOK {
 				t.Errorf("a concurrent profile update of one user answered %d, want 200", status)
 			}
+		}
+	})
+}
+
+// duringPasswordCheck runs fn once, in the middle of the next login whose password was right: after
+// the password was checked against the stored hash, before the session is opened (when the login
+// clears the source's failed attempts).
+func (e *env) duringPasswordCheck(fn func()) {
+	var ran atomic.Bool // not a sync.Once: fn's own requests pass here while it runs
+	err := e.store.DB().Callback().Delete().Before("gorm:delete").Register("test:during_password_check", func(db *gorm.DB) {
+		if _, ok := db.Statement.Dest.(*store.LoginThrottle); ok && ran.CompareAndSwap(false, true) {
+			fn()
+		}
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestLoginInFlightDuringResetGetsNoSession: a login whose password (the old one) was checked while
+// a reset went through opens no session, and its hash upgrade does not put the old password back.
+func TestLoginInFlightDuringResetGetsNoSession(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register("inflight@example.com", "the password a thief knows")
+		// An outdated hash: the login also upgrades it, after the reset.
+		old, err := password.Hash("the password a thief knows", password.Params{Memory: 512, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SetPasswordHash(ctx, a.User.ID.String(), old, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		token := e.resetLink("inflight@example.com")
+		var resetStatus int
+		e.duringPasswordCheck(func() {
+			r, err := e.client.ResetPasswordWithResponse(ctx, client.ResetPasswordJSONRequestBody{Token: token, Password: "the owner's new password"})
+			if err == nil {
+				resetStatus = r.StatusCode()
+			}
+		})
+		status, _, body := e.do("POST", "/v1/auth/login", `{"email":"inflight@example.com","password":"the password a thief knows"}`, nil)
+		if resetStatus != http.StatusOK {
+			t.Fatalf("the reset during the login: %d, want 200", resetStatus)
+		}
+		if status != http.StatusUnauthorized {
+			t.Fatalf("login checked against the password the reset replaced: %d %v, want 401", status, body)
+		}
+		if code, _ := errorOf(t, body); code != "invalid_credentials" {
+			t.Errorf("error code %q, want invalid_credentials", code)
+		}
+		if status, _, _ := e.do("POST", "/v1/auth/login", `{"email":"inflight@example.com","password":"the password a thief knows"}`, nil); status != http.StatusUnauthorized {
+			t.Errorf("the old password after the reset: %d, want 401 (the hash upgrade must not restore it)", status)
+		}
+		e.loginWith("inflight@example.com", "the owner's new password")
+	})
+}
+
+// TestLoginWithBadInvitationWritesNothing: a bad invite_token fails the whole login; the time zone
+// it carried is not recorded.
+func TestLoginWithBadInvitationWritesNothing(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		a := e.register("badinvite@example.com", "a perfectly fine password")
+		status, _, body := e.do("POST", "/v1/auth/login", `{"email":"badinvite@example.com","password":"a perfectly fine password",`+
+			`"timezone":"Asia/Tokyo","invite_token":"bogusbogusbogusbogusbogus"}`, nil)
+		if status != http.StatusBadRequest {
+			t.Fatalf("login with a bad invitation: %d %v, want 400", status, body)
+		}
+		u, err := e.store.UserByID(context.Background(), a.User.ID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Timezone != "UTC" {
+			t.Errorf("time zone after the refused login = %q, want UTC (unchanged)", u.Timezone)
 		}
 	})
 }

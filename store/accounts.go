@@ -303,10 +303,25 @@ func (s *Store) updateUser(ctx context.Context, op, userID string, updates map[s
 	return nil
 }
 
-// SetPasswordHash replaces a user's password hash without ending sessions (used to upgrade the
-// hash parameters on login); ErrNotFound when the user is gone.
+// SetPasswordHash replaces a user's password hash without ending sessions (a revert makes the
+// password unusable with it, beside ending them itself); ErrNotFound when the user is gone.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
 	return s.updateUser(ctx, "set password hash", userID, map[string]any{"password_hash": hash, "updated_at": now.UTC()})
+}
+
+// UpgradePasswordHash replaces a user's password hash with hash, a new hash of the same password,
+// only while the stored hash is still old (the one the password was checked against); sessions go
+// on. ErrNotFound when the user is gone or their password was set anew meanwhile.
+func (s *Store) UpgradePasswordHash(ctx context.Context, userID, old, hash string, now time.Time) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND password_hash = ?", userID, old).
+		Updates(map[string]any{"password_hash": hash, "updated_at": now.UTC()})
+	if res.Error != nil {
+		return wrap("upgrade password hash", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("upgrade password hash: %w", ErrNotFound)
+	}
+	return nil
 }
 
 // lockUserRow is the lock a transaction takes on a user's row before acting for that user: the

@@ -64,6 +64,41 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 	return failures, err
 }
 
+// ClaimLoginAttempt counts an attempt under key before its password is checked, as a failure
+// until a success clears it (ClearLoginFailures), when key has failures on record; it then sets the
+// key's next allowed time from the count with backoff, as RecordLoginFailure does. Attempts made at
+// once take turns on the key's row: an attempt while the key waits is not counted, and until says
+// until when it waits. An attempt under a key without failures on record is not counted either
+// (counted false, zero until): it goes on, and RecordLoginFailure counts it if it fails.
+func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (counted bool, until time.Time, err error) {
+	now = now.UTC()
+	err = s.Tx(ctx, func(tx *Store) error {
+		counted, until = false, time.Time{}
+		var failures []int
+		err := tx.db.Raw("UPDATE login_throttles SET "+
+			"failures = CASE WHEN last_failed_at < ? THEN 1 ELSE failures + 1 END, last_failed_at = ? "+
+			"WHERE email_key = ? AND locked_until <= ? RETURNING failures",
+			now.Add(-forget), now, key, now).Scan(&failures).Error
+		if err != nil {
+			return wrap("claim login attempt", err)
+		}
+		if len(failures) == 0 { // no failures on record, or the key waits
+			var ts []LoginThrottle
+			if err := tx.db.Where("email_key = ?", key).Limit(1).Find(&ts).Error; err != nil {
+				return wrap("claim login attempt", err)
+			}
+			if len(ts) == 1 {
+				until = ts[0].LockedUntil
+			}
+			return nil
+		}
+		counted = true
+		return wrap("claim login attempt", tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).
+			UpdateColumn("locked_until", now.Add(backoff(failures[0]))).Error)
+	})
+	return counted, until, err
+}
+
 // ClearLoginFailures forgets the failed logins under keys (after a success).
 func (s *Store) ClearLoginFailures(ctx context.Context, keys ...string) error {
 	return wrap("clear login failures", s.db.WithContext(ctx).Where("email_key IN ?", keys).Delete(&LoginThrottle{}).Error)

@@ -96,7 +96,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 		return Session{}, err
 	}
 	if joined != "" {
-		return s.sessionIn(ctx, account.User.ID, joined, time.Time{})
+		return s.sessionIn(ctx, account.User.ID, joined, account.User.SessionVersion, time.Time{})
 	}
 	return s.open(account, account.Production(), time.Time{})
 }
@@ -204,7 +204,10 @@ func accountBackoff(failures int) time.Duration {
 // (sliding: a success or an hour without failures clears it), and for the account across sources in
 // fixed hourly windows (window, previous), so that keeping an account paused costs a fresh ceiling
 // of failures every hour. The keys carry a hash of the email, never the address.
-type throttle struct{ account, source, window, previous string }
+type throttle struct {
+	account, source, window, previous string
+	counted                           bool // the attempt was counted against the source before its check (claim)
+}
 
 func throttleOf(email, source string, now time.Time) throttle {
 	sum := sha256.Sum256([]byte(store.EmailKey(email)))
@@ -214,16 +217,32 @@ func throttleOf(email, source string, now time.Time) throttle {
 		window: fmt.Sprintf("%s@%d", account, hour), previous: fmt.Sprintf("%s@%d", account, hour-1)}
 }
 
-// wait returns a *BackoffError while the account, from this source or from everywhere, must wait.
-func (s *Service) wait(ctx context.Context, t throttle) error {
+// claim is the turn of one attempt at the account's password from t's source, taken before the
+// password is checked: a *BackoffError while the account, from this source or from everywhere, must
+// wait. Once the source has failed, each attempt counts as a failure of the source before its check,
+// until a right password clears it (clearAttempts), so attempts sent at once wait their turn as
+// attempts one after another would: the source's free failures, then one attempt per wait. A source
+// without failures on record (a client signing in from several workers at once) goes on uncounted.
+func (s *Service) claim(ctx context.Context, t *throttle) error {
 	until, err := s.store.LoginLockedUntil(ctx, t.source, t.window, t.previous)
 	if err != nil {
+		return err
+	}
+	if until.After(s.now()) {
+		return &BackoffError{Wait: until.Sub(s.now())}
+	}
+	if t.counted, until, err = s.store.ClaimLoginAttempt(ctx, t.source, s.now(), loginForget, loginBackoff); err != nil {
 		return err
 	}
 	if wait := until.Sub(s.now()); wait > 0 {
 		return &BackoffError{Wait: wait}
 	}
 	return nil
+}
+
+// clearAttempts forgets the source's failed attempts at the account's password after a right one.
+func (s *Service) clearAttempts(ctx context.Context, t throttle) error {
+	return s.store.ClearLoginFailures(ctx, t.source)
 }
 
 // Login checks the password and opens a session on the production project, and records the
@@ -241,7 +260,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		}
 	}
 	t := throttleOf(c.Email, c.Source, s.now())
-	if err := s.wait(ctx, t); err != nil {
+	if err := s.claim(ctx, &t); err != nil {
 		return Session{}, err
 	}
 	user, err := s.store.UserByEmail(ctx, c.Email)
@@ -262,20 +281,32 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		failed := event{action: ActionLogin, status: StatusFailed, actor: anonymous, resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
 		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrInvalidCredentials)
 	}
-	if err := s.store.ClearLoginFailures(ctx, t.source); err != nil {
+	if err := s.clearAttempts(ctx, t); err != nil {
 		return Session{}, err
 	}
-	if rehash {
-		s.upgradeHash(ctx, user.ID, c.Password)
-	}
-	if tz != "" && tz != user.Timezone {
-		if err := s.store.SetTimezone(ctx, user.ID, tz, s.now()); err != nil {
+	if c.InviteToken != nil {
+		// Checked before anything is written: a bad invitation fails the whole call.
+		if err := s.checkInvitation(ctx, *c.InviteToken, user.Email); err != nil {
 			return Session{}, err
 		}
 	}
+	if rehash {
+		s.upgradeHash(ctx, user, c.Password)
+	}
 	sess, err := s.loginSession(ctx, user, c)
+	if errors.Is(err, ErrSessionEnded) {
+		// The password was reset or changed, or the sessions ended, while it was being checked:
+		// the password checked may be the one that no longer opens the account.
+		return Session{}, ErrInvalidCredentials
+	}
 	if err != nil {
 		return Session{}, err
+	}
+	if tz != "" && tz != sess.Account.User.Timezone {
+		if err := s.store.SetTimezone(ctx, user.ID, tz, s.now()); err != nil {
+			return Session{}, err
+		}
+		sess.Account.User.Timezone = tz
 	}
 	err = s.record(ctx, s.store, event{action: ActionLogin, scope: scopeOf(sess.Account), actor: userActor(user),
 		resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin})
@@ -287,10 +318,16 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 
 // loginSession opens the session of a login whose password was right: in the organization an
 // invitation joins, else in that of the most recently active project, on its production project.
+// ErrSessionEnded when the user's sessions ended after user was read with the password checked
+// (a reset, a password change, a revert): the session is opened at the version read with the
+// password, or not at all.
 func (s *Service) loginSession(ctx context.Context, user store.User, c Credentials) (Session, error) {
 	if c.InviteToken != nil {
 		var joined string
 		err := s.store.Tx(ctx, func(tx *store.Store) error {
+			if err := holdVersion(ctx, tx, user.ID, user.SessionVersion); err != nil {
+				return err
+			}
 			var err error
 			joined, err = s.accept(ctx, tx, user, *c.InviteToken, c.Origin)
 			return err
@@ -298,7 +335,7 @@ func (s *Service) loginSession(ctx context.Context, user store.User, c Credentia
 		if err != nil {
 			return Session{}, err
 		}
-		return s.sessionIn(ctx, user.ID, joined, time.Time{})
+		return s.sessionIn(ctx, user.ID, joined, user.SessionVersion, time.Time{})
 	}
 	account, err := s.store.Account(ctx, user.ID, "")
 	if errors.Is(err, store.ErrNotFound) {
@@ -312,17 +349,23 @@ func (s *Service) loginSession(ctx context.Context, user store.User, c Credentia
 	if err != nil {
 		return Session{}, err
 	}
+	if account.User.SessionVersion != user.SessionVersion {
+		return Session{}, ErrSessionEnded
+	}
 	return s.open(account, account.Production(), time.Time{})
 }
 
 // loginFailed counts a failed password check (a login, or a change of password) against the
-// source and the account, records failed (when the account exists) off the request path, and
-// returns answer. The failure that reaches the account's ceiling is a security event: it is logged,
-// recorded in the activity log (actor system) and the owner is told by email, in one transaction.
+// source (unless its claim already did) and the account, records failed (when the account
+// exists) off the request path, and returns answer. The failure that reaches the account's ceiling
+// is a security event: it is logged, recorded in the activity log (actor system) and the owner is
+// told by email, in one transaction.
 func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User, failed *event, answer error) error {
 	now := s.now()
-	if _, err := s.store.RecordLoginFailure(ctx, t.source, now, loginForget, loginBackoff); err != nil {
-		return err
+	if !t.counted {
+		if _, err := s.store.RecordLoginFailure(ctx, t.source, now, loginForget, loginBackoff); err != nil {
+			return err
+		}
 	}
 	n, err := s.store.RecordLoginFailure(ctx, t.window, now, loginForget, accountBackoff)
 	if err != nil {
@@ -359,15 +402,17 @@ func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User,
 	return answer
 }
 
-// upgradeHash re-hashes a password whose stored hash uses outdated parameters. A failure only
-// delays the upgrade to the next login, so it is logged, not returned.
-func (s *Service) upgradeHash(ctx context.Context, userID, password string) {
+// upgradeHash re-hashes a password whose stored hash uses outdated parameters, in place of the
+// hash it was checked against only: a password set meanwhile (a reset, a change) is never replaced
+// by the old one. A failure only delays the upgrade to the next login, so it is logged, not
+// returned.
+func (s *Service) upgradeHash(ctx context.Context, user store.User, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, userID, hash, s.now())
+		err = s.store.UpgradePasswordHash(ctx, user.ID, user.PasswordHash, hash, s.now())
 	}
-	if err != nil {
-		s.log.Warn("upgrade password hash", slog.String("user_id", userID), slog.String("error", err.Error()))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("upgrade password hash", slog.String("user_id", user.ID), slog.String("error", err.Error()))
 	}
 }
 

@@ -234,7 +234,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 		return ErrReauthenticationRequired
 	}
 	t := throttleOf(c.user().Email, c.Source, s.now())
-	if err := s.wait(ctx, t); err != nil {
+	if err := s.claim(ctx, &t); err != nil {
 		return err
 	}
 	ok, _, err := s.hasher.Verify(ctx, *currentPassword, c.user().PasswordHash)
@@ -247,7 +247,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
 		return s.loginFailed(ctx, t, &user, &failed, ErrReauthenticationRequired)
 	}
-	return nil
+	return s.clearAttempts(ctx, t)
 }
 
 // noticeWithRevertLink tells the former address of an email change, with a "this wasn't me" link

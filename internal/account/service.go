@@ -153,11 +153,17 @@ func (c Caller) organization() string { return c.Account.Organization.ID }
 // in tx commits before a revert, reset or password change (which then undoes or outlives it) or not
 // at all.
 func holdSession(ctx context.Context, tx *store.Store, c Caller) error {
-	u, err := tx.UserByIDLocked(ctx, c.user().ID)
+	return holdVersion(ctx, tx, c.user().ID, c.user().SessionVersion)
+}
+
+// holdVersion is holdSession for sessions of the user at version: ErrSessionEnded when the user's
+// version is another (their sessions ended after it was read) or the user is gone.
+func holdVersion(ctx context.Context, tx *store.Store, userID string, version int64) error {
+	u, err := tx.UserByIDLocked(ctx, userID)
 	if err != nil {
 		return notFoundAs(err, ErrSessionEnded)
 	}
-	if u.SessionVersion != c.user().SessionVersion {
+	if u.SessionVersion != version {
 		return ErrSessionEnded
 	}
 	return nil

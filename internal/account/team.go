@@ -400,7 +400,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) 
 	if err != nil {
 		return Session{}, err
 	}
-	return s.sessionIn(ctx, c.user().ID, orgID, c.Authenticated)
+	return s.sessionIn(ctx, c.user().ID, orgID, c.user().SessionVersion, c.Authenticated)
 }
 
 // accept uses an invitation for user inside tx, records it in the organization joined, and returns
@@ -471,10 +471,13 @@ func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation)
 }
 
 // sessionIn opens a session for the user in orgID, on its production project.
-func (s *Service) sessionIn(ctx context.Context, userID, orgID string, authTime time.Time) (Session, error) {
+func (s *Service) sessionIn(ctx context.Context, userID, orgID string, version int64, authTime time.Time) (Session, error) {
 	account, err := s.store.Account(ctx, userID, orgID)
 	if err != nil {
 		return Session{}, fmt.Errorf("session after joining: %w", err)
+	}
+	if account.User.SessionVersion != version {
+		return Session{}, ErrSessionEnded
 	}
 	return s.open(account, account.Production(), authTime)
 }
