@@ -69,6 +69,37 @@ func (e *env) reset(token, pw string) (int, string) {
 	return status, msg
 }
 
+// TestResetTokenMissingIsAnInvalidToken: a reset token that is missing or not of a token's shape is
+// answered as an invalid token (400 invalid_reset_token, as the contract and the guide say), never
+// as a malformed request; the rest of the body is still validated.
+func TestResetTokenMissingIsAnInvalidToken(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		pw := `"password":"a perfectly fine password"`
+		for _, body := range []string{
+			`{` + pw + `}`,
+			`{"token":"",` + pw + `}`,
+			`{"token":"short",` + pw + `}`,
+			`{"token":"` + strings.Repeat("x", 513) + `",` + pw + `}`,
+			`{"token":42,` + pw + `}`,
+			`{"token":null,` + pw + `}`,
+			`{"token":"short","password":"x"}`,
+		} {
+			status, _, out := e.do("POST", "/v1/auth/reset-password", body, nil)
+			if code, _ := errorOf(t, out); status != http.StatusBadRequest || code != "invalid_reset_token" {
+				t.Errorf("reset with %.60s: %d %s, want 400 invalid_reset_token", body, status, code)
+			}
+		}
+		status, _, out := e.do("POST", "/v1/auth/reset-password", `{"token":"`+strings.Repeat("x", 43)+`","password":"x"}`, nil)
+		if _, msg := errorOf(t, out); status != http.StatusUnprocessableEntity || !strings.Contains(msg, "password") {
+			t.Errorf("reset with a token of the right shape and a short password: %d %s, want 422 naming password", status, msg)
+		}
+		status, _, out = e.do("POST", "/v1/auth/reset-password", `{"token":`, nil)
+		if code, _ := errorOf(t, out); status != http.StatusUnprocessableEntity || code != "validation_error" {
+			t.Errorf("reset with a body that is not JSON: %d %s, want 422 validation_error", status, code)
+		}
+	})
+}
+
 func TestPasswordResetFlow(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -370,12 +401,16 @@ func TestProfile(t *testing.T) {
 			{`{"billing_phone":"` + strings.Repeat("1", 51) + `"}`, "billing_phone"},
 			{`{"address_country":"` + strings.Repeat("F", 11) + `"}`, "address_country"},
 			{`{"billing_email":"not-an-email"}`, "billing_email"},
-			{`{}`, "body"},
 		} {
 			status, _, body := e.do("PUT", "/v1/auth/profile", c.body, auth)
 			if _, msg := errorOf(t, body); status != http.StatusUnprocessableEntity || !strings.Contains(msg, c.field) {
 				t.Errorf("PUT %s: %d %q, want 422 naming %s", c.body, status, msg, c.field)
 			}
+		}
+		// An empty update (a client whose every argument was left unset) changes nothing.
+		status, _, body = e.do("PUT", "/v1/auth/profile", `{}`, auth)
+		if status != http.StatusOK || body["workspace_name"] != "Acme Publishing" || body["company_name"] != "Acme" || body["email"] != "profile@example.com" {
+			t.Errorf("PUT {}: %d %v, want 200 and the profile unchanged", status, body)
 		}
 	})
 }

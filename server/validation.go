@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,18 +77,39 @@ func requestValidator(spec *openapi3.T) func(method, echoPath string) echo.Middl
 			return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 		}
 		route := &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}
+		credential, hasCredential := credentialFields[op.OperationID]
 		return func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
 				err := openapi3filter.ValidateRequest(c.Request().Context(), &openapi3filter.RequestValidationInput{
 					Request: c.Request(), PathParams: pathParams(c), Route: route, Options: opts,
 				})
 				if err != nil {
-					return validationError(err)
+					issues := validationIssues(err)
+					if hasCredential && concerns(issues, "body", credential.field) {
+						return credential.refusal
+					}
+					return validationError(issues)
 				}
 				return next(c)
 			}
 		}
 	}
+}
+
+// credentialFields are the body fields carrying a one-time credential that the contract answers as
+// invalid, not as a malformed request, when it is missing or not of a credential's shape:
+// reset-password's token ("reset token missing, wrong, expired or already used": 400
+// invalid_reset_token), by operation id.
+var credentialFields = map[string]struct {
+	field   string
+	refusal error
+}{
+	"resetPassword": {"token", errInvalidResetToken},
+}
+
+// concerns reports whether any issue is about the field at loc.
+func concerns(issues []gen.ValidationIssue, loc ...string) bool {
+	return slices.ContainsFunc(issues, func(i gen.ValidationIssue) bool { return slices.Equal(i.Loc, loc) })
 }
 
 // specPath turns an Echo route ("/v1/api-keys/:key_id") into its spec path ("/v1/api-keys/{key_id}").
@@ -121,9 +143,10 @@ func pathParams(c echo.Context) map[string]string {
 	return out
 }
 
-// validationError is the 422 for a request the spec refuses (415 for a body that is not JSON).
-func validationError(err error) error {
-	if issues := validationIssues(err); len(issues) > 0 {
+// validationError is the 422 for a request the spec refuses with issues (415 for a body that is not
+// JSON).
+func validationError(issues []gen.ValidationIssue) error {
+	if len(issues) > 0 {
 		if unsupportedMedia(issues) {
 			return errUnsupportedMedia
 		}
@@ -261,6 +284,16 @@ func schemaIssue(base []string, se *openapi3.SchemaError) gen.ValidationIssue {
 		}
 	case "nullable":
 		kind, msg = "type_error", "must not be null"
+	case "minItems", "minProperties":
+		kind = "too_short"
+	case "maxItems", "maxProperties":
+		kind = "too_long"
+	case "uniqueItems":
+		kind = "unique_items"
+	case "minimum":
+		kind = "greater_than_equal"
+	case "maximum":
+		kind = "less_than_equal"
 	}
 	return gen.ValidationIssue{Loc: loc, Msg: msg, Type: kind}
 }

@@ -118,3 +118,33 @@ func TestUnsupportedMediaTypeAndBodyLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestValidationTypesAreSnakeCase: the schema rules on lists and numbers are named as the others
+// are (the spec's ValidationIssue.type examples), not by the validator's own keywords.
+func TestValidationTypesAreSnakeCase(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		auth := bearerHeader(e.register("types@example.com", "a perfectly fine password").AccessToken)
+		for _, c := range []struct{ method, path, body, field, kind string }{
+			{"POST", "/v1/api-keys", `{"name":"x","scopes":[]}`, "scopes", "too_short"},
+			{"POST", "/v1/api-keys", `{"name":"x","scopes":["read","read"]}`, "scopes", "unique_items"},
+			{"GET", "/v1/activity-logs?limit=0", "", "limit", "greater_than_equal"},
+			{"GET", "/v1/activity-logs?limit=201", "", "limit", "less_than_equal"},
+		} {
+			status, _, body := e.do(c.method, c.path, c.body, auth)
+			if status != http.StatusUnprocessableEntity {
+				t.Errorf("%s %s %s: %d, want 422", c.method, c.path, c.body, status)
+				continue
+			}
+			errs, _ := body["detail"].(map[string]any)["errors"].([]any)
+			found := false
+			for _, raw := range errs {
+				issue := raw.(map[string]any)
+				loc := issue["loc"].([]any)
+				found = found || (loc[len(loc)-1] == c.field && issue["type"] == c.kind)
+			}
+			if !found {
+				t.Errorf("%s %s %s: errors %v, want one on %s of type %s", c.method, c.path, c.body, errs, c.field, c.kind)
+			}
+		}
+	})
+}

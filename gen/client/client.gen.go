@@ -1009,7 +1009,7 @@ type Profile struct {
 	WorkspaceName string `json:"workspace_name"`
 }
 
-// ProfileUpdate A partial update; omitted fields stay as they are, `null` clears a nullable field.
+// ProfileUpdate A partial update; omitted fields stay as they are, `null` clears a nullable field. An empty object (what a client sends when every field it offers was left unset) changes nothing and answers the profile as it is.
 type ProfileUpdate struct {
 	AddressCity       nullable.Nullable[string]              `json:"address_city,omitempty"`
 	AddressCountry    nullable.Nullable[string]              `json:"address_country,omitempty"`
@@ -1834,7 +1834,10 @@ type ClientInterface interface {
 	// ResetPasswordWithBody Complete a password reset
 	//
 	// Sets a new password with the token from the emailed link. The token is single-use and
-	// expires; a successful reset ends every existing session of the user.
+	// expires; a successful reset ends every existing session of the user. A token that is missing
+	// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+	// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+	// the request.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1844,7 +1847,10 @@ type ClientInterface interface {
 	// ResetPassword Complete a password reset
 	//
 	// Sets a new password with the token from the emailed link. The token is single-use and
-	// expires; a successful reset ends every existing session of the user.
+	// expires; a successful reset ends every existing session of the user. A token that is missing
+	// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+	// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+	// the request.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2671,7 +2677,10 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // ResetPasswordWithBody Complete a password reset
 //
 // Sets a new password with the token from the emailed link. The token is single-use and
-// expires; a successful reset ends every existing session of the user.
+// expires; a successful reset ends every existing session of the user. A token that is missing
+// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+// the request.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2691,7 +2700,10 @@ func (c *Client) ResetPasswordWithBody(ctx context.Context, contentType string, 
 // ResetPassword Complete a password reset
 //
 // Sets a new password with the token from the emailed link. The token is single-use and
-// expires; a successful reset ends every existing session of the user.
+// expires; a successful reset ends every existing session of the user. A token that is missing
+// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+// the request.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4979,7 +4991,10 @@ type ClientWithResponsesInterface interface {
 	// ResetPasswordWithBodyWithResponse Complete a password reset
 	//
 	// Sets a new password with the token from the emailed link. The token is single-use and
-	// expires; a successful reset ends every existing session of the user.
+	// expires; a successful reset ends every existing session of the user. A token that is missing
+	// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+	// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+	// the request.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4989,7 +5004,10 @@ type ClientWithResponsesInterface interface {
 	// ResetPasswordWithResponse Complete a password reset
 	//
 	// Sets a new password with the token from the emailed link. The token is single-use and
-	// expires; a successful reset ends every existing session of the user.
+	// expires; a successful reset ends every existing session of the user. A token that is missing
+	// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+	// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+	// the request.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9116,7 +9134,10 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // ResetPasswordWithBodyWithResponse Complete a password reset
 //
 // Sets a new password with the token from the emailed link. The token is single-use and
-// expires; a successful reset ends every existing session of the user.
+// expires; a successful reset ends every existing session of the user. A token that is missing
+// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+// the request.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9132,7 +9153,10 @@ func (c *ClientWithResponses) ResetPasswordWithBodyWithResponse(ctx context.Cont
 // ResetPasswordWithResponse Complete a password reset
 //
 // Sets a new password with the token from the emailed link. The token is single-use and
-// expires; a successful reset ends every existing session of the user.
+// expires; a successful reset ends every existing session of the user. A token that is missing
+// or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+// 400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+// the request.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

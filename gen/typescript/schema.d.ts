@@ -162,7 +162,10 @@ export interface paths {
         /**
          * Complete a password reset
          * @description Sets a new password with the token from the emailed link. The token is single-use and
-         *     expires; a successful reset ends every existing session of the user.
+         *     expires; a successful reset ends every existing session of the user. A token that is missing
+         *     or not of a token's shape (under 20 or over 512 characters, not a string) is an invalid token:
+         *     400 `invalid_reset_token`, as for one that is wrong, expired or used; 422 is for the rest of
+         *     the request.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -1093,7 +1096,7 @@ export interface components {
             address_postal_code?: string | null;
             address_country?: string | null;
         };
-        /** @description A partial update; omitted fields stay as they are, `null` clears a nullable field. */
+        /** @description A partial update; omitted fields stay as they are, `null` clears a nullable field. An empty object (what a client sends when every field it offers was left unset) changes nothing and answers the profile as it is. */
         ProfileUpdate: {
             workspace_name?: string;
             full_name?: string | null;

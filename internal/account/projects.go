@@ -105,6 +105,9 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, p store.ProfilePa
 	if p.FullName != nil {
 		p.FullName = new(strings.TrimSpace(*p.FullName))
 	}
+	if p == (store.ProfilePatch{}) {
+		return s.store.Account(ctx, c.user().ID, c.organization()) // nothing to change
+	}
 	err := s.txAs(ctx, c, func(tx *store.Store) error {
 		return tx.UpdateProfile(ctx, c.user().ID, c.organization(), p, s.now())
 	})
