@@ -62,9 +62,18 @@ func TestRequestIDAndErrorShapes(t *testing.T) {
 		if got := hdr.Get("X-Request-ID"); got != "caller-id-123" {
 			t.Errorf("X-Request-ID = %q, want the caller's value echoed", got)
 		}
-		_, hdr, _ = e.do("GET", "/healthz", "", map[string]string{"X-Request-ID": "bad id <script>"})
-		if got := hdr.Get("X-Request-ID"); got == "" || got == "bad id <script>" {
-			t.Errorf("X-Request-ID = %q, want a fresh id instead of an unsafe one", got)
+		for _, id := range []string{"abc def", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+			"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "dGVzdCBpZA+/==", strings.Repeat("x", 128)} {
+			_, hdr, _ = e.do("GET", "/healthz", "", map[string]string{"X-Request-ID": id})
+			if got := hdr.Get("X-Request-ID"); got != id {
+				t.Errorf("X-Request-ID = %q, want the caller's %q echoed", got, id)
+			}
+		}
+		for _, id := range []string{"bad id <script>", `say "hi"`, "a&b", "caf\u00e9", strings.Repeat("x", 129)} {
+			_, hdr, _ = e.do("GET", "/healthz", "", map[string]string{"X-Request-ID": id})
+			if got := hdr.Get("X-Request-ID"); got == "" || got == id {
+				t.Errorf("X-Request-ID = %q for %q, want a fresh id instead", got, id)
+			}
 		}
 		cases := []struct {
 			method, path string
