@@ -107,6 +107,8 @@ var flowErrors = []struct {
 	{account.ErrInvalidInvitation, newError(http.StatusBadRequest, gen.ErrorCodeInvalidInvitationToken, "The invitation is invalid, expired, revoked or already used")},
 	{account.ErrInvitationForAnother, newError(http.StatusForbidden, gen.ErrorCodeInvitationEmailMismatch, "This invitation is for another email address; sign in with the invited address")},
 	{account.ErrLastOwner, newError(http.StatusConflict, gen.ErrorCodeLastOwner, "An organization keeps at least one owner")},
+	{account.ErrHandOverUnsettled, newError(http.StatusForbidden, gen.ErrorCodeInsufficientPermission,
+		"Making someone an owner needs a verified email address with no change pending or still revertible; verify your address first, or wait until a recent change can no longer be reverted")},
 }
 
 // flowError is the answer to an error of the account flows; nil for any other error.

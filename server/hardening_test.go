@@ -135,8 +135,9 @@ func TestResetOfNeverVerifiedAddressRevokesKeys(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		intruder := e.register("victim@example.com", "the intruder's password")
 		key := e.createKey(intruder.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "backdoor"})
-		// An accomplice joins as owner through the intruder's invitation, and another invitation waits.
-		accomplice := e.join(intruder.AccessToken, "accomplice@example.com", "owner")
+		// An accomplice joins as admin through the intruder's invitation (an unverified account makes
+		// nobody an owner), and another invitation waits.
+		accomplice := e.join(intruder.AccessToken, "accomplice@example.com", "admin")
 		accompliceKey := e.createKey(accomplice.AccessToken, client.CreateAPIKeyJSONRequestBody{Name: "accomplice's"})
 		_, pending := e.invite(intruder.AccessToken, "accomplice2@example.com", "admin")
 		if status, _ := e.accountsWith(map[string]string{"X-API-Key": key.APIKey}); status != http.StatusOK {

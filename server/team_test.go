@@ -269,6 +269,7 @@ func TestOwnerRules(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		owner := e.register("sole-owner@example.com", "a perfectly fine password")
+		e.verify(owner.AccessToken, "sole-owner@example.com") // making an owner needs a verified address
 		admin := e.join(owner.AccessToken, "the-admin@example.com", "admin")
 		ownerID := e.memberID(owner.AccessToken, "sole-owner@example.com")
 		adminID := e.memberID(owner.AccessToken, "the-admin@example.com")
@@ -448,6 +449,7 @@ func (e *env) call(method, path, body, token string) (int, map[string]any) {
 func TestNobodyIsLeftWithoutAnOrganization(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		founder := e.register("founder@example.com", "a perfectly fine password")
+		e.verify(founder.AccessToken, "founder@example.com") // making an owner needs a verified address
 		partner := e.join(founder.AccessToken, "partner@example.com", "owner")
 		// The founder leaves their own organization, where the partner is an owner too.
 		id := e.memberID(partner.AccessToken, "founder@example.com")
@@ -476,6 +478,7 @@ func lastLines(s string, n int) string {
 func TestControlOfTheOrganizationNeedsARecentPassword(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		owner := e.register("guarded@example.com", "a perfectly fine password")
+		e.verify(owner.AccessToken, "guarded@example.com") // making an owner needs a verified address
 		coOwner := e.join(owner.AccessToken, "co-owner@example.com", "owner")
 		pending, _ := e.invite(owner.AccessToken, "pending@example.com", "viewer")
 		e.clock.Advance(11 * time.Minute)
@@ -499,5 +502,51 @@ func TestControlOfTheOrganizationNeedsARecentPassword(t *testing.T) {
 			t.Errorf("invite an admin with the password: %d %v, want 201", status, body)
 		}
 		_ = coOwner
+	})
+}
+
+// TestHandOverNeedsASettledAddress: nobody is made an owner from an account whose address is not
+// settled (never verified, a change pending, or a change the former address can still revert):
+// proving or reverting the address later undoes what the account did, which would remove that owner,
+// so a founder could hand the organization over and take it back (and a thief who moved the address
+// could hand it to an accomplice). Other roles may still be given.
+func TestHandOverNeedsASettledAddress(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		founder := e.register("handover@example.com", "a perfectly fine password")
+		e.join(founder.AccessToken, "handover-admin@example.com", "admin")
+		adminID := e.memberID(founder.AccessToken, "handover-admin@example.com")
+		refused := func(when, token string) {
+			t.Helper()
+			status, body := e.call("POST", "/v1/team/invitations", `{"email":"new-owner@example.com","role":"owner"}`, token)
+			if code, msg := errorOf(t, body); status != http.StatusForbidden || code != "insufficient_permission" || !strings.Contains(msg, "verified") {
+				t.Errorf("owner invitation %s: %d %s %q, want 403 insufficient_permission about a verified address", when, status, code, msg)
+			}
+			status, body = e.call("PATCH", "/v1/team/members/"+adminID, `{"role":"owner"}`, token)
+			if code, _ := errorOf(t, body); status != http.StatusForbidden || code != "insufficient_permission" {
+				t.Errorf("promotion to owner %s: %d %s, want 403 insufficient_permission", when, status, code)
+			}
+		}
+		refused("from a never verified address", founder.AccessToken)
+		e.verify(founder.AccessToken, "handover@example.com")
+		session := e.loginWith("handover@example.com", "a perfectly fine password")
+		confirm := e.requestEmailChange(session, "handover-moved@example.com")
+		refused("with an address change pending", session)
+		if status := e.confirmEmailChange(confirm); status != http.StatusOK {
+			t.Fatalf("confirm the change: %d", status)
+		}
+		session = e.loginWith("handover-moved@example.com", "a perfectly fine password")
+		refused("while the former address can revert the change", session)
+		if status, body := e.call("POST", "/v1/team/invitations", `{"email":"new-admin@example.com","role":"admin"}`, session); status != http.StatusCreated {
+			t.Errorf("an admin invitation meanwhile: %d %v, want 201", status, body)
+		}
+		// Once the revert link has expired, the address is settled.
+		e.clock.Advance(7*24*time.Hour + time.Minute)
+		session = e.loginWith("handover-moved@example.com", "a perfectly fine password")
+		if status, body := e.call("PATCH", "/v1/team/members/"+adminID, `{"role":"owner"}`, session); status != http.StatusOK {
+			t.Fatalf("promotion to owner from a settled address: %d %v, want 200", status, body)
+		}
+		if status, body := e.call("POST", "/v1/team/invitations", `{"email":"new-owner@example.com","role":"owner"}`, session); status != http.StatusCreated {
+			t.Errorf("owner invitation from a settled address: %d %v, want 201", status, body)
+		}
 	})
 }

@@ -81,6 +81,15 @@ func (s *Store) LatestToken(ctx context.Context, userID, purpose string) (OneTim
 	return t, wrap("latest token", err)
 }
 
+// HasUsableToken reports whether the user holds an unused, unexpired token of any of purposes.
+func (s *Store) HasUsableToken(ctx context.Context, userID string, now time.Time, purposes ...string) (bool, error) {
+	var ts []OneTimeToken
+	err := s.db.WithContext(ctx).Select("id").
+		Where("user_id = ? AND purpose IN ? AND used_at IS NULL AND expires_at > ?", userID, purposes, now.UTC()).
+		Limit(1).Find(&ts).Error
+	return len(ts) > 0, wrap("usable token", err)
+}
+
 // CountTokensSince counts the tokens of this purpose sent to the user at or after since.
 func (s *Store) CountTokensSince(ctx context.Context, userID, purpose string, since time.Time) (int64, error) {
 	var n int64

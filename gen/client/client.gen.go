@@ -1958,7 +1958,10 @@ type ClientInterface interface {
 	//
 	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	// only an owner invites an owner, and only from a settled email address: verified, with no
+	// change pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+	// per organization and per inviter.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1969,7 +1972,10 @@ type ClientInterface interface {
 	//
 	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	// only an owner invites an owner, and only from a settled email address: verified, with no
+	// change pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+	// per organization and per inviter.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2054,7 +2060,10 @@ type ClientInterface interface {
 	// UpdateTeamMemberWithBody Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// Granting `owner` also needs the owner's own email address settled: verified, with no change
+	// pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would undo the grant). From
 	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 	// `current_password`.
 	//
@@ -2066,7 +2075,10 @@ type ClientInterface interface {
 	// UpdateTeamMember Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// Granting `owner` also needs the owner's own email address settled: verified, with no change
+	// pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would undo the grant). From
 	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 	// `current_password`.
 	//
@@ -2921,7 +2933,10 @@ func (c *Client) ListTeamInvitations(ctx context.Context, reqEditors ...RequestE
 //
 // Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 // A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-// only an owner invites an owner. Rate-limited per organization and per inviter.
+// only an owner invites an owner, and only from a settled email address: verified, with no
+// change pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+// per organization and per inviter.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2942,7 +2957,10 @@ func (c *Client) CreateTeamInvitationWithBody(ctx context.Context, contentType s
 //
 // Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 // A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-// only an owner invites an owner. Rate-limited per organization and per inviter.
+// only an owner invites an owner, and only from a settled email address: verified, with no
+// change pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+// per organization and per inviter.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3117,7 +3135,10 @@ func (c *Client) RemoveTeamMember(ctx context.Context, memberID MemberID, reqEdi
 // UpdateTeamMemberWithBody Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// Granting `owner` also needs the owner's own email address settled: verified, with no change
+// pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would undo the grant). From
 // a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 // `current_password`.
 //
@@ -3139,7 +3160,10 @@ func (c *Client) UpdateTeamMemberWithBody(ctx context.Context, memberID MemberID
 // UpdateTeamMember Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// Granting `owner` also needs the owner's own email address settled: verified, with no change
+// pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would undo the grant). From
 // a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 // `current_password`.
 //
@@ -5123,7 +5147,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	// only an owner invites an owner, and only from a settled email address: verified, with no
+	// change pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+	// per organization and per inviter.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5134,7 +5161,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 	// A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-	// only an owner invites an owner. Rate-limited per organization and per inviter.
+	// only an owner invites an owner, and only from a settled email address: verified, with no
+	// change pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+	// per organization and per inviter.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5227,7 +5257,10 @@ type ClientWithResponsesInterface interface {
 	// UpdateTeamMemberWithBodyWithResponse Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// Granting `owner` also needs the owner's own email address settled: verified, with no change
+	// pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would undo the grant). From
 	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 	// `current_password`.
 	//
@@ -5239,7 +5272,10 @@ type ClientWithResponsesInterface interface {
 	// UpdateTeamMemberWithResponse Change a member's role
 	//
 	// Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+	// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+	// Granting `owner` also needs the owner's own email address settled: verified, with no change
+	// pending and none the former address can still revert (403 `insufficient_permission`
+	// otherwise; proving or reverting the address later would undo the grant). From
 	// a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 	// `current_password`.
 	//
@@ -9338,7 +9374,10 @@ func (c *ClientWithResponses) ListTeamInvitationsWithResponse(ctx context.Contex
 //
 // Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 // A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-// only an owner invites an owner. Rate-limited per organization and per inviter.
+// only an owner invites an owner, and only from a settled email address: verified, with no
+// change pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+// per organization and per inviter.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9355,7 +9394,10 @@ func (c *ClientWithResponses) CreateTeamInvitationWithBodyWithResponse(ctx conte
 //
 // Emails a single-use link (valid 7 days) to the address; only that address can accept it.
 // A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-// only an owner invites an owner. Rate-limited per organization and per inviter.
+// only an owner invites an owner, and only from a settled email address: verified, with no
+// change pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+// per organization and per inviter.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9502,7 +9544,10 @@ func (c *ClientWithResponses) RemoveTeamMemberWithResponse(ctx context.Context, 
 // UpdateTeamMemberWithBodyWithResponse Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// Granting `owner` also needs the owner's own email address settled: verified, with no change
+// pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would undo the grant). From
 // a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 // `current_password`.
 //
@@ -9520,7 +9565,10 @@ func (c *ClientWithResponses) UpdateTeamMemberWithBodyWithResponse(ctx context.C
 // UpdateTeamMemberWithResponse Change a member's role
 //
 // Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+// grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+// Granting `owner` also needs the owner's own email address settled: verified, with no change
+// pending and none the former address can still revert (403 `insufficient_permission`
+// otherwise; proving or reverting the address later would undo the grant). From
 // a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
 // `current_password`.
 //

@@ -548,7 +548,10 @@ export interface paths {
         /**
          * Change a member's role
          * @description Takes effect on the member's very next request. Needs `can_manage_members`; only an owner
-         *     grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`). From
+         *     grants or takes away `owner`, and the last owner cannot be demoted (409 `last_owner`).
+         *     Granting `owner` also needs the owner's own email address settled: verified, with no change
+         *     pending and none the former address can still revert (403 `insufficient_permission`
+         *     otherwise; proving or reverting the address later would undo the grant). From
          *     a session that last proved the password more than `PINBRIDGE_REAUTH_WINDOW` ago, send
          *     `current_password`.
          */
@@ -572,7 +575,10 @@ export interface paths {
          * Invite someone by email
          * @description Emails a single-use link (valid 7 days) to the address; only that address can accept it.
          *     A newer invitation to the same address retires the older one. Needs `can_manage_members`;
-         *     only an owner invites an owner. Rate-limited per organization and per inviter.
+         *     only an owner invites an owner, and only from a settled email address: verified, with no
+         *     change pending and none the former address can still revert (403 `insufficient_permission`
+         *     otherwise; proving or reverting the address later would remove whoever joined). Rate-limited
+         *     per organization and per inviter.
          */
         post: operations["createTeamInvitation"];
         delete?: never;

@@ -19,7 +19,31 @@ var (
 	ErrInvalidInvitation    = errors.New("invalid, expired, revoked or used invitation")
 	ErrInvitationForAnother = errors.New("invitation is for another address")
 	ErrLastOwner            = errors.New("an organization keeps at least one owner")
+	// ErrHandOverUnsettled refuses to make anyone an owner from an account whose address is not
+	// settled (see mayHandOver).
+	ErrHandOverUnsettled = errors.New("making someone an owner needs a verified address that is not being changed")
 )
+
+// mayHandOver refuses (ErrHandOverUnsettled) to make anyone an owner from c's account while its
+// address is not settled: never verified, or with a change pending or still undoable by the "this
+// wasn't me" link sent to the former address. Proving such an address later undoes what the account
+// did before (undoPreHijack, undoSince), which would remove an owner it had brought in: whoever
+// registered or changed the address could hand an organization over and take it back. A thief who
+// moved the address cannot hand the organization to an accomplice either.
+func (s *Service) mayHandOver(ctx context.Context, c Caller) error {
+	u := c.user()
+	if u.EmailVerifiedAt == nil || u.PendingEmail != nil {
+		return ErrHandOverUnsettled
+	}
+	undoable, err := s.store.HasUsableToken(ctx, u.ID, s.now(), store.RevertPurposes...)
+	if err != nil {
+		return err
+	}
+	if undoable {
+		return ErrHandOverUnsettled
+	}
+	return nil
+}
 
 // Members lists the caller's organization's members, owners first. Needs can_manage_members.
 func (s *Service) Members(ctx context.Context, c Caller) ([]store.Member, error) {
@@ -46,6 +70,11 @@ func (s *Service) ChangeRole(ctx context.Context, c Caller, memberID, role strin
 		return store.Member{}, notFoundAs(err, ErrMemberNotFound)
 	}
 	if Role(target.Membership.Role) != r {
+		if r == RoleOwner && c.Role() == RoleOwner {
+			if err := s.mayHandOver(ctx, c); err != nil {
+				return store.Member{}, err
+			}
+		}
 		if err := s.reauthenticate(ctx, c, currentPassword, ActionMemberRoleChanged); err != nil {
 			return store.Member{}, err
 		}
@@ -196,6 +225,11 @@ func (s *Service) Invite(ctx context.Context, c Caller, email, role string, curr
 	}
 	if err := c.mayHandle(r); err != nil {
 		return InvitationView{}, err
+	}
+	if r == RoleOwner {
+		if err := s.mayHandOver(ctx, c); err != nil {
+			return InvitationView{}, err
+		}
 	}
 	// Every role can read something a thief would want, and a member outlives the session that
 	// invited them: from a session that proved the password long ago, inviting needs it again.
