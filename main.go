@@ -73,7 +73,7 @@ func setup(ctx context.Context, out io.Writer) (config.Config, *slog.Logger, *st
 		return cfg, nil, nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	log := newLogger(cfg, out)
-	st, err := store.Open(ctx, cfg.Database.Parsed, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+	st, err := store.Open(ctx, cfg.Database.Parsed, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns, BusyTimeout: cfg.HTTP.RequestTimeout})
 	if err != nil {
 		return cfg, nil, nil, err
 	}

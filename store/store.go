@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -57,6 +58,10 @@ type Options struct {
 	// came through GORM or past it (tests look at the query plans with it). nil: none. Ignored on
 	// SQLite.
 	Tracer pgx.QueryTracer
+	// BusyTimeout, on SQLite, is how long a statement waits for a lock another process holds on
+	// the file (an operator's command, say) before it fails; 0 means 10 s. The server sets its
+	// request deadline: SQLite's wait does not end with the request's context.
+	BusyTimeout time.Duration
 }
 
 // DefaultMaxOpenConns sizes the PostgreSQL pool for this process: two connections per CPU it may
@@ -102,7 +107,12 @@ func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, erro
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		busy := opts.BusyTimeout
+		if busy <= 0 {
+			busy = 10 * time.Second
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")" +
+			"&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
 		probe = func(ctx context.Context) error { return probeSQLite(ctx, db, dsn) }
 	default:

@@ -196,6 +196,32 @@ func TestOpenTakesAParsedURL(t *testing.T) {
 	}
 }
 
+// TestSQLiteWaitsForLocksAsLongAsAsked: on SQLite a statement waits BusyTimeout for a lock another
+// process holds (the server passes its request deadline), 10 s when unset.
+func TestSQLiteWaitsForLocksAsLongAsAsked(t *testing.T) {
+	for _, c := range []struct {
+		opt  time.Duration
+		want int64
+	}{{0, 10000}, {5 * time.Second, 5000}, {1234 * time.Millisecond, 1234}} {
+		u, err := config.ParseDatabaseURL("sqlite://" + t.TempDir() + "/busy.db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(context.Background(), u, store.Options{BusyTimeout: c.opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms int64
+		if err := st.DB().Raw("PRAGMA busy_timeout").Scan(&ms).Error; err != nil {
+			t.Fatal(err)
+		}
+		if ms != c.want {
+			t.Errorf("BusyTimeout %v: busy_timeout = %d ms, want %d", c.opt, ms, c.want)
+		}
+		_ = st.Close()
+	}
+}
+
 // TestTxRunsADeadlockedTransactionAgain: two transactions update two users in opposite orders, each
 // waiting for the other's first update; PostgreSQL aborts one of them for the deadlock, and Tx runs
 // it again, so both commit.
