@@ -42,6 +42,20 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys ...string) (time.Time
 	return until, nil
 }
 
+// LoginThrottles returns the throttles on record under keys, by key (none for a key without
+// failures on record).
+func (s *Store) LoginThrottles(ctx context.Context, keys ...string) (map[string]LoginThrottle, error) {
+	var ts []LoginThrottle
+	if err := s.db.WithContext(ctx).Where("email_key IN ?", keys).Find(&ts).Error; err != nil {
+		return nil, wrap("login throttle", err)
+	}
+	out := make(map[string]LoginThrottle, len(ts))
+	for _, t := range ts {
+		out[t.EmailKey] = t
+	}
+	return out, nil
+}
+
 // RecordLoginFailure counts a failed login under key and sets its next allowed time from the
 // number of recent failures with backoff(failures). Failures older than forget start over. It
 // returns the count so far.

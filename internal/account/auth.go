@@ -224,12 +224,21 @@ func throttleOf(email, source string, now time.Time) throttle {
 // attempts one after another would: the source's free failures, then one attempt per wait. A source
 // without failures on record (a client signing in from several workers at once) goes on uncounted.
 func (s *Service) claim(ctx context.Context, t *throttle) error {
-	until, err := s.store.LoginLockedUntil(ctx, t.source, t.window, t.previous)
+	throttles, err := s.store.LoginThrottles(ctx, t.source, t.window, t.previous)
 	if err != nil {
 		return err
 	}
+	var until time.Time
+	for _, th := range throttles {
+		if th.LockedUntil.After(until) {
+			until = th.LockedUntil
+		}
+	}
 	if until.After(s.now()) {
 		return &BackoffError{Wait: until.Sub(s.now())}
+	}
+	if _, failed := throttles[t.source]; !failed {
+		return nil // nothing on record: a failure is counted after the check (loginFailed)
 	}
 	if t.counted, until, err = s.store.ClaimLoginAttempt(ctx, t.source, s.now(), loginForget, loginBackoff); err != nil {
 		return err
