@@ -529,6 +529,8 @@ func TestHandOverNeedsASettledAddress(t *testing.T) {
 		refused("from a never verified address", founder.AccessToken)
 		e.verify(founder.AccessToken, "handover@example.com")
 		session := e.loginWith("handover@example.com", "a perfectly fine password")
+		// Sent while the address was settled: neither resent nor accepted until it is again.
+		early, earlyLink := e.invite(session, "early-owner@example.com", "owner")
 		confirm := e.requestEmailChange(session, "handover-moved@example.com")
 		refused("with an address change pending", session)
 		if status := e.confirmEmailChange(confirm); status != http.StatusOK {
@@ -536,6 +538,15 @@ func TestHandOverNeedsASettledAddress(t *testing.T) {
 		}
 		session = e.loginWith("handover-moved@example.com", "a perfectly fine password")
 		refused("while the former address can revert the change", session)
+		status, body := e.call("POST", "/v1/team/invitations/"+early.ID.String()+"/resend", `{}`, session)
+		if code, _ := errorOf(t, body); status != http.StatusForbidden || code != "insufficient_permission" {
+			t.Errorf("resending an owner invitation while the change can be reverted: %d %s, want 403 insufficient_permission", status, code)
+		}
+		status, _, out := e.do("POST", "/v1/auth/register", `{"full_name":"Early","email":"early-owner@example.com",`+
+			`"password":"a perfectly fine password","invite_token":"`+earlyLink+`"}`, nil)
+		if code, _ := errorOf(t, out); status != http.StatusBadRequest || code != "invalid_invitation_token" {
+			t.Errorf("accepting an owner invitation while its sender's change can be reverted: %d %s, want 400 invalid_invitation_token", status, code)
+		}
 		if status, body := e.call("POST", "/v1/team/invitations", `{"email":"new-admin@example.com","role":"admin"}`, session); status != http.StatusCreated {
 			t.Errorf("an admin invitation meanwhile: %d %v, want 201", status, body)
 		}

@@ -31,11 +31,16 @@ var (
 // registered or changed the address could hand an organization over and take it back. A thief who
 // moved the address cannot hand the organization to an accomplice either.
 func (s *Service) mayHandOver(ctx context.Context, c Caller) error {
-	u := c.user()
+	return settled(ctx, s.store, c.user(), s.now())
+}
+
+// settled refuses (ErrHandOverUnsettled) a user whose address is not settled: never verified, a
+// change pending, or a change the former address can still revert.
+func settled(ctx context.Context, st *store.Store, u store.User, now time.Time) error {
 	if u.EmailVerifiedAt == nil || u.PendingEmail != nil {
 		return ErrHandOverUnsettled
 	}
-	undoable, err := s.store.HasUsableToken(ctx, u.ID, s.now(), store.RevertPurposes...)
+	undoable, err := st.HasUsableToken(ctx, u.ID, now, store.RevertPurposes...)
 	if err != nil {
 		return err
 	}
@@ -299,6 +304,11 @@ func (s *Service) ResendInvitation(ctx context.Context, c Caller, id string, cur
 	if err := c.mayHandle(Role(existing.Role)); err != nil {
 		return InvitationView{}, err
 	}
+	if Role(existing.Role) == RoleOwner {
+		if err := s.mayHandOver(ctx, c); err != nil {
+			return InvitationView{}, err
+		}
+	}
 	// A new link (even for an invitation that had expired) is an invitation sent, as in Invite.
 	if err := s.reauthenticate(ctx, c, currentPassword, ActionInvitationResent); err != nil {
 		return InvitationView{}, err
@@ -451,10 +461,10 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 	if inv.EmailKey != user.EmailKey {
 		return "", ErrInvitationForAnother
 	}
-	if err := inviterStillMay(ctx, tx, inv); err != nil {
+	now := s.now()
+	if err := inviterStillMay(ctx, tx, inv, now); err != nil {
 		return "", err
 	}
-	now := s.now()
 	if _, err := tx.ConsumeInvitation(ctx, hash, now); err != nil {
 		return "", notFoundAs(err, ErrInvalidInvitation)
 	}
@@ -489,8 +499,10 @@ func (s *Service) accept(ctx context.Context, tx *store.Store, user store.User, 
 
 // inviterStillMay refuses (ErrInvalidInvitation) an invitation whose sender is no longer a member
 // of its organization who may invite to its role: removing a member (or undoing what a squatter set
-// up) must not leave their invitations working.
-func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation) error {
+// up) must not leave their invitations working. An invitation to owner also needs its sender's
+// address settled now (see mayHandOver): one sent before the sender's address change, accepted
+// while the change can still be reverted, would be undone with it.
+func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation, now time.Time) error {
 	if inv.InvitedBy == nil {
 		return nil
 	}
@@ -500,6 +512,18 @@ func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation)
 	}
 	if !Role(role).Has(PermManageMembers) || !Role(role).mayHandle(Role(inv.Role)) {
 		return ErrInvalidInvitation
+	}
+	if Role(inv.Role) == RoleOwner {
+		inviter, err := tx.UserByID(ctx, *inv.InvitedBy)
+		if err != nil {
+			return notFoundAs(err, ErrInvalidInvitation)
+		}
+		if err := settled(ctx, tx, inviter, now); err != nil {
+			if errors.Is(err, ErrHandOverUnsettled) {
+				return ErrInvalidInvitation
+			}
+			return err
+		}
 	}
 	return nil
 }
