@@ -95,6 +95,13 @@ for i in $(seq 1 50); do
   curl -fs -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
     -d "{\"full_name\":\"Seed $i\",\"email\":\"seed$i@example.com\",\"password\":\"bench password $i\"}"
 done
+# The login flood signs in to LOGIN_ACCOUNTS accounts in turn: one account's attempts sent at once
+# beyond its free failures take turns (the backoff), as an attacker's would.
+LOGIN_ACCOUNTS=64
+for i in $(seq 0 $((LOGIN_ACCOUNTS - 1))); do
+  curl -fs -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
+    -d "{\"full_name\":\"Login $i\",\"email\":\"login$i@bench.example.com\",\"password\":\"a benchmark password\"}"
+done
 reg=$(curl -fs -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
   -d '{"full_name":"Bench User","email":"bench@example.com","password":"a benchmark password"}')
 token=$(echo "$reg" | json 'd["access_token"]')
@@ -194,7 +201,7 @@ run() {
   local name=$1 url=$2 pid=$3 method=$4 body=$5 header=$6 duration=${7:-$DURATION}
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
   local line
-  line=$(BENCH_METHOD="$method" BENCH_BODY="$body" BENCH_HEADER="$header" \
+  line=$(BENCH_METHOD="$method" BENCH_BODY="$body" BENCH_HEADER="$header" BENCH_ROTATE="$LOGIN_ACCOUNTS" BENCH_THREADS="$THREADS" \
     wrk -t"$THREADS" -c"$CONNS" -d"$duration" --timeout 10s -s scripts/bench/report.lua "$url" | tail -n 1)
   local rss_kb
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
@@ -233,7 +240,7 @@ hello() { run "GET /hello (bare Echo)" "http://127.0.0.1:$cport/hello" "$ceiling
 healthz() { run "GET /healthz" "$base/healthz" "$server_pid" GET "" "" "$SLICE"; }
 in_turns hello healthz
 hash_before=$(bin/bench-ceiling hash)
-run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
+run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"loginROTATE@bench.example.com","password":"a benchmark password"}' ""
 run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
 hash_after=$(bin/bench-ceiling hash)
 hash_ns="$hash_before,$hash_after"
@@ -252,7 +259,7 @@ if [ "$SCALE" = 1 ]; then
   echo "==> scenarios again at $SCALE_ACCOUNTS accounts"
   in_turns ceiling key_read me_read
   hash_big_before=$(bin/bench-ceiling hash)
-  run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"bench@example.com","password":"a benchmark password"}' ""
+  run "POST /v1/auth/login" "$base/v1/auth/login" "$server_pid" POST '{"email":"loginROTATE@bench.example.com","password":"a benchmark password"}' ""
   run "POST /v1/auth/register" "$base/v1/auth/register" "$server_pid" POST '{"full_name":"Bench","email":"UNIQUE@bench.example.com","password":"a benchmark password"}' ""
   hash_big_ns="$hash_big_before,$(bin/bench-ceiling hash)"
 fi

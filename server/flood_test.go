@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -11,18 +12,24 @@ import (
 
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/store"
 )
 
-// TestLoginFloodIsShedNotQueued: 200 concurrent logins against a pool of 2 workers and 16 waiting
-// places. The excess is refused at once with 503 and Retry-After instead of queueing without bound,
+// TestLoginFloodIsShedNotQueued: 200 concurrent logins (40 accounts, 5 each: within each account's
+// free attempts, so the backoff holds none back) against a pool of 2 workers and 16 waiting places.
+// The excess is refused at once with 503 and Retry-After instead of queueing without bound,
 // /healthz answers while the flood is still being worked through, and the heap stays bounded (the
-// hash memory is workers x 19 MiB). Latency and memory are reported, not enforced.
+// hash memory is workers x 19 MiB). A shed attempt, whose password was never checked, is given back:
+// no account is left with failures counted. Latency and memory are reported, not enforced.
 func TestLoginFloodIsShedNotQueued(t *testing.T) {
 	st, _ := testdb.Engines()[0].Open(t)
 	cfg := testConfig(t)
 	cfg.Hashing.Workers, cfg.Hashing.Queue = 2, 16
 	e := newEnv(t, st, cfg, password.OWASP)
-	e.register("flood@example.com", "a perfectly fine password")
+	const accounts = 40
+	for i := range accounts {
+		e.register(fmt.Sprintf("flood%d@example.com", i), "a perfectly fine password")
+	}
 
 	const n = 200
 	var (
@@ -34,7 +41,6 @@ func TestLoginFloodIsShedNotQueued(t *testing.T) {
 		stopSampling      = make(chan struct{})
 		samplerDone       = make(chan struct{})
 		missingRetryAfter atomic.Int64
-		body              = `{"email":"flood@example.com","password":"a perfectly fine password"}`
 	)
 	go func() {
 		defer close(samplerDone)
@@ -51,10 +57,11 @@ func TestLoginFloodIsShedNotQueued(t *testing.T) {
 			}
 		}
 	}()
-	for range n {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			body := fmt.Sprintf(`{"email":"flood%d@example.com","password":"a perfectly fine password"}`, i%accounts)
 			<-start
 			resp, err := http.Post(e.url+"/v1/auth/login", "application/json", strings.NewReader(body))
 			if err != nil {
@@ -106,5 +113,12 @@ func TestLoginFloodIsShedNotQueued(t *testing.T) {
 	}
 	if peak := peakHeap.Load(); peak > 512<<20 {
 		t.Errorf("peak heap %d MiB: hashing memory is not bounded", peak>>20)
+	}
+	var counted []store.LoginThrottle
+	if err := st.DB().Where("failures > 0").Find(&counted).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(counted) != 0 {
+		t.Errorf("%d sources left with failures counted after a flood of right passwords (shed attempts not given back)", len(counted))
 	}
 }

@@ -100,54 +100,60 @@ func TestLoginBackoff(t *testing.T) {
 }
 
 // TestLoginAttemptsSentAtOnceTakeTurns: attempts sent at once cannot slip past the backoff by
-// being checked before any of them is counted. After the five free failures, of ten wrong
-// passwords sent together exactly one is checked (and starts the wait); the others wait.
+// being checked before any of them is counted. Of ten wrong passwords sent together from a clean
+// source, six are checked (the five free failures and the one that starts the wait) and four wait;
+// after the wait, of ten more exactly one is checked.
 func TestLoginAttemptsSentAtOnceTakeTurns(t *testing.T) {
 	for _, eng := range testdb.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			e := strictEnv(t, eng, nil)
 			e.register("burst@example.com", "a perfectly fine password")
-			login := func(i int) (int, error) {
-				body := `{"email":"burst@example.com","password":"wrong password ` + strconv.Itoa(i) + `"}`
-				resp, err := e.http.Post(e.url+"/v1/auth/login", "application/json", strings.NewReader(body))
-				if err != nil {
-					return 0, err
+			burst := func(n int) (checked int) {
+				t.Helper()
+				statuses := make([]int, n)
+				errs := make([]error, n)
+				var wg sync.WaitGroup
+				for i := range statuses {
+					wg.Go(func() {
+						body := `{"email":"burst@example.com","password":"wrong password ` + strconv.Itoa(i) + `"}`
+						resp, err := e.http.Post(e.url+"/v1/auth/login", "application/json", strings.NewReader(body))
+						if err != nil {
+							errs[i] = err
+							return
+						}
+						resp.Body.Close()
+						statuses[i] = resp.StatusCode
+					})
 				}
-				resp.Body.Close()
-				return resp.StatusCode, nil
-			}
-			for i := range 5 {
-				if status, err := login(i); err != nil || status != http.StatusUnauthorized {
-					t.Fatalf("free failure %d: %d %v, want 401", i+1, status, err)
+				wg.Wait()
+				for i, status := range statuses {
+					switch {
+					case errs[i] != nil:
+						t.Fatal(errs[i])
+					case status == http.StatusUnauthorized:
+						checked++
+					case status != http.StatusTooManyRequests:
+						t.Errorf("attempt %d: %d, want 401 or 429", i, status)
+					}
 				}
+				return checked
 			}
-			statuses := make([]int, 10)
-			errs := make([]error, 10)
-			var wg sync.WaitGroup
-			for i := range statuses {
-				wg.Go(func() { statuses[i], errs[i] = login(100 + i) })
+			if checked := burst(10); checked != 6 {
+				t.Errorf("%d of 10 attempts sent at once from a clean source had their password checked, want 6 (5 free, 1 more)", checked)
 			}
-			wg.Wait()
-			checked := 0
-			for i, status := range statuses {
-				switch {
-				case errs[i] != nil:
-					t.Fatal(errs[i])
-				case status == http.StatusUnauthorized:
-					checked++
-				case status != http.StatusTooManyRequests:
-					t.Errorf("attempt %d: %d, want 401 or 429", i, status)
-				}
-			}
-			if checked != 1 {
-				t.Errorf("%d of 10 attempts sent at once had their password checked, want 1 (the rest wait)", checked)
+			e.clock.Advance(2 * time.Second)
+			if checked := burst(10); checked != 1 {
+				t.Errorf("%d of 10 attempts sent at once after the wait had their password checked, want 1 (the rest wait)", checked)
 			}
 			// The right password waits too, then clears the count.
 			if status, _, body := e.do("POST", "/v1/auth/login", `{"email":"burst@example.com","password":"a perfectly fine password"}`, nil); status != http.StatusTooManyRequests {
 				t.Fatalf("right password during the wait: %d %v, want 429", status, body)
 			}
-			e.clock.Advance(2 * time.Second)
+			e.clock.Advance(3 * time.Second)
 			e.loginWith("burst@example.com", "a perfectly fine password")
+			if checked := burst(5); checked != 5 {
+				t.Errorf("after a success, %d of 5 attempts at once were checked, want all 5 (the count starts over)", checked)
+			}
 		})
 	}
 }

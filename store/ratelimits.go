@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Hit counts one hit of bucket (which names the limit, the subject and the window) and returns the
@@ -42,20 +44,6 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys ...string) (time.Time
 	return until, nil
 }
 
-// LoginThrottles returns the throttles on record under keys, by key (none for a key without
-// failures on record).
-func (s *Store) LoginThrottles(ctx context.Context, keys ...string) (map[string]LoginThrottle, error) {
-	var ts []LoginThrottle
-	if err := s.db.WithContext(ctx).Where("email_key IN ?", keys).Find(&ts).Error; err != nil {
-		return nil, wrap("login throttle", err)
-	}
-	out := make(map[string]LoginThrottle, len(ts))
-	for _, t := range ts {
-		out[t.EmailKey] = t
-	}
-	return out, nil
-}
-
 // RecordLoginFailure counts a failed login under key and sets its next allowed time from the
 // number of recent failures with backoff(failures). Failures older than forget start over. It
 // returns the count so far.
@@ -79,38 +67,45 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 }
 
 // ClaimLoginAttempt counts an attempt under key before its password is checked, as a failure
-// until a success clears it (ClearLoginFailures), when key has failures on record; it then sets the
-// key's next allowed time from the count with backoff, as RecordLoginFailure does. Attempts made at
-// once take turns on the key's row: an attempt while the key waits is not counted, and until says
-// until when it waits. An attempt under a key without failures on record is not counted either
-// (counted false, zero until): it goes on, and RecordLoginFailure counts it if it fails.
-func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (counted bool, until time.Time, err error) {
+// until a right password clears it (ClearLoginFailures) or an attempt whose password was never
+// checked gives it back (ReleaseLoginAttempt), and sets the key's next allowed time from the count
+// with backoff, as RecordLoginFailure does. Attempts made at once take turns on the key's row: an
+// attempt while the key waits is not counted, and until says until when it waits (zero time when
+// the attempt was counted and may go on).
+func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (until time.Time, err error) {
 	now = now.UTC()
 	err = s.Tx(ctx, func(tx *Store) error {
-		counted, until = false, time.Time{}
-		var failures []int
-		err := tx.db.Raw("UPDATE login_throttles SET "+
-			"failures = CASE WHEN last_failed_at < ? THEN 1 ELSE failures + 1 END, last_failed_at = ? "+
-			"WHERE email_key = ? AND locked_until <= ? RETURNING failures",
-			now.Add(-forget), now, key, now).Scan(&failures).Error
+		until = time.Time{}
+		var counted []int
+		err := tx.db.Raw(
+			"INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) "+
+				"ON CONFLICT (email_key) DO UPDATE SET "+
+				"failures = CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END, "+
+				"last_failed_at = ? WHERE login_throttles.locked_until <= ? RETURNING failures",
+			key, now, now, now.Add(-forget), now, now).Scan(&counted).Error
 		if err != nil {
 			return wrap("claim login attempt", err)
 		}
-		if len(failures) == 0 { // no failures on record, or the key waits
-			var ts []LoginThrottle
-			if err := tx.db.Where("email_key = ?", key).Limit(1).Find(&ts).Error; err != nil {
+		if len(counted) == 0 { // the key waits: nothing was counted
+			var t LoginThrottle
+			if err := tx.db.Where("email_key = ?", key).Take(&t).Error; err != nil {
 				return wrap("claim login attempt", err)
 			}
-			if len(ts) == 1 {
-				until = ts[0].LockedUntil
-			}
+			until = t.LockedUntil
 			return nil
 		}
-		counted = true
 		return wrap("claim login attempt", tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).
-			UpdateColumn("locked_until", now.Add(backoff(failures[0]))).Error)
+			UpdateColumn("locked_until", now.Add(backoff(counted[0]))).Error)
 	})
-	return counted, until, err
+	return until, err
+}
+
+// ReleaseLoginAttempt gives back an attempt ClaimLoginAttempt counted under key whose password was
+// never checked (the hashing pool was full, the request ran out of time). A wait it started stays.
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, key string) error {
+	err := s.db.WithContext(ctx).Model(&LoginThrottle{}).Where("email_key = ? AND failures > 0", key).
+		UpdateColumn("failures", gorm.Expr("failures - 1")).Error
+	return wrap("release login attempt", err)
 }
 
 // ClearLoginFailures forgets the failed logins under keys (after a success).

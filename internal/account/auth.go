@@ -204,10 +204,7 @@ func accountBackoff(failures int) time.Duration {
 // (sliding: a success or an hour without failures clears it), and for the account across sources in
 // fixed hourly windows (window, previous), so that keeping an account paused costs a fresh ceiling
 // of failures every hour. The keys carry a hash of the email, never the address.
-type throttle struct {
-	account, source, window, previous string
-	counted                           bool // the attempt was counted against the source before its check (claim)
-}
+type throttle struct{ account, source, window, previous string }
 
 func throttleOf(email, source string, now time.Time) throttle {
 	sum := sha256.Sum256([]byte(store.EmailKey(email)))
@@ -217,41 +214,49 @@ func throttleOf(email, source string, now time.Time) throttle {
 		window: fmt.Sprintf("%s@%d", account, hour), previous: fmt.Sprintf("%s@%d", account, hour-1)}
 }
 
-// claim is the turn of one attempt at the account's password from t's source, taken before the
-// password is checked: a *BackoffError while the account, from this source or from everywhere, must
-// wait. Once the source has failed, each attempt counts as a failure of the source before its check,
-// until a right password clears it (clearAttempts), so attempts sent at once wait their turn as
-// attempts one after another would: the source's free failures, then one attempt per wait. A source
-// without failures on record (a client signing in from several workers at once) goes on uncounted.
-func (s *Service) claim(ctx context.Context, t *throttle) error {
-	throttles, err := s.store.LoginThrottles(ctx, t.source, t.window, t.previous)
+// attempt checks a password against t's account under the account's backoff. It claims the
+// attempt first: a *BackoffError while the account, from this source or from everywhere, must wait.
+// The attempt counts as a failure of the source before check runs, so attempts sent at once take
+// turns as attempts one after another would (the free failures, then one attempt per wait). check
+// reports whether the password is right; a right one clears the source's count, a wrong one stays
+// counted (loginFailed counts it against the account), and one check could not answer (an error:
+// the hashing pool full, the request's deadline) is given back.
+func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, error)) (bool, error) {
+	until, err := s.store.LoginLockedUntil(ctx, t.source, t.window, t.previous)
 	if err != nil {
-		return err
-	}
-	var until time.Time
-	for _, th := range throttles {
-		if th.LockedUntil.After(until) {
-			until = th.LockedUntil
-		}
+		return false, err
 	}
 	if until.After(s.now()) {
-		return &BackoffError{Wait: until.Sub(s.now())}
+		return false, &BackoffError{Wait: until.Sub(s.now())}
 	}
-	if _, failed := throttles[t.source]; !failed {
-		return nil // nothing on record: a failure is counted after the check (loginFailed)
+	if until, err = s.store.ClaimLoginAttempt(ctx, t.source, s.now(), loginForget, loginBackoff); err != nil {
+		return false, err
 	}
-	if t.counted, until, err = s.store.ClaimLoginAttempt(ctx, t.source, s.now(), loginForget, loginBackoff); err != nil {
-		return err
+	if until.After(s.now()) {
+		return false, &BackoffError{Wait: until.Sub(s.now())}
 	}
-	if wait := until.Sub(s.now()); wait > 0 {
-		return &BackoffError{Wait: wait}
+	ok, err := check()
+	if err != nil {
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if rerr := s.store.ReleaseLoginAttempt(bg, t.source); rerr != nil {
+			s.log.Warn("give back a login attempt", slog.String("error", rerr.Error()))
+		}
+		return false, err
 	}
-	return nil
+	if ok {
+		return true, s.store.ClearLoginFailures(ctx, t.source)
+	}
+	return false, nil
 }
 
-// clearAttempts forgets the source's failed attempts at the account's password after a right one.
-func (s *Service) clearAttempts(ctx context.Context, t throttle) error {
-	return s.store.ClearLoginFailures(ctx, t.source)
+// verify checks password against a stored hash (attempt's check, where no hash upgrade follows).
+func (s *Service) verify(ctx context.Context, password, hash string) (bool, error) {
+	ok, _, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	return ok, nil
 }
 
 // Login checks the password and opens a session on the production project, and records the
@@ -269,29 +274,36 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		}
 	}
 	t := throttleOf(c.Email, c.Source, s.now())
-	if err := s.claim(ctx, &t); err != nil {
-		return Session{}, err
-	}
-	user, err := s.store.UserByEmail(ctx, c.Email)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := s.hasher.VerifyDummy(ctx, c.Password); err != nil {
-			return Session{}, fmt.Errorf("verify password: %w", err)
+	var user store.User
+	found, rehash := false, false
+	ok, err := s.attempt(ctx, t, func() (bool, error) {
+		u, err := s.store.UserByEmail(ctx, c.Email)
+		if errors.Is(err, store.ErrNotFound) {
+			if err := s.hasher.VerifyDummy(ctx, c.Password); err != nil {
+				return false, fmt.Errorf("verify password: %w", err)
+			}
+			return false, nil
 		}
-		return Session{}, s.loginFailed(ctx, t, nil, nil, ErrInvalidCredentials)
-	}
+		if err != nil {
+			return false, err
+		}
+		user, found = u, true
+		ok, rh, err := s.hasher.Verify(ctx, c.Password, u.PasswordHash)
+		if err != nil {
+			return false, fmt.Errorf("verify password: %w", err)
+		}
+		rehash = rh
+		return ok, nil
+	})
 	if err != nil {
 		return Session{}, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, c.Password, user.PasswordHash)
-	if err != nil {
-		return Session{}, fmt.Errorf("verify password: %w", err)
+	if !ok && !found {
+		return Session{}, s.loginFailed(ctx, t, nil, nil, ErrInvalidCredentials)
 	}
 	if !ok {
 		failed := event{action: ActionLogin, status: StatusFailed, actor: anonymous, resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
 		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrInvalidCredentials)
-	}
-	if err := s.clearAttempts(ctx, t); err != nil {
-		return Session{}, err
 	}
 	if c.InviteToken != nil {
 		// Checked before anything is written: a bad invitation fails the whole call.
@@ -365,17 +377,12 @@ func (s *Service) loginSession(ctx context.Context, user store.User, c Credentia
 }
 
 // loginFailed counts a failed password check (a login, or a change of password) against the
-// source (unless its claim already did) and the account, records failed (when the account
+// account (attempt counted it against the source), records failed (when the account
 // exists) off the request path, and returns answer. The failure that reaches the account's ceiling
 // is a security event: it is logged, recorded in the activity log (actor system) and the owner is
 // told by email, in one transaction.
 func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User, failed *event, answer error) error {
 	now := s.now()
-	if !t.counted {
-		if _, err := s.store.RecordLoginFailure(ctx, t.source, now, loginForget, loginBackoff); err != nil {
-			return err
-		}
-	}
 	n, err := s.store.RecordLoginFailure(ctx, t.window, now, loginForget, accountBackoff)
 	if err != nil {
 		return err

@@ -234,12 +234,9 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 		return ErrReauthenticationRequired
 	}
 	t := throttleOf(c.user().Email, c.Source, s.now())
-	if err := s.claim(ctx, &t); err != nil {
-		return err
-	}
-	ok, _, err := s.hasher.Verify(ctx, *currentPassword, c.user().PasswordHash)
+	ok, err := s.attempt(ctx, t, func() (bool, error) { return s.verify(ctx, *currentPassword, c.user().PasswordHash) })
 	if err != nil {
-		return fmt.Errorf("verify password: %w", err)
+		return err
 	}
 	if !ok {
 		user := c.user()
@@ -247,7 +244,7 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
 		return s.loginFailed(ctx, t, &user, &failed, ErrReauthenticationRequired)
 	}
-	return s.clearAttempts(ctx, t)
+	return nil
 }
 
 // noticeWithRevertLink tells the former address of an email change, with a "this wasn't me" link

@@ -308,20 +308,14 @@ func (s *Service) endWhatSessionsStarted(ctx context.Context, tx *store.Store, u
 func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) (Session, error) {
 	user := c.user()
 	t := throttleOf(user.Email, c.Source, s.now())
-	if err := s.claim(ctx, &t); err != nil {
-		return Session{}, err
-	}
-	ok, _, err := s.hasher.Verify(ctx, current, user.PasswordHash)
+	ok, err := s.attempt(ctx, t, func() (bool, error) { return s.verify(ctx, current, user.PasswordHash) })
 	if err != nil {
-		return Session{}, fmt.Errorf("verify password: %w", err)
+		return Session{}, err
 	}
 	if !ok {
 		failed := event{action: ActionPasswordChanged, status: StatusFailed, scope: c.scope(), actor: c.actor(),
 			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
 		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrIncorrectPassword)
-	}
-	if err := s.clearAttempts(ctx, t); err != nil {
-		return Session{}, err
 	}
 	if next == current {
 		return Session{}, invalid("new_password", "must differ from the current password")

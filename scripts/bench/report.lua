@@ -1,5 +1,5 @@
--- wrk script shared by the scenarios: optional JSON body, header and unique emails (register),
--- and a one-line JSON summary at the end.
+-- wrk script shared by the scenarios: optional JSON body, header, unique emails (register) and
+-- emails taking turns over BENCH_ROTATE accounts (login), and a one-line JSON summary at the end.
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -27,6 +27,13 @@ request = function()
     if body:find("UNIQUE") then
       counter = counter + 1
       body = body:gsub("UNIQUE", string.format("%d-%d-%d", os.time(), thread_id, counter))
+    end
+    if body:find("ROTATE") then
+      -- Each thread takes its own accounts in turn, so an account has one attempt in flight at most.
+      local accounts = tonumber(os.getenv("BENCH_ROTATE") or "1")
+      local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
+      counter = counter + 1
+      body = body:gsub("ROTATE", string.format("%d", (counter * nthreads + thread_id - 1) % accounts))
     end
   end
   return wrk.format(method, nil, headers, body ~= "" and body or nil)
