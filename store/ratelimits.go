@@ -70,23 +70,24 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 // until a right password clears it (ClearLoginFailures) or an attempt whose password was never
 // checked gives it back (ReleaseLoginAttempt), and sets the key's next allowed time from the count
 // with backoff, as RecordLoginFailure does. Attempts made at once take turns on the key's row: an
-// attempt while the key waits is not counted, and until says until when it waits (zero time when
-// the attempt was counted and may go on).
-func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (until time.Time, err error) {
+// attempt while the key waits is not counted (counted false), and until says until when it waits.
+// A key that need not wait (backoff 0) keeps no wait at all rather than one ending now, so that an
+// attempt whose now was read a moment before another's is not refused by it.
+func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (counted bool, until time.Time, err error) {
 	now = now.UTC()
 	err = s.Tx(ctx, func(tx *Store) error {
-		until = time.Time{}
-		var counted []int
+		counted, until = false, time.Time{}
+		var failures []int
 		err := tx.db.Raw(
 			"INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) "+
 				"ON CONFLICT (email_key) DO UPDATE SET "+
 				"failures = CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END, "+
 				"last_failed_at = ? WHERE login_throttles.locked_until <= ? RETURNING failures",
-			key, now, now, now.Add(-forget), now, now).Scan(&counted).Error
+			key, noWait, now, now.Add(-forget), now, now).Scan(&failures).Error
 		if err != nil {
 			return wrap("claim login attempt", err)
 		}
-		if len(counted) == 0 { // the key waits: nothing was counted
+		if len(failures) == 0 { // the key waits: nothing was counted
 			var t LoginThrottle
 			if err := tx.db.Where("email_key = ?", key).Take(&t).Error; err != nil {
 				return wrap("claim login attempt", err)
@@ -94,11 +95,19 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time
 			until = t.LockedUntil
 			return nil
 		}
+		counted = true
+		lock := noWait
+		if wait := backoff(failures[0]); wait > 0 {
+			lock = now.Add(wait)
+		}
 		return wrap("claim login attempt", tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).
-			UpdateColumn("locked_until", now.Add(backoff(counted[0]))).Error)
+			UpdateColumn("locked_until", lock).Error)
 	})
-	return until, err
+	return counted, until, err
 }
+
+// noWait is the locked_until of a key that need not wait: before any now.
+var noWait = time.Unix(0, 0).UTC()
 
 // ReleaseLoginAttempt gives back an attempt ClaimLoginAttempt counted under key whose password was
 // never checked (the hashing pool was full, the request ran out of time). A wait it started stays.

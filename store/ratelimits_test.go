@@ -100,3 +100,51 @@ func TestLoginThrottle(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimLoginAttempt: a claim counts an attempt and starts the wait its count brings; a claim
+// while the key waits counts nothing and says until when; attempts within the free failures are
+// never refused, even one whose now was read a moment before another's; a release gives one back.
+func TestClaimLoginAttempt(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		backoff := func(n int) time.Duration {
+			if n < 3 {
+				return 0
+			}
+			return time.Minute
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		claim := func(at time.Time) (bool, time.Time) {
+			t.Helper()
+			counted, until, err := st.ClaimLoginAttempt(ctx, "acct:x|1.2.3.4", at, time.Hour, backoff)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return counted, until
+		}
+		if counted, _ := claim(now); !counted {
+			t.Fatal("first claim not counted")
+		}
+		// An attempt that read its now a millisecond before the first one's claims after it.
+		if counted, _ := claim(now.Add(-time.Millisecond)); !counted {
+			t.Error("a claim within the free failures was refused because another's now was later")
+		}
+		if counted, _ := claim(now); !counted { // the third: counted, and it starts a minute's wait
+			t.Fatal("third claim not counted")
+		}
+		counted, until := claim(now.Add(time.Second))
+		if counted || !until.Equal(now.Add(time.Minute)) {
+			t.Errorf("claim during the wait: counted %v, until %v; want not counted, until %v", counted, until, now.Add(time.Minute))
+		}
+		if err := st.ReleaseLoginAttempt(ctx, "acct:x|1.2.3.4"); err != nil {
+			t.Fatal(err)
+		}
+		// Two left counted: the next claim after the wait is the third again, and waits a minute.
+		if counted, _ := claim(now.Add(2 * time.Minute)); !counted {
+			t.Fatal("claim after the wait not counted")
+		}
+		if counted, until := claim(now.Add(2*time.Minute + time.Second)); counted || !until.Equal(now.Add(3*time.Minute)) {
+			t.Errorf("after a release and a claim: counted %v until %v, want a wait until %v (count 3)", counted, until, now.Add(3*time.Minute))
+		}
+	})
+}

@@ -229,11 +229,8 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	if until.After(s.now()) {
 		return false, &BackoffError{Wait: until.Sub(s.now())}
 	}
-	if until, err = s.store.ClaimLoginAttempt(ctx, t.source, s.now(), loginForget, loginBackoff); err != nil {
+	if err := s.claimTurn(ctx, t); err != nil {
 		return false, err
-	}
-	if until.After(s.now()) {
-		return false, &BackoffError{Wait: until.Sub(s.now())}
 	}
 	ok, err := check()
 	if err != nil {
@@ -248,6 +245,23 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 		return true, s.store.ClearLoginFailures(ctx, t.source)
 	}
 	return false, nil
+}
+
+// claimTurn counts the attempt against t's source (ClaimLoginAttempt), or returns a *BackoffError
+// while the source waits. A claim refused by a wait that has ended since (the claim's now was read
+// before another attempt's) is tried again with a fresh now: an attempt goes on only counted.
+func (s *Service) claimTurn(ctx context.Context, t throttle) error {
+	for range 3 {
+		now := s.now()
+		counted, until, err := s.store.ClaimLoginAttempt(ctx, t.source, now, loginForget, loginBackoff)
+		if err != nil || counted {
+			return err
+		}
+		if wait := until.Sub(s.now()); wait > 0 {
+			return &BackoffError{Wait: wait}
+		}
+	}
+	return &BackoffError{Wait: time.Second}
 }
 
 // verify checks password against a stored hash (attempt's check, where no hash upgrade follows).
