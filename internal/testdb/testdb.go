@@ -31,6 +31,16 @@ func Engines() []Engine {
 	return []Engine{{Name: "sqlite", open: openSQLite}, {Name: "postgres", open: openPostgres}}
 }
 
+// ForLoad is the engine to put a load test on: PostgreSQL when TEST_DATABASE_URL names one (its
+// connections work in parallel, as production's do), else SQLite, whose one connection queues every
+// statement (and, under the race detector, slows each many times over).
+func ForLoad() Engine {
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		return Engines()[1]
+	}
+	return Engines()[0]
+}
+
 // Each runs fn as a subtest on every engine with a fresh migrated store.
 func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	t.Helper()
