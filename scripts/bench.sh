@@ -66,7 +66,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pick_port() { echo $(( 20000 + RANDOM % 30000 )); }
+# pick_port: a port nothing uses, below the kernel's ephemeral range, so that no outgoing connection
+# can hold it between the pick and the bind (a PostgreSQL that lost that race failed to start).
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${ephemeral_low:-0}" -gt 11000 ] 2>/dev/null || ephemeral_low=32768
+pick_port() {
+  local p
+  while :; do
+    p=$(( 10000 + RANDOM % (ephemeral_low - 10000) ))
+    ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
+  done
+}
 wait_http() {
   for _ in $(seq 1 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done
   echo "bench: $1 did not come up" >&2; return 1
@@ -76,7 +86,6 @@ echo "==> PostgreSQL"
 dburl=$(scripts/pg.sh start "$work/pg" "$(pick_port)")
 
 port=$(pick_port)
-while ss -ltn 2>/dev/null | grep -q ":$port "; do port=$(pick_port); done
 base="http://127.0.0.1:$port"
 # Rate limits off the way (every request comes from one address): this measures throughput.
 PINBRIDGE_RATE_LIMIT_SCALE=1000000 PINBRIDGE_DB_MAX_OPEN_CONNS="$POOL" PINBRIDGE_ENV=development PINBRIDGE_ADDR="127.0.0.1:$port" PINBRIDGE_DATABASE_URL="$dburl" \
@@ -184,7 +193,7 @@ first="$base/v1/activity-logs?limit=50"
 [ "$(curl -fs "$deep" -H "Authorization: Bearer $token" | json 'len(d["items"])')" = 50 ] || { echo "bench: the deep page is not full" >&2; exit 1; }
 
 cport=$(pick_port)
-while [ "$cport" = "$port" ] || ss -ltn 2>/dev/null | grep -q ":$cport "; do cport=$(pick_port); done
+while [ "$cport" = "$port" ]; do cport=$(pick_port); done
 bin/bench-ceiling serve -addr "127.0.0.1:$cport" -db "$dburl" -conns "$POOL" >"$work/ceiling.log" 2>&1 &
 ceiling_pid=$!
 pids+=("$ceiling_pid")
