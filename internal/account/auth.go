@@ -222,6 +222,10 @@ func throttleOf(email, source string, now time.Time) throttle {
 // counted (loginFailed counts it against the account), and one check could not answer (an error:
 // the hashing pool full, the request's deadline) is given back.
 func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, error)) (bool, error) {
+	if s.hasher.Full() {
+		// Shed at once, before anything is counted or written: a flood's excess costs no statement.
+		return false, fmt.Errorf("verify password: %w", pw.ErrBusy)
+	}
 	until, err := s.store.LoginLockedUntil(ctx, t.source, t.window, t.previous)
 	if err != nil {
 		return false, err
@@ -234,7 +238,8 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	}
 	ok, err := check()
 	if err != nil {
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		// Given back even when the request has ended, waiting for the database as long as a request may.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		if rerr := s.store.ReleaseLoginAttempt(bg, t.source); rerr != nil {
 			s.log.Warn("give back a login attempt", slog.String("error", rerr.Error()))
@@ -246,6 +251,9 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	}
 	return false, nil
 }
+
+// releaseTimeout bounds the giving back of an attempt whose password was never checked.
+const releaseTimeout = 5 * time.Second
 
 // claimTurn counts the attempt against t's source (ClaimLoginAttempt), or returns a *BackoffError
 // while the source waits. A claim refused by a wait that has ended since (the claim's now was read

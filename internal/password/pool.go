@@ -83,6 +83,11 @@ func (p *Pool) Close() {
 // Waiting is the number of requests queued for a worker.
 func (p *Pool) Waiting() int64 { return p.waiting.Load() }
 
+// Full reports whether the queue is full, so that a request is refused (ErrBusy) before any other
+// work is done for it; a submit may still find it full a moment later. An unbuffered pool (queue 0)
+// is never reported full: only a submit can tell whether a worker takes its job.
+func (p *Pool) Full() bool { return cap(p.jobs) > 0 && len(p.jobs) >= cap(p.jobs) }
+
 // Params returns the parameters new hashes use.
 func (p *Pool) Params() Params { return p.params }
 
