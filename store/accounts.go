@@ -291,9 +291,15 @@ var accountSummaryJoin = sync.OnceValue(func() *joinPlan {
 		joined{field: "Project", alias: "p", only: []string{"id", "organization_id", "name", "environment", "plan", "timezone", "created_at"}})
 })
 
-// updateUser applies updates (updated_at included) to one user; ErrNotFound when the user is gone.
-func (s *Store) updateUser(ctx context.Context, op, userID string, updates map[string]any) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Updates(updates)
+// updateUser applies updates (updated_at included) to one user, when its row also matches cond (a
+// where clause and its arguments) if one is given; ErrNotFound when no row matches (the user is
+// gone, or cond no longer holds).
+func (s *Store) updateUser(ctx context.Context, op, userID string, updates map[string]any, cond ...any) error {
+	q := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID)
+	if len(cond) > 0 {
+		q = q.Where(cond[0], cond[1:]...)
+	}
+	res := q.Updates(updates)
 	if res.Error != nil {
 		return wrap(op, res.Error)
 	}
@@ -313,15 +319,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now ti
 // only while the stored hash is still old (the one the password was checked against); sessions go
 // on. ErrNotFound when the user is gone or their password was set anew meanwhile.
 func (s *Store) UpgradePasswordHash(ctx context.Context, userID, old, hash string, now time.Time) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND password_hash = ?", userID, old).
-		Updates(map[string]any{"password_hash": hash, "updated_at": now.UTC()})
-	if res.Error != nil {
-		return wrap("upgrade password hash", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("upgrade password hash: %w", ErrNotFound)
-	}
-	return nil
+	return s.updateUser(ctx, "upgrade password hash", userID, map[string]any{"password_hash": hash, "updated_at": now.UTC()},
+		"password_hash = ?", old)
 }
 
 // lockUserRow is the lock a transaction takes on a user's row before acting for that user: the

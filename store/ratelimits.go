@@ -48,21 +48,7 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys ...string) (time.Time
 // number of recent failures with backoff(failures). Failures older than forget start over. It
 // returns the count so far.
 func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (int, error) {
-	now = now.UTC()
-	var failures int
-	err := s.Tx(ctx, func(tx *Store) error {
-		err := tx.db.Raw(
-			"INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) "+
-				"ON CONFLICT (email_key) DO UPDATE SET "+
-				"failures = CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END, "+
-				"last_failed_at = ? RETURNING failures",
-			key, now, now, now.Add(-forget), now).Scan(&failures).Error
-		if err != nil {
-			return wrap("record login failure", err)
-		}
-		return wrap("record login failure", tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).
-			UpdateColumn("locked_until", now.Add(backoff(failures))).Error)
-	})
+	failures, _, err := s.countLoginFailure(ctx, "record login failure", key, now, forget, backoff, false)
 	return failures, err
 }
 
@@ -71,39 +57,49 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 // checked gives it back (ReleaseLoginAttempt), and sets the key's next allowed time from the count
 // with backoff, as RecordLoginFailure does. Attempts made at once take turns on the key's row: an
 // attempt while the key waits is not counted (counted false), and until says until when it waits.
-// A key that need not wait (backoff 0) keeps no wait at all rather than one ending now, so that an
-// attempt whose now was read a moment before another's is not refused by it.
 func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (counted bool, until time.Time, err error) {
+	failures, until, err := s.countLoginFailure(ctx, "claim login attempt", key, now, forget, backoff, true)
+	return failures > 0, until, err
+}
+
+// countLoginFailure counts one more failure under key (one, when the last is older than forget)
+// and sets the key's next allowed time from the count with backoff, in one transaction; it returns
+// the count. With unlessWaiting, a key still waiting at now counts nothing: it returns 0 and until
+// when the key waits. A key that need not wait (backoff 0) keeps no wait at all rather than one
+// ending now, so that an attempt whose now was read a moment before another's is not refused by it.
+func (s *Store) countLoginFailure(ctx context.Context, op, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration, unlessWaiting bool) (failures int, until time.Time, err error) {
 	now = now.UTC()
+	q := "INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) " +
+		"ON CONFLICT (email_key) DO UPDATE SET " +
+		"failures = CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END, " +
+		"last_failed_at = ?"
+	args := []any{key, noWait, now, now.Add(-forget), now}
+	if unlessWaiting {
+		q += " WHERE login_throttles.locked_until <= ?"
+		args = append(args, now)
+	}
 	err = s.Tx(ctx, func(tx *Store) error {
-		counted, until = false, time.Time{}
-		var failures []int
-		err := tx.db.Raw(
-			"INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) "+
-				"ON CONFLICT (email_key) DO UPDATE SET "+
-				"failures = CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END, "+
-				"last_failed_at = ? WHERE login_throttles.locked_until <= ? RETURNING failures",
-			key, noWait, now, now.Add(-forget), now, now).Scan(&failures).Error
-		if err != nil {
-			return wrap("claim login attempt", err)
+		failures, until = 0, time.Time{}
+		var counted []int
+		if err := tx.db.Raw(q+" RETURNING failures", args...).Scan(&counted).Error; err != nil {
+			return wrap(op, err)
 		}
-		if len(failures) == 0 { // the key waits: nothing was counted
+		if len(counted) == 0 { // the key waits: nothing was counted
 			var t LoginThrottle
 			if err := tx.db.Where("email_key = ?", key).Take(&t).Error; err != nil {
-				return wrap("claim login attempt", err)
+				return wrap(op, err)
 			}
 			until = t.LockedUntil
 			return nil
 		}
-		counted = true
+		failures = counted[0]
 		lock := noWait
-		if wait := backoff(failures[0]); wait > 0 {
+		if wait := backoff(failures); wait > 0 {
 			lock = now.Add(wait)
 		}
-		return wrap("claim login attempt", tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).
-			UpdateColumn("locked_until", lock).Error)
+		return wrap(op, tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).UpdateColumn("locked_until", lock).Error)
 	})
-	return counted, until, err
+	return failures, until, err
 }
 
 // noWait is the locked_until of a key that need not wait: before any now.

@@ -380,22 +380,16 @@ func (s *Service) loginSession(ctx context.Context, user store.User, c Credentia
 		}
 		return s.sessionIn(ctx, user.ID, joined, user.SessionVersion, time.Time{})
 	}
-	account, err := s.store.Account(ctx, user.ID, "")
-	if errors.Is(err, store.ErrNotFound) {
-		// Nobody is left without an organization: one who left or was removed from every one gets
-		// a new one of their own, as at registration.
-		if err := s.store.CreateHomeOrganization(ctx, user, derivedWorkspaceName(user.FullName), s.now()); err != nil {
-			return Session{}, err
-		}
-		account, err = s.store.Account(ctx, user.ID, "")
+	sess, err := s.sessionIn(ctx, user.ID, "", user.SessionVersion, time.Time{})
+	if !errors.Is(err, store.ErrNotFound) {
+		return sess, err
 	}
-	if err != nil {
+	// Nobody is left without an organization: one who left or was removed from every one gets a
+	// new one of their own, as at registration.
+	if err := s.store.CreateHomeOrganization(ctx, user, derivedWorkspaceName(user.FullName), s.now()); err != nil {
 		return Session{}, err
 	}
-	if account.User.SessionVersion != user.SessionVersion {
-		return Session{}, ErrSessionEnded
-	}
-	return s.open(account, account.Production(), time.Time{})
+	return s.sessionIn(ctx, user.ID, "", user.SessionVersion, time.Time{})
 }
 
 // loginFailed counts a failed password check (a login, or a change of password) against the

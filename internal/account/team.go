@@ -528,11 +528,14 @@ func inviterStillMay(ctx context.Context, tx *store.Store, inv store.Invitation,
 	return nil
 }
 
-// sessionIn opens a session for the user in orgID, on its production project.
+// sessionIn opens a session for the user in orgID (""; that of their most recently active
+// project), on its production project, at the session version the caller's authority was checked
+// at: ErrSessionEnded when the user's sessions ended since; store.ErrNotFound (wrapped) when the user
+// belongs to no such organization.
 func (s *Service) sessionIn(ctx context.Context, userID, orgID string, version int64, authTime time.Time) (Session, error) {
 	account, err := s.store.Account(ctx, userID, orgID)
 	if err != nil {
-		return Session{}, fmt.Errorf("session after joining: %w", err)
+		return Session{}, fmt.Errorf("open session: %w", err)
 	}
 	if account.User.SessionVersion != version {
 		return Session{}, ErrSessionEnded
