@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,9 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
+	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 // strictEnv is an env with the production rate limits (scale 1).
@@ -156,6 +162,37 @@ func TestLoginAttemptsSentAtOnceTakeTurns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRightPasswordClearsItsAttemptAfterTheRequestEnds: a right password's attempt is cleared even
+// when its request ends (deadline passed, client gone) between the check and the clearing; left
+// counted, it would hold that source's next attempts back.
+func TestRightPasswordClearsItsAttemptAfterTheRequestEnds(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.register("late@example.com", "a perfectly fine password")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := e.store.DB().Callback().Delete().Before("gorm:delete").Register("test:request_ends", func(db *gorm.DB) {
+			if _, ok := db.Statement.Dest.(*store.LoginThrottle); ok {
+				cancel() // the request ends as its right password's attempt is being cleared
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.stack.Accounts.Login(ctx, account.Credentials{Email: "late@example.com", Password: "a perfectly fine password",
+			Origin: account.Origin{Source: "203.0.113.7"}})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("login whose request ended: %v, want it to end with the request", err)
+		}
+		var counted []store.LoginThrottle
+		if err := e.store.DB().Where("failures > 0").Find(&counted).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(counted) != 0 {
+			t.Errorf("%d sources left with an attempt counted after a right password (%+v)", len(counted), counted)
+		}
+	})
 }
 
 // TestRateLimitsAreSharedByInstances: two servers over one database count together.

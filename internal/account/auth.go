@@ -237,23 +237,26 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 		return false, err
 	}
 	ok, err := check()
+	// What the check settles is written even when the request has ended meanwhile (its deadline,
+	// the client gone), waiting for the database as long as a request may: an attempt left counted
+	// would hold the next ones back.
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
 	if err != nil {
-		// Given back even when the request has ended, waiting for the database as long as a request may.
-		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-		defer cancel()
-		if rerr := s.store.ReleaseLoginAttempt(bg, t.source); rerr != nil {
+		if rerr := s.store.ReleaseLoginAttempt(settle, t.source); rerr != nil {
 			s.log.Warn("give back a login attempt", slog.String("error", rerr.Error()))
 		}
 		return false, err
 	}
 	if ok {
-		return true, s.store.ClearLoginFailures(ctx, t.source)
+		return true, s.store.ClearLoginFailures(settle, t.source)
 	}
 	return false, nil
 }
 
-// releaseTimeout bounds the giving back of an attempt whose password was never checked.
-const releaseTimeout = 5 * time.Second
+// settleTimeout bounds the writing of what a password check settled: the attempt cleared (a right
+// password) or given back (never checked).
+const settleTimeout = 5 * time.Second
 
 // claimTurn counts the attempt against t's source (ClaimLoginAttempt), or returns a *BackoffError
 // while the source waits. A claim refused by a wait that has ended since (the claim's now was read
