@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -190,11 +191,88 @@ func (s *Store) Account(ctx context.Context, userID, orgID string) (Account, err
 // id and name and the user's role; of each project, every field but UpdatedAt. Every other field is
 // zero: in particular the password hash, the pending email change and the billing profile. Fewer
 // columns, each repeated on every row of the join, make the read of every `me` cheaper on both sides.
+//
+// The organizations of a summary are remembered (per process, for summaryMemory users) with the
+// user's access version they were read at, which the database bumps in the transaction of every
+// change to them (migration 0050). While a user's row still holds that version, their summary is
+// their row, read on every call, with the organizations remembered: one primary-key read instead
+// of the join, and nothing a session's authentication checks is older than the call (the session
+// version, the email, the memberships and roles as of the version read). The organizations are
+// shared between calls: read them, never change them.
 func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Account, error) {
-	return s.account(ctx, accountSummaryJoin(), userID, orgID)
+	if s.summaries == nil {
+		return s.account(ctx, accountSummaryJoin(), userID, orgID)
+	}
+	if known, ok := s.summaries.Get(userID); ok {
+		var u User
+		err := scanJoin(ctx, s, summaryUserRead(), userID, func(rows []summaryUserRow) error {
+			if len(rows) > 0 {
+				u = rows[0].User
+			}
+			return nil
+		})
+		if err != nil {
+			return Account{}, wrap("account", err)
+		}
+		if u.ID == "" {
+			s.summaries.Remove(userID)
+			return Account{}, fmt.Errorf("account: %w", ErrNotFound)
+		}
+		if u.AccessVersion == known.version {
+			return current(Account{User: u, Organizations: known.organizations}, orgID)
+		}
+	}
+	a, err := s.accountRows(ctx, accountSummaryJoin(), userID)
+	if err != nil {
+		return Account{}, err
+	}
+	s.summaries.Add(userID, summary{version: a.User.AccessVersion, organizations: a.Organizations})
+	return current(a, orgID)
 }
 
+// summaryMemory is how many users' organizations AccountSummary remembers (each a few hundred
+// bytes to a few kilobytes); beyond, the least recently used are forgotten.
+const summaryMemory = 4096
+
+// summary is what AccountSummary remembers of a user: their organizations, as of an access version.
+type summary struct {
+	version       int64
+	organizations []OrganizationAccess
+}
+
+func newSummaries() *lru.Cache[string, summary] {
+	c, err := lru.New[string, summary](summaryMemory)
+	if err != nil {
+		panic(err) // only for a size below one
+	}
+	return c
+}
+
+// summaryUserRow is the row of summaryUserRead.
+type summaryUserRow struct{ User User }
+
+// summaryUserColumns are the user's columns of a summary: what a session's view shows and what
+// authenticating it checks, and the access version its organizations were read at.
+var summaryUserColumns = []string{"id", "organization_id", "email", "full_name", "timezone",
+	"email_verified_at", "session_version", "active_project_id", "access_version", "created_at"}
+
+// summaryUserRead reads the user's columns of a summary by primary key.
+var summaryUserRead = sync.OnceValue(func() *joinPlan {
+	return newJoinPlan[summaryUserRow]("FROM users u WHERE u.id = ?",
+		joined{field: "User", alias: "u", once: true, only: summaryUserColumns})
+})
+
 func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID string) (Account, error) {
+	a, err := s.accountRows(ctx, plan, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	return current(a, orgID)
+}
+
+// accountRows reads a user's every organization with plan; ErrNotFound when the user is gone or
+// belongs to none.
+func (s *Store) accountRows(ctx context.Context, plan *joinPlan, userID string) (Account, error) {
 	var a Account
 	err := scanJoin(ctx, s, plan, userID, func(rows []accountRow) error {
 		if len(rows) == 0 {
@@ -222,6 +300,12 @@ func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID strin
 	if a.Organizations == nil {
 		return Account{}, fmt.Errorf("account: %w", ErrNotFound)
 	}
+	return a, nil
+}
+
+// current is a in orgID; with orgID empty, in the organization of the user's most recently active
+// project, else the one made at registration. ErrNotFound when the user is not a member of orgID.
+func current(a Account, orgID string) (Account, error) {
 	if orgID == "" {
 		orgID = a.User.OrganizationID
 		if a.User.ActiveProjectID != nil {
@@ -284,8 +368,7 @@ var accountJoin = sync.OnceValue(func() *joinPlan {
 // accountSummaryJoin is accountJoin reading only the columns of AccountSummary.
 var accountSummaryJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[accountRow](accountJoinRest,
-		joined{field: "User", alias: "u", once: true, only: []string{"id", "organization_id", "email", "full_name", "timezone",
-			"email_verified_at", "session_version", "active_project_id", "created_at"}},
+		joined{field: "User", alias: "u", once: true, only: summaryUserColumns},
 		joined{field: "Membership", alias: "m", only: []string{"role", "created_at"}},
 		joined{field: "Organization", alias: "o", only: []string{"id", "name"}},
 		joined{field: "Project", alias: "p", only: []string{"id", "organization_id", "name", "environment", "plan", "timezone", "created_at"}})

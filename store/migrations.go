@@ -348,6 +348,87 @@ var migrations = []*gormigrate.Migration{
 			return tx.Exec("CREATE INDEX idx_login_throttles_key_prefix ON login_throttles (email_key varchar_pattern_ops)").Error
 		},
 	},
+	{
+		// users.access_version counts the changes to what a session's summary reads beyond the
+		// user's own row: their memberships, their organizations' names, those organizations'
+		// projects. Triggers bump it in the transaction of the change, whichever code (or person at
+		// a SQL prompt) makes it, so a summary read at one version is the summary of every moment the
+		// row still holds that version (AccountSummary).
+		ID: "20261204_0050_users_access_version",
+		Migrate: func(tx *gorm.DB) error {
+			stmts := []string{"ALTER TABLE users ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0"}
+			if tx.Dialector.Name() == "postgres" {
+				stmts = append(stmts, accessVersionPostgres...)
+			} else {
+				stmts = append(stmts, accessVersionSQLite...)
+			}
+			for _, stmt := range stmts {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	},
+}
+
+// bumpMembers is the statement both engines' triggers run to bump the access version of every member
+// of the organization %s names.
+const bumpMembers = "UPDATE users SET access_version = access_version + 1" +
+	" WHERE id IN (SELECT user_id FROM memberships WHERE organization_id = %s);"
+
+// accessVersionPostgres are the triggers of migration 0050 on PostgreSQL.
+var accessVersionPostgres = []string{
+	`CREATE FUNCTION bump_access_version_of_member() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		UPDATE users SET access_version = access_version + 1 WHERE id = NEW.user_id;
+	ELSIF TG_OP = 'UPDATE' THEN
+		UPDATE users SET access_version = access_version + 1 WHERE id IN (OLD.user_id, NEW.user_id);
+	ELSE
+		UPDATE users SET access_version = access_version + 1 WHERE id = OLD.user_id;
+	END IF;
+	RETURN NULL;
+END $$`,
+	`CREATE TRIGGER memberships_access_version AFTER INSERT OR UPDATE OR DELETE ON memberships
+	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_member()`,
+	`CREATE FUNCTION bump_access_version_of_organization() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		` + fmt.Sprintf(bumpMembers, "NEW.organization_id") + `
+	ELSIF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'organizations' THEN
+		` + fmt.Sprintf(bumpMembers, "NEW.id") + `
+	ELSIF TG_OP = 'UPDATE' THEN
+		UPDATE users SET access_version = access_version + 1 WHERE id IN
+			(SELECT user_id FROM memberships WHERE organization_id IN (OLD.organization_id, NEW.organization_id));
+	ELSE
+		` + fmt.Sprintf(bumpMembers, "OLD.organization_id") + `
+	END IF;
+	RETURN NULL;
+END $$`,
+	`CREATE TRIGGER organizations_access_version AFTER UPDATE OF name ON organizations
+	FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION bump_access_version_of_organization()`,
+	`CREATE TRIGGER projects_access_version AFTER INSERT OR UPDATE OR DELETE ON projects
+	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_organization()`,
+}
+
+// accessVersionSQLite are the triggers of migration 0050 on SQLite (one per event).
+var accessVersionSQLite = []string{
+	`CREATE TRIGGER memberships_access_version_insert AFTER INSERT ON memberships BEGIN
+	UPDATE users SET access_version = access_version + 1 WHERE id = NEW.user_id; END`,
+	`CREATE TRIGGER memberships_access_version_update AFTER UPDATE ON memberships BEGIN
+	UPDATE users SET access_version = access_version + 1 WHERE id IN (OLD.user_id, NEW.user_id); END`,
+	`CREATE TRIGGER memberships_access_version_delete AFTER DELETE ON memberships BEGIN
+	UPDATE users SET access_version = access_version + 1 WHERE id = OLD.user_id; END`,
+	`CREATE TRIGGER organizations_access_version AFTER UPDATE OF name ON organizations
+	WHEN OLD.name IS NOT NEW.name BEGIN ` + fmt.Sprintf(bumpMembers, "NEW.id") + ` END`,
+	`CREATE TRIGGER projects_access_version_insert AFTER INSERT ON projects BEGIN ` +
+		fmt.Sprintf(bumpMembers, "NEW.organization_id") + ` END`,
+	`CREATE TRIGGER projects_access_version_update AFTER UPDATE ON projects BEGIN
+	UPDATE users SET access_version = access_version + 1 WHERE id IN
+		(SELECT user_id FROM memberships WHERE organization_id IN (OLD.organization_id, NEW.organization_id)); END`,
+	`CREATE TRIGGER projects_access_version_delete AFTER DELETE ON projects BEGIN ` +
+		fmt.Sprintf(bumpMembers, "OLD.organization_id") + ` END`,
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

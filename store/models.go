@@ -51,8 +51,12 @@ type User struct {
 	PendingEmail         *string
 	PendingEmailAt       *time.Time
 	ActiveProjectID      *string
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// AccessVersion is bumped by the database on every change to the user's memberships, their
+	// organizations' names and those organizations' projects (migration 0050); the store never
+	// writes it, so that no stale copy of a row can set it back.
+	AccessVersion int64 `gorm:"->"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Project is a production or sandbox environment of an organization; at most one of each.

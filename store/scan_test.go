@@ -49,7 +49,7 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 		u := got.User
 		want := store.Account{User: store.User{ID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, FullName: u.FullName,
 			Timezone: u.Timezone, EmailVerifiedAt: u.EmailVerifiedAt, SessionVersion: u.SessionVersion, ActiveProjectID: u.ActiveProjectID,
-			CreatedAt: u.CreatedAt}}
+			AccessVersion: u.AccessVersion, CreatedAt: u.CreatedAt}}
 		for _, o := range got.Organizations {
 			ps := make([]store.Project, 0, len(o.Projects))
 			for _, p := range o.Projects {
@@ -62,6 +62,10 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 		want.Organization, want.Role, want.Projects = want.Organizations[0].Organization, want.Organizations[0].Role, want.Organizations[0].Projects
 		if u.PasswordHash == "" || !reflect.DeepEqual(summary, want) {
 			t.Errorf("AccountSummary = %+v\nwant             %+v", summary, want)
+		}
+		// Again, from the user's row and the organizations remembered: the same summary.
+		if again, err := st.AccountSummary(ctx, a.User.ID, a.Organization.ID); err != nil || !reflect.DeepEqual(again, want) {
+			t.Errorf("AccountSummary again = %+v, %v\nwant                   %+v", again, err, want)
 		}
 
 		accounts, err := st.PinterestAccounts(ctx, sandbox.ID)

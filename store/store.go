@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
@@ -46,6 +47,9 @@ type Store struct {
 	// inTx is set on the Store a transaction's fn receives: a Tx inside it is a savepoint, and only
 	// the outermost transaction may be run again.
 	inTx bool
+	// summaries are the organizations AccountSummary remembers; nil in a transaction, which reads
+	// afresh what it may itself be changing.
+	summaries *lru.Cache[string, summary]
 }
 
 // Options tune Open.
@@ -136,7 +140,7 @@ func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, erro
 	} else {
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, postgres: pg, probe: probe}
+	s := &Store{db: db, postgres: pg, probe: probe, summaries: newSummaries()}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err

@@ -1,0 +1,91 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// TestAccountSummaryFollowsEveryChange: the organizations AccountSummary remembers never outlive a
+// change to them, whoever makes it. Each change below is made past the store (plain SQL on a
+// connection of its own, as another instance or an operator would) right after a summary was read,
+// and the very next summary shows it.
+func TestAccountSummaryFollowsEveryChange(t *testing.T) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+		a, err := st.CreateAccount(ctx, newAccount("summary@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := st.CreateAccount(ctx, newAccount("other@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		user, home, other := a.User.ID, a.Organization.ID, b.Organization.ID
+		read := func(orgID string) (store.Account, error) {
+			t.Helper()
+			return st.AccountSummary(ctx, user, orgID)
+		}
+		summary := func(orgID string) store.Account {
+			t.Helper()
+			s, err := read(orgID)
+			if err != nil {
+				t.Fatalf("AccountSummary in %s: %v", orgID, err)
+			}
+			return s
+		}
+		summary(home)
+		summary(home) // remembered: the next reads start from the row and what is remembered
+
+		db.Exec(t, "UPDATE organizations SET name = ? WHERE id = ?", "Renamed", home)
+		if got := summary(home).Organization.Name; got != "Renamed" {
+			t.Errorf("organization renamed: summary shows %q", got)
+		}
+
+		db.Exec(t, "INSERT INTO memberships (id, organization_id, user_id, role, accepted_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			store.NewID(), other, user, "member", now, now, now)
+		if got := summary(home).Organizations; len(got) != 2 {
+			t.Errorf("joined another organization: summary lists %d organizations, want 2", len(got))
+		}
+		db.Exec(t, "UPDATE memberships SET role = ? WHERE organization_id = ? AND user_id = ?", "admin", other, user)
+		if got := summary(other).Role; got != "admin" {
+			t.Errorf("role changed: summary shows %q, want admin", got)
+		}
+
+		if _, _, err := st.EnsureSandbox(ctx, other, "Sandbox", "UTC", now); err != nil {
+			t.Fatal(err)
+		}
+		if got := summary(other).Projects; len(got) != 2 {
+			t.Fatalf("sandbox made in the other organization: summary lists %d projects, want 2", len(got))
+		}
+		db.Exec(t, "UPDATE projects SET name = ? WHERE organization_id = ? AND environment = ?", "Staging", other, store.EnvironmentSandbox)
+		if got := summary(other).Projects[1].Name; got != "Staging" {
+			t.Errorf("project renamed: summary shows %q", got)
+		}
+		db.Exec(t, "DELETE FROM projects WHERE organization_id = ? AND environment = ?", other, store.EnvironmentSandbox)
+		if got := summary(other).Projects; len(got) != 1 {
+			t.Errorf("sandbox deleted: summary lists %d projects, want 1", len(got))
+		}
+
+		db.Exec(t, "DELETE FROM memberships WHERE organization_id = ? AND user_id = ?", other, user)
+		if _, err := read(other); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("removed from the other organization: %v, want ErrNotFound", err)
+		}
+
+		// The user's own row is read on every call.
+		db.Exec(t, "UPDATE users SET session_version = session_version + 1, full_name = ? WHERE id = ?", "Jane Renamed", user)
+		if got := summary(home); got.User.SessionVersion != 1 || got.User.FullName != "Jane Renamed" {
+			t.Errorf("sessions ended and name changed: summary shows version %d, name %q", got.User.SessionVersion, got.User.FullName)
+		}
+		db.Exec(t, "DELETE FROM memberships WHERE user_id = ?", user)
+		db.Exec(t, "DELETE FROM users WHERE id = ?", user)
+		if _, err := read(home); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("user deleted: %v, want ErrNotFound", err)
+		}
+	})
+}
