@@ -240,8 +240,9 @@ type summary struct {
 	organizations []OrganizationAccess
 }
 
-func newSummaries() *lru.Cache[string, summary] {
-	c, err := lru.New[string, summary](summaryMemory)
+// newMemory is a least-recently-used memory of size entries.
+func newMemory[V any](size int) *lru.Cache[string, V] {
+	c, err := lru.New[string, V](size)
 	if err != nil {
 		panic(err) // only for a size below one
 	}

@@ -124,42 +124,119 @@ type KeyAccess struct {
 // query: authentication runs it on every API-key request. ErrNotFound when no key has this hash.
 // The caller still checks that the key is usable (not revoked, not expired).
 func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error) {
-	return s.apiKeyAccess(ctx, keyAccessJoin(), hash)
+	ka, _, err := s.apiKeyAccess(ctx, keyAccessJoin(), hash)
+	return ka, err
 }
 
 // APIKeyAccessSummary is APIKeyAccess with only what authenticating the key checks of it: its id,
 // project, organization, secret hash, scopes, accounts, last use, expiry and revocation. Its name,
 // prefix, creator, rotation links and other fields are zero; the accounts are whole.
+//
+// The accounts of the key's project are remembered (per process, for keyMemory keys, by the secret
+// hash a request brings) with the key's access version they were read at, which the database bumps
+// in the transaction of every change to them (migration 0050). While the key's row still holds that
+// version, the summary is the key's row, read on every call (its revocation, expiry, scopes and
+// account limits as of the call), with the accounts remembered: one read by the key's unique index
+// instead of the join. The accounts are shared between calls: read them, never change them.
 func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess, error) {
-	return s.apiKeyAccess(ctx, keyAccessSummaryJoin(), hash)
+	if s.keys == nil {
+		ka, _, err := s.apiKeyAccess(ctx, keyAccessSummaryJoin(), hash)
+		return ka, err
+	}
+	if known, ok := s.keys.Get(hash); ok {
+		var key APIKey
+		err := scanJoin(ctx, s, keySummaryRead(), hash, func(rows []keyAccessRow) error {
+			if len(rows) > 0 {
+				key = rows[0].Key
+			}
+			return nil
+		})
+		if err != nil {
+			return KeyAccess{}, wrap("api key access", err)
+		}
+		if key.ID == "" {
+			s.keys.Remove(hash)
+			return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
+		}
+		if key.AccessVersion == known.version {
+			return KeyAccess{Key: key, Accounts: limitAccounts(known.accounts, key.AccountIDs())}, nil
+		}
+	}
+	ka, all, err := s.apiKeyAccess(ctx, keyAccessSummaryJoin(), hash)
+	if err != nil {
+		return KeyAccess{}, err
+	}
+	s.keys.Add(hash, projectAccounts{version: ka.Key.AccessVersion, accounts: all})
+	return ka, nil
 }
 
-func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, error) {
+// keyMemory is how many keys' project accounts APIKeyAccessSummary remembers; beyond, the least
+// recently used are forgotten.
+const keyMemory = 4096
+
+// projectAccounts is what APIKeyAccessSummary remembers of a key: its project's accounts, oldest
+// first, as of an access version.
+type projectAccounts struct {
+	version  int64
+	accounts []PinterestAccount
+}
+
+// keySummaryColumns are the key's columns of a summary: what authenticating it checks, and the
+// access version its project's accounts were read at.
+var keySummaryColumns = []string{"id", "project_id", "organization_id", "secret_hash", "scopes",
+	"pinterest_account_ids", "last_used_at", "expires_at", "revoked_at", "access_version"}
+
+// keySummaryRead reads the key's columns of a summary by its secret hash.
+var keySummaryRead = sync.OnceValue(func() *joinPlan {
+	return newJoinPlan[keyAccessRow]("FROM api_keys k WHERE k.secret_hash = ?",
+		joined{field: "Key", alias: "k", once: true, only: keySummaryColumns})
+})
+
+// apiKeyAccess reads the key with hash and its project's accounts with plan: the key's access, and
+// all of the project's accounts (both oldest first).
+func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, []PinterestAccount, error) {
 	var ka KeyAccess
+	var all []PinterestAccount
 	err := scanJoin(ctx, s, plan, hash, func(rows []keyAccessRow) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		ka = KeyAccess{Key: rows[0].Key, Accounts: []PinterestAccount{}} // a once model
-		only := ka.Key.AccountIDs()
+		ka = KeyAccess{Key: rows[0].Key} // a once model
+		all = make([]PinterestAccount, 0, len(rows))
 		for _, row := range rows {
-			if row.Account.ID != "" && (only == nil || slices.Contains(only, row.Account.ID)) {
-				ka.Accounts = append(ka.Accounts, row.Account)
+			if row.Account.ID != "" {
+				all = append(all, row.Account)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return KeyAccess{}, wrap("api key access", err)
+		return KeyAccess{}, nil, wrap("api key access", err)
 	}
 	if ka.Key.ID == "" {
-		return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
+		return KeyAccess{}, nil, fmt.Errorf("api key access: %w", ErrNotFound)
 	}
 	// Oldest first, put in order here rather than by PostgreSQL sorting the whole wide rows.
-	slices.SortFunc(ka.Accounts, func(a, b PinterestAccount) int {
+	slices.SortFunc(all, func(a, b PinterestAccount) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return ka, nil
+	ka.Accounts = limitAccounts(all, ka.Key.AccountIDs())
+	return ka, all, nil
+}
+
+// limitAccounts is the accounts whose ids are in only, in their order; all of them (the same slice)
+// when only is nil, as for a key limited to no accounts.
+func limitAccounts(accounts []PinterestAccount, only []string) []PinterestAccount {
+	if only == nil {
+		return accounts
+	}
+	out := make([]PinterestAccount, 0, len(only))
+	for _, a := range accounts {
+		if slices.Contains(only, a.ID) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // keyAccessRow is one row of keyAccessJoin: the key repeats for each account of its project; a
@@ -178,8 +255,7 @@ var keyAccessJoin = sync.OnceValue(func() *joinPlan {
 // keyAccessSummaryJoin is keyAccessJoin reading only the key's columns of APIKeyAccessSummary.
 var keyAccessSummaryJoin = sync.OnceValue(func() *joinPlan {
 	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
-		joined{field: "Key", alias: "k", once: true, only: []string{"id", "project_id", "organization_id", "secret_hash", "scopes",
-			"pinterest_account_ids", "last_used_at", "expires_at", "revoked_at"}},
+		joined{field: "Key", alias: "k", once: true, only: keySummaryColumns},
 		joined{field: "Account", alias: "a", outer: true})
 })
 

@@ -351,12 +351,16 @@ var migrations = []*gormigrate.Migration{
 	{
 		// users.access_version counts the changes to what a session's summary reads beyond the
 		// user's own row: their memberships, their organizations' names, those organizations'
-		// projects. Triggers bump it in the transaction of the change, whichever code (or person at
-		// a SQL prompt) makes it, so a summary read at one version is the summary of every moment the
-		// row still holds that version (AccountSummary).
-		ID: "20261204_0050_users_access_version",
+		// projects; api_keys.access_version, the changes to the Pinterest accounts of the key's
+		// project. Triggers bump them in the transaction of the change, whichever code (or person at
+		// a SQL prompt) makes it, so what was read with a row at one version is what goes with the
+		// row for as long as it holds that version (AccountSummary, APIKeyAccessSummary).
+		ID: "20261204_0050_access_versions",
 		Migrate: func(tx *gorm.DB) error {
-			stmts := []string{"ALTER TABLE users ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0"}
+			stmts := []string{
+				"ALTER TABLE users ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0",
+				"ALTER TABLE api_keys ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0",
+			}
 			if tx.Dialector.Name() == "postgres" {
 				stmts = append(stmts, accessVersionPostgres...)
 			} else {
@@ -410,6 +414,19 @@ END $$`,
 	FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION bump_access_version_of_organization()`,
 	`CREATE TRIGGER projects_access_version AFTER INSERT OR UPDATE OR DELETE ON projects
 	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_organization()`,
+	`CREATE FUNCTION bump_access_version_of_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = NEW.project_id;
+	ELSIF TG_OP = 'UPDATE' THEN
+		UPDATE api_keys SET access_version = access_version + 1 WHERE project_id IN (OLD.project_id, NEW.project_id);
+	ELSE
+		UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = OLD.project_id;
+	END IF;
+	RETURN NULL;
+END $$`,
+	`CREATE TRIGGER pinterest_accounts_access_version AFTER INSERT OR UPDATE OR DELETE ON pinterest_accounts
+	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_keys()`,
 }
 
 // accessVersionSQLite are the triggers of migration 0050 on SQLite (one per event).
@@ -429,6 +446,12 @@ var accessVersionSQLite = []string{
 		(SELECT user_id FROM memberships WHERE organization_id IN (OLD.organization_id, NEW.organization_id)); END`,
 	`CREATE TRIGGER projects_access_version_delete AFTER DELETE ON projects BEGIN ` +
 		fmt.Sprintf(bumpMembers, "OLD.organization_id") + ` END`,
+	`CREATE TRIGGER pinterest_accounts_access_version_insert AFTER INSERT ON pinterest_accounts BEGIN
+	UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = NEW.project_id; END`,
+	`CREATE TRIGGER pinterest_accounts_access_version_update AFTER UPDATE ON pinterest_accounts BEGIN
+	UPDATE api_keys SET access_version = access_version + 1 WHERE project_id IN (OLD.project_id, NEW.project_id); END`,
+	`CREATE TRIGGER pinterest_accounts_access_version_delete AFTER DELETE ON pinterest_accounts BEGIN
+	UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = OLD.project_id; END`,
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

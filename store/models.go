@@ -92,8 +92,11 @@ type APIKey struct {
 	ReplacedBy    *string // the key that replaced this one
 	// ExpiryRemindedAt is when the key's managers were told it expires soon (once per key).
 	ExpiryRemindedAt *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// AccessVersion is bumped by the database on every change to the Pinterest accounts of the
+	// key's project (migration 0050); the store never writes it.
+	AccessVersion int64 `gorm:"->"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // PinterestAccount is a Pinterest account connected to a project.

@@ -112,9 +112,14 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 			}
 			k := c.key
 			wantKey := store.APIKey{ID: k.ID, ProjectID: k.ProjectID, OrganizationID: k.OrganizationID, SecretHash: k.SecretHash,
-				Scopes: k.Scopes, PinterestAccountIDs: k.PinterestAccountIDs, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+				Scopes: k.Scopes, PinterestAccountIDs: k.PinterestAccountIDs, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt,
+				AccessVersion: k.AccessVersion}
 			if k.ExpiresAt == nil || !reflect.DeepEqual(summary.Key, wantKey) || !reflect.DeepEqual(summary.Accounts, c.want) {
 				t.Errorf("%s: summary = %+v\nwant %+v and the accounts", c.key.Name, summary, wantKey)
+			}
+			// Again, from the key's row and the accounts remembered: the same summary.
+			if again, err := st.APIKeyAccessSummary(ctx, c.key.SecretHash); err != nil || !reflect.DeepEqual(again, summary) {
+				t.Errorf("%s: summary again = %+v, %v\nwant %+v", c.key.Name, again, err, summary)
 			}
 		}
 		if _, err := st.APIKeyAccess(ctx, "no-such-hash"); !errors.Is(err, store.ErrNotFound) {

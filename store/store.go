@@ -50,6 +50,8 @@ type Store struct {
 	// summaries are the organizations AccountSummary remembers; nil in a transaction, which reads
 	// afresh what it may itself be changing.
 	summaries *lru.Cache[string, summary]
+	// keys are the project accounts APIKeyAccessSummary remembers; nil in a transaction.
+	keys *lru.Cache[string, projectAccounts]
 }
 
 // Options tune Open.
@@ -140,7 +142,7 @@ func Open(ctx context.Context, u config.DatabaseURL, opts Options) (*Store, erro
 	} else {
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, postgres: pg, probe: probe, summaries: newSummaries()}
+	s := &Store{db: db, postgres: pg, probe: probe, summaries: newMemory[summary](summaryMemory), keys: newMemory[projectAccounts](keyMemory)}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err

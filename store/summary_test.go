@@ -89,3 +89,60 @@ func TestAccountSummaryFollowsEveryChange(t *testing.T) {
 		}
 	})
 }
+
+// TestKeySummaryFollowsEveryChange: the project accounts APIKeyAccessSummary remembers never outlive
+// a change to them, and the key's own row (its revocation) is read on every call. Each change is
+// made past the store, right after a summary was read.
+func TestKeySummaryFollowsEveryChange(t *testing.T) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+		a, err := st.CreateAccount(ctx, newAccount("keys@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sandbox, _, err := st.EnsureSandbox(ctx, a.Organization.ID, "Sandbox", "UTC", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := st.CreateAPIKey(ctx, store.NewAPIKey{ProjectID: sandbox.ID, OrganizationID: a.Organization.ID, CreatedBy: a.User.ID,
+			Name: "k", Prefix: "pb_test_", SecretHash: "remembered", Scopes: []string{"read"}, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts := func() []store.PinterestAccount {
+			t.Helper()
+			ka, err := st.APIKeyAccessSummary(ctx, key.SecretHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ka.Accounts
+		}
+		before := accounts()
+		accounts() // remembered
+		if len(before) != 2 {
+			t.Fatalf("sandbox accounts: %d, want 2", len(before))
+		}
+
+		db.Exec(t, "UPDATE pinterest_accounts SET username = ? WHERE id = ?", "renamed", before[0].ID)
+		if got := accounts(); got[0].Username == nil || *got[0].Username != "renamed" {
+			t.Errorf("account renamed: summary shows %v", got[0].Username)
+		}
+		db.Exec(t, "DELETE FROM pinterest_accounts WHERE id = ?", before[1].ID)
+		if got := accounts(); len(got) != 1 {
+			t.Errorf("account removed: summary lists %d, want 1", len(got))
+		}
+		db.Exec(t, "UPDATE api_keys SET pinterest_account_ids = ? WHERE id = ?", `["another-account"]`, key.ID)
+		if got := accounts(); len(got) != 0 {
+			t.Errorf("key limited to another account: summary lists %d, want 0", len(got))
+		}
+		db.Exec(t, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", now, key.ID)
+		if ka, err := st.APIKeyAccessSummary(ctx, key.SecretHash); err != nil || ka.Key.RevokedAt == nil {
+			t.Errorf("key revoked: summary %+v, %v; want the revocation", ka.Key, err)
+		}
+		db.Exec(t, "DELETE FROM api_keys WHERE id = ?", key.ID)
+		if _, err := st.APIKeyAccessSummary(ctx, key.SecretHash); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("key deleted: %v, want ErrNotFound", err)
+		}
+	})
+}
