@@ -193,51 +193,70 @@ func (s *Store) Account(ctx context.Context, userID, orgID string) (Account, err
 // columns, each repeated on every row of the join, make the read of every `me` cheaper on both sides.
 //
 // The organizations of a summary are remembered (per process, for summaryMemory users) with the
-// user's access version they were read at, which the database bumps in the transaction of every
-// change to them (migration 0050). While a user's row still holds that version, their summary is
-// their row, read on every call, with the organizations remembered: one primary-key read instead
-// of the join, and nothing a session's authentication checks is older than the call (the session
-// version, the email, the memberships and roles as of the version read). The organizations are
-// shared between calls: read them, never change them.
+// user's access version read in the same statement, which the database bumps in the transaction of
+// every change to them (migration 0050). While the user's version is still that one, their summary
+// is their row, read on every call, with the organizations remembered: two primary-key reads in
+// one statement instead of the join, and nothing a session's authentication checks is older than
+// the call (the session version, the email, the memberships and roles as of the version read). The
+// organizations are shared between calls: read them, never change them.
 func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Account, error) {
 	if s.summaries == nil {
-		return s.account(ctx, accountSummaryJoin(), userID, orgID)
+		a, _, err := s.accountRows(ctx, accountSummaryJoin(), userID)
+		if err != nil {
+			return Account{}, err
+		}
+		return current(a, orgID)
 	}
 	if known, ok := s.summaries.Get(userID); ok {
-		var u User
+		var row summaryUserRow
 		err := scanJoin(ctx, s, summaryUserRead(), userID, func(rows []summaryUserRow) error {
 			if len(rows) > 0 {
-				u = rows[0].User
+				row = rows[0]
 			}
 			return nil
 		})
 		if err != nil {
 			return Account{}, wrap("account", err)
 		}
-		if u.ID == "" {
+		if row.User.ID == "" {
 			s.summaries.Remove(userID)
 			return Account{}, fmt.Errorf("account: %w", ErrNotFound)
 		}
-		if u.AccessVersion == known.version {
-			return current(Account{User: u, Organizations: known.organizations}, orgID)
+		if row.Version.Version == known.version {
+			return current(Account{User: row.User, Organizations: known.organizations}, orgID)
 		}
 	}
-	a, err := s.accountRows(ctx, accountSummaryJoin(), userID)
+	a, version, err := s.accountRows(ctx, accountSummaryJoin(), userID)
 	if err != nil {
 		return Account{}, err
 	}
-	s.summaries.Add(userID, summary{version: a.User.AccessVersion, organizations: a.Organizations})
+	if len(a.Organizations) <= summaryMaxOrganizations {
+		s.summaries.Add(userID, summary{version: version, organizations: clipped(a.Organizations)})
+	}
 	return current(a, orgID)
 }
 
-// summaryMemory is how many users' organizations AccountSummary remembers (each a few hundred
-// bytes to a few kilobytes); beyond, the least recently used are forgotten.
-const summaryMemory = 4096
+// summaryMemory is how many users' organizations AccountSummary remembers, each of at most
+// summaryMaxOrganizations organizations (with two projects each, at most about 100 KB; a few hundred
+// bytes for most); beyond, the least recently used are forgotten.
+const (
+	summaryMemory           = 4096
+	summaryMaxOrganizations = 64
+)
 
 // summary is what AccountSummary remembers of a user: their organizations, as of an access version.
 type summary struct {
 	version       int64
 	organizations []OrganizationAccess
+}
+
+// clipped is orgs with no room to grow in it or its projects, so that an append to what is
+// remembered makes a copy rather than writing where other requests read.
+func clipped(orgs []OrganizationAccess) []OrganizationAccess {
+	for i := range orgs {
+		orgs[i].Projects = slices.Clip(orgs[i].Projects)
+	}
+	return slices.Clip(orgs)
 }
 
 // newMemory is a least-recently-used memory of size entries.
@@ -250,36 +269,42 @@ func newMemory[V any](size int) *lru.Cache[string, V] {
 }
 
 // summaryUserRow is the row of summaryUserRead.
-type summaryUserRow struct{ User User }
+type summaryUserRow struct {
+	User    User
+	Version AccessVersion
+}
 
 // summaryUserColumns are the user's columns of a summary: what a session's view shows and what
-// authenticating it checks, and the access version its organizations were read at.
+// authenticating it checks.
 var summaryUserColumns = []string{"id", "organization_id", "email", "full_name", "timezone",
-	"email_verified_at", "session_version", "active_project_id", "access_version", "created_at"}
+	"email_verified_at", "session_version", "active_project_id", "created_at"}
 
-// summaryUserRead reads the user's columns of a summary by primary key.
+// summaryUserRead reads the user's columns of a summary and their access version by primary key.
 var summaryUserRead = sync.OnceValue(func() *joinPlan {
-	return newJoinPlan[summaryUserRow]("FROM users u WHERE u.id = ?",
-		joined{field: "User", alias: "u", once: true, only: summaryUserColumns})
+	return newJoinPlan[summaryUserRow]("FROM users u LEFT JOIN access_versions v ON v.user_id = u.id WHERE u.id = ?",
+		joined{field: "User", alias: "u", once: true, only: summaryUserColumns},
+		joined{field: "Version", alias: "v", once: true, outer: true, only: []string{"version"}})
 })
 
 func (s *Store) account(ctx context.Context, plan *joinPlan, userID, orgID string) (Account, error) {
-	a, err := s.accountRows(ctx, plan, userID)
+	a, _, err := s.accountRows(ctx, plan, userID)
 	if err != nil {
 		return Account{}, err
 	}
 	return current(a, orgID)
 }
 
-// accountRows reads a user's every organization with plan; ErrNotFound when the user is gone or
-// belongs to none.
-func (s *Store) accountRows(ctx context.Context, plan *joinPlan, userID string) (Account, error) {
+// accountRows reads a user's every organization with plan, and the user's access version when plan
+// reads it (0 otherwise); ErrNotFound when the user is gone or belongs to none.
+func (s *Store) accountRows(ctx context.Context, plan *joinPlan, userID string) (Account, int64, error) {
 	var a Account
+	var version int64
 	err := scanJoin(ctx, s, plan, userID, func(rows []accountRow) error {
 		if len(rows) == 0 {
 			return nil
 		}
 		a = Account{User: rows[0].User, Organizations: make([]OrganizationAccess, 0, 1)} // a once model
+		version = rows[0].Version.Version
 		ordered := make([]*accountRow, len(rows))
 		for i := range rows {
 			ordered[i] = &rows[i]
@@ -296,12 +321,12 @@ func (s *Store) accountRows(ctx context.Context, plan *joinPlan, userID string) 
 		return nil
 	})
 	if err != nil {
-		return Account{}, wrap("account", err)
+		return Account{}, 0, wrap("account", err)
 	}
 	if a.Organizations == nil {
-		return Account{}, fmt.Errorf("account: %w", ErrNotFound)
+		return Account{}, 0, fmt.Errorf("account: %w", ErrNotFound)
 	}
-	return a, nil
+	return a, version, nil
 }
 
 // current is a in orgID; with orgID empty, in the organization of the user's most recently active
@@ -326,12 +351,14 @@ func current(a Account, orgID string) (Account, error) {
 }
 
 // accountRow is one row of accountJoin: the user repeats for each membership, and the membership
-// and organization for each project.
+// and organization for each project. Version, the user's access version, is read by the summary's
+// join only.
 type accountRow struct {
 	User         User
 	Membership   Membership
 	Organization Organization
 	Project      Project
+	Version      AccessVersion
 }
 
 // accountJoinRest is the join of Account and AccountSummary. Its few rows are put in order by
@@ -366,10 +393,12 @@ var accountJoin = sync.OnceValue(func() *joinPlan {
 		joined{field: "Organization", alias: "o"}, joined{field: "Project", alias: "p"})
 })
 
-// accountSummaryJoin is accountJoin reading only the columns of AccountSummary.
+// accountSummaryJoin is accountJoin reading only the columns of AccountSummary, and the user's
+// access version.
 var accountSummaryJoin = sync.OnceValue(func() *joinPlan {
-	return newJoinPlan[accountRow](accountJoinRest,
+	return newJoinPlan[accountRow](strings.Replace(accountJoinRest, "FROM users u", "FROM users u LEFT JOIN access_versions v ON v.user_id = u.id", 1),
 		joined{field: "User", alias: "u", once: true, only: summaryUserColumns},
+		joined{field: "Version", alias: "v", once: true, outer: true, only: []string{"version"}},
 		joined{field: "Membership", alias: "m", only: []string{"role", "created_at"}},
 		joined{field: "Organization", alias: "o", only: []string{"id", "name"}},
 		joined{field: "Project", alias: "p", only: []string{"id", "organization_id", "name", "environment", "plan", "timezone", "created_at"}})

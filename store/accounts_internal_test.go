@@ -50,15 +50,16 @@ func TestJoinOnceModels(t *testing.T) {
 	plan.destinations(&rows[1], dest, true)
 	skipped := 0
 	for i, f := range plan.fields {
-		if (dest[i] == nil) != (f.index[0] == 0) { // User is accountRow's first field
+		once := f.index[0] == 0 || f.index[0] == 4 // User and Version, accountRow's first and last fields
+		if (dest[i] == nil) != once {
 			t.Errorf("column %d (field %v): destination %v", i, f.index, dest[i])
 		}
 		if dest[i] == nil {
 			skipped++
 		}
 	}
-	if skipped != len(summaryUserColumns) {
-		t.Errorf("%d columns skipped, want the summary's %d user columns", skipped, len(summaryUserColumns))
+	if want := len(summaryUserColumns) + 1; skipped != want {
+		t.Errorf("%d columns skipped, want the summary's %d user columns and the version", skipped, want)
 	}
 	for i, f := range keyAccessJoin().fields {
 		if f.once != (f.index[0] == 0) { // Key is keyAccessRow's first field

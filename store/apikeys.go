@@ -133,40 +133,41 @@ func (s *Store) APIKeyAccess(ctx context.Context, hash string) (KeyAccess, error
 // prefix, creator, rotation links and other fields are zero; the accounts are whole.
 //
 // The accounts of the key's project are remembered (per process, for keyMemory keys, by the secret
-// hash a request brings) with the key's access version they were read at, which the database bumps
-// in the transaction of every change to them (migration 0050). While the key's row still holds that
-// version, the summary is the key's row, read on every call (its revocation, expiry, scopes and
-// account limits as of the call), with the accounts remembered: one read by the key's unique index
-// instead of the join. The accounts are shared between calls: read them, never change them.
+// hash a request brings) with the project's accounts version read in the same statement, which the
+// database bumps in the transaction of every change to them (migration 0050). While the project
+// still holds that version, the summary is the key's row, read on every call (its revocation,
+// expiry, scopes and account limits as of the call), with the accounts remembered: a read by the
+// key's unique index and the project's primary key instead of the join. The accounts are shared
+// between calls: read them, never change them.
 func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess, error) {
 	if s.keys == nil {
 		ka, _, err := s.apiKeyAccess(ctx, keyAccessSummaryJoin(), hash)
 		return ka, err
 	}
 	if known, ok := s.keys.Get(hash); ok {
-		var key APIKey
+		var row keyAccessRow
 		err := scanJoin(ctx, s, keySummaryRead(), hash, func(rows []keyAccessRow) error {
 			if len(rows) > 0 {
-				key = rows[0].Key
+				row = rows[0]
 			}
 			return nil
 		})
 		if err != nil {
 			return KeyAccess{}, wrap("api key access", err)
 		}
-		if key.ID == "" {
+		if row.Key.ID == "" {
 			s.keys.Remove(hash)
 			return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
 		}
-		if key.AccessVersion == known.version {
-			return KeyAccess{Key: key, Accounts: limitAccounts(known.accounts, key.AccountIDs())}, nil
+		if row.Project.ID == known.projectID && row.Project.AccountsVersion == known.version {
+			return KeyAccess{Key: row.Key, Accounts: limitAccounts(known.accounts, row.Key.AccountIDs())}, nil
 		}
 	}
 	ka, all, err := s.apiKeyAccess(ctx, keyAccessSummaryJoin(), hash)
 	if err != nil {
 		return KeyAccess{}, err
 	}
-	s.keys.Add(hash, projectAccounts{version: ka.Key.AccessVersion, accounts: all})
+	s.keys.Add(hash, all)
 	return ka, nil
 }
 
@@ -174,53 +175,60 @@ func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess
 // recently used are forgotten.
 const keyMemory = 4096
 
-// projectAccounts is what APIKeyAccessSummary remembers of a key: its project's accounts, oldest
-// first, as of an access version.
+// projectAccounts are a project's accounts, oldest first, as of its accounts version.
 type projectAccounts struct {
-	version  int64
-	accounts []PinterestAccount
+	projectID string
+	version   int64
+	accounts  []PinterestAccount
 }
 
-// keySummaryColumns are the key's columns of a summary: what authenticating it checks, and the
-// access version its project's accounts were read at.
+// keySummaryColumns are the key's columns of a summary: what authenticating it checks.
 var keySummaryColumns = []string{"id", "project_id", "organization_id", "secret_hash", "scopes",
-	"pinterest_account_ids", "last_used_at", "expires_at", "revoked_at", "access_version"}
+	"pinterest_account_ids", "last_used_at", "expires_at", "revoked_at"}
 
-// keySummaryRead reads the key's columns of a summary by its secret hash.
+// keyProjectColumns are the project's columns a key's summary reads: its accounts version.
+var keyProjectColumns = []string{"id", "accounts_version"}
+
+// keySummaryRead reads the key's columns of a summary by its secret hash, and its project's
+// accounts version.
 var keySummaryRead = sync.OnceValue(func() *joinPlan {
-	return newJoinPlan[keyAccessRow]("FROM api_keys k WHERE k.secret_hash = ?",
-		joined{field: "Key", alias: "k", once: true, only: keySummaryColumns})
+	return newJoinPlan[keyAccessRow]("FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.secret_hash = ?",
+		joined{field: "Key", alias: "k", once: true, only: keySummaryColumns},
+		joined{field: "Project", alias: "p", once: true, only: keyProjectColumns})
 })
 
 // apiKeyAccess reads the key with hash and its project's accounts with plan: the key's access, and
-// all of the project's accounts (both oldest first).
-func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, []PinterestAccount, error) {
+// all of the project's accounts (oldest first) as of the project's accounts version when plan reads
+// it.
+func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (KeyAccess, projectAccounts, error) {
 	var ka KeyAccess
-	var all []PinterestAccount
+	var all projectAccounts
 	err := scanJoin(ctx, s, plan, hash, func(rows []keyAccessRow) error {
 		if len(rows) == 0 {
 			return nil
 		}
 		ka = KeyAccess{Key: rows[0].Key} // a once model
-		all = make([]PinterestAccount, 0, len(rows))
+		all = projectAccounts{projectID: rows[0].Key.ProjectID, version: rows[0].Project.AccountsVersion,
+			accounts: make([]PinterestAccount, 0, len(rows))}
 		for _, row := range rows {
 			if row.Account.ID != "" {
-				all = append(all, row.Account)
+				all.accounts = append(all.accounts, row.Account)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return KeyAccess{}, nil, wrap("api key access", err)
+		return KeyAccess{}, projectAccounts{}, wrap("api key access", err)
 	}
 	if ka.Key.ID == "" {
-		return KeyAccess{}, nil, fmt.Errorf("api key access: %w", ErrNotFound)
+		return KeyAccess{}, projectAccounts{}, fmt.Errorf("api key access: %w", ErrNotFound)
 	}
 	// Oldest first, put in order here rather than by PostgreSQL sorting the whole wide rows.
-	slices.SortFunc(all, func(a, b PinterestAccount) int {
+	slices.SortFunc(all.accounts, func(a, b PinterestAccount) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	ka.Accounts = limitAccounts(all, ka.Key.AccountIDs())
+	all.accounts = slices.Clip(all.accounts) // an append to what is remembered copies it
+	ka.Accounts = limitAccounts(all.accounts, ka.Key.AccountIDs())
 	return ka, all, nil
 }
 
@@ -240,10 +248,12 @@ func limitAccounts(accounts []PinterestAccount, only []string) []PinterestAccoun
 }
 
 // keyAccessRow is one row of keyAccessJoin: the key repeats for each account of its project; a
-// project without accounts gives one row whose account is zero.
+// project without accounts gives one row whose account is zero. Project, the key's project's
+// accounts version, is read by the summary's reads only.
 type keyAccessRow struct {
 	Key     APIKey
 	Account PinterestAccount
+	Project Project
 }
 
 // keyAccessJoin joins a key with its project's accounts (apiKeyAccess puts them oldest first).
@@ -252,10 +262,12 @@ var keyAccessJoin = sync.OnceValue(func() *joinPlan {
 		joined{field: "Key", alias: "k", once: true}, joined{field: "Account", alias: "a", outer: true})
 })
 
-// keyAccessSummaryJoin is keyAccessJoin reading only the key's columns of APIKeyAccessSummary.
+// keyAccessSummaryJoin is keyAccessJoin reading only the key's columns of APIKeyAccessSummary,
+// and its project's accounts version.
 var keyAccessSummaryJoin = sync.OnceValue(func() *joinPlan {
-	return newJoinPlan[keyAccessRow](keyAccessJoinRest,
+	return newJoinPlan[keyAccessRow](strings.Replace(keyAccessJoinRest, "FROM api_keys k", "FROM api_keys k JOIN projects p ON p.id = k.project_id", 1),
 		joined{field: "Key", alias: "k", once: true, only: keySummaryColumns},
+		joined{field: "Project", alias: "p", once: true, only: keyProjectColumns},
 		joined{field: "Account", alias: "a", outer: true})
 })
 

@@ -349,17 +349,28 @@ var migrations = []*gormigrate.Migration{
 		},
 	},
 	{
-		// users.access_version counts the changes to what a session's summary reads beyond the
-		// user's own row: their memberships, their organizations' names, those organizations'
-		// projects; api_keys.access_version, the changes to the Pinterest accounts of the key's
-		// project. Triggers bump them in the transaction of the change, whichever code (or person at
-		// a SQL prompt) makes it, so what was read with a row at one version is what goes with the
-		// row for as long as it holds that version (AccountSummary, APIKeyAccessSummary).
+		// Versions of what the remembered summaries stand for (AccountSummary,
+		// APIKeyAccessSummary). access_versions.version counts, per user, the changes to their
+		// memberships, their organizations' names and those organizations' projects;
+		// projects.accounts_version, the changes to a project's Pinterest accounts. Triggers bump
+		// them in the transaction of the change, whichever code (or person at a SQL prompt) makes
+		// it. A change to an organization's projects or to a membership also updates the
+		// organization's row (organizations.access_version), so that on PostgreSQL the two take
+		// turns on that row: a change that bumps every member sees every membership committed
+		// before it, and a membership committed after it bumps its member itself. The users row
+		// is never locked by them: a member's own requests hold it.
 		ID: "20261204_0050_access_versions",
 		Migrate: func(tx *gorm.DB) error {
+			type accessVersion struct {
+				UserID  string `gorm:"primaryKey;size:36"`
+				Version int64  `gorm:"not null"`
+			}
+			if err := tx.Migrator().CreateTable(&accessVersion{}); err != nil {
+				return err
+			}
 			stmts := []string{
-				"ALTER TABLE users ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0",
-				"ALTER TABLE api_keys ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0",
+				"ALTER TABLE organizations ADD COLUMN access_version BIGINT NOT NULL DEFAULT 0",
+				"ALTER TABLE projects ADD COLUMN accounts_version BIGINT NOT NULL DEFAULT 0",
 			}
 			if tx.Dialector.Name() == "postgres" {
 				stmts = append(stmts, accessVersionPostgres...)
@@ -376,82 +387,101 @@ var migrations = []*gormigrate.Migration{
 	},
 }
 
-// bumpMembers is the statement both engines' triggers run to bump the access version of every member
-// of the organization %s names.
-const bumpMembers = "UPDATE users SET access_version = access_version + 1" +
-	" WHERE id IN (SELECT user_id FROM memberships WHERE organization_id = %s);"
-
-// accessVersionPostgres are the triggers of migration 0050 on PostgreSQL.
+// accessVersionPostgres are the functions and triggers of migration 0050 on PostgreSQL. Every
+// member of an organization is bumped in the order of their ids, so that two such bumps never
+// wait for each other in a circle.
 var accessVersionPostgres = []string{
-	`CREATE FUNCTION bump_access_version_of_member() RETURNS trigger LANGUAGE plpgsql AS $$
+	`CREATE FUNCTION bump_access_version(member varchar) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO access_versions (user_id, version) VALUES (member, 1)
+	ON CONFLICT (user_id) DO UPDATE SET version = access_versions.version + 1
+$$`,
+	`CREATE FUNCTION bump_access_versions_of_members(org varchar) RETURNS void LANGUAGE sql AS $$
+	UPDATE organizations SET access_version = access_version + 1 WHERE id = org;
+	INSERT INTO access_versions (user_id, version)
+	SELECT user_id, 1 FROM memberships WHERE organization_id = org ORDER BY user_id
+	ON CONFLICT (user_id) DO UPDATE SET version = access_versions.version + 1
+$$`,
+	`CREATE FUNCTION memberships_access_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		UPDATE users SET access_version = access_version + 1 WHERE id = NEW.user_id;
-	ELSIF TG_OP = 'UPDATE' THEN
-		UPDATE users SET access_version = access_version + 1 WHERE id IN (OLD.user_id, NEW.user_id);
-	ELSE
-		UPDATE users SET access_version = access_version + 1 WHERE id = OLD.user_id;
+	IF TG_OP <> 'INSERT' THEN
+		UPDATE organizations SET access_version = access_version + 1 WHERE id = OLD.organization_id;
+		PERFORM bump_access_version(OLD.user_id);
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		UPDATE organizations SET access_version = access_version + 1 WHERE id = NEW.organization_id;
+		PERFORM bump_access_version(NEW.user_id);
 	END IF;
 	RETURN NULL;
 END $$`,
 	`CREATE TRIGGER memberships_access_version AFTER INSERT OR UPDATE OR DELETE ON memberships
-	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_member()`,
-	`CREATE FUNCTION bump_access_version_of_organization() RETURNS trigger LANGUAGE plpgsql AS $$
+	FOR EACH ROW EXECUTE FUNCTION memberships_access_version()`,
+	`CREATE FUNCTION organizations_access_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		` + fmt.Sprintf(bumpMembers, "NEW.organization_id") + `
-	ELSIF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'organizations' THEN
-		` + fmt.Sprintf(bumpMembers, "NEW.id") + `
-	ELSIF TG_OP = 'UPDATE' THEN
-		UPDATE users SET access_version = access_version + 1 WHERE id IN
-			(SELECT user_id FROM memberships WHERE organization_id IN (OLD.organization_id, NEW.organization_id));
-	ELSE
-		` + fmt.Sprintf(bumpMembers, "OLD.organization_id") + `
-	END IF;
+	PERFORM bump_access_versions_of_members(NEW.id);
 	RETURN NULL;
 END $$`,
 	`CREATE TRIGGER organizations_access_version AFTER UPDATE OF name ON organizations
-	FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION bump_access_version_of_organization()`,
-	`CREATE TRIGGER projects_access_version AFTER INSERT OR UPDATE OR DELETE ON projects
-	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_organization()`,
-	`CREATE FUNCTION bump_access_version_of_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+	FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION organizations_access_version()`,
+	`CREATE FUNCTION projects_access_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = NEW.project_id;
-	ELSIF TG_OP = 'UPDATE' THEN
-		UPDATE api_keys SET access_version = access_version + 1 WHERE project_id IN (OLD.project_id, NEW.project_id);
-	ELSE
-		UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = OLD.project_id;
+	IF TG_OP <> 'INSERT' THEN
+		PERFORM bump_access_versions_of_members(OLD.organization_id);
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		PERFORM bump_access_versions_of_members(NEW.organization_id);
 	END IF;
 	RETURN NULL;
 END $$`,
-	`CREATE TRIGGER pinterest_accounts_access_version AFTER INSERT OR UPDATE OR DELETE ON pinterest_accounts
-	FOR EACH ROW EXECUTE FUNCTION bump_access_version_of_keys()`,
+	`CREATE TRIGGER projects_access_version
+	AFTER INSERT OR DELETE OR UPDATE OF organization_id, name, environment, plan, timezone, created_at ON projects
+	FOR EACH ROW EXECUTE FUNCTION projects_access_version()`,
+	`CREATE FUNCTION pinterest_accounts_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		UPDATE projects SET accounts_version = accounts_version + 1 WHERE id = OLD.project_id;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		UPDATE projects SET accounts_version = accounts_version + 1 WHERE id = NEW.project_id;
+	END IF;
+	RETURN NULL;
+END $$`,
+	`CREATE TRIGGER pinterest_accounts_version AFTER INSERT OR UPDATE OR DELETE ON pinterest_accounts
+	FOR EACH ROW EXECUTE FUNCTION pinterest_accounts_version()`,
 }
+
+// SQLite's statements of migration 0050: one writer at a time, so no turns to take.
+const (
+	sqliteBumpMember = "INSERT INTO access_versions (user_id, version) VALUES (%s.user_id, 1)" +
+		" ON CONFLICT (user_id) DO UPDATE SET version = version + 1;"
+	sqliteBumpMembers = "INSERT INTO access_versions (user_id, version)" +
+		" SELECT user_id, 1 FROM memberships WHERE organization_id = %s.%s" +
+		" ON CONFLICT (user_id) DO UPDATE SET version = version + 1;"
+	sqliteBumpAccounts = "UPDATE projects SET accounts_version = accounts_version + 1 WHERE id = %s.project_id;"
+)
 
 // accessVersionSQLite are the triggers of migration 0050 on SQLite (one per event).
 var accessVersionSQLite = []string{
-	`CREATE TRIGGER memberships_access_version_insert AFTER INSERT ON memberships BEGIN
-	UPDATE users SET access_version = access_version + 1 WHERE id = NEW.user_id; END`,
-	`CREATE TRIGGER memberships_access_version_update AFTER UPDATE ON memberships BEGIN
-	UPDATE users SET access_version = access_version + 1 WHERE id IN (OLD.user_id, NEW.user_id); END`,
-	`CREATE TRIGGER memberships_access_version_delete AFTER DELETE ON memberships BEGIN
-	UPDATE users SET access_version = access_version + 1 WHERE id = OLD.user_id; END`,
-	`CREATE TRIGGER organizations_access_version AFTER UPDATE OF name ON organizations
-	WHEN OLD.name IS NOT NEW.name BEGIN ` + fmt.Sprintf(bumpMembers, "NEW.id") + ` END`,
-	`CREATE TRIGGER projects_access_version_insert AFTER INSERT ON projects BEGIN ` +
-		fmt.Sprintf(bumpMembers, "NEW.organization_id") + ` END`,
-	`CREATE TRIGGER projects_access_version_update AFTER UPDATE ON projects BEGIN
-	UPDATE users SET access_version = access_version + 1 WHERE id IN
-		(SELECT user_id FROM memberships WHERE organization_id IN (OLD.organization_id, NEW.organization_id)); END`,
-	`CREATE TRIGGER projects_access_version_delete AFTER DELETE ON projects BEGIN ` +
-		fmt.Sprintf(bumpMembers, "OLD.organization_id") + ` END`,
-	`CREATE TRIGGER pinterest_accounts_access_version_insert AFTER INSERT ON pinterest_accounts BEGIN
-	UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = NEW.project_id; END`,
-	`CREATE TRIGGER pinterest_accounts_access_version_update AFTER UPDATE ON pinterest_accounts BEGIN
-	UPDATE api_keys SET access_version = access_version + 1 WHERE project_id IN (OLD.project_id, NEW.project_id); END`,
-	`CREATE TRIGGER pinterest_accounts_access_version_delete AFTER DELETE ON pinterest_accounts BEGIN
-	UPDATE api_keys SET access_version = access_version + 1 WHERE project_id = OLD.project_id; END`,
+	"CREATE TRIGGER memberships_access_version_insert AFTER INSERT ON memberships BEGIN " +
+		fmt.Sprintf(sqliteBumpMember, "NEW") + " END",
+	"CREATE TRIGGER memberships_access_version_update AFTER UPDATE ON memberships BEGIN " +
+		fmt.Sprintf(sqliteBumpMember, "OLD") + " " + fmt.Sprintf(sqliteBumpMember, "NEW") + " END",
+	"CREATE TRIGGER memberships_access_version_delete AFTER DELETE ON memberships BEGIN " +
+		fmt.Sprintf(sqliteBumpMember, "OLD") + " END",
+	"CREATE TRIGGER organizations_access_version AFTER UPDATE OF name ON organizations WHEN OLD.name IS NOT NEW.name BEGIN " +
+		fmt.Sprintf(sqliteBumpMembers, "NEW", "id") + " END",
+	"CREATE TRIGGER projects_access_version_insert AFTER INSERT ON projects BEGIN " +
+		fmt.Sprintf(sqliteBumpMembers, "NEW", "organization_id") + " END",
+	"CREATE TRIGGER projects_access_version_update" +
+		" AFTER UPDATE OF organization_id, name, environment, plan, timezone, created_at ON projects BEGIN " +
+		fmt.Sprintf(sqliteBumpMembers, "OLD", "organization_id") + " " + fmt.Sprintf(sqliteBumpMembers, "NEW", "organization_id") + " END",
+	"CREATE TRIGGER projects_access_version_delete AFTER DELETE ON projects BEGIN " +
+		fmt.Sprintf(sqliteBumpMembers, "OLD", "organization_id") + " END",
+	"CREATE TRIGGER pinterest_accounts_version_insert AFTER INSERT ON pinterest_accounts BEGIN " +
+		fmt.Sprintf(sqliteBumpAccounts, "NEW") + " END",
+	"CREATE TRIGGER pinterest_accounts_version_update AFTER UPDATE ON pinterest_accounts BEGIN " +
+		fmt.Sprintf(sqliteBumpAccounts, "OLD") + " " + fmt.Sprintf(sqliteBumpAccounts, "NEW") + " END",
+	"CREATE TRIGGER pinterest_accounts_version_delete AFTER DELETE ON pinterest_accounts BEGIN " +
+		fmt.Sprintf(sqliteBumpAccounts, "OLD") + " END",
 }
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run,

@@ -31,8 +31,11 @@ type Organization struct {
 	AddressState      *string
 	AddressPostalCode *string
 	AddressCountry    *string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// AccessVersion counts the changes to the organization's projects and memberships (migration
+	// 0050's triggers take turns on it); only the database writes it.
+	AccessVersion int64 `gorm:"->"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // User is a person who logs in. EmailKey is the lower-cased email and is unique.
@@ -51,12 +54,16 @@ type User struct {
 	PendingEmail         *string
 	PendingEmailAt       *time.Time
 	ActiveProjectID      *string
-	// AccessVersion is bumped by the database on every change to the user's memberships, their
-	// organizations' names and those organizations' projects (migration 0050); the store never
-	// writes it, so that no stale copy of a row can set it back.
-	AccessVersion int64 `gorm:"->"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// AccessVersion counts the changes to a user's memberships, their organizations' names and those
+// organizations' projects. Only the database writes it (migration 0050's triggers); a user with no
+// row has version 0.
+type AccessVersion struct {
+	UserID  string `gorm:"primaryKey"`
+	Version int64
 }
 
 // Project is a production or sandbox environment of an organization; at most one of each.
@@ -67,8 +74,11 @@ type Project struct {
 	Environment    string
 	Plan           string
 	Timezone       string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// AccountsVersion counts the changes to the project's Pinterest accounts. Only the database
+	// writes it (migration 0050's triggers): the store never does, so no stale copy sets it back.
+	AccountsVersion int64 `gorm:"->"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // APIKey is a long-lived credential of one project. Only the SHA-256 of the key is stored.
@@ -92,11 +102,8 @@ type APIKey struct {
 	ReplacedBy    *string // the key that replaced this one
 	// ExpiryRemindedAt is when the key's managers were told it expires soon (once per key).
 	ExpiryRemindedAt *time.Time
-	// AccessVersion is bumped by the database on every change to the Pinterest accounts of the
-	// key's project (migration 0050); the store never writes it.
-	AccessVersion int64 `gorm:"->"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // PinterestAccount is a Pinterest account connected to a project.

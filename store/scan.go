@@ -208,6 +208,8 @@ func orZero(dest any) sql.Scanner {
 		return nullBool{d}
 	case *time.Time:
 		return nullTime{d}
+	case *int64:
+		return nullInt64{d}
 	}
 	panic(fmt.Sprintf("join plan: no NULL handling for %T", dest))
 }
@@ -216,11 +218,13 @@ type (
 	nullString struct{ dst *string }
 	nullBool   struct{ dst *bool }
 	nullTime   struct{ dst *time.Time }
+	nullInt64  struct{ dst *int64 }
 )
 
 func (n nullString) Scan(src any) error { return scanOrZero(n.dst, src) }
 func (n nullBool) Scan(src any) error   { return scanOrZero(n.dst, src) }
 func (n nullTime) Scan(src any) error   { return scanOrZero(n.dst, src) }
+func (n nullInt64) Scan(src any) error  { return scanOrZero(n.dst, src) }
 
 func scanOrZero[T any](dst *T, src any) error {
 	var v sql.Null[T]
@@ -233,6 +237,11 @@ func scanOrZero[T any](dst *T, src any) error {
 
 func (n nullString) ScanText(v pgtype.Text) error {
 	*n.dst = v.String // "" when NULL
+	return nil
+}
+
+func (n nullInt64) ScanInt64(v pgtype.Int8) error {
+	*n.dst = v.Int64 // 0 when NULL
 	return nil
 }
 

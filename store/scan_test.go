@@ -49,11 +49,11 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 		u := got.User
 		want := store.Account{User: store.User{ID: u.ID, OrganizationID: u.OrganizationID, Email: u.Email, FullName: u.FullName,
 			Timezone: u.Timezone, EmailVerifiedAt: u.EmailVerifiedAt, SessionVersion: u.SessionVersion, ActiveProjectID: u.ActiveProjectID,
-			AccessVersion: u.AccessVersion, CreatedAt: u.CreatedAt}}
+			CreatedAt: u.CreatedAt}}
 		for _, o := range got.Organizations {
 			ps := make([]store.Project, 0, len(o.Projects))
 			for _, p := range o.Projects {
-				p.UpdatedAt = time.Time{}
+				p.UpdatedAt, p.AccountsVersion = time.Time{}, 0
 				ps = append(ps, p)
 			}
 			want.Organizations = append(want.Organizations, store.OrganizationAccess{
@@ -112,8 +112,7 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 			}
 			k := c.key
 			wantKey := store.APIKey{ID: k.ID, ProjectID: k.ProjectID, OrganizationID: k.OrganizationID, SecretHash: k.SecretHash,
-				Scopes: k.Scopes, PinterestAccountIDs: k.PinterestAccountIDs, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt,
-				AccessVersion: k.AccessVersion}
+				Scopes: k.Scopes, PinterestAccountIDs: k.PinterestAccountIDs, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
 			if k.ExpiresAt == nil || !reflect.DeepEqual(summary.Key, wantKey) || !reflect.DeepEqual(summary.Accounts, c.want) {
 				t.Errorf("%s: summary = %+v\nwant %+v and the accounts", c.key.Name, summary, wantKey)
 			}

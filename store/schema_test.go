@@ -34,6 +34,7 @@ var models = []any{
 	&store.Organization{}, &store.User{}, &store.Project{}, &store.APIKey{}, &store.PinterestAccount{},
 	&store.OneTimeToken{}, &store.OutboxMessage{}, &store.RateLimit{}, &store.LoginThrottle{},
 	&store.Membership{}, &store.Invitation{}, &store.SecretScanningReport{}, &store.ActivityLog{},
+	&store.AccessVersion{},
 }
 
 // migrationsTable is gormigrate's own bookkeeping, mapped by no model.
@@ -247,6 +248,7 @@ func codeBounds(t *testing.T) map[string]bound {
 		"memberships.invited_by", "invitations.id", "invitations.organization_id", "invitations.invited_by",
 		"api_keys.rotated_from", "api_keys.replaced_by",
 		"activity_logs.id", "activity_logs.organization_id", "activity_logs.actor_id", "activity_logs.resource_id",
+		"access_versions.user_id",
 	} {
 		b[col] = id
 	}

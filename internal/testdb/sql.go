@@ -104,3 +104,34 @@ func (s *SQL) rebind(query string) string {
 	}
 	return b.String()
 }
+
+// Tx is a transaction on SQL's connection, for tests that interleave two transactions.
+type Tx struct {
+	tx *sql.Tx
+	s  *SQL
+}
+
+// Begin starts a transaction; an error fails the test.
+func (s *SQL) Begin(t testing.TB) *Tx {
+	t.Helper()
+	tx, err := s.db.Begin()
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	return &Tx{tx: tx, s: s}
+}
+
+// Try runs a statement in the transaction and returns its error (safe from any goroutine).
+func (x *Tx) Try(query string, args ...any) error {
+	_, err := x.tx.Exec(x.s.rebind(query), args...)
+	return err
+}
+
+// Commit commits the transaction; an error fails the test.
+func (x *Tx) Commit(t testing.TB) {
+	t.Helper()
+	if err := x.tx.Commit(); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+}
