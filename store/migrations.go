@@ -352,9 +352,10 @@ var migrations = []*gormigrate.Migration{
 		// Versions of what the remembered summaries stand for (AccountSummary,
 		// APIKeyAccessSummary). access_versions.version counts, per user, the changes to their
 		// memberships, their organizations' names and those organizations' projects;
-		// projects.accounts_version, the changes to a project's Pinterest accounts. Triggers bump
-		// them in the transaction of the change, whichever code (or person at a SQL prompt) makes
-		// it. A change to an organization's projects or to a membership also updates the
+		// projects.accounts_version, the changes to a project's Pinterest accounts. Row triggers
+		// bump them in the transaction of the change, whichever code (or person at a SQL prompt)
+		// makes it; a TRUNCATE, a load with triggers disabled or a restore does not (README,
+		// Operations: restart the instances after one). A change to an organization's projects or to a membership also updates the
 		// organization's row (organizations.access_version), so that on PostgreSQL the two take
 		// turns on that row: a change that bumps every member sees every membership committed
 		// before it, and a membership committed after it bumps its member itself. The users row
@@ -389,7 +390,11 @@ var migrations = []*gormigrate.Migration{
 
 // accessVersionPostgres are the functions and triggers of migration 0050 on PostgreSQL. Every
 // member of an organization is bumped in the order of their ids, so that two such bumps never
-// wait for each other in a circle.
+// wait for each other in a circle. bump_access_versions_of_members must stay VOLATILE (the
+// default), with its two statements apart, under READ COMMITTED: its second statement then takes a
+// snapshot of its own, after the first has waited for the organization's row, and sees a membership
+// committed meanwhile (under REPEATABLE READ the wait ends in a serialization failure, which Tx
+// runs again).
 var accessVersionPostgres = []string{
 	`CREATE FUNCTION bump_access_version(member varchar) RETURNS void LANGUAGE sql AS $$
 	INSERT INTO access_versions (user_id, version) VALUES (member, 1)

@@ -147,56 +147,80 @@ func TestKeySummaryFollowsEveryChange(t *testing.T) {
 	})
 }
 
-// TestAccountSummaryChangeRacingAJoin: a change that bumps every member of an organization (here a
-// rename) made while someone is joining it, uncommitted, still reaches the newcomer: the two take
-// turns on the organization's row, so the rename either sees the membership or is seen by the join.
-// Without the turns, the rename would bump the members it sees, the newcomer's summary read between
-// the two commits would be remembered with the old name, and nothing would ever bump it again.
+// TestAccountSummaryChangeRacingAJoin: a change that bumps every member of an organization (a
+// rename, a project made) made while someone is joining it, uncommitted, still reaches the
+// newcomer: the two take turns on the organization's row, so the change either sees the membership
+// or is seen by the join. Without the turns, the change would bump the members it sees, the
+// newcomer's summary read between the two commits would be remembered without it, and nothing
+// would ever bump it again. In the rename the change's own statement waits; in the project made,
+// the trigger's first statement does, and its next one must still see the membership.
 func TestAccountSummaryChangeRacingAJoin(t *testing.T) {
-	st, dbURL := testdb.Engines()[1].Open(t) // PostgreSQL: SQLite has one writer at a time
-	db := testdb.OpenSQL(t, dbURL)
-	ctx := context.Background()
-	now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-	a, err := st.CreateAccount(ctx, newAccount("newcomer@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.CreateAccount(ctx, newAccount("host@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	org := b.Organization.ID
-
-	join := db.Begin(t)
-	if err := join.Try("INSERT INTO memberships (id, organization_id, user_id, role, accepted_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		store.NewID(), org, a.User.ID, "member", now, now, now); err != nil {
-		t.Fatal(err)
-	}
-	rename := db.Begin(t)
-	renamed := make(chan error, 1)
-	go func() { renamed <- rename.Try("UPDATE organizations SET name = ? WHERE id = ?", "Renamed", org) }()
-	// Commit the join once the rename has either run (no turns taken) or waits for it.
-	for waiting := false; !waiting; {
-		select {
-		case err := <-renamed:
-			renamed <- err
-			waiting = true
-		default:
-			waiting = db.Int(t, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") > 0
-			if !waiting {
-				time.Sleep(time.Millisecond) // polling a condition the server reports, not a guess
+	for _, c := range []struct {
+		name, change string
+		args         func(org string) []any
+		seen         func(store.Account) bool
+	}{
+		{"rename", "UPDATE organizations SET name = ? WHERE id = ?",
+			func(org string) []any { return []any{"Renamed", org} },
+			func(a store.Account) bool { return a.Organization.Name == "Renamed" }},
+		{"sandbox", "INSERT INTO projects (id, organization_id, name, environment, plan, timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			func(org string) []any {
+				now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+				return []any{store.NewID(), org, "Sandbox", store.EnvironmentSandbox, store.PlanFree, "UTC", now, now}
+			},
+			func(a store.Account) bool { return len(a.Projects) == 2 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, dbURL := testdb.Engines()[1].Open(t) // PostgreSQL: SQLite has one writer at a time
+			db := testdb.OpenSQL(t, dbURL)
+			ctx := context.Background()
+			now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+			a, err := st.CreateAccount(ctx, newAccount("newcomer@example.com"))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	join.Commit(t)
-	if err := <-renamed; err != nil {
-		t.Fatal(err)
-	}
-	if s, err := st.AccountSummary(ctx, a.User.ID, org); err != nil || s.Organization.Name != "Acme" {
-		t.Fatalf("before the rename commits: %q, %v; want the old name", s.Organization.Name, err)
-	}
-	rename.Commit(t)
-	if s, err := st.AccountSummary(ctx, a.User.ID, org); err != nil || s.Organization.Name != "Renamed" {
-		t.Errorf("after the rename: %q, %v; want Renamed", s.Organization.Name, err)
+			b, err := st.CreateAccount(ctx, newAccount("host@example.com"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			org := b.Organization.ID
+
+			join := db.Begin(t)
+			if err := join.Try("INSERT INTO memberships (id, organization_id, user_id, role, accepted_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				store.NewID(), org, a.User.ID, "member", now, now, now); err != nil {
+				t.Fatal(err)
+			}
+			change := db.Begin(t)
+			changed := make(chan error, 1)
+			go func() { changed <- change.Try(c.change, c.args(org)...) }()
+			// Commit the join once the change has either run (no turns taken) or waits for it.
+			deadline := time.Now().Add(30 * time.Second)
+			for waiting := false; !waiting; {
+				if time.Now().After(deadline) {
+					t.Fatal("the change neither ran nor waited for the join")
+				}
+				select {
+				case err := <-changed:
+					changed <- err
+					waiting = true
+				default:
+					waiting = db.Int(t, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
+					if !waiting {
+						time.Sleep(time.Millisecond) // polling a condition the server reports, not a guess
+					}
+				}
+			}
+			join.Commit(t)
+			if err := <-changed; err != nil {
+				t.Fatal(err)
+			}
+			if s, err := st.AccountSummary(ctx, a.User.ID, org); err != nil || c.seen(s) {
+				t.Fatalf("before the change commits: %+v, %v; want it unseen", s, err)
+			}
+			change.Commit(t)
+			if s, err := st.AccountSummary(ctx, a.User.ID, org); err != nil || !c.seen(s) {
+				t.Errorf("after the change: %+v, %v; want it seen", s, err)
+			}
+		})
 	}
 }

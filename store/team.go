@@ -360,12 +360,18 @@ func (s *Store) CreateHomeOrganization(ctx context.Context, user User, name stri
 		Plan: PlanFree, Timezone: user.Timezone, CreatedAt: now, UpdatedAt: now}
 	member := Membership{ID: NewID(), OrganizationID: org.ID, UserID: user.ID, Role: RoleOwner, AcceptedAt: &now, CreatedAt: now, UpdatedAt: now}
 	return s.Tx(ctx, func(tx *Store) error {
-		for _, row := range []any{&org, &project, &member} {
+		for _, row := range []any{&org, &project} {
 			if err := tx.db.Create(row).Error; err != nil {
 				return wrap("create home organization", err)
 			}
 		}
-		return tx.updateUser(ctx, "create home organization", user.ID, map[string]any{"organization_id": org.ID, "active_project_id": project.ID, "updated_at": now})
+		// The user's row before the membership, whose trigger takes the user's access version:
+		// the order a login of theirs takes the two in.
+		err := tx.updateUser(ctx, "create home organization", user.ID, map[string]any{"organization_id": org.ID, "active_project_id": project.ID, "updated_at": now})
+		if err != nil {
+			return err
+		}
+		return wrap("create home organization", tx.db.Create(&member).Error)
 	})
 }
 

@@ -395,6 +395,9 @@ func (s *Service) undoSince(ctx context.Context, tx *store.Store, user store.Use
 		return 0, err
 	}
 	remove = append(remove, joined...)
+	if err := lockOrganizations(ctx, tx, user, remove); err != nil {
+		return 0, err
+	}
 	if err := removeMemberships(ctx, tx, remove, now); err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -165,10 +166,40 @@ func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now ti
 	if err != nil {
 		return 0, err
 	}
-	if err := removeMemberships(ctx, tx, append(append(others, invited...), joined...), now); err != nil {
+	remove := append(append(others, invited...), joined...)
+	if err := lockOrganizations(ctx, tx, user, remove); err != nil {
+		return 0, err
+	}
+	if err := removeMemberships(ctx, tx, remove, now); err != nil {
 		return 0, err
 	}
 	return revoked, restoreOwnership(ctx, tx, user, now)
+}
+
+// lockOrganizations locks every organization an undo may change (those of the memberships it
+// removes, the user's own) in the order of their ids, before it changes any. Each change of a
+// membership also takes its organization's row and then its member's access version (migration
+// 0050); taking the rows in one order up front keeps an undo and a change elsewhere (a sandbox
+// made, a workspace renamed) from waiting for each other in a circle.
+func lockOrganizations(ctx context.Context, tx *store.Store, user store.User, ms []store.Membership) error {
+	own, err := tx.UserMemberships(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	ids := []string{user.OrganizationID}
+	for _, m := range append(own, ms...) {
+		ids = append(ids, m.OrganizationID)
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if id == "" {
+			continue
+		}
+		if err := tx.LockOrganization(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // joinedElsewhere lists the user's memberships, made at or after since, of organizations other than
