@@ -201,24 +201,14 @@ func (s *Store) Account(ctx context.Context, userID, orgID string) (Account, err
 // organizations are shared between calls: read them, never change them.
 func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Account, error) {
 	if s.summaries == nil {
-		a, _, err := s.accountRows(ctx, accountSummaryJoin(), userID)
-		if err != nil {
-			return Account{}, err
-		}
-		return current(a, orgID)
+		return s.account(ctx, accountSummaryJoin(), userID, orgID)
 	}
 	if known, ok := s.summaries.Get(userID); ok {
-		var row summaryUserRow
-		err := scanJoin(ctx, s, summaryUserRead(), userID, func(rows []summaryUserRow) error {
-			if len(rows) > 0 {
-				row = rows[0]
-			}
-			return nil
-		})
+		row, found, err := firstRow[summaryUserRow](ctx, s, summaryUserRead(), userID)
 		if err != nil {
 			return Account{}, wrap("account", err)
 		}
-		if row.User.ID == "" {
+		if !found {
 			s.summaries.Remove(userID)
 			return Account{}, fmt.Errorf("account: %w", ErrNotFound)
 		}

@@ -145,17 +145,11 @@ func (s *Store) APIKeyAccessSummary(ctx context.Context, hash string) (KeyAccess
 		return ka, err
 	}
 	if known, ok := s.keys.Get(hash); ok {
-		var row keyAccessRow
-		err := scanJoin(ctx, s, keySummaryRead(), hash, func(rows []keyAccessRow) error {
-			if len(rows) > 0 {
-				row = rows[0]
-			}
-			return nil
-		})
+		row, found, err := firstRow[keyAccessRow](ctx, s, keySummaryRead(), hash)
 		if err != nil {
 			return KeyAccess{}, wrap("api key access", err)
 		}
-		if row.Key.ID == "" {
+		if !found {
 			s.keys.Remove(hash)
 			return KeyAccess{}, fmt.Errorf("api key access: %w", ErrNotFound)
 		}
@@ -233,7 +227,7 @@ func (s *Store) apiKeyAccess(ctx context.Context, plan *joinPlan, hash string) (
 }
 
 // limitAccounts is the accounts whose ids are in only, in their order; all of them (the same slice)
-// when only is nil, as for a key limited to no accounts.
+// when only is nil, as for a key not limited to some accounts.
 func limitAccounts(accounts []PinterestAccount, only []string) []PinterestAccount {
 	if only == nil {
 		return accounts

@@ -355,11 +355,11 @@ var migrations = []*gormigrate.Migration{
 		// projects.accounts_version, the changes to a project's Pinterest accounts. Row triggers
 		// bump them in the transaction of the change, whichever code (or person at a SQL prompt)
 		// makes it; a TRUNCATE, a load with triggers disabled or a restore does not (README,
-		// Operations: restart the instances after one). A change to an organization's projects or to a membership also updates the
-		// organization's row (organizations.access_version), so that on PostgreSQL the two take
-		// turns on that row: a change that bumps every member sees every membership committed
-		// before it, and a membership committed after it bumps its member itself. The users row
-		// is never locked by them: a member's own requests hold it.
+		// Operations: restart the instances after one). A change to an organization's projects or
+		// to a membership first updates the organization's row (organizations.access_version), so
+		// that on PostgreSQL the two take turns on that row: a change that bumps every member sees
+		// every membership committed before it, and a membership committed after it bumps its
+		// member itself. The users row is never locked by them: a member's own requests hold it.
 		ID: "20261204_0050_access_versions",
 		Migrate: func(tx *gorm.DB) error {
 			type accessVersion struct {
@@ -388,15 +388,17 @@ var migrations = []*gormigrate.Migration{
 	},
 }
 
-// accessVersionPostgres are the functions and triggers of migration 0050 on PostgreSQL. Every
-// member of an organization is bumped in the order of their ids, so that two such bumps never
-// wait for each other in a circle. bump_access_versions_of_members must stay VOLATILE (the
+// accessVersionPostgres are the functions and triggers of migration 0050 on PostgreSQL. Both bump
+// functions take the organization's row first (the turns above). Every member of an organization is
+// bumped in the order of their ids, so that two such bumps never wait for each other in a circle.
+// bump_access_versions_of_members must stay VOLATILE (the
 // default), with its two statements apart, under READ COMMITTED: its second statement then takes a
 // snapshot of its own, after the first has waited for the organization's row, and sees a membership
 // committed meanwhile (under REPEATABLE READ the wait ends in a serialization failure, which Tx
 // runs again).
 var accessVersionPostgres = []string{
-	`CREATE FUNCTION bump_access_version(member varchar) RETURNS void LANGUAGE sql AS $$
+	`CREATE FUNCTION bump_access_version(org varchar, member varchar) RETURNS void LANGUAGE sql AS $$
+	UPDATE organizations SET access_version = access_version + 1 WHERE id = org;
 	INSERT INTO access_versions (user_id, version) VALUES (member, 1)
 	ON CONFLICT (user_id) DO UPDATE SET version = access_versions.version + 1
 $$`,
@@ -409,12 +411,10 @@ $$`,
 	`CREATE FUNCTION memberships_access_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP <> 'INSERT' THEN
-		UPDATE organizations SET access_version = access_version + 1 WHERE id = OLD.organization_id;
-		PERFORM bump_access_version(OLD.user_id);
+		PERFORM bump_access_version(OLD.organization_id, OLD.user_id);
 	END IF;
 	IF TG_OP <> 'DELETE' THEN
-		UPDATE organizations SET access_version = access_version + 1 WHERE id = NEW.organization_id;
-		PERFORM bump_access_version(NEW.user_id);
+		PERFORM bump_access_version(NEW.organization_id, NEW.user_id);
 	END IF;
 	RETURN NULL;
 END $$`,

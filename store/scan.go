@@ -308,6 +308,19 @@ func scanJoin[R any](ctx context.Context, s *Store, plan *joinPlan, arg any, use
 	return use(b.rows)
 }
 
+// firstRow runs a planned read of at most one row and returns a copy of it; false when there is none.
+func firstRow[R any](ctx context.Context, s *Store, plan *joinPlan, arg any) (R, bool, error) {
+	var row R
+	found := false
+	err := scanJoin(ctx, s, plan, arg, func(rows []R) error {
+		if len(rows) > 0 {
+			row, found = rows[0], true
+		}
+		return nil
+	})
+	return row, found, err
+}
+
 // joinBuffers are the row structs of a join's read and the destinations of their columns.
 type joinBuffers[R any] struct {
 	rows []R

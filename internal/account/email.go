@@ -390,18 +390,7 @@ func (s *Service) undoSince(ctx context.Context, tx *store.Store, user store.Use
 	if err != nil {
 		return 0, err
 	}
-	joined, err := joinedElsewhere(ctx, tx, user, since)
-	if err != nil {
-		return 0, err
-	}
-	remove = append(remove, joined...)
-	if err := lockOrganizations(ctx, tx, user, remove); err != nil {
-		return 0, err
-	}
-	if err := removeMemberships(ctx, tx, remove, now); err != nil {
-		return 0, err
-	}
-	return revoked, restoreOwnership(ctx, tx, user, now)
+	return revoked, undoMemberships(ctx, tx, user, remove, since, now)
 }
 
 // unusablePasswordHash is the hash of a random password nobody knows: set as a user's hash, it makes

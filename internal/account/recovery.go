@@ -162,32 +162,29 @@ func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now ti
 	if err != nil {
 		return 0, err
 	}
-	joined, err := joinedElsewhere(ctx, tx, user, time.Time{})
-	if err != nil {
-		return 0, err
-	}
-	remove := append(append(others, invited...), joined...)
-	if err := lockOrganizations(ctx, tx, user, remove); err != nil {
-		return 0, err
-	}
-	if err := removeMemberships(ctx, tx, remove, now); err != nil {
-		return 0, err
-	}
-	return revoked, restoreOwnership(ctx, tx, user, now)
+	return revoked, undoMemberships(ctx, tx, user, append(others, invited...), time.Time{}, now)
 }
 
-// lockOrganizations locks every organization an undo may change (those of the memberships it
-// removes, the user's own) in the order of their ids, before it changes any. Each change of a
-// membership also takes its organization's row and then its member's access version (migration
-// 0050); taking the rows in one order up front keeps an undo and a change elsewhere (a sandbox
-// made, a workspace renamed) from waiting for each other in a circle.
-func lockOrganizations(ctx context.Context, tx *store.Store, user store.User, ms []store.Membership) error {
+// undoMemberships removes the memberships of remove and the user's own memberships made at or
+// after since in organizations other than their own (removeMemberships), then leaves the user
+// owning their own organization (restoreOwnership). It first locks every organization it may change
+// (those of the memberships it removes, the user's own) in the order of their ids: each change of a
+// membership takes its organization's row and then its member's access version (migration 0050),
+// and taking the rows in one order up front keeps an undo and a change elsewhere (a sandbox made, a
+// workspace renamed) from waiting for each other in a circle.
+func undoMemberships(ctx context.Context, tx *store.Store, user store.User, remove []store.Membership, since, now time.Time) error {
 	own, err := tx.UserMemberships(ctx, user.ID)
 	if err != nil {
 		return err
 	}
 	ids := []string{user.OrganizationID}
-	for _, m := range append(own, ms...) {
+	for _, m := range own {
+		ids = append(ids, m.OrganizationID)
+		if m.OrganizationID != user.OrganizationID && !m.CreatedAt.Before(since) {
+			remove = append(remove, m)
+		}
+	}
+	for _, m := range remove {
 		ids = append(ids, m.OrganizationID)
 	}
 	slices.Sort(ids)
@@ -199,23 +196,10 @@ func lockOrganizations(ctx context.Context, tx *store.Store, user store.User, ms
 			return err
 		}
 	}
-	return nil
-}
-
-// joinedElsewhere lists the user's memberships, made at or after since, of organizations other than
-// their own.
-func joinedElsewhere(ctx context.Context, tx *store.Store, user store.User, since time.Time) ([]store.Membership, error) {
-	own, err := tx.UserMemberships(ctx, user.ID)
-	if err != nil {
-		return nil, err
+	if err := removeMemberships(ctx, tx, remove, now); err != nil {
+		return err
 	}
-	var out []store.Membership
-	for _, m := range own {
-		if m.OrganizationID != user.OrganizationID && !m.CreatedAt.Before(since) {
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return restoreOwnership(ctx, tx, user, now)
 }
 
 // removeMemberships takes each membership's user out of its organization with what they started
