@@ -10,10 +10,8 @@ import (
 // Register creates the user, their organization and its production project, and opens a session.
 func (s *Server) Register(ctx context.Context, req gen.RegisterRequestObject) (gen.RegisterResponseObject, error) {
 	b := req.Body
-	if err := s.limit(ctx, limitRegisterIP, clientIP(ctx)); err != nil {
-		return nil, err
-	}
-	if err := s.limit(ctx, limitRegisterEmail, emailSubject(string(b.Email))+":"+clientIP(ctx)); err != nil {
+	ip := clientIP(ctx)
+	if err := s.limits(ctx, limitCheck{limitRegisterIP, ip}, limitCheck{limitRegisterEmail, emailSubject(string(b.Email)) + ":" + ip}); err != nil {
 		return nil, err
 	}
 	r := account.Registration{
@@ -65,8 +63,5 @@ func (s *Server) limitReauthentication(ctx context.Context, currentPassword *str
 // that nobody exhausts the owner's limit from elsewhere.
 func (s *Server) limitPasswordCheck(ctx context.Context, email string) error {
 	ip := clientIP(ctx)
-	if err := s.limit(ctx, limitLoginIP, ip); err != nil {
-		return err
-	}
-	return s.limit(ctx, limitLoginEmail, emailSubject(email)+":"+ip)
+	return s.limits(ctx, limitCheck{limitLoginIP, ip}, limitCheck{limitLoginEmail, emailSubject(email) + ":" + ip})
 }

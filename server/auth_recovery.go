@@ -13,13 +13,11 @@ const forgotPasswordMessage = "If an account exists for this email, a password r
 // link is issued off the request path.
 func (s *Server) ForgotPassword(ctx context.Context, req gen.ForgotPasswordRequestObject) (gen.ForgotPasswordResponseObject, error) {
 	email := string(req.Body.Email)
-	// Both limits apply whether or not the account exists, so a 429 reveals nothing either.
-	if err := s.limit(ctx, limitForgotIP, clientIP(ctx)); err != nil {
-		return nil, err
-	}
-	// Per email from one address: nobody can exhaust the owner's own requests from elsewhere (the
-	// mail itself goes at most once a minute, whoever asks).
-	if err := s.limit(ctx, limitForgotEmail, emailSubject(email)+":"+clientIP(ctx)); err != nil {
+	// Both limits apply whether or not the account exists, so a 429 reveals nothing either. Per
+	// email from one address: nobody can exhaust the owner's own requests from elsewhere (the mail
+	// itself goes at most once a minute, whoever asks).
+	ip := clientIP(ctx)
+	if err := s.limits(ctx, limitCheck{limitForgotIP, ip}, limitCheck{limitForgotEmail, emailSubject(email) + ":" + ip}); err != nil {
 		return nil, err
 	}
 	s.accounts.RequestPasswordReset(originOf(ctx), email)

@@ -60,11 +60,29 @@ var purgeTick atomic.Uint64
 
 // limit counts one hit of r for subject and refuses it past the limit (fixed windows).
 func (s *Server) limit(ctx context.Context, r rule, subject string) error {
-	r = s.cfg.Limits.Effective(r)
+	return s.limits(ctx, limitCheck{r, subject})
+}
+
+// limitCheck is one limit a request is counted under: a rule and its subject.
+type limitCheck struct {
+	rule    rule
+	subject string
+}
+
+// limits counts one hit of each check in one statement, and refuses the request past any of the
+// limits, naming the first of checks it is past. A request counts under every limit it is checked
+// under, also when one of them refuses it.
+func (s *Server) limits(ctx context.Context, checks ...limitCheck) error {
 	now := s.now()
-	start := now.Truncate(r.Window)
-	end := start.Add(r.Window)
-	n, err := s.store.Hit(ctx, r.Name+":"+subject+":"+strconv.FormatInt(start.Unix(), 10), end)
+	hits := make([]store.RateHit, len(checks))
+	ends := make([]time.Time, len(checks))
+	for i, c := range checks {
+		r := s.cfg.Limits.Effective(c.rule)
+		start := now.Truncate(r.Window)
+		ends[i] = start.Add(r.Window)
+		hits[i] = store.RateHit{Bucket: r.Name + ":" + c.subject + ":" + strconv.FormatInt(start.Unix(), 10), Expires: ends[i]}
+	}
+	counts, err := s.store.HitAll(ctx, hits...)
 	if err != nil {
 		return err
 	}
@@ -73,19 +91,18 @@ func (s *Server) limit(ctx context.Context, r rule, subject string) error {
 			s.log.Warn("purge rate limits", "error", err.Error())
 		}
 	}
-	if n > r.Limit {
-		s.metrics.rateLimited.WithLabelValues(r.Name).Inc()
-		return errRateLimited(end.Sub(now))
+	for i, c := range checks {
+		if r := s.cfg.Limits.Effective(c.rule); counts[i] > r.Limit {
+			s.metrics.rateLimited.WithLabelValues(r.Name).Inc()
+			return errRateLimited(ends[i].Sub(now))
+		}
 	}
 	return nil
 }
 
 // limitAccount applies r to subject (a user or an organization) and ipRule to the client's address.
 func (s *Server) limitAccount(ctx context.Context, r rule, subject string, ipRule rule) error {
-	if err := s.limit(ctx, r, subject); err != nil {
-		return err
-	}
-	return s.limit(ctx, ipRule, clientIP(ctx))
+	return s.limits(ctx, limitCheck{r, subject}, limitCheck{ipRule, clientIP(ctx)})
 }
 
 // emailSubject keys limits on an email without storing the address in the counters.

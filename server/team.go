@@ -128,8 +128,5 @@ func (s *Server) AcceptTeamInvitation(ctx context.Context, req gen.AcceptTeamInv
 // limitInvitations counts an invitation sent (or sent again) against the organization and the
 // inviter.
 func (s *Server) limitInvitations(ctx context.Context, orgID, userID string) error {
-	if err := s.limit(ctx, limitInviteOrg, orgID); err != nil {
-		return err
-	}
-	return s.limit(ctx, limitInviteUser, userID)
+	return s.limits(ctx, limitCheck{limitInviteOrg, orgID}, limitCheck{limitInviteUser, userID})
 }

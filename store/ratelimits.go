@@ -2,21 +2,59 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// Hit counts one hit of bucket (which names the limit, the subject and the window) and returns the
-// count so far. One statement, atomic on both engines, shared by every instance.
-func (s *Store) Hit(ctx context.Context, bucket string, expires time.Time) (int, error) {
-	var count int
-	err := s.db.WithContext(ctx).Raw(
-		"INSERT INTO rate_limits (bucket, count, expires_at) VALUES (?, 1, ?) "+
-			"ON CONFLICT (bucket) DO UPDATE SET count = rate_limits.count + 1 RETURNING count",
-		bucket, expires.UTC()).Scan(&count).Error
-	return count, wrap("rate limit hit", err)
+// RateHit is one hit of a rate-limit bucket, which expires (is purged) at Expires.
+type RateHit struct {
+	Bucket  string
+	Expires time.Time
+}
+
+// HitAll counts one hit of each of hits' buckets (a bucket names the limit, the subject and the
+// window) and returns their counts so far, in hits' order (a bucket named twice is counted once).
+// One statement, atomic on both engines, shared by every instance. The rows are taken in the order of their
+// names, so that requests hitting overlapping buckets at once wait on each other rather than
+// deadlock.
+func (s *Store) HitAll(ctx context.Context, hits ...RateHit) ([]int, error) {
+	sorted := slices.SortedFunc(slices.Values(hits), func(a, b RateHit) int { return strings.Compare(a.Bucket, b.Bucket) })
+	sorted = slices.CompactFunc(sorted, func(a, b RateHit) bool { return a.Bucket == b.Bucket })
+	var q strings.Builder
+	q.WriteString("INSERT INTO rate_limits (bucket, count, expires_at) VALUES ")
+	args := make([]any, 0, 2*len(sorted))
+	for i, h := range sorted {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, 1, ?)")
+		args = append(args, h.Bucket, h.Expires.UTC())
+	}
+	q.WriteString(" ON CONFLICT (bucket) DO UPDATE SET count = rate_limits.count + 1 RETURNING bucket, count")
+	var rows []struct {
+		Bucket string
+		Count  int
+	}
+	if err := s.db.WithContext(ctx).Raw(q.String(), args...).Scan(&rows).Error; err != nil {
+		return nil, wrap("rate limit hit", err)
+	}
+	byBucket := make(map[string]int, len(rows))
+	for _, r := range rows {
+		byBucket[r.Bucket] = r.Count
+	}
+	counts := make([]int, len(hits))
+	for i, h := range hits {
+		n, ok := byBucket[h.Bucket]
+		if !ok {
+			return nil, fmt.Errorf("rate limit hit: no count returned for bucket %q", h.Bucket)
+		}
+		counts[i] = n
+	}
+	return counts, nil
 }
 
 // PurgeRateLimits deletes expired buckets.

@@ -20,11 +20,12 @@ func TestHitCountsAtomically(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				n, err := st.Hit(ctx, "login:ip:1.2.3.4:42", exp)
+				n, err := st.HitAll(ctx, store.RateHit{Bucket: "login:ip:1.2.3.4:42", Expires: exp})
 				if err != nil {
 					t.Error(err)
+					return
 				}
-				counts[i] = n
+				counts[i] = n[0]
 			}()
 		}
 		wg.Wait()
@@ -40,8 +41,48 @@ func TestHitCountsAtomically(t *testing.T) {
 		if err := st.PurgeRateLimits(ctx, exp.Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := st.Hit(ctx, "login:ip:1.2.3.4:42", exp); n != 1 {
-			t.Errorf("count after purge = %d, want 1", n)
+		if n, err := st.HitAll(ctx, store.RateHit{Bucket: "login:ip:1.2.3.4:42", Expires: exp}); err != nil || n[0] != 1 {
+			t.Errorf("count after purge = %v, %v; want [1]", n, err)
+		}
+	})
+}
+
+func TestHitAllCountsEachBucketOnceInOneStatement(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		exp := time.Now().Add(time.Minute)
+		hit := func(buckets ...string) []int {
+			t.Helper()
+			hits := make([]store.RateHit, len(buckets))
+			for i, b := range buckets {
+				hits[i] = store.RateHit{Bucket: b, Expires: exp}
+			}
+			counts, err := st.HitAll(ctx, hits...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return counts
+		}
+		// Requests hitting the same buckets named in opposite orders at once neither deadlock nor
+		// lose a hit.
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				hits := []store.RateHit{{Bucket: "ip:9", Expires: exp}, {Bucket: "email:e:9", Expires: exp}}
+				if i%2 == 1 {
+					hits[0], hits[1] = hits[1], hits[0]
+				}
+				if _, err := st.HitAll(ctx, hits...); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := hit("email:e:9", "new", "ip:9"); got[0] != 41 || got[1] != 1 || got[2] != 41 {
+			t.Errorf("counts %v in the order asked, want [41 1 41]", got)
+		}
+		if got := hit("twice", "twice"); got[0] != 1 || got[1] != 1 {
+			t.Errorf("a bucket named twice: counts %v, want it counted once: [1 1]", got)
 		}
 	})
 }
