@@ -101,28 +101,56 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time
 }
 
 // countLoginFailure counts one more failure under key (one, when the last is older than forget)
-// and sets the key's next allowed time from the count with backoff, in one transaction; it returns
-// the count. With unlessWaiting, a key still waiting at now counts nothing: it returns 0 and until
-// when the key waits. A key that need not wait (backoff 0) keeps no wait at all rather than one
-// ending now, so that an attempt whose now was read a moment before another's is not refused by it.
+// and sets the key's next allowed time from the count with backoff; it returns the count. With
+// unlessWaiting, a key still waiting at now counts nothing: it returns 0 and until when the key
+// waits. A key that need not wait (backoff 0) keeps no wait at all rather than one ending now, so
+// that an attempt whose now was read a moment before another's is not refused by it.
+//
+// Most counts stay within the free failures (backoff 0) and set no wait: one statement counts them,
+// and counts only when the count it makes stays free. A count past them sets a wait, in a
+// transaction holding the key's row between the count and the wait, so that attempts made at once
+// take turns.
 func (s *Store) countLoginFailure(ctx context.Context, op, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration, unlessWaiting bool) (failures int, until time.Time, err error) {
 	now = now.UTC()
-	q := "INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) " +
-		"ON CONFLICT (email_key) DO UPDATE SET " +
-		"failures = CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END, " +
-		"last_failed_at = ?"
-	args := []any{key, noWait, now, now.Add(-forget), now}
-	if unlessWaiting {
-		q += " WHERE login_throttles.locked_until <= ?"
-		args = append(args, now)
+	const counted = "CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END"
+	count := func(db *gorm.DB, free int) ([]int, error) {
+		q := "INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) " +
+			"ON CONFLICT (email_key) DO UPDATE SET failures = " + counted + ", last_failed_at = ?"
+		args := []any{key, noWait, now, now.Add(-forget), now}
+		var where []string
+		if free > 0 {
+			q += ", locked_until = ?"
+			args = append(args, noWait)
+			where = append(where, counted+" <= ?")
+			args = append(args, now.Add(-forget), free)
+		}
+		if unlessWaiting {
+			where = append(where, "login_throttles.locked_until <= ?")
+			args = append(args, now)
+		}
+		if len(where) > 0 {
+			q += " WHERE " + strings.Join(where, " AND ")
+		}
+		var n []int
+		err := db.Raw(q+" RETURNING failures", args...).Scan(&n).Error
+		return n, err
+	}
+	if free := freeFailures(backoff); free > 0 {
+		n, err := count(s.db.WithContext(ctx), free)
+		if err != nil {
+			return 0, time.Time{}, wrap(op, err)
+		}
+		if len(n) > 0 {
+			return n[0], time.Time{}, nil
+		}
 	}
 	err = s.Tx(ctx, func(tx *Store) error {
 		failures, until = 0, time.Time{}
-		var counted []int
-		if err := tx.db.Raw(q+" RETURNING failures", args...).Scan(&counted).Error; err != nil {
+		n, err := count(tx.db, 0)
+		if err != nil {
 			return wrap(op, err)
 		}
-		if len(counted) == 0 { // the key waits: nothing was counted
+		if len(n) == 0 { // the key waits: nothing was counted
 			var t LoginThrottle
 			if err := tx.db.Where("email_key = ?", key).Take(&t).Error; err != nil {
 				return wrap(op, err)
@@ -130,7 +158,7 @@ func (s *Store) countLoginFailure(ctx context.Context, op, key string, now time.
 			until = t.LockedUntil
 			return nil
 		}
-		failures = counted[0]
+		failures = n[0]
 		lock := noWait
 		if wait := backoff(failures); wait > 0 {
 			lock = now.Add(wait)
@@ -138,6 +166,15 @@ func (s *Store) countLoginFailure(ctx context.Context, op, key string, now time.
 		return wrap(op, tx.db.Model(&LoginThrottle{}).Where("email_key = ?", key).UpdateColumn("locked_until", lock).Error)
 	})
 	return failures, until, err
+}
+
+// freeFailures is how many failures in a row backoff lets go without a wait (at most 1,000).
+func freeFailures(backoff func(failures int) time.Duration) int {
+	n := 0
+	for n < 1000 && backoff(n+1) == 0 {
+		n++
+	}
+	return n
 }
 
 // noWait is the locked_until of a key that need not wait: before any now.
