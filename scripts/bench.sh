@@ -318,6 +318,7 @@ def slices_row(runs):
     row["errors"] = sum(c["errors"] for c in runs)
     row["peak_rss_mb"] = max(c["peak_rss_mb"] for c in runs)
     row["runs"] = [c["req_per_s"] for c in runs]
+    row["p99_runs"] = [c["p99_ms"] for c in runs]
     return row
 yardsticks = ("ceiling", "GET /hello")
 all_rows = merged(rows)

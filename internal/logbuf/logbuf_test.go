@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 )
 
 type lockedBuffer struct {
@@ -44,4 +45,73 @@ func TestWriterKeepsEveryLine(t *testing.T) {
 			t.Fatalf("torn line %q", l)
 		}
 	}
+}
+
+// gatedSink takes nothing until its gate opens, as a log collector behind on its pipe would.
+type gatedSink struct {
+	gate chan struct{}
+	out  lockedBuffer
+}
+
+func (g *gatedSink) Write(p []byte) (int, error) {
+	<-g.gate
+	return g.out.Write(p)
+}
+
+// TestWritesDoNotWaitForAStuckSink: while the sink takes nothing, lines are kept in memory and
+// Write returns at once, up to maxPending bytes waiting; past that, Write waits for the sink (memory
+// stays bounded, no line is dropped); once the sink takes lines again, every line is out in order.
+func TestWritesDoNotWaitForAStuckSink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &gatedSink{gate: make(chan struct{})}
+		w := New(sink)
+		first := strings.Repeat("x", flushAt-1) + "\n"
+		fmt.Fprint(w, first) // flushAt bytes: the writer takes them to the sink, which holds it
+		synctest.Wait()
+
+		line := func(i int) string { return fmt.Sprintf("line %07d %s\n", i, strings.Repeat("y", 1000)) }
+		fits := maxPending / len(line(0))
+		wrote := make(chan struct{})
+		go func() {
+			for i := range fits {
+				fmt.Fprint(w, line(i))
+			}
+			close(wrote)
+		}()
+		synctest.Wait()
+		select {
+		case <-wrote:
+		default:
+			t.Fatalf("Write waited for the stuck sink with less than %d bytes waiting", maxPending)
+		}
+
+		past := make(chan struct{})
+		go func() {
+			fmt.Fprint(w, line(fits))
+			close(past)
+		}()
+		synctest.Wait()
+		select {
+		case <-past:
+			t.Fatalf("Write went on with more than %d bytes waiting for a stuck sink", maxPending)
+		default:
+		}
+		w.mu.Lock()
+		waiting := len(w.pending)
+		w.mu.Unlock()
+		if waiting > maxPending {
+			t.Errorf("%d bytes waiting, want at most %d", waiting, maxPending)
+		}
+
+		close(sink.gate)
+		<-past
+		w.Close()
+		want := first
+		for i := range fits + 1 {
+			want += line(i)
+		}
+		if got := sink.out.b.String(); got != want {
+			t.Errorf("the sink got %d bytes, want %d: every line, in order", len(got), len(want))
+		}
+	})
 }
