@@ -121,7 +121,11 @@ func TestMeAnswerEncodesAsGenerated(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := httptest.NewRecorder()
-		if err := meAnswer(wireMe(a, active)).VisitGetMeResponse(rec); err != nil {
+		body, err := newMeBodies().answer(a, active)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := body.VisitGetMeResponse(rec); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(want.Bytes(), rec.Body.Bytes()) {

@@ -46,7 +46,7 @@ func (s *Server) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Log
 // GetMe is the session's account and active project, as authentication loaded them.
 func (s *Server) GetMe(ctx context.Context, _ gen.GetMeRequestObject) (gen.GetMeResponseObject, error) {
 	p := principalFrom(ctx)
-	return meAnswer(wireMe(*p.account, p.project)), nil
+	return s.meBodies.answer(*p.account, p.project)
 }
 
 // limitReauthentication applies the limits of a login to a request that sends the current password

@@ -47,6 +47,7 @@ type Server struct {
 	echo            *echo.Echo
 	// The liveness answers, encoded once: password hashing idle or with requests waiting.
 	healthOK, healthBusy healthAnswer
+	meBodies             *meBodies
 }
 
 // Deps are the parts the HTTP layer serves. main builds them and runs their workers; the Server
@@ -79,6 +80,7 @@ func New(cfg config.Config, d Deps) (*Server, error) {
 		s.version = "dev"
 	}
 	s.metrics = newMetrics(s, d.Mail)
+	s.meBodies = newMeBodies()
 	var err error
 	if s.healthOK, s.healthBusy, err = healthBodies(s.version, gen.DeploymentEnvironment(cfg.Env)); err != nil {
 		return nil, fmt.Errorf("server: encode the liveness answers: %w", err)

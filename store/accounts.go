@@ -45,6 +45,11 @@ type Account struct {
 	Role          string
 	Projects      []Project
 	Organizations []OrganizationAccess
+	// AccessVersion is the user's access version that Organizations were read at, when Versioned
+	// (AccountSummary outside a transaction): a later read that returns the same version returns
+	// the same organizations, roles and projects (migration 0050).
+	AccessVersion int64
+	Versioned     bool
 }
 
 // OrganizationAccess is one organization of a user, with their role and its projects.
@@ -213,7 +218,7 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 			return Account{}, fmt.Errorf("account: %w", ErrNotFound)
 		}
 		if row.Version.Version == known.version {
-			return current(Account{User: row.User, Organizations: known.organizations}, orgID)
+			return current(Account{User: row.User, Organizations: known.organizations, AccessVersion: known.version, Versioned: true}, orgID)
 		}
 	}
 	a, version, err := s.accountRows(ctx, accountSummaryJoin(), userID)
@@ -223,6 +228,7 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 	if len(a.Organizations) <= summaryMaxOrganizations {
 		s.summaries.Add(userID, summary{version: version, organizations: clipped(a.Organizations)})
 	}
+	a.AccessVersion, a.Versioned = version, true
 	return current(a, orgID)
 }
 

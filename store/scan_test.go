@@ -60,6 +60,11 @@ func TestAuthenticationJoinsMatchGORM(t *testing.T) {
 				Organization: store.Organization{ID: o.Organization.ID, Name: o.Organization.Name}, Role: o.Role, Projects: ps})
 		}
 		want.Organization, want.Role, want.Projects = want.Organizations[0].Organization, want.Organizations[0].Role, want.Organizations[0].Projects
+		// Read at the user's access version, which the membership and projects made have bumped.
+		if !summary.Versioned || summary.AccessVersion < 1 {
+			t.Errorf("AccountSummary read at version %d (versioned %v), want a version of at least 1", summary.AccessVersion, summary.Versioned)
+		}
+		want.AccessVersion, want.Versioned = summary.AccessVersion, true
 		if u.PasswordHash == "" || !reflect.DeepEqual(summary, want) {
 			t.Errorf("AccountSummary = %+v\nwant             %+v", summary, want)
 		}

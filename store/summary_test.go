@@ -40,35 +40,46 @@ func TestAccountSummaryFollowsEveryChange(t *testing.T) {
 			return s
 		}
 		summary(home)
-		summary(home) // remembered: the next reads start from the row and what is remembered
+		last := summary(home).AccessVersion // remembered: the next reads start from the row and what is remembered
+		// changed is summary after a change to the user's organizations: read at a later version, so
+		// that what is made from a summary can be remembered with its version (GET /v1/auth/me).
+		changed := func(orgID string) store.Account {
+			t.Helper()
+			s := summary(orgID)
+			if !s.Versioned || s.AccessVersion <= last {
+				t.Errorf("after a change, summary read at version %d (versioned %v), want past %d", s.AccessVersion, s.Versioned, last)
+			}
+			last = s.AccessVersion
+			return s
+		}
 
 		db.Exec(t, "UPDATE organizations SET name = ? WHERE id = ?", "Renamed", home)
-		if got := summary(home).Organization.Name; got != "Renamed" {
+		if got := changed(home).Organization.Name; got != "Renamed" {
 			t.Errorf("organization renamed: summary shows %q", got)
 		}
 
 		db.Exec(t, "INSERT INTO memberships (id, organization_id, user_id, role, accepted_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 			store.NewID(), other, user, "member", now, now, now)
-		if got := summary(home).Organizations; len(got) != 2 {
+		if got := changed(home).Organizations; len(got) != 2 {
 			t.Errorf("joined another organization: summary lists %d organizations, want 2", len(got))
 		}
 		db.Exec(t, "UPDATE memberships SET role = ? WHERE organization_id = ? AND user_id = ?", "admin", other, user)
-		if got := summary(other).Role; got != "admin" {
+		if got := changed(other).Role; got != "admin" {
 			t.Errorf("role changed: summary shows %q, want admin", got)
 		}
 
 		if _, _, err := st.EnsureSandbox(ctx, other, "Sandbox", "UTC", now); err != nil {
 			t.Fatal(err)
 		}
-		if got := summary(other).Projects; len(got) != 2 {
+		if got := changed(other).Projects; len(got) != 2 {
 			t.Fatalf("sandbox made in the other organization: summary lists %d projects, want 2", len(got))
 		}
 		db.Exec(t, "UPDATE projects SET name = ? WHERE organization_id = ? AND environment = ?", "Staging", other, store.EnvironmentSandbox)
-		if got := summary(other).Projects[1].Name; got != "Staging" {
+		if got := changed(other).Projects[1].Name; got != "Staging" {
 			t.Errorf("project renamed: summary shows %q", got)
 		}
 		db.Exec(t, "DELETE FROM projects WHERE organization_id = ? AND environment = ?", other, store.EnvironmentSandbox)
-		if got := summary(other).Projects; len(got) != 1 {
+		if got := changed(other).Projects; len(got) != 1 {
 			t.Errorf("sandbox deleted: summary lists %d projects, want 1", len(got))
 		}
 
