@@ -70,8 +70,10 @@ type limitCheck struct {
 }
 
 // limits counts one hit of each check in one statement, and refuses the request past any of the
-// limits, naming the first of checks it is past. A request counts under every limit it is checked
-// under, also when one of them refuses it.
+// limits, with a Retry-After for the last of their windows to end. A request counts under every
+// limit it is checked under, also when another refuses it: so checks after the first must be
+// narrower than it (the same address, per email; the same organization, per member), never a
+// limit others share that the first would have kept them from (limitAccount).
 func (s *Server) limits(ctx context.Context, checks ...limitCheck) error {
 	now := s.now()
 	hits := make([]store.RateHit, len(checks))
@@ -87,22 +89,39 @@ func (s *Server) limits(ctx context.Context, checks ...limitCheck) error {
 		return err
 	}
 	if purgeTick.Add(1)%512 == 0 {
-		if err := s.store.PurgeRateLimits(ctx, now); err != nil {
+		// Only buckets whose window ended a while ago: one still counted by a request of another
+		// instance (whose clock may lag) is never deleted under it, which could make that request's
+		// count and this purge wait on each other's rows.
+		if err := s.store.PurgeRateLimits(ctx, now.Add(-purgeMargin)); err != nil {
 			s.log.Warn("purge rate limits", "error", err.Error())
 		}
 	}
+	var refused time.Time
 	for i, c := range checks {
 		if r := s.cfg.Limits.Effective(c.rule); counts[i] > r.Limit {
 			s.metrics.rateLimited.WithLabelValues(r.Name).Inc()
-			return errRateLimited(ends[i].Sub(now))
+			if ends[i].After(refused) {
+				refused = ends[i]
+			}
 		}
+	}
+	if !refused.IsZero() {
+		return errRateLimited(refused.Sub(now))
 	}
 	return nil
 }
 
-// limitAccount applies r to subject (a user or an organization) and ipRule to the client's address.
+// purgeMargin is how long past its window's end a rate-limit bucket is kept.
+const purgeMargin = time.Minute
+
+// limitAccount applies r to subject (a user or an organization) and then ipRule to the client's
+// address, which only the requests r lets through count against: one user past their own limit
+// does not use up the address's, which others behind the same address share.
 func (s *Server) limitAccount(ctx context.Context, r rule, subject string, ipRule rule) error {
-	return s.limits(ctx, limitCheck{r, subject}, limitCheck{ipRule, clientIP(ctx)})
+	if err := s.limit(ctx, r, subject); err != nil {
+		return err
+	}
+	return s.limit(ctx, ipRule, clientIP(ctx))
 }
 
 // emailSubject keys limits on an email without storing the address in the counters.

@@ -271,3 +271,29 @@ func TestRateLimitOverride(t *testing.T) {
 		t.Errorf("Retry-After %d, want at most the hour window", r)
 	}
 }
+
+// TestOneUserPastTheirLimitLeavesTheAddressToOthers: requests a user's own limit refuses do not
+// count against the limit of their address, which others behind it (a NAT, an office) share.
+func TestOneUserPastTheirLimitLeavesTheAddressToOthers(t *testing.T) {
+	e := strictEnv(t, testdb.Engines()[0], func(c *config.Config) {
+		c.Limits.Overrides = map[string]config.RateLimit{
+			"verify-request:user": {Limit: 1, Window: 10 * time.Minute},
+			"account:ip":          {Limit: 3, Window: 10 * time.Minute},
+		}
+	})
+	a := e.register("greedy@example.com", "a perfectly fine password")
+	b := e.register("neighbour@example.com", "a perfectly fine password")
+	request := func(token string) (int, http.Header, map[string]any) {
+		return e.do("POST", "/v1/auth/email/verify/request", "", map[string]string{"Authorization": "Bearer " + token})
+	}
+	if status, _, body := request(a.AccessToken); status != http.StatusOK {
+		t.Fatalf("first request: %d %v", status, body)
+	}
+	for i := range 4 {
+		status, hdr, body := request(a.AccessToken)
+		expect429(t, fmt.Sprintf("request %d past the user's limit", i+2), status, hdr, body)
+	}
+	if status, _, body := request(b.AccessToken); status != http.StatusOK {
+		t.Errorf("another user from the same address after one user's refused requests: %d %v, want 200", status, body)
+	}
+}

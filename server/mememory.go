@@ -9,18 +9,23 @@ import (
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
-// meBodies remembers the encoded answer of GET /v1/auth/me per user, with everything it was made
-// from: the user's own fields (read on every request) and the access version their organizations,
-// roles and projects were read at (store.AccountSummary), the session's organization and project.
-// An answer is reused only when all of these are the same as the request's; any change to what the
-// answer shows changes one of them (the access version through the database's triggers, migration
-// 0050), so a reused answer is always the one encoding would make now. It saves encoding the
-// answer (3.5 KB for a user in 3 organizations) on every call, a tenth of the server's CPU per `me`.
+// meBodies remembers the encoded answer of GET /v1/auth/me per session (user, organization and
+// project), with everything it was made from: the user's own fields (read on every request), the
+// access version their organizations, roles and projects were read at (store.AccountSummary), the
+// session's organization and project. An answer is reused only when all of these are the same as
+// the request's; any change to what the answer shows changes one of them (the access version
+// through the database's triggers, migration 0050), so a reused answer is always the one encoding
+// would make now. It saves encoding the answer (3.5 KB for a user in 3 organizations) on every
+// call, a tenth of the server's CPU per `me`.
 type meBodies struct {
-	memory *lru.Cache[string, meBody]
+	memory *lru.Cache[meSession, meBody]
 }
 
-// meBodyMemory is how many users' answers are remembered; answers larger than meBodyMax are not.
+// meSession is whose answer, in which organization and project: a user's sessions in several
+// organizations or projects are remembered side by side.
+type meSession struct{ userID, organizationID, projectID string }
+
+// meBodyMemory is how many answers are remembered; answers larger than meBodyMax are not.
 const (
 	meBodyMemory = 1024
 	meBodyMax    = 16 << 10
@@ -42,8 +47,12 @@ type meInputs struct {
 	organizationID, projectID                   string
 }
 
+func (in meInputs) session() meSession {
+	return meSession{userID: in.userID, organizationID: in.organizationID, projectID: in.projectID}
+}
+
 func newMeBodies() *meBodies {
-	memory, err := lru.New[string, meBody](meBodyMemory)
+	memory, err := lru.New[meSession, meBody](meBodyMemory)
 	if err != nil {
 		panic(err) // only for a size below one
 	}
@@ -66,7 +75,7 @@ func inputsOf(a store.Account, active store.Project) (meInputs, bool) {
 func (m *meBodies) answer(a store.Account, active store.Project) (encodedMe, error) {
 	from, ok := inputsOf(a, active)
 	if ok {
-		if known, found := m.memory.Get(from.userID); found && known.from == from {
+		if known, found := m.memory.Get(from.session()); found && known.from == from {
 			return known.body, nil
 		}
 	}
@@ -76,7 +85,7 @@ func (m *meBodies) answer(a store.Account, active store.Project) (encodedMe, err
 	}
 	body := buf.Bytes()
 	if ok && len(body) <= meBodyMax {
-		m.memory.Add(from.userID, meBody{from: from, body: body})
+		m.memory.Add(from.session(), meBody{from: from, body: body})
 	}
 	return body, nil
 }

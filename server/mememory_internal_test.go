@@ -58,14 +58,19 @@ func TestMeBodyIsReusedOnlyForWhatItWasMadeFrom(t *testing.T) {
 
 	verified := created.Add(time.Hour)
 	changes := map[string]func(a *store.Account, active *store.Project){
-		"email":             func(a *store.Account, _ *store.Project) { a.User.Email = "ada@example.org" },
-		"full name":         func(a *store.Account, _ *store.Project) { a.User.FullName = "Ada L." },
-		"time zone":         func(a *store.Account, _ *store.Project) { a.User.Timezone = "Europe/Paris" },
-		"verified":          func(a *store.Account, _ *store.Project) { a.User.EmailVerifiedAt = &verified },
-		"created":           func(a *store.Account, _ *store.Project) { a.User.CreatedAt = created.Add(time.Second) },
-		"home organization": func(a *store.Account, _ *store.Project) { a.User.OrganizationID = "0190a000-0000-7000-8000-0000000000a2" },
-		"active project":    func(_ *store.Account, active *store.Project) { *active = p2 },
-		"organization":      func(a *store.Account, active *store.Project) { *a, _ = a.In("0190a000-0000-7000-8000-0000000000a2"); *active = q1 },
+		"email":     func(a *store.Account, _ *store.Project) { a.User.Email = "ada@example.org" },
+		"full name": func(a *store.Account, _ *store.Project) { a.User.FullName = "Ada L." },
+		"time zone": func(a *store.Account, _ *store.Project) { a.User.Timezone = "Europe/Paris" },
+		"verified":  func(a *store.Account, _ *store.Project) { a.User.EmailVerifiedAt = &verified },
+		"created":   func(a *store.Account, _ *store.Project) { a.User.CreatedAt = created.Add(time.Second) },
+		"home organization": func(a *store.Account, _ *store.Project) {
+			a.User.OrganizationID = "0190a000-0000-7000-8000-0000000000a2"
+		},
+		"active project": func(_ *store.Account, active *store.Project) { *active = p2 },
+		"organization": func(a *store.Account, active *store.Project) {
+			*a, _ = a.In("0190a000-0000-7000-8000-0000000000a2")
+			*active = q1
+		},
 		"access version": func(a *store.Account, _ *store.Project) {
 			a.Organizations[1].Organization.Name = "Renamed"
 			a.AccessVersion++
@@ -83,6 +88,17 @@ func TestMeBodyIsReusedOnlyForWhatItWasMadeFrom(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("sessions side by side", func(t *testing.T) {
+		m := newMeBodies()
+		a, active := base()
+		home := answer(m, a, active)
+		other, _ := a.In("0190a000-0000-7000-8000-0000000000a2")
+		answer(m, other, q1)
+		if again := answer(m, a, active); !same(home, again) {
+			t.Error("one user's session in another organization displaced the answer of this one")
+		}
+	})
 
 	t.Run("unversioned", func(t *testing.T) {
 		m := newMeBodies()

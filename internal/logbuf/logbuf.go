@@ -15,9 +15,11 @@ import (
 // Lines are only ever copied into memory by Write; one goroutine writes them out, outside the lock
 // Write takes. A sink that stops taking lines for a while (a log collector behind on its pipe, a
 // disk whose writeback throttles writers) therefore holds up no request until maxPending bytes wait
-// behind it; then Write waits for the sink, so memory stays bounded and no line is dropped.
+// behind the batch being written; then Write waits for the sink, so memory stays bounded (about
+// twice maxPending) and no line is dropped. After Close, Write writes each line itself.
 type Writer struct {
-	out io.Writer
+	out   io.Writer
+	outMu sync.Mutex // held while writing to out: one write at a time
 
 	mu      sync.Mutex
 	space   *sync.Cond // broadcast when the waiting lines are taken to be written
@@ -65,11 +67,20 @@ func (b *Writer) run() {
 }
 
 // Write copies p whole (lines are never torn) to be written out. It waits only while maxPending
-// bytes wait for the sink; it never fails (the sink's errors have nowhere to go but the log itself).
+// bytes wait for the sink; it never fails before Close (the sink's errors have nowhere to go but
+// the log itself).
 func (b *Writer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	for len(b.pending) > 0 && len(b.pending)+len(p) > maxPending && !b.closed {
 		b.space.Wait()
+	}
+	if b.closed {
+		// Nothing writes out what waits any more: this line, after what waits before it.
+		b.mu.Unlock()
+		b.outMu.Lock()
+		defer b.outMu.Unlock()
+		b.flushLocked()
+		return b.out.Write(p)
 	}
 	b.pending = append(b.pending, p...)
 	full := len(b.pending) >= flushAt
@@ -83,8 +94,15 @@ func (b *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flush writes out the waiting lines. Only run (the one writing goroutine) calls it.
+// flush writes out the waiting lines.
 func (b *Writer) flush() {
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	b.flushLocked()
+}
+
+// flushLocked is flush with outMu held.
+func (b *Writer) flushLocked() {
 	b.mu.Lock()
 	lines := b.pending
 	if len(lines) == 0 {
@@ -102,7 +120,7 @@ func (b *Writer) flush() {
 	}
 }
 
-// Close writes out what waits and stops the writing goroutine; a Write after Close is lost.
+// Close writes out what waits and stops the writing goroutine.
 func (b *Writer) Close() {
 	b.mu.Lock()
 	b.closed = true

@@ -115,3 +115,16 @@ func TestWritesDoNotWaitForAStuckSink(t *testing.T) {
 		}
 	})
 }
+
+// TestWritesAfterCloseStillReachTheSink: a line logged after Close (a worker that outlived the
+// shutdown's deadline) is written at once, after the lines before it.
+func TestWritesAfterCloseStillReachTheSink(t *testing.T) {
+	var out lockedBuffer
+	w := New(&out)
+	fmt.Fprint(w, "before\n")
+	w.Close()
+	fmt.Fprint(w, "after\n")
+	if got := out.b.String(); got != "before\nafter\n" {
+		t.Errorf("the sink got %q, want both lines in order", got)
+	}
+}
