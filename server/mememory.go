@@ -85,6 +85,8 @@ func (m *meBodies) answer(a store.Account, active store.Project) (encodedMe, err
 	}
 	body := buf.Bytes()
 	if ok && len(body) <= meBodyMax {
+		// A copy of its own size: the buffer's spare room would be held as long as the answer.
+		body = bytes.Clone(body)
 		m.memory.Add(from.session(), meBody{from: from, body: body})
 	}
 	return body, nil
