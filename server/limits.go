@@ -77,9 +77,11 @@ type limitCheck struct {
 func (s *Server) limits(ctx context.Context, checks ...limitCheck) error {
 	now := s.now()
 	hits := make([]store.RateHit, len(checks))
+	rules := make([]rule, len(checks))
 	ends := make([]time.Time, len(checks))
 	for i, c := range checks {
 		r := s.cfg.Limits.Effective(c.rule)
+		rules[i] = r
 		start := now.Truncate(r.Window)
 		ends[i] = start.Add(r.Window)
 		hits[i] = store.RateHit{Bucket: r.Name + ":" + c.subject + ":" + strconv.FormatInt(start.Unix(), 10), Expires: ends[i]}
@@ -97,8 +99,8 @@ func (s *Server) limits(ctx context.Context, checks ...limitCheck) error {
 		}
 	}
 	var refused time.Time
-	for i, c := range checks {
-		if r := s.cfg.Limits.Effective(c.rule); counts[i] > r.Limit {
+	for i, r := range rules {
+		if counts[i] > r.Limit {
 			s.metrics.rateLimited.WithLabelValues(r.Name).Inc()
 			if ends[i].After(refused) {
 				refused = ends[i]

@@ -20,7 +20,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
@@ -44,15 +43,7 @@ func TestEveryQueryUsesAnIndex(t *testing.T) {
 	}
 	_, dbURL := testdb.Engines()[1].Open(t) // PostgreSQL, migrated; skipped without it
 	rec := &queryLog{queries: map[string]*recordedQuery{}, methods: map[string]bool{}}
-	parsed, err := config.ParseDatabaseURL(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.Context(), parsed, store.Options{MaxOpenConns: 8, Tracer: rec})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := testdb.OpenURL(t, dbURL, store.Options{MaxOpenConns: 8, Tracer: rec})
 	priv, keyFile := scanningKeys(t)
 	cfg := testConfig(t)
 	cfg.Auth.SecretScanningKeysFile = keyFile

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -16,15 +15,7 @@ func TestMeFollowsChangesMadeElsewhere(t *testing.T) {
 	for _, eng := range testdb.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			st, dbURL := eng.Open(t)
-			parsed, err := config.ParseDatabaseURL(dbURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			other, err := store.Open(t.Context(), parsed, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = other.Close() })
+			other := testdb.OpenURL(t, dbURL, store.Options{})
 			cfg := testConfig(t)
 			a := newEnv(t, st, cfg, fastHash)
 			b := newEnvWithSMTP(t, other, cfg, fastHash, a.smtp)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
@@ -35,16 +34,7 @@ func postgresApp(t *testing.T, conns int) (st, admin *store.Store, app string) {
 	q := pu.Query()
 	q.Set("application_name", app)
 	pu.RawQuery = q.Encode()
-	parsed, err := config.ParseDatabaseURL(pu.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err = store.Open(t.Context(), parsed, store.Options{MaxOpenConns: conns})
-	if err != nil {
-		t.Fatalf("open postgres as %s: %v", app, err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st, admin, app
+	return testdb.OpenURL(t, pu.String(), store.Options{MaxOpenConns: conns}), admin, app
 }
 
 // readers runs n goroutines sending GET target with the bearer token until stop, and records every

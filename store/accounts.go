@@ -46,7 +46,7 @@ type Account struct {
 	Projects      []Project
 	Organizations []OrganizationAccess
 	// AccessVersion is the user's access version that Organizations were read at, when Versioned
-	// (AccountSummary outside a transaction): a later read that returns the same version returns
+	// (AccountSummary): a later read that returns the same version returns
 	// the same organizations, roles and projects (migration 0050).
 	AccessVersion int64
 	Versioned     bool
@@ -205,10 +205,7 @@ func (s *Store) Account(ctx context.Context, userID, orgID string) (Account, err
 // the call (the session version, the email, the memberships and roles as of the version read). The
 // organizations are shared between calls: read them, never change them.
 func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Account, error) {
-	if s.summaries == nil {
-		return s.account(ctx, accountSummaryJoin(), userID, orgID)
-	}
-	if known, ok := s.summaries.Get(userID); ok {
+	if known, ok := s.memorySummary(userID); ok {
 		row, found, err := firstRow[summaryUserRow](ctx, s, summaryUserRead(), userID)
 		if err != nil {
 			return Account{}, wrap("account", err)
@@ -225,11 +222,20 @@ func (s *Store) AccountSummary(ctx context.Context, userID, orgID string) (Accou
 	if err != nil {
 		return Account{}, err
 	}
-	if len(a.Organizations) <= summaryMaxOrganizations {
+	if s.summaries != nil && len(a.Organizations) <= summaryMaxOrganizations {
 		s.summaries.Add(userID, summary{version: version, organizations: clipped(a.Organizations)})
 	}
 	a.AccessVersion, a.Versioned = version, true
 	return current(a, orgID)
+}
+
+// memorySummary is what is remembered of userID's organizations; none in a transaction, which
+// reads afresh what it may itself be changing.
+func (s *Store) memorySummary(userID string) (summary, bool) {
+	if s.summaries == nil {
+		return summary{}, false
+	}
+	return s.summaries.Get(userID)
 }
 
 // summaryMemory is how many users' organizations AccountSummary remembers, each of at most

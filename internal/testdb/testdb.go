@@ -124,6 +124,18 @@ func openPostgres(t testing.TB) (*store.Store, string) {
 	return st, pu.String()
 }
 
+// OpenURL opens another store on the database at rawURL (as another instance of the service
+// would, with its own pool and memory), closed when the test ends; an error fails the test.
+func OpenURL(t testing.TB, rawURL string, opts store.Options) *store.Store {
+	t.Helper()
+	st, err := open(t.Context(), rawURL, opts)
+	if err != nil {
+		t.Fatalf("open %s: %v", rawURL, err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 // open parses rawURL as the service does (config.ParseDatabaseURL) and opens it.
 func open(ctx context.Context, rawURL string, opts store.Options) (*store.Store, error) {
 	u, err := config.ParseDatabaseURL(rawURL)
