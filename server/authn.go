@@ -142,7 +142,7 @@ func credential(r *http.Request) (value string, isKey bool, present bool) {
 		}
 		return token, hasKeyPrefix(token), true
 	}
-	if key := strings.TrimSpace(r.Header.Get("X-API-Key")); key != "" {
+	if key := strings.TrimSpace(r.Header.Get(canonicalAPIKey)); key != "" {
 		return key, true, true
 	}
 	return "", false, false

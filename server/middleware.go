@@ -19,13 +19,20 @@ import (
 
 const headerRequestID = "X-Request-ID"
 
-// canonicalRequestID is headerRequestID as a key of http.Header, which holds keys canonical.
-var canonicalRequestID = http.CanonicalHeaderKey(headerRequestID)
+// canonicalRequestID and canonicalAPIKey are the headers as keys of http.Header, which holds keys
+// canonical: Header.Get given a key spelt otherwise ("ID", "API") makes its canonical form anew,
+// an allocation on every request.
+var (
+	canonicalRequestID = http.CanonicalHeaderKey(headerRequestID)
+	canonicalAPIKey    = http.CanonicalHeaderKey("X-API-Key")
+)
 
 // requestState is what the layers note about one request: made once, by withRequestState, and
 // carried on the request's context (one allocation, where values kept on the echo.Context cost a
-// map and a boxed value each).
+// map and a boxed value each). It is itself that context: the request's own, which it extends with
+// the state (context.WithValue would be an allocation more on every request).
 type requestState struct {
+	context.Context
 	origin    account.Origin // the request id and the client's address as limits count it
 	clientIP  string         // the client's address as the access log writes it
 	errorCode string         // the error the answer carries, once rendered
@@ -33,6 +40,14 @@ type requestState struct {
 }
 
 type stateKey struct{}
+
+// Value is the state for stateKey, else what the request's context holds.
+func (st *requestState) Value(key any) any {
+	if key == (stateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
 
 // stateOf is the request's state; a blank one for a context that has none.
 func stateOf(ctx context.Context) *requestState {
@@ -84,14 +99,14 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 	timeout := s.cfg.HTTP.RequestTimeout
 	return func(c echo.Context) error {
 		r := c.Request()
-		id := r.Header.Get(headerRequestID)
+		id := r.Header.Get(canonicalRequestID)
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
 		ip := c.RealIP()
-		st := &requestState{origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip}
+		st := &requestState{Context: r.Context(), origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip}
 		c.Response().Header()[canonicalRequestID] = []string{id}
-		ctx := context.WithValue(r.Context(), stateKey{}, st)
+		var ctx context.Context = st
 		if timeout > 0 && !waitsOnNothing[c.Path()] {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeoutCause(ctx, timeout, errRequestDeadline)
