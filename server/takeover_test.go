@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -350,6 +351,66 @@ func TestRevertRestoresTheOwnersOrganization(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestUndoLeavesEveryOrganizationAnOwner: the victim co-owns a colleague's organization; with a
+// stolen session there the thief brings in an owner who removes both owners, leaving an admin who
+// was there before. The revert removes the thief's owner, and the organization is not left without
+// one: its longest-standing admin becomes its owner, which its log records as the service's doing.
+func TestUndoLeavesEveryOrganizationAnOwner(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		victim := e.register("co-owner@example.com", "a perfectly fine password")
+		e.verify(victim.AccessToken, "co-owner@example.com")
+		colleague := e.register("founder@colleague.example", "a perfectly fine password")
+		e.verify(colleague.AccessToken, "founder@colleague.example")
+		_, link := e.invite(colleague.AccessToken, "co-owner@example.com", "owner")
+		if status, _ := e.accept(victim.AccessToken, link); status != http.StatusOK {
+			t.Fatalf("the victim joins as owner: %d", status)
+		}
+		e.join(colleague.AccessToken, "early-admin@colleague.example", "admin")
+		e.clock.Advance(time.Minute)
+		e.join(colleague.AccessToken, "later-admin@colleague.example", "admin")
+		e.clock.Advance(time.Hour)
+
+		stolen := e.switchTo(e.loginWith("co-owner@example.com", "a perfectly fine password"), colleague.ActiveProject.ID.String())
+		taker := e.join(stolen, "owner@thief.example", "owner")
+		owner := map[string]string{"Authorization": "Bearer " + taker.AccessToken}
+		for _, addr := range []string{"founder@colleague.example", "co-owner@example.com"} {
+			if status, _, body := e.do("DELETE", "/v1/team/members/"+e.memberID(taker.AccessToken, addr), "", owner); status != http.StatusOK {
+				t.Fatalf("remove %s: %d %v", addr, status, body)
+			}
+		}
+		if status := e.confirmEmailChange(e.requestEmailChange(e.loginWith("co-owner@example.com", "a perfectly fine password"), "moved@thief.example")); status != http.StatusOK {
+			t.Fatalf("confirm: %d", status)
+		}
+		if status, _ := e.revert(e.revertLink("co-owner@example.com")); status != http.StatusOK {
+			t.Fatalf("revert: %d", status)
+		}
+
+		admin := e.loginWith("later-admin@colleague.example", "a perfectly fine password")
+		members, _ := e.client.ListTeamMembersWithResponse(context.Background(), bearer(admin))
+		if members.JSON200 == nil || members.JSON200.Items[0].OrganizationID != colleague.Organization.ID {
+			t.Fatalf("members after the revert: %d %s", members.StatusCode(), members.Body)
+		}
+		roles := map[string]client.OrganizationRole{}
+		for _, m := range members.JSON200.Items {
+			roles[string(m.User.Email)] = m.Role
+		}
+		want := map[string]client.OrganizationRole{"early-admin@colleague.example": client.Owner, "later-admin@colleague.example": client.Admin}
+		if !maps.Equal(roles, want) {
+			t.Errorf("members after the revert: %v, want %v", roles, want)
+		}
+		found := false
+		for _, ev := range e.logOf(admin) {
+			if string(ev.Action) == "team.member.role_changed" && string(ev.ActorType) == "system" && ev.Metadata["to"] == "owner" &&
+				ev.Metadata["email"] == "early-admin@colleague.example" && ev.Metadata["reason"] == "no_owner_left" {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("the organization's log has no system entry making the admin its owner")
+		}
+	})
 }
 
 // TestSwitchingNeverExtendsASession: a session moved to another project keeps its end, so a stolen

@@ -322,13 +322,13 @@ func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string)
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
-		revoked, err := s.undoSince(ctx, tx, user, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
+		revoked, err := s.undoSince(ctx, tx, o, user, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
 		if err != nil {
 			return err
 		}
 		if t.Purpose == store.PurposeEmailReclaim {
 			// The former address had never been verified: its owner proves it now, as with a reset.
-			n, err := undoPreHijack(ctx, tx, user, now)
+			n, err := s.undoPreHijack(ctx, tx, o, user, now)
 			if err != nil {
 				return err
 			}
@@ -378,7 +378,7 @@ func consumeRevert(ctx context.Context, tx *store.Store, hash string, now time.T
 // they brought in, with their keys and invitations) and the organizations the account joined; the
 // user is left owning their own organization (restoreOwnership). It returns how many of the user's
 // own keys it revoked.
-func (s *Service) undoSince(ctx context.Context, tx *store.Store, user store.User, since, now time.Time) (int64, error) {
+func (s *Service) undoSince(ctx context.Context, tx *store.Store, o Origin, user store.User, since, now time.Time) (int64, error) {
 	revoked, err := tx.RevokeKeysCreatedSince(ctx, user.ID, since, now)
 	if err != nil {
 		return 0, err
@@ -390,7 +390,7 @@ func (s *Service) undoSince(ctx context.Context, tx *store.Store, user store.Use
 	if err != nil {
 		return 0, err
 	}
-	return revoked, undoMemberships(ctx, tx, user, remove, since, now)
+	return revoked, s.undoMemberships(ctx, tx, o, user, remove, since, now)
 }
 
 // unusablePasswordHash is the hash of a random password nobody knows: set as a user's hash, it makes

@@ -111,7 +111,7 @@ func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password s
 		}
 		meta := map[string]any{}
 		if user.EmailVerifiedAt == nil {
-			revoked, err := undoPreHijack(ctx, tx, user, now)
+			revoked, err := s.undoPreHijack(ctx, tx, o, user, now)
 			if err != nil {
 				return err
 			}
@@ -146,7 +146,7 @@ func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password s
 // The account is left owner of its organization, on its production project. Sessions, links and the
 // account's own pending invitations go with every reset. It returns how many keys of the
 // organization it revoked.
-func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) (int64, error) {
+func (s *Service) undoPreHijack(ctx context.Context, tx *store.Store, o Origin, user store.User, now time.Time) (int64, error) {
 	revoked, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now)
 	if err != nil {
 		return 0, err
@@ -162,17 +162,18 @@ func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now ti
 	if err != nil {
 		return 0, err
 	}
-	return revoked, undoMemberships(ctx, tx, user, append(others, invited...), time.Time{}, now)
+	return revoked, s.undoMemberships(ctx, tx, o, user, append(others, invited...), time.Time{}, now)
 }
 
 // undoMemberships removes the memberships of remove and the user's own memberships made at or
 // after since in organizations other than their own (removeMemberships), then leaves the user
-// owning their own organization (restoreOwnership). It first locks every organization it may change
+// owning their own organization (restoreOwnership) and no organization it changed without an owner
+// (keepAnOwner). It first locks every organization it may change
 // (those of the memberships it removes, the user's own) in the order of their ids: each change of a
 // membership takes its organization's row and then its member's access version (migration 0050),
 // and taking the rows in one order up front keeps an undo and a change elsewhere (a sandbox made, a
 // workspace renamed) from waiting for each other in a circle.
-func undoMemberships(ctx context.Context, tx *store.Store, user store.User, remove []store.Membership, since, now time.Time) error {
+func (s *Service) undoMemberships(ctx context.Context, tx *store.Store, o Origin, user store.User, remove []store.Membership, since, now time.Time) error {
 	own, err := tx.UserMemberships(ctx, user.ID)
 	if err != nil {
 		return err
@@ -188,7 +189,8 @@ func undoMemberships(ctx context.Context, tx *store.Store, user store.User, remo
 		ids = append(ids, m.OrganizationID)
 	}
 	slices.Sort(ids)
-	for _, id := range slices.Compact(ids) {
+	ids = slices.Compact(ids)
+	for _, id := range ids {
 		if id == "" {
 			continue
 		}
@@ -199,7 +201,56 @@ func undoMemberships(ctx context.Context, tx *store.Store, user store.User, remo
 	if err := removeMemberships(ctx, tx, remove, now); err != nil {
 		return err
 	}
-	return restoreOwnership(ctx, tx, user, now)
+	if err := restoreOwnership(ctx, tx, user, now); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.keepAnOwner(ctx, tx, o, id, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// successionActor is the service making a member an owner because an undo left nobody owning their
+// organization.
+var successionActor = actor{kind: ActorSystem, label: "ownership succession"}
+
+// keepAnOwner makes the organization's longest-standing admin (else its longest-standing member) its
+// owner when it has members but no owner, and records that in its log. An undo leaves an
+// organization so when it removes an owner the thief brought in who had removed or demoted the
+// owners before them (the user among them, or restoreOwnership would have made the user its owner
+// again); nobody could then manage its owners, its billing or its admins. Who was owner before is
+// not known (a removal leaves no membership), and the longest-standing admin is who the
+// organization trusted most among those left; they can hand it on. An organization with nobody left
+// (or that is gone) stays as it is.
+func (s *Service) keepAnOwner(ctx context.Context, tx *store.Store, o Origin, orgID string, now time.Time) error {
+	if orgID == "" {
+		return nil
+	}
+	n, err := tx.CountOwners(ctx, orgID)
+	if err != nil || n > 0 {
+		return err
+	}
+	members, err := tx.Members(ctx, orgID) // by when they joined
+	if err != nil || len(members) == 0 {
+		return err
+	}
+	heir := members[0]
+	if i := slices.IndexFunc(members, func(m store.Member) bool { return Role(m.Membership.Role) == RoleAdmin }); i >= 0 {
+		heir = members[i]
+	}
+	if err := tx.SetMemberRole(ctx, orgID, heir.Membership.ID, string(RoleOwner), now); err != nil {
+		return err
+	}
+	sc, err := orgScope(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	return s.record(ctx, tx, event{action: ActionMemberRoleChanged, scope: sc, actor: successionActor,
+		resourceType: ResourceMember, resourceID: heir.Membership.ID, origin: o, at: now,
+		meta: map[string]any{"user_id": heir.Membership.UserID, "email": heir.User.Email, "from": heir.Membership.Role,
+			"to": string(RoleOwner), "reason": "no_owner_left"}})
 }
 
 // removeMemberships takes each membership's user out of its organization with what they started
