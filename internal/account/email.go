@@ -322,17 +322,21 @@ func (s *Service) RevertEmailChange(ctx context.Context, o Origin, token string)
 		if err := s.endWhatSessionsStarted(ctx, tx, user.ID, now); err != nil {
 			return err
 		}
-		revoked, err := s.undoSince(ctx, tx, o, user, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
+		revoked, removed, err := undoSince(ctx, tx, user, t.CreatedAt.Add(-s.settings.ReauthWindow), now)
 		if err != nil {
 			return err
 		}
 		if t.Purpose == store.PurposeEmailReclaim {
 			// The former address had never been verified: its owner proves it now, as with a reset.
-			n, err := s.undoPreHijack(ctx, tx, o, user, now)
+			n, more, err := undoPreHijack(ctx, tx, user, now)
 			if err != nil {
 				return err
 			}
 			revoked += n
+			removed.merge(more)
+		}
+		if err := s.keepOwners(ctx, tx, removed, now); err != nil {
+			return err
 		}
 		sc, err := homeScope(ctx, tx, user.ID)
 		if err != nil {
@@ -377,20 +381,21 @@ func consumeRevert(ctx context.Context, tx *store.Store, hash string, now time.T
 // the API keys they created, the invitations they sent, the members those brought in (and those
 // they brought in, with their keys and invitations) and the organizations the account joined; the
 // user is left owning their own organization (restoreOwnership). It returns how many of the user's
-// own keys it revoked.
-func (s *Service) undoSince(ctx context.Context, tx *store.Store, o Origin, user store.User, since, now time.Time) (int64, error) {
+// own keys it revoked, and where it removed members (keepOwners follows).
+func undoSince(ctx context.Context, tx *store.Store, user store.User, since, now time.Time) (int64, removals, error) {
 	revoked, err := tx.RevokeKeysCreatedSince(ctx, user.ID, since, now)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if _, err := tx.RevokeInvitationsSentSince(ctx, "", user.ID, since, now); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	remove, err := tx.MembershipsInvitedBy(ctx, user.ID, since)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return revoked, s.undoMemberships(ctx, tx, o, user, remove, since, now)
+	removed, err := undoMemberships(ctx, tx, user, remove, since, now)
+	return revoked, removed, err
 }
 
 // unusablePasswordHash is the hash of a random password nobody knows: set as a user's hash, it makes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -111,8 +112,11 @@ func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password s
 		}
 		meta := map[string]any{}
 		if user.EmailVerifiedAt == nil {
-			revoked, err := s.undoPreHijack(ctx, tx, o, user, now)
+			revoked, removed, err := undoPreHijack(ctx, tx, user, now)
 			if err != nil {
+				return err
+			}
+			if err := s.keepOwners(ctx, tx, removed, now); err != nil {
 				return err
 			}
 			meta["email_verified"], meta["revoked_api_keys"] = true, revoked
@@ -145,38 +149,57 @@ func (s *Service) ResetPassword(ctx context.Context, o Origin, token, password s
 // account's own memberships, which a squatter may have used to join an organization of their own.
 // The account is left owner of its organization, on its production project. Sessions, links and the
 // account's own pending invitations go with every reset. It returns how many keys of the
-// organization it revoked.
-func (s *Service) undoPreHijack(ctx context.Context, tx *store.Store, o Origin, user store.User, now time.Time) (int64, error) {
+// organization it revoked, and where it removed members (keepOwners follows).
+func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now time.Time) (int64, removals, error) {
 	revoked, err := tx.RevokeOrganizationKeys(ctx, user.OrganizationID, now)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if _, err := tx.RevokeOrganizationInvitations(ctx, user.OrganizationID, now); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	others, err := tx.OtherMemberships(ctx, user.OrganizationID, user.ID)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	invited, err := tx.MembershipsInvitedBy(ctx, user.ID, time.Time{})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return revoked, s.undoMemberships(ctx, tx, o, user, append(others, invited...), time.Time{}, now)
+	removed, err := undoMemberships(ctx, tx, user, append(others, invited...), time.Time{}, now)
+	return revoked, removed, err
+}
+
+// removals are where an undo removed members: for each organization, when the earliest membership
+// it removed there was made. What changed in the organization from then on may be the thief's.
+type removals map[string]time.Time
+
+// note counts m's removal.
+func (r removals) note(m store.Membership) {
+	if at, ok := r[m.OrganizationID]; !ok || m.CreatedAt.Before(at) {
+		r[m.OrganizationID] = m.CreatedAt
+	}
+}
+
+// merge adds other's removals to r.
+func (r removals) merge(other removals) {
+	for org, at := range other {
+		r.note(store.Membership{OrganizationID: org, CreatedAt: at})
+	}
 }
 
 // undoMemberships removes the memberships of remove and the user's own memberships made at or
 // after since in organizations other than their own (removeMemberships), then leaves the user
-// owning their own organization (restoreOwnership) and no organization it changed without an owner
-// (keepAnOwner). It first locks every organization it may change
+// owning their own organization (restoreOwnership); it returns where it removed members, for
+// keepOwners once the whole undo is done. It first locks every organization it may change
 // (those of the memberships it removes, the user's own) in the order of their ids: each change of a
 // membership takes its organization's row and then its member's access version (migration 0050),
 // and taking the rows in one order up front keeps an undo and a change elsewhere (a sandbox made, a
 // workspace renamed) from waiting for each other in a circle.
-func (s *Service) undoMemberships(ctx context.Context, tx *store.Store, o Origin, user store.User, remove []store.Membership, since, now time.Time) error {
+func undoMemberships(ctx context.Context, tx *store.Store, user store.User, remove []store.Membership, since, now time.Time) (removals, error) {
 	own, err := tx.UserMemberships(ctx, user.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ids := []string{user.OrganizationID}
 	for _, m := range own {
@@ -189,74 +212,83 @@ func (s *Service) undoMemberships(ctx context.Context, tx *store.Store, o Origin
 		ids = append(ids, m.OrganizationID)
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	for _, id := range ids {
+	for _, id := range slices.Compact(ids) {
 		if id == "" {
 			continue
 		}
 		if err := tx.LockOrganization(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+			return nil, err
 		}
 	}
-	if err := removeMemberships(ctx, tx, remove, now); err != nil {
-		return err
+	removed, err := removeMemberships(ctx, tx, remove, now)
+	if err != nil {
+		return nil, err
 	}
-	if err := restoreOwnership(ctx, tx, user, now); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.keepAnOwner(ctx, tx, o, id, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return removed, restoreOwnership(ctx, tx, user, now)
 }
 
 // successionActor is the service making a member an owner because an undo left nobody owning their
 // organization.
 var successionActor = actor{kind: ActorSystem, label: "ownership succession"}
 
-// keepAnOwner makes the organization's longest-standing admin (else its longest-standing member) its
-// owner when it has members but no owner, and records that in its log. An undo leaves an
-// organization so when it removes an owner the thief brought in who had removed or demoted the
-// owners before them (the user among them, or restoreOwnership would have made the user its owner
-// again); nobody could then manage its owners, its billing or its admins. Who was owner before is
-// not known (a removal leaves no membership), and the longest-standing admin is who the
-// organization trusted most among those left; they can hand it on. An organization with nobody left
-// (or that is gone) stays as it is.
-func (s *Service) keepAnOwner(ctx context.Context, tx *store.Store, o Origin, orgID string, now time.Time) error {
-	if orgID == "" {
-		return nil
+// keepOwners gives each organization an undo removed members from, and left with members but no
+// owner, its longest-standing admin as owner, and records that in its log; it runs once the whole
+// undo is done (a reclaim undoes twice), in the transaction that locked those organizations.
+//
+// An undo leaves an organization so when it removes an owner the thief brought in who had removed
+// or demoted the owners before them (the user among them, or restoreOwnership would have made the
+// user its owner again); nobody could then manage its owners, its billing or its admins. Who owned
+// it before is not known (a removal keeps no membership, and the log may have expired), so the heir
+// is the longest-standing admin whose membership was neither made nor changed since the earliest
+// membership the undo removed there: from then on a role may be the thief's doing (a demotion of
+// the owners, a promotion of an accomplice). With no such admin, nobody is promoted and the
+// organization stays without an owner, as an organization with nobody left does.
+//
+// The entry has no origin: the service acts, and the request that triggered the undo (the user's
+// address, the revert link's click) is not the business of another organization's members.
+func (s *Service) keepOwners(ctx context.Context, tx *store.Store, removed removals, now time.Time) error {
+	for _, org := range slices.Sorted(maps.Keys(removed)) {
+		if err := s.keepAnOwner(ctx, tx, org, removed[org], now); err != nil {
+			return err
+		}
 	}
-	n, err := tx.CountOwners(ctx, orgID)
+	return nil
+}
+
+func (s *Service) keepAnOwner(ctx context.Context, tx *store.Store, org string, since, now time.Time) error {
+	n, err := tx.CountOwners(ctx, org)
 	if err != nil || n > 0 {
 		return err
 	}
-	members, err := tx.Members(ctx, orgID) // by when they joined
-	if err != nil || len(members) == 0 {
+	members, err := tx.Members(ctx, org) // no owner: by when they joined
+	if err != nil {
 		return err
 	}
-	heir := members[0]
-	if i := slices.IndexFunc(members, func(m store.Member) bool { return Role(m.Membership.Role) == RoleAdmin }); i >= 0 {
-		heir = members[i]
+	i := slices.IndexFunc(members, func(m store.Member) bool {
+		return Role(m.Membership.Role) == RoleAdmin && m.Membership.CreatedAt.Before(since) && m.Membership.UpdatedAt.Before(since)
+	})
+	if i < 0 {
+		return nil
 	}
-	if err := tx.SetMemberRole(ctx, orgID, heir.Membership.ID, string(RoleOwner), now); err != nil {
+	heir := members[i].Membership
+	if err := tx.SetMemberRole(ctx, org, heir.ID, string(RoleOwner), now); err != nil {
 		return err
 	}
-	sc, err := orgScope(ctx, tx, orgID)
+	sc, err := orgScope(ctx, tx, org)
 	if err != nil {
 		return err
 	}
 	return s.record(ctx, tx, event{action: ActionMemberRoleChanged, scope: sc, actor: successionActor,
-		resourceType: ResourceMember, resourceID: heir.Membership.ID, origin: o, at: now,
-		meta: map[string]any{"user_id": heir.Membership.UserID, "email": heir.User.Email, "from": heir.Membership.Role,
+		resourceType: ResourceMember, resourceID: heir.ID, at: now,
+		meta: map[string]any{"user_id": heir.UserID, "email": members[i].User.Email, "from": heir.Role,
 			"to": string(RoleOwner), "reason": "no_owner_left"}})
 }
 
 // removeMemberships takes each membership's user out of its organization with what they started
 // there: the keys they created, the invitations they sent and the members those brought in, and so
-// on down. A membership already gone is no error.
-func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membership, now time.Time) error {
+// on down. A membership already gone is no error. It returns where it removed members.
+func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membership, now time.Time) (removals, error) {
+	removed := removals{}
 	seen := map[string]bool{}
 	for len(ms) > 0 {
 		m := ms[0]
@@ -268,20 +300,23 @@ func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membersh
 		// Exclusively, as RemoveMember does: a key or invitation the member's request is creating
 		// there commits before (and is revoked below) or is refused after (holdCaller).
 		if err := tx.LockOrganization(ctx, m.OrganizationID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+			return nil, err
 		}
-		if err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+		switch err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); {
+		case err == nil:
+			removed.note(m)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
 		}
 		if _, err := tx.RevokeKeysCreatedBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.RevokeInvitationsSentBy(ctx, m.OrganizationID, m.UserID, now); err != nil {
-			return err
+			return nil, err
 		}
 		brought, err := tx.MembershipsInvitedBy(ctx, m.UserID, time.Time{})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, b := range brought {
 			if b.OrganizationID == m.OrganizationID {
@@ -289,7 +324,7 @@ func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membersh
 			}
 		}
 	}
-	return nil
+	return removed, nil
 }
 
 // restoreOwnership gives the user back what an undo must leave them: their own organization, as an
