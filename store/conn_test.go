@@ -10,7 +10,9 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -65,5 +67,78 @@ func TestIsRead(t *testing.T) {
 		if got := isRead(q); got != want {
 			t.Errorf("isRead(%q) = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// TestACancelledQueryAboutToEndIsLeftToFinish: a statement whose context ends while it runs is
+// asked to stop only after the cancel delay; one that ends sooner runs to its end and keeps its
+// connection (a client gone mid-request costs no cancel request, and the pool no 100 ms), one still
+// running then is cancelled on the server.
+func TestACancelledQueryAboutToEndIsLeftToFinish(t *testing.T) {
+	if h, ok := cancelHandler(cancelDelay)(nil).(*pgconn.CancelRequestContextWatcherHandler); !ok ||
+		h.CancelRequestDelay <= 0 || h.CancelRequestDelay >= cancelGrace || h.DeadlineDelay != cancelGrace {
+		t.Fatalf("the pool's cancel handler: %#v, want a cancel request after cancelDelay and the connection given up after cancelGrace", h)
+	}
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("PostgreSQL not available: set TEST_DATABASE_URL to run this test on it")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	table := fmt.Sprintf("cancel_delay_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE TABLE "+table+" (name text)"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = admin.Exec(ctx, "DROP TABLE "+table) }()
+	for _, c := range []struct {
+		name     string
+		delay    time.Duration
+		sleep    string // how long the statement runs, in seconds
+		finishes bool
+	}{
+		{"ends within the delay", 5 * time.Second, "0.2", true},
+		{"still running after it", 0, "3", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := pgx.ParseConfig(base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.BuildContextWatcherHandler = cancelHandler(c.delay)
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+			_, err = conn.Exec(short, "INSERT INTO "+table+" SELECT $1::text FROM pg_sleep($2::float8)", c.name, c.sleep)
+			if c.finishes && err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("the statement left to finish failed: %v", err)
+			}
+			if !c.finishes && err == nil {
+				t.Error("the statement still running after the delay was not stopped")
+			}
+			var rows, running int
+			if err := admin.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE name = $1", c.name).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'INSERT INTO "+table+"%'").Scan(&running); err != nil {
+				t.Fatal(err)
+			}
+			if c.finishes && rows != 1 {
+				t.Errorf("the statement left to finish wrote %d rows, want 1 (it was cancelled)", rows)
+			}
+			if !c.finishes && (rows != 0 || running != 0) {
+				t.Errorf("the statement cancelled on the server: %d rows, %d still running; want none", rows, running)
+			}
+			if err := conn.Ping(ctx); err != nil {
+				t.Errorf("the connection after the statement: %v", err)
+			}
+		})
 	}
 }
