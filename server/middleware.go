@@ -54,7 +54,7 @@ func stateOf(ctx context.Context) *requestState {
 	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
 		return st
 	}
-	return &requestState{}
+	return &requestState{Context: ctx}
 }
 
 func requestID(c echo.Context) string { return stateOf(c.Request().Context()).origin.RequestID }

@@ -154,7 +154,41 @@ func (c *retryingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 		tx, err = c.Conn.BeginTx(ctx, opts)
 		return err
 	})
-	return tx, err
+	if err != nil {
+		return nil, err
+	}
+	return rollbackAfterEnd{Tx: tx, ctx: ctx, conn: c.Conn.Conn()}, nil
+}
+
+// IsValid tells database/sql the connection may go back to the pool (driver.Validator). Without it
+// database/sql drops the connection of every transaction it rolls back because the transaction's
+// context ended; pgx's ResetSession, run before the connection is used again, still refuses one
+// that is closed or left inside a transaction.
+func (c *retryingConn) IsValid() bool { return !c.Conn.Conn().IsClosed() }
+
+// rollbackAfterEnd is a transaction rolled back on its connection even after its context ended.
+// database/sql rolls back a transaction whose context ends (a request past its deadline, a client
+// gone), and pgx, handed that ended context for the ROLLBACK, cannot send it and closes the
+// connection instead: every such request cost the pool a connection to dial again (with IsValid). The ROLLBACK is
+// sent with a context of its own, bounded by cancelGrace; a connection it fails on is closed, and
+// the pool drops it.
+type rollbackAfterEnd struct {
+	driver.Tx
+	ctx  context.Context
+	conn *pgx.Conn
+}
+
+func (t rollbackAfterEnd) Rollback() error {
+	if t.ctx.Err() == nil {
+		return t.Tx.Rollback()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), cancelGrace)
+	defer cancel()
+	if _, err := t.conn.Exec(ctx, "ROLLBACK"); err != nil {
+		_ = t.conn.Close(ctx)
+		return err
+	}
+	return nil
 }
 
 // lost reports whether the connection died under a statement that was still wanted: pgx closes a

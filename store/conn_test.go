@@ -142,3 +142,58 @@ func TestACancelledQueryAboutToEndIsLeftToFinish(t *testing.T) {
 		})
 	}
 }
+
+// TestATransactionWhoseContextEndsKeepsItsConnection: database/sql rolls back a transaction whose
+// context ended; the ROLLBACK reaches PostgreSQL (nothing the transaction wrote stays) and the
+// connection stays in the pool (pgx, handed the ended context, closed it).
+func TestATransactionWhoseContextEndsKeepsItsConnection(t *testing.T) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("PostgreSQL not available: set TEST_DATABASE_URL to run this test on it")
+	}
+	db, _, err := openPostgres(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	table := fmt.Sprintf("rollback_after_end_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (name text)"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = db.ExecContext(ctx, "DROP TABLE "+table) }()
+	pid := func() (n int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := pid()
+	for _, how := range []string{"database/sql's own rollback", "the caller's rollback"} {
+		request, end := context.WithCancel(ctx)
+		tx, err := db.BeginTx(request, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(request, "INSERT INTO "+table+" VALUES ('written')"); err != nil {
+			t.Fatal(err)
+		}
+		end()
+		if how == "the caller's rollback" {
+			_ = tx.Rollback() // or database/sql's, whichever comes first
+		}
+		if after := pid(); after != before {
+			t.Errorf("%s: the pool's connection is backend %d, want %d: the ended transaction's connection was closed", how, after, before)
+			before = after
+		}
+		var rows int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 0 {
+			t.Errorf("%s: %d rows of the ended transaction stayed, want none", how, rows)
+		}
+	}
+}
