@@ -169,9 +169,9 @@ func (c *retryingConn) IsValid() bool { return !c.Conn.Conn().IsClosed() }
 // rollbackAfterEnd is a transaction rolled back on its connection even after its context ended.
 // database/sql rolls back a transaction whose context ends (a request past its deadline, a client
 // gone), and pgx, handed that ended context for the ROLLBACK, cannot send it and closes the
-// connection instead: every such request cost the pool a connection to dial again (with IsValid). The ROLLBACK is
-// sent with a context of its own, bounded by cancelGrace; a connection it fails on is closed, and
-// the pool drops it.
+// connection instead, so even with IsValid every such request cost the pool a connection to dial
+// again. The ROLLBACK is sent with a context of its own, bounded by cancelGrace; a connection it
+// fails on is closed, and the pool drops it.
 type rollbackAfterEnd struct {
 	driver.Tx
 	ctx  context.Context
