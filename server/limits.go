@@ -72,8 +72,8 @@ type limitCheck struct {
 // limits counts one hit of each check in one statement, and refuses the request past any of the
 // limits, with a Retry-After for the last of their windows to end. A request counts under every
 // limit it is checked under, also when another refuses it: so checks after the first must be
-// narrower than it (the same address, per email; the same organization, per member), never a
-// limit others share that the first would have kept them from (limitAccount).
+// narrower than it (the same address, per email) or the caller's own (the inviter), never a limit
+// others share that the first would have kept them from (limitAccount).
 func (s *Server) limits(ctx context.Context, checks ...limitCheck) error {
 	now := s.now()
 	hits := make([]store.RateHit, len(checks))

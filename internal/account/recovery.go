@@ -174,17 +174,17 @@ func undoPreHijack(ctx context.Context, tx *store.Store, user store.User, now ti
 // it removed there was made. What changed in the organization from then on may be the thief's.
 type removals map[string]time.Time
 
-// note counts m's removal.
-func (r removals) note(m store.Membership) {
-	if at, ok := r[m.OrganizationID]; !ok || m.CreatedAt.Before(at) {
-		r[m.OrganizationID] = m.CreatedAt
+// note counts the removal from org of a membership made at made.
+func (r removals) note(org string, made time.Time) {
+	if at, ok := r[org]; !ok || made.Before(at) {
+		r[org] = made
 	}
 }
 
 // merge adds other's removals to r.
 func (r removals) merge(other removals) {
-	for org, at := range other {
-		r.note(store.Membership{OrganizationID: org, CreatedAt: at})
+	for org, made := range other {
+		r.note(org, made)
 	}
 }
 
@@ -304,7 +304,7 @@ func removeMemberships(ctx context.Context, tx *store.Store, ms []store.Membersh
 		}
 		switch err := tx.RemoveMember(ctx, m.OrganizationID, m.ID); {
 		case err == nil:
-			removed.note(m)
+			removed.note(m.OrganizationID, m.CreatedAt)
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
