@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pinbridge/pinbridge-auth/internal/testenv"
 )
 
 func TestUnavailableClassifiesConnectionLoss(t *testing.T) {
@@ -79,7 +81,7 @@ func TestACancelledQueryAboutToEndIsLeftToFinish(t *testing.T) {
 		h.CancelRequestDelay <= 0 || h.CancelRequestDelay >= cancelGrace || h.DeadlineDelay != cancelGrace {
 		t.Fatalf("the pool's cancel handler: %#v, want a cancel request after cancelDelay and the connection given up after cancelGrace", h)
 	}
-	base := postgresURL(t)
+	base := testenv.PostgresURL(t)
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
@@ -144,7 +146,7 @@ func TestACancelledQueryAboutToEndIsLeftToFinish(t *testing.T) {
 // context ended; the ROLLBACK reaches PostgreSQL (nothing the transaction wrote stays) and the
 // connection stays in the pool (pgx, handed the ended context, closed it).
 func TestATransactionWhoseContextEndsKeepsItsConnection(t *testing.T) {
-	base := postgresURL(t)
+	base := testenv.PostgresURL(t)
 	db, _, err := openPostgres(base, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -190,18 +192,4 @@ func TestATransactionWhoseContextEndsKeepsItsConnection(t *testing.T) {
 			t.Errorf("%s: %d rows of the ended transaction stayed, want none", how, rows)
 		}
 	}
-}
-
-// postgresURL is TEST_DATABASE_URL, as internal/testdb reads it (which these tests, inside the
-// store, cannot import): the test is skipped without it, unless PINBRIDGE_REQUIRE_POSTGRES=1.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("PINBRIDGE_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("PostgreSQL is required (PINBRIDGE_REQUIRE_POSTGRES=1) but TEST_DATABASE_URL is not set")
-		}
-		t.Skip("PostgreSQL not available: set TEST_DATABASE_URL to run this test on it")
-	}
-	return base
 }

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/pinbridge/pinbridge-auth/config"
+	"github.com/pinbridge/pinbridge-auth/internal/testenv"
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
@@ -87,13 +88,7 @@ func openSQLite(t testing.TB) (*store.Store, string) {
 
 func openPostgres(t testing.TB) (*store.Store, string) {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("PINBRIDGE_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("PostgreSQL is required (PINBRIDGE_REQUIRE_POSTGRES=1) but TEST_DATABASE_URL is not set")
-		}
-		t.Skip("PostgreSQL not available: set TEST_DATABASE_URL to run this test on it")
-	}
+	base := testenv.PostgresURL(t)
 	ctx := context.Background()
 	admin, err := open(ctx, base, store.Options{MaxOpenConns: 2})
 	if err != nil {
