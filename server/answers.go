@@ -24,8 +24,13 @@ import (
 
 type (
 	accountsAnswer []pinterestAccountWire
-	// healthAnswer is a liveness answer encoded once, when the server starts (healthBodies).
-	healthAnswer []byte
+	// healthAnswer is a liveness answer encoded once, when the server starts (healthBodies), with
+	// its Content-Length: GetHealth returns it by pointer, which the response interface holds
+	// without allocating.
+	healthAnswer struct {
+		body   []byte
+		length []string
+	}
 )
 
 // meWire is gen.MeResponse as apiMe fills it, built straight from the account
@@ -171,20 +176,20 @@ func (a accountsAnswer) VisitListPinterestAccountsResponse(w http.ResponseWriter
 	return writeJSON(w, http.StatusOK, []pinterestAccountWire(a))
 }
 
-func (a healthAnswer) VisitGetHealthResponse(w http.ResponseWriter) error {
-	return writeBody(w, http.StatusOK, a)
+func (a *healthAnswer) VisitGetHealthResponse(w http.ResponseWriter) error {
+	return writeEncoded(w, http.StatusOK, a.body, a.length)
 }
 
 // healthBodies encodes the two liveness answers this server gives, password hashing "ok" and
 // "busy": everything else in them is fixed for the process's life.
-func healthBodies(version string, env gen.DeploymentEnvironment) (ok, busy healthAnswer, err error) {
-	encode := func(hashing string) (healthAnswer, error) {
+func healthBodies(version string, env gen.DeploymentEnvironment) (ok, busy *healthAnswer, err error) {
+	encode := func(hashing string) (*healthAnswer, error) {
 		var buf bytes.Buffer
 		err := gojson.NewEncoder(&buf).Encode(gen.GetHealth200JSONResponse{
 			Status: "ok", Version: version, Environment: env,
 			Checks: map[string]string{"server": "ok", "password_hashing": hashing},
 		})
-		return buf.Bytes(), err
+		return &healthAnswer{body: buf.Bytes(), length: []string{strconv.Itoa(buf.Len())}}, err
 	}
 	if ok, err = encode("ok"); err != nil {
 		return nil, nil, err
@@ -220,9 +225,15 @@ func encodeJSON(buf *bytes.Buffer, v any) error { return gojson.NewEncoder(buf).
 
 // writeBody writes the encoded JSON answer body with status and its Content-Length.
 func writeBody(w http.ResponseWriter, status int, body []byte) error {
+	return writeEncoded(w, status, body, []string{strconv.Itoa(len(body))})
+}
+
+// writeEncoded is writeBody with the Content-Length header's value given (made once for an answer
+// that never changes; net/http only reads it).
+func writeEncoded(w http.ResponseWriter, status int, body []byte, length []string) error {
 	h := w.Header()
 	h["Content-Type"] = valueJSON
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = length
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,14 +244,17 @@ func TestHealthAnswersEncodeAsGenerated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for hashing, got := range map[string]healthAnswer{"ok": ok, "busy": busy} {
+		for hashing, got := range map[string]*healthAnswer{"ok": ok, "busy": busy} {
 			var want bytes.Buffer
 			if err := json.NewEncoder(&want).Encode(gen.GetHealth200JSONResponse{Status: "ok", Version: version,
 				Environment: gen.DeploymentEnvironment(env), Checks: map[string]string{"server": "ok", "password_hashing": hashing}}); err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, want.Bytes()) {
-				t.Fatalf("#%d hashing %s:\ngot  %s\nwant %s", i, hashing, got, want.Bytes())
+			if !bytes.Equal(got.body, want.Bytes()) {
+				t.Fatalf("#%d hashing %s:\ngot  %s\nwant %s", i, hashing, got.body, want.Bytes())
+			}
+			if len(got.length) != 1 || got.length[0] != strconv.Itoa(want.Len()) {
+				t.Fatalf("#%d hashing %s: Content-Length %v for %d bytes", i, hashing, got.length, want.Len())
 			}
 		}
 	}

@@ -46,7 +46,7 @@ type Server struct {
 	scanKeys        secretscan.Keys
 	echo            *echo.Echo
 	// The liveness answers, encoded once: password hashing idle or with requests waiting.
-	healthOK, healthBusy healthAnswer
+	healthOK, healthBusy *healthAnswer
 	meBodies             *meBodies
 }
 

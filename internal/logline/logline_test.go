@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestLinesAreSlogs(t *testing.T) {
 		return b.String()
 	}
 	zones := []*time.Location{time.UTC, time.FixedZone("", -7*3600), time.FixedZone("", 5*3600+1800), time.Local}
-	durations := []float64{0, 0.001, 0.5, 1, 12.345, 999.999, 1234567.891, 1e20, 1e21, 5e-7}
+	durations := []float64{0, 0.001, 0.5, 1, 12.345, 999.999, 1234567.891, 1e20, 1e21, 5e-7, -1, math.NaN(), math.Inf(1)}
 	levels := []slog.Level{slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelDebug, slog.LevelInfo + 2}
 	written := 0
 	for i := range 20000 {
@@ -92,6 +93,17 @@ func TestLinesAreSlogs(t *testing.T) {
 			}
 			if !bytes.Equal(got.Bytes(), want.Bytes()) {
 				t.Fatalf("#%d json=%v:\ngot  %s\nslog %s", i, json, got.Bytes(), want.Bytes())
+			}
+			got.Reset()
+			fast := New(&got, json, &slog.HandlerOptions{Level: slog.LevelDebug}).(*Handler)
+			if err := fast.HandleAttrs(context.Background(), r.Time, r.Level, msg, attrs); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("#%d json=%v, from its parts:\ngot  %s\nslog %s", i, json, got.Bytes(), want.Bytes())
+			}
+			if _, ok := appendLine(nil, json, r.Time, r.Level, msg, attrs); ok != writes {
+				t.Fatalf("#%d json=%v: from its parts, written here %v, want %v for %q %v", i, json, ok, writes, msg, attrs)
 			}
 			_, ok := appendRecord(nil, json, r)
 			if ok != writes {
