@@ -38,6 +38,9 @@ type requestState struct {
 	clientIP  string         // the client's address as the access log writes it
 	errorCode string         // the error the answer carries, once rendered
 	principal *principal     // the caller, once authenticated (principalFrom)
+	// idHeader is the X-Request-ID header's value, kept here rather than in an allocation of its
+	// own (net/http only reads it; an Add to the header would append to a copy).
+	idHeader [1]string
 }
 
 type stateKey struct{}
@@ -105,8 +108,8 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 			id = newRequestID()
 		}
 		ip := c.RealIP()
-		st := &requestState{Context: r.Context(), origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip}
-		c.Response().Header()[canonicalRequestID] = []string{id}
+		st := &requestState{Context: r.Context(), origin: account.Origin{RequestID: id, Source: limitSubject(ip)}, clientIP: ip, idHeader: [1]string{id}}
+		c.Response().Header()[canonicalRequestID] = st.idHeader[:]
 		var ctx context.Context = st
 		if timeout > 0 && !waitsOnNothing[c.Path()] {
 			var cancel context.CancelFunc
