@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -193,4 +194,60 @@ func (s *Service) recordAdmin(ctx context.Context, tx *store.Store, action strin
 	}
 	return s.record(ctx, tx, event{action: action, scope: sc, actor: adminActor, resourceType: ResourceUser,
 		resourceID: u.ID, meta: map[string]any{"email": u.Email}})
+}
+
+// AdminMakeOwner makes the member of orgID with email an owner of it, beside any owner it has: for
+// an organization left with nobody to manage it (an undo whose organization had no admin to
+// succeed its owner, see keepOwners, or owners who have left the company). It returns the member
+// and whether the role changed (an owner already: nothing changes, nothing is recorded). Their
+// sessions go on with the new role from their next request, as after ChangeRole; the change is
+// recorded as team.member.role_changed by the operator. ErrOrganizationNotFound, ErrUserNotFound,
+// ErrMemberNotFound when the user is not a member of orgID.
+func (s *Service) AdminMakeOwner(ctx context.Context, orgID, email string) (store.Member, bool, error) {
+	if _, err := uuid.Parse(orgID); err != nil {
+		return store.Member{}, false, ErrOrganizationNotFound
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return store.Member{}, false, notFoundAs(err, ErrUserNotFound)
+	}
+	var member store.Member
+	changed := false
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		// Exclusively, as a member's own role change does: no change of the organization's members
+		// runs beside this one.
+		if err := tx.LockOrganization(ctx, orgID); err != nil {
+			return notFoundAs(err, ErrOrganizationNotFound)
+		}
+		members, err := tx.Members(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(members, func(m store.Member) bool { return m.Membership.UserID == u.ID })
+		if i < 0 {
+			return ErrMemberNotFound
+		}
+		member = members[i]
+		old := Role(member.Membership.Role)
+		if old == RoleOwner {
+			return nil
+		}
+		now := s.now()
+		if err := tx.SetMemberRole(ctx, orgID, member.Membership.ID, string(RoleOwner), now); err != nil {
+			return err
+		}
+		changed = true
+		member.Membership.Role, member.Membership.UpdatedAt = string(RoleOwner), now
+		sc, err := orgScope(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{action: ActionMemberRoleChanged, scope: sc, actor: adminActor,
+			resourceType: ResourceMember, resourceID: member.Membership.ID, at: now,
+			meta: map[string]any{"user_id": u.ID, "email": u.Email, "from": string(old), "to": string(RoleOwner), "reason": "operator"}})
+	})
+	if err != nil {
+		return store.Member{}, false, err
+	}
+	return member, changed, nil
 }

@@ -40,7 +40,9 @@ const Usage = `usage: pinbridge admin [--yes] COMMAND
   key list ORG_ID          the organization's API keys (never a secret)
   key revoke KEY_ID        revoke an API key
   org show ORG_ID          the organization, its projects, members and keys
---yes confirms the destructive commands (reset-link, end-sessions, key revoke) without asking.
+  org make-owner ORG_ID EMAIL
+                           make that member an owner too (for an organization nobody can manage)
+--yes confirms the destructive commands (reset-link, end-sessions, key revoke, make-owner) without asking.
 Exit codes: 0 done, 1 failed, 2 usage, 3 not found, 4 not confirmed.`
 
 // Run runs one admin command with args (what follows "admin") and returns its exit code.
@@ -53,7 +55,11 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 		return ExitUsage
 	}
 	rest := fs.Args()
-	if len(rest) != 3 {
+	argc := 3 // a noun, a verb and what it acts on; make-owner names a member too
+	if len(rest) >= 2 && rest[0] == "org" && rest[1] == "make-owner" {
+		argc = 4
+	}
+	if len(rest) != argc {
 		fmt.Fprintln(errOut, Usage)
 		return ExitUsage
 	}
@@ -78,6 +84,8 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 		err = c.confirmThen("revoke API key "+rest[2], func() error { return c.keyRevoke(rest[2]) })
 	case "org show":
 		err = c.orgShow(rest[2])
+	case "org make-owner":
+		err = c.confirmThen("make "+rest[3]+" an owner of organization "+rest[2], func() error { return c.makeOwner(rest[2], rest[3]) })
 	default:
 		fmt.Fprintln(errOut, Usage)
 		return ExitUsage
@@ -88,7 +96,8 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 	case errors.Is(err, errNotConfirmed):
 		fmt.Fprintln(errOut, "not confirmed: nothing changed (use --yes in scripts)")
 		return ExitNotConfirmed
-	case errors.Is(err, account.ErrUserNotFound), errors.Is(err, account.ErrOrganizationNotFound), errors.Is(err, account.ErrKeyNotFound):
+	case errors.Is(err, account.ErrUserNotFound), errors.Is(err, account.ErrOrganizationNotFound), errors.Is(err, account.ErrKeyNotFound),
+		errors.Is(err, account.ErrMemberNotFound):
 		fmt.Fprintln(errOut, "not found:", err)
 		return ExitNotFound
 	}
@@ -212,4 +221,17 @@ func (c *command) orgShow(orgID string) error {
 	}
 	fmt.Fprintf(c.out, "%d API keys:\n", len(r.Keys))
 	return c.printKeys(r.Keys)
+}
+
+func (c *command) makeOwner(orgID, email string) error {
+	m, changed, err := c.svc.AdminMakeOwner(c.ctx, orgID, email)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(c.out, "already an owner: %s of organization %s\n", m.User.Email, orgID)
+		return nil
+	}
+	fmt.Fprintf(c.out, "owner now: %s (member %s) of organization %s\n", m.User.Email, m.Membership.ID, orgID)
+	return nil
 }

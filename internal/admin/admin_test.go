@@ -28,22 +28,28 @@ func run(t *testing.T, svc *account.Service, stdin string, args ...string) (int,
 	return code, out.String(), errOut.String()
 }
 
+// newService is the account flows over st with a cheap password hash and the clock now.
+func newService(t *testing.T, st *store.Store, now func() time.Time) *account.Service {
+	t.Helper()
+	pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return account.New(account.Deps{
+		Store: st, Hasher: pool, Mailer: noMail{}, Now: now,
+		Sessions: session.NewManager([]byte("admin-test-secret-0123456789-0123456789"), "iss", "aud", time.Hour, time.Now),
+		Settings: account.Settings{PublicURL: "https://app.example.com", PasswordResetTTL: time.Hour, ReauthWindow: 10 * time.Minute},
+	})
+}
+
 func TestAdminCommands(t *testing.T) {
 	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
 		ctx := context.Background()
-		pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
 		// The service's clock stands still: the wait after the failed sign-ins below must not run out
 		// before the sign-in that checks it, however slow the machine.
 		now := time.Now()
-		svc := account.New(account.Deps{
-			Store: st, Hasher: pool, Mailer: noMail{}, Now: func() time.Time { return now },
-			Sessions: session.NewManager([]byte("admin-test-secret-0123456789-0123456789"), "iss", "aud", time.Hour, time.Now),
-			Settings: account.Settings{PublicURL: "https://app.example.com", PasswordResetTTL: time.Hour, ReauthWindow: 10 * time.Minute},
-		})
+		svc := newService(t, st, func() time.Time { return now })
 		sess, err := svc.Register(ctx, account.Registration{Email: "customer@example.com", FullName: "Casey Customer", Password: "a perfectly fine password"})
 		if err != nil {
 			t.Fatal(err)
@@ -144,6 +150,90 @@ func TestAdminCommands(t *testing.T) {
 			if code, _, _ := run(t, svc, "", c.args...); code != c.want {
 				t.Errorf("admin %v: exit %d, want %d", c.args, code, c.want)
 			}
+		}
+	})
+}
+
+// TestAdminMakeOwner: an organization whose owner is gone gets one of its members as owner, with
+// confirmation, recorded once as the operator's role change; an owner already, a non-member, an
+// unknown user or organization and a missing argument change nothing.
+func TestAdminMakeOwner(t *testing.T) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
+		ctx := context.Background()
+		svc := newService(t, st, time.Now)
+		register := func(email string) account.Session {
+			s, err := svc.Register(ctx, account.Registration{Email: email, FullName: "Member", Password: "a perfectly fine password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		founder, editor := register("founder@example.com"), register("editor@example.com")
+		register("outsider@example.com")
+		org := founder.Account.Organization.ID
+		member, err := st.AddMember(ctx, store.Membership{OrganizationID: org, UserID: editor.Account.User.ID, Role: "editor", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The founder is gone: nobody can manage the organization any more.
+		db.Exec(t, "DELETE FROM memberships WHERE organization_id = ? AND user_id = ?", org, founder.Account.User.ID)
+		owners := func() []string {
+			return db.Strings(t, "SELECT user_id FROM memberships WHERE organization_id = ? AND role = 'owner'", org)
+		}
+		recorded := func() int64 {
+			return db.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ? AND action = 'team.member.role_changed' AND actor_type = 'admin' AND resource_id = ?", org, member.ID)
+		}
+
+		if code, _, errOut := run(t, svc, "n\n", "org", "make-owner", org, "editor@example.com"); code != admin.ExitNotConfirmed || !strings.Contains(errOut, "not confirmed") {
+			t.Errorf("make-owner declined: %d %q, want exit 4", code, errOut)
+		}
+		if got := owners(); len(got) != 0 {
+			t.Fatalf("a declined make-owner made owners %v", got)
+		}
+		code, out, _ := run(t, svc, "y\n", "org", "make-owner", org, "Editor@Example.com")
+		if code != admin.ExitOK || !strings.Contains(out, "owner now: editor@example.com") || !strings.Contains(out, member.ID) {
+			t.Fatalf("make-owner: %d %q", code, out)
+		}
+		if got := owners(); len(got) != 1 || got[0] != editor.Account.User.ID {
+			t.Errorf("owners after make-owner: %v, want the editor", got)
+		}
+		if n := recorded(); n != 1 {
+			t.Errorf("the operator's role change recorded %d times, want once", n)
+		}
+		meta := db.Strings(t, "SELECT metadata FROM activity_logs WHERE organization_id = ? AND action = 'team.member.role_changed'", org)
+		if len(meta) != 1 || !strings.Contains(meta[0], `"from":"editor"`) || !strings.Contains(meta[0], `"to":"owner"`) || !strings.Contains(meta[0], `"reason":"operator"`) {
+			t.Errorf("the role change's metadata: %v", meta)
+		}
+		// The new owner's next request has the owner's permissions.
+		a, err := st.Account(ctx, editor.Account.User.ID, org)
+		if err != nil || string(a.Role) != "owner" {
+			t.Errorf("the editor's account in the organization: role %q, %v", a.Role, err)
+		}
+
+		// An owner already: nothing changes, nothing more is recorded.
+		if code, out, _ := run(t, svc, "", "--yes", "org", "make-owner", org, "editor@example.com"); code != admin.ExitOK || !strings.Contains(out, "already an owner") {
+			t.Errorf("make-owner of an owner: %d %q", code, out)
+		}
+		if n := recorded(); n != 1 {
+			t.Errorf("make-owner of an owner recorded again (%d)", n)
+		}
+		for _, c := range []struct {
+			args []string
+			want int
+		}{
+			{[]string{"--yes", "org", "make-owner", org, "outsider@example.com"}, admin.ExitNotFound},
+			{[]string{"--yes", "org", "make-owner", org, "nobody@example.com"}, admin.ExitNotFound},
+			{[]string{"--yes", "org", "make-owner", "6f1c1d4e-2b7a-4a53-9a7e-2f9d0c3b8e11", "editor@example.com"}, admin.ExitNotFound},
+			{[]string{"--yes", "org", "make-owner", "not-an-id", "editor@example.com"}, admin.ExitNotFound},
+			{[]string{"--yes", "org", "make-owner", org}, admin.ExitUsage},
+			{[]string{"--yes", "org", "show", org, "editor@example.com"}, admin.ExitUsage},
+		} {
+			if code, _, _ := run(t, svc, "", c.args...); code != c.want {
+				t.Errorf("admin %v: exit %d, want %d", c.args, code, c.want)
+			}
+		}
+		if got := owners(); len(got) != 1 {
+			t.Errorf("owners after the refused commands: %v", got)
 		}
 	})
 }
