@@ -196,14 +196,20 @@ func (s *Service) recordAdmin(ctx context.Context, tx *store.Store, action strin
 		resourceID: u.ID, meta: map[string]any{"email": u.Email}})
 }
 
-// AdminMakeOwner makes the member of orgID with email an owner of it, beside any owner it has: for
-// an organization left with nobody to manage it (an undo whose organization had no admin to
-// succeed its owner, see keepOwners, or owners who have left the company). It returns the member
-// and whether the role changed (an owner already: nothing changes, nothing is recorded). Their
-// sessions go on with the new role from their next request, as after ChangeRole; the change is
-// recorded as team.member.role_changed by the operator. ErrOrganizationNotFound, ErrUserNotFound,
-// ErrMemberNotFound when the user is not a member of orgID.
-func (s *Service) AdminMakeOwner(ctx context.Context, orgID, email string) (store.Member, bool, error) {
+// ErrHasOwners refuses AdminMakeOwner for an organization that has an owner, unless asked to add
+// one beside them: its owners manage its members.
+var ErrHasOwners = errors.New("the organization has an owner, who manages its members")
+
+// AdminMakeOwner makes the member of orgID with email an owner of it: for an organization left
+// with nobody to manage it (an undo whose organization had no admin to succeed its owner, see
+// keepOwners), or, with besideOwners, one whose owners can no longer act (they left the company).
+// As for an owner's own hand-over, the member's address must be settled (verified, no change
+// pending or revertable: ErrHandOverUnsettled). It returns the member and whether the role changed
+// (an owner already: nothing changes, nothing is recorded). Their sessions go on with the new role
+// from their next request, as after ChangeRole; the change is recorded as team.member.role_changed
+// by the operator. ErrOrganizationNotFound, ErrUserNotFound; ErrMemberNotFound when the user is
+// not a member of orgID; ErrHasOwners when it has an owner and besideOwners is false.
+func (s *Service) AdminMakeOwner(ctx context.Context, orgID, email string, besideOwners bool) (store.Member, bool, error) {
 	if _, err := uuid.Parse(orgID); err != nil {
 		return store.Member{}, false, ErrOrganizationNotFound
 	}
@@ -212,14 +218,15 @@ func (s *Service) AdminMakeOwner(ctx context.Context, orgID, email string) (stor
 		return store.Member{}, false, notFoundAs(err, ErrUserNotFound)
 	}
 	var member store.Member
-	changed := false
+	var changed bool
 	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		changed = false // a retried transaction starts over
 		// Exclusively, as a member's own role change does: no change of the organization's members
 		// runs beside this one.
 		if err := tx.LockOrganization(ctx, orgID); err != nil {
 			return notFoundAs(err, ErrOrganizationNotFound)
 		}
-		members, err := tx.Members(ctx, orgID)
+		members, err := tx.Members(ctx, orgID) // owners first
 		if err != nil {
 			return err
 		}
@@ -232,7 +239,13 @@ func (s *Service) AdminMakeOwner(ctx context.Context, orgID, email string) (stor
 		if old == RoleOwner {
 			return nil
 		}
+		if Role(members[0].Membership.Role) == RoleOwner && !besideOwners {
+			return ErrHasOwners
+		}
 		now := s.now()
+		if err := settled(ctx, tx, member.User, now); err != nil {
+			return err
+		}
 		if err := tx.SetMemberRole(ctx, orgID, member.Membership.ID, string(RoleOwner), now); err != nil {
 			return err
 		}
@@ -244,7 +257,7 @@ func (s *Service) AdminMakeOwner(ctx context.Context, orgID, email string) (stor
 		}
 		return s.record(ctx, tx, event{action: ActionMemberRoleChanged, scope: sc, actor: adminActor,
 			resourceType: ResourceMember, resourceID: member.Membership.ID, at: now,
-			meta: map[string]any{"user_id": u.ID, "email": u.Email, "from": string(old), "to": string(RoleOwner), "reason": "operator"}})
+			meta: map[string]any{"user_id": member.User.ID, "email": member.User.Email, "from": string(old), "to": string(RoleOwner), "reason": "operator"}})
 	})
 	if err != nil {
 		return store.Member{}, false, err

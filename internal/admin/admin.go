@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,8 +42,9 @@ const Usage = `usage: pinbridge admin [--yes] COMMAND
   key revoke KEY_ID        revoke an API key
   org show ORG_ID          the organization, its projects, members and keys
   org make-owner ORG_ID EMAIL
-                           make that member an owner too (for an organization nobody can manage)
+                           make that member an owner (of an organization nobody can manage)
 --yes confirms the destructive commands (reset-link, end-sessions, key revoke, make-owner) without asking.
+--beside-owners lets make-owner add an owner to an organization that has one.
 Exit codes: 0 done, 1 failed, 2 usage, 3 not found, 4 not confirmed.`
 
 // Run runs one admin command with args (what follows "admin") and returns its exit code.
@@ -50,6 +52,7 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	yes := fs.Bool("yes", false, "confirm destructive commands without asking")
+	besideOwners := fs.Bool("beside-owners", false, "let make-owner add an owner beside the organization's")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(errOut, Usage)
 		return ExitUsage
@@ -59,11 +62,11 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 	if len(rest) >= 2 && rest[0] == "org" && rest[1] == "make-owner" {
 		argc = 4
 	}
-	if len(rest) != argc {
+	if len(rest) != argc || slices.ContainsFunc(rest, func(a string) bool { return strings.HasPrefix(a, "-") }) {
 		fmt.Fprintln(errOut, Usage)
 		return ExitUsage
 	}
-	c := &command{ctx: ctx, svc: svc, in: bufio.NewReader(in), out: out, errOut: errOut, yes: *yes}
+	c := &command{ctx: ctx, svc: svc, in: bufio.NewReader(in), out: out, errOut: errOut, yes: *yes, besideOwners: *besideOwners}
 	var err error
 	switch rest[0] + " " + rest[1] {
 	case "user show":
@@ -85,7 +88,7 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 	case "org show":
 		err = c.orgShow(rest[2])
 	case "org make-owner":
-		err = c.confirmThen("make "+rest[3]+" an owner of organization "+rest[2], func() error { return c.makeOwner(rest[2], rest[3]) })
+		err = c.makeOwner(rest[2], rest[3])
 	default:
 		fmt.Fprintln(errOut, Usage)
 		return ExitUsage
@@ -100,6 +103,12 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 		errors.Is(err, account.ErrMemberNotFound):
 		fmt.Fprintln(errOut, "not found:", err)
 		return ExitNotFound
+	case errors.Is(err, account.ErrHasOwners):
+		fmt.Fprintln(errOut, "refused:", err, "(--beside-owners adds one anyway; nothing changed)")
+		return ExitFailed
+	case errors.Is(err, account.ErrHandOverUnsettled):
+		fmt.Fprintln(errOut, "refused:", err, "(nothing changed)")
+		return ExitFailed
 	}
 	fmt.Fprintln(errOut, "failed:", err)
 	return ExitFailed
@@ -108,12 +117,13 @@ func Run(ctx context.Context, svc *account.Service, args []string, in io.Reader,
 var errNotConfirmed = errors.New("not confirmed")
 
 type command struct {
-	ctx    context.Context
-	svc    *account.Service
-	in     *bufio.Reader
-	out    io.Writer
-	errOut io.Writer
-	yes    bool
+	ctx          context.Context
+	svc          *account.Service
+	in           *bufio.Reader
+	out          io.Writer
+	errOut       io.Writer
+	yes          bool
+	besideOwners bool
 }
 
 // confirmThen runs fn once the operator confirms what (or --yes did).
@@ -223,15 +233,43 @@ func (c *command) orgShow(orgID string) error {
 	return c.printKeys(r.Keys)
 }
 
+// makeOwner shows the operator what would change (the organization, the member's role, its
+// owners) before asking, then makes the member an owner; the service checks it all again as it
+// does.
 func (c *command) makeOwner(orgID, email string) error {
-	m, changed, err := c.svc.AdminMakeOwner(c.ctx, orgID, email)
+	r, err := c.svc.AdminOrganization(c.ctx, orgID)
 	if err != nil {
 		return err
 	}
-	if !changed {
-		fmt.Fprintf(c.out, "already an owner: %s of organization %s\n", m.User.Email, orgID)
-		return nil
+	key := store.EmailKey(email)
+	i := slices.IndexFunc(r.Members, func(m store.Member) bool { return m.User.EmailKey == key })
+	if i < 0 {
+		if _, err := c.svc.AdminUser(c.ctx, email); err != nil {
+			return err
+		}
+		return account.ErrMemberNotFound
 	}
-	fmt.Fprintf(c.out, "owner now: %s (member %s) of organization %s\n", m.User.Email, m.Membership.ID, orgID)
-	return nil
+	var owners []string
+	for _, m := range r.Members {
+		if m.Membership.Role == store.RoleOwner {
+			owners = append(owners, m.User.Email)
+		}
+	}
+	if len(owners) == 0 {
+		owners = []string{"none"}
+	}
+	m := r.Members[i]
+	what := fmt.Sprintf("make %s (now %s) an owner of %s %q (owners: %s)", m.User.Email, m.Membership.Role, orgID, r.Organization.Name, strings.Join(owners, ", "))
+	return c.confirmThen(what, func() error {
+		m, changed, err := c.svc.AdminMakeOwner(c.ctx, orgID, email, c.besideOwners)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			fmt.Fprintf(c.out, "already an owner: %s of organization %s\n", m.User.Email, orgID)
+			return nil
+		}
+		fmt.Fprintf(c.out, "owner now: %s (member %s) of organization %s\n", m.User.Email, m.Membership.ID, orgID)
+		return nil
+	})
 }

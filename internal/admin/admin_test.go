@@ -154,9 +154,10 @@ func TestAdminCommands(t *testing.T) {
 	})
 }
 
-// TestAdminMakeOwner: an organization whose owner is gone gets one of its members as owner, with
-// confirmation, recorded once as the operator's role change; an owner already, a non-member, an
-// unknown user or organization and a missing argument change nothing.
+// TestAdminMakeOwner: an organization whose owner is gone gets one of its members as owner, once
+// the operator has seen what changes and confirmed, recorded once as the operator's role change;
+// an unsettled address, an organization with an owner (unless --beside-owners), an owner already,
+// a non-member, an unknown user or organization and malformed arguments change nothing.
 func TestAdminMakeOwner(t *testing.T) {
 	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
 		ctx := context.Background()
@@ -168,26 +169,47 @@ func TestAdminMakeOwner(t *testing.T) {
 			}
 			return s
 		}
-		founder, editor := register("founder@example.com"), register("editor@example.com")
+		founder, editor, viewer := register("founder@example.com"), register("editor@example.com"), register("viewer@example.com")
 		register("outsider@example.com")
 		org := founder.Account.Organization.ID
-		member, err := st.AddMember(ctx, store.Membership{OrganizationID: org, UserID: editor.Account.User.ID, Role: "editor", CreatedAt: time.Now(), UpdatedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
+		join := func(s account.Session, role string) store.Membership {
+			m, err := st.AddMember(ctx, store.Membership{OrganizationID: org, UserID: s.Account.User.ID, Role: role, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
 		}
+		member := join(editor, "editor")
+		join(viewer, "viewer")
 		// The founder is gone: nobody can manage the organization any more.
 		db.Exec(t, "DELETE FROM memberships WHERE organization_id = ? AND user_id = ?", org, founder.Account.User.ID)
 		owners := func() []string {
-			return db.Strings(t, "SELECT user_id FROM memberships WHERE organization_id = ? AND role = 'owner'", org)
+			return db.Strings(t, "SELECT user_id FROM memberships WHERE organization_id = ? AND role = 'owner' ORDER BY user_id", org)
 		}
 		recorded := func() int64 {
-			return db.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ? AND action = 'team.member.role_changed' AND actor_type = 'admin' AND resource_id = ?", org, member.ID)
+			return db.Int(t, "SELECT COUNT(*) FROM activity_logs WHERE organization_id = ? AND action = 'team.member.role_changed' AND actor_type = 'admin'", org)
 		}
 
-		if code, _, errOut := run(t, svc, "n\n", "org", "make-owner", org, "editor@example.com"); code != admin.ExitNotConfirmed || !strings.Contains(errOut, "not confirmed") {
+		// An address never verified is no owner's: refused, as an owner's own hand-over would be.
+		if code, _, errOut := run(t, svc, "", "--yes", "org", "make-owner", org, "editor@example.com"); code != admin.ExitFailed || !strings.Contains(errOut, "refused") {
+			t.Errorf("make-owner of an unverified member: %d %q, want exit 1, refused", code, errOut)
+		}
+		for _, email := range []string{"editor@example.com", "viewer@example.com"} {
+			if code, _, _ := run(t, svc, "", "user", "verify", email); code != admin.ExitOK {
+				t.Fatalf("verify %s: %d", email, code)
+			}
+		}
+		code, _, errOut := run(t, svc, "n\n", "org", "make-owner", org, "editor@example.com")
+		if code != admin.ExitNotConfirmed || !strings.Contains(errOut, "not confirmed") {
 			t.Errorf("make-owner declined: %d %q, want exit 4", code, errOut)
 		}
-		if got := owners(); len(got) != 0 {
+		// The question names what changes: the member's role, the organization, its owners.
+		for _, want := range []string{"editor@example.com (now editor)", founder.Account.Organization.Name, "owners: none"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("the confirmation %q does not say %q", errOut, want)
+			}
+		}
+		if got := owners(); len(got) != 0 || recorded() != 0 {
 			t.Fatalf("a declined make-owner made owners %v", got)
 		}
 		code, out, _ := run(t, svc, "y\n", "org", "make-owner", org, "Editor@Example.com")
@@ -197,16 +219,14 @@ func TestAdminMakeOwner(t *testing.T) {
 		if got := owners(); len(got) != 1 || got[0] != editor.Account.User.ID {
 			t.Errorf("owners after make-owner: %v, want the editor", got)
 		}
-		if n := recorded(); n != 1 {
-			t.Errorf("the operator's role change recorded %d times, want once", n)
+		meta := db.Strings(t, "SELECT resource_id || ' ' || metadata FROM activity_logs WHERE organization_id = ? AND action = 'team.member.role_changed' AND actor_type = 'admin'", org)
+		if len(meta) != 1 || !strings.HasPrefix(meta[0], member.ID+" ") || !strings.Contains(meta[0], `"email":"editor@example.com"`) ||
+			!strings.Contains(meta[0], `"from":"editor"`) || !strings.Contains(meta[0], `"to":"owner"`) || !strings.Contains(meta[0], `"reason":"operator"`) {
+			t.Errorf("the operator's role change in the log: %v", meta)
 		}
-		meta := db.Strings(t, "SELECT metadata FROM activity_logs WHERE organization_id = ? AND action = 'team.member.role_changed'", org)
-		if len(meta) != 1 || !strings.Contains(meta[0], `"from":"editor"`) || !strings.Contains(meta[0], `"to":"owner"`) || !strings.Contains(meta[0], `"reason":"operator"`) {
-			t.Errorf("the role change's metadata: %v", meta)
-		}
-		// The new owner's next request has the owner's permissions.
+		// The new owner's next request has the owner's role (the summary requests read).
 		a, err := st.Account(ctx, editor.Account.User.ID, org)
-		if err != nil || string(a.Role) != "owner" {
+		if err != nil || a.Role != "owner" {
 			t.Errorf("the editor's account in the organization: role %q, %v", a.Role, err)
 		}
 
@@ -217,6 +237,19 @@ func TestAdminMakeOwner(t *testing.T) {
 		if n := recorded(); n != 1 {
 			t.Errorf("make-owner of an owner recorded again (%d)", n)
 		}
+		// The organization has an owner now, who manages its members: only --beside-owners adds one.
+		if code, _, errOut := run(t, svc, "", "--yes", "org", "make-owner", org, "viewer@example.com"); code != admin.ExitFailed || !strings.Contains(errOut, "--beside-owners") {
+			t.Errorf("make-owner beside an owner without --beside-owners: %d %q, want exit 1", code, errOut)
+		}
+		if got := owners(); len(got) != 1 {
+			t.Errorf("owners after a refused make-owner: %v", got)
+		}
+		if code, _, _ := run(t, svc, "", "--yes", "--beside-owners", "org", "make-owner", org, "viewer@example.com"); code != admin.ExitOK {
+			t.Errorf("make-owner --beside-owners: %d", code)
+		}
+		if got := owners(); len(got) != 2 || recorded() != 2 {
+			t.Errorf("after --beside-owners: owners %v, %d recorded; want 2 and 2", got, recorded())
+		}
 		for _, c := range []struct {
 			args []string
 			want int
@@ -226,14 +259,15 @@ func TestAdminMakeOwner(t *testing.T) {
 			{[]string{"--yes", "org", "make-owner", "6f1c1d4e-2b7a-4a53-9a7e-2f9d0c3b8e11", "editor@example.com"}, admin.ExitNotFound},
 			{[]string{"--yes", "org", "make-owner", "not-an-id", "editor@example.com"}, admin.ExitNotFound},
 			{[]string{"--yes", "org", "make-owner", org}, admin.ExitUsage},
+			{[]string{"org", "make-owner", org, "--yes"}, admin.ExitUsage},
 			{[]string{"--yes", "org", "show", org, "editor@example.com"}, admin.ExitUsage},
 		} {
 			if code, _, _ := run(t, svc, "", c.args...); code != c.want {
 				t.Errorf("admin %v: exit %d, want %d", c.args, code, c.want)
 			}
 		}
-		if got := owners(); len(got) != 1 {
-			t.Errorf("owners after the refused commands: %v", got)
+		if got := owners(); len(got) != 2 || recorded() != 2 {
+			t.Errorf("after the refused commands: owners %v, %d recorded", got, recorded())
 		}
 	})
 }
