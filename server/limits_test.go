@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/pinbridge/pinbridge-auth/config"
 	"github.com/pinbridge/pinbridge-auth/internal/account"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
@@ -172,15 +170,8 @@ func TestRightPasswordClearsItsAttemptAfterTheRequestEnds(t *testing.T) {
 		e.register("late@example.com", "a perfectly fine password")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		err := e.store.DB().Callback().Delete().Before("gorm:delete").Register("test:request_ends", func(db *gorm.DB) {
-			if _, ok := db.Statement.Dest.(*store.LoginThrottle); ok {
-				cancel() // the request ends as its right password's attempt is being cleared
-			}
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = e.stack.Accounts.Login(ctx, account.Credentials{Email: "late@example.com", Password: "a perfectly fine password",
+		e.beforeLoginFailuresCleared("test:request_ends", cancel) // the request ends as its right password's attempt is being cleared
+		_, err := e.stack.Accounts.Login(ctx, account.Credentials{Email: "late@example.com", Password: "a perfectly fine password",
 			Origin: account.Origin{Source: "203.0.113.7"}})
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("login whose request ended: %v, want it to end with the request", err)

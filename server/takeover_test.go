@@ -19,7 +19,6 @@ import (
 	"github.com/pinbridge/pinbridge-auth/internal/password"
 	"github.com/pinbridge/pinbridge-auth/internal/testdb"
 	"github.com/pinbridge/pinbridge-auth/internal/testsmtp"
-	"github.com/pinbridge/pinbridge-auth/store"
 )
 
 // Takeover paths found by a second attack review, after the first one's were closed: each test
@@ -668,8 +667,18 @@ func TestOneUsersConcurrentWritesQueue(t *testing.T) {
 // clears the source's failed attempts).
 func (e *env) duringPasswordCheck(fn func()) {
 	var ran atomic.Bool // not a sync.Once: fn's own requests pass here while it runs
-	err := e.store.DB().Callback().Delete().Before("gorm:delete").Register("test:during_password_check", func(db *gorm.DB) {
-		if _, ok := db.Statement.Dest.(*store.LoginThrottle); ok && ran.CompareAndSwap(false, true) {
+	e.beforeLoginFailuresCleared("test:during_password_check", func() {
+		if ran.CompareAndSwap(false, true) {
+			fn()
+		}
+	})
+}
+
+// beforeLoginFailuresCleared runs fn each time a right password's attempt is about to be cleared
+// (store.ClearLoginFailures, once the password is checked), registered under name.
+func (e *env) beforeLoginFailuresCleared(name string, fn func()) {
+	err := e.store.DB().Callback().Row().Before("gorm:row").Register(name, func(db *gorm.DB) {
+		if strings.HasPrefix(db.Statement.SQL.String(), "DELETE FROM login_throttles") {
 			fn()
 		}
 	})

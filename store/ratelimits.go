@@ -82,55 +82,42 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys ...string) (time.Time
 	return until, nil
 }
 
-// RecordLoginFailure counts a failed login under key and sets its next allowed time from the
-// number of recent failures with backoff(failures). Failures older than forget start over. It
-// returns the count so far.
-func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (int, error) {
-	failures, _, err := s.countLoginFailure(ctx, "record login failure", key, now, forget, backoff, false)
-	return failures, err
-}
-
 // ClaimLoginAttempt counts an attempt under key before its password is checked, as a failure
-// until a right password clears it (ClearLoginFailures) or an attempt whose password was never
-// checked gives it back (ReleaseLoginAttempt), and sets the key's next allowed time from the count
-// with backoff, as RecordLoginFailure does. Attempts made at once take turns on the key's row: an
-// attempt while the key waits is not counted (counted false), and until says until when it waits.
-func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (counted bool, until time.Time, err error) {
-	failures, until, err := s.countLoginFailure(ctx, "claim login attempt", key, now, forget, backoff, true)
-	return failures > 0, until, err
+// until a right password clears it (ClearLoginFailures) or gives it back, as does an attempt whose
+// password was never checked (ReleaseLoginAttempt), and sets the key's next allowed time from the
+// count with backoff(failures). Failures older than forget start over. It returns the count with this attempt. Attempts made at
+// once take turns on the key's row: an attempt while the key waits is not counted (failures 0),
+// and until says until when it waits.
+func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (failures int, until time.Time, err error) {
+	return s.countLoginFailure(ctx, "claim login attempt", key, now, forget, backoff)
 }
 
 // countLoginFailure counts one more failure under key (one, when the last is older than forget)
-// and sets the key's next allowed time from the count with backoff; it returns the count. With
-// unlessWaiting, a key still waiting at now counts nothing: it returns 0 and until when the key
-// waits. A key that need not wait (backoff 0) keeps no wait at all rather than one ending now, so
-// that an attempt whose now was read a moment before another's is not refused by it.
+// and sets the key's next allowed time from the count with backoff; it returns the count. A key
+// still waiting at now counts nothing: it returns 0 and until when the key waits. A key that need
+// not wait (backoff 0) keeps no wait at all rather than one ending now, so that an attempt whose
+// now was read a moment before another's is not refused by it.
 //
 // Most counts stay within the free failures (backoff 0) and set no wait: one statement counts them,
 // and counts only when the count it makes stays free. A count past them sets a wait, in a
 // transaction holding the key's row between the count and the wait, so that attempts made at once
 // take turns.
-func (s *Store) countLoginFailure(ctx context.Context, op, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration, unlessWaiting bool) (failures int, until time.Time, err error) {
+func (s *Store) countLoginFailure(ctx context.Context, op, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (failures int, until time.Time, err error) {
 	now = now.UTC()
 	const counted = "CASE WHEN login_throttles.last_failed_at < ? THEN 1 ELSE login_throttles.failures + 1 END"
 	count := func(db *gorm.DB, free int) ([]int, error) {
 		q := "INSERT INTO login_throttles (email_key, failures, locked_until, last_failed_at) VALUES (?, 1, ?, ?) " +
 			"ON CONFLICT (email_key) DO UPDATE SET failures = " + counted + ", last_failed_at = ?"
 		args := []any{key, noWait, now, now.Add(-forget), now}
-		var where []string
+		where, whereArgs := "login_throttles.locked_until <= ?", []any{now}
 		if free > 0 {
 			q += ", locked_until = ?"
 			args = append(args, noWait)
-			where = append(where, counted+" <= ?")
-			args = append(args, now.Add(-forget), free)
+			where += " AND " + counted + " <= ?"
+			whereArgs = append(whereArgs, now.Add(-forget), free)
 		}
-		if unlessWaiting {
-			where = append(where, "login_throttles.locked_until <= ?")
-			args = append(args, now)
-		}
-		if len(where) > 0 {
-			q += " WHERE " + strings.Join(where, " AND ")
-		}
+		q += " WHERE " + where
+		args = append(args, whereArgs...)
 		var n []int
 		err := db.Raw(q+" RETURNING failures", args...).Scan(&n).Error
 		return n, err
@@ -180,17 +167,30 @@ func freeFailures(backoff func(failures int) time.Duration) int {
 // noWait is the locked_until of a key that need not wait: before any now.
 var noWait = time.Unix(0, 0).UTC()
 
-// ReleaseLoginAttempt gives back an attempt ClaimLoginAttempt counted under key whose password was
-// never checked (the hashing pool was full, the request ran out of time). A wait it started stays.
-func (s *Store) ReleaseLoginAttempt(ctx context.Context, key string) error {
-	err := s.db.WithContext(ctx).Model(&LoginThrottle{}).Where("email_key = ? AND failures > 0", key).
+// ReleaseLoginAttempt gives back an attempt ClaimLoginAttempt counted under each of keys whose
+// password was never checked (the hashing pool was full, the request ran out of time), or, under
+// an account's window, was right. A wait it started stays.
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, keys ...string) error {
+	err := s.db.WithContext(ctx).Model(&LoginThrottle{}).Where("email_key IN ? AND failures > 0", keys).
 		UpdateColumn("failures", gorm.Expr("failures - 1")).Error
 	return wrap("release login attempt", err)
 }
 
-// ClearLoginFailures forgets the failed logins under keys (after a success).
-func (s *Store) ClearLoginFailures(ctx context.Context, keys ...string) error {
-	return wrap("clear login failures", s.db.WithContext(ctx).Where("email_key IN ?", keys).Delete(&LoginThrottle{}).Error)
+// ClearLoginFailures settles a right password: it forgets the failed logins under source and gives
+// back the attempt ClaimLoginAttempt counted under window, whose row goes when nothing else is
+// counted there (a row for every account that signed in each hour would otherwise stay). One
+// statement, unless the window counts other attempts too.
+func (s *Store) ClearLoginFailures(ctx context.Context, source, window string) error {
+	var gone []string
+	err := s.db.WithContext(ctx).Raw("DELETE FROM login_throttles WHERE email_key = ? OR (email_key = ? AND failures <= 1) RETURNING email_key",
+		source, window).Scan(&gone).Error
+	if err != nil {
+		return wrap("clear login failures", err)
+	}
+	if slices.Contains(gone, window) {
+		return nil
+	}
+	return s.ReleaseLoginAttempt(ctx, window)
 }
 
 // ClearLoginFailuresUnder forgets the failed logins under key and under every key that extends it

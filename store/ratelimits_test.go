@@ -88,18 +88,23 @@ func TestHitAllCountsEachBucketOnceInOneStatement(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, st *store.Store) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
 		ctx := context.Background()
 		now := time.Date(2026, 2, 23, 12, 0, 0, 0, time.UTC)
-		backoff := func(n int) time.Duration { return time.Duration(n) * time.Second }
+		backoff := func(n int) time.Duration { // two free failures, then n seconds
+			if n <= 2 {
+				return 0
+			}
+			return time.Duration(n) * time.Second
+		}
 		const account, source = "acct:1f2e", "acct:1f2e|203.0.113.7"
 		for i := 1; i <= 3; i++ {
-			n, err := st.RecordLoginFailure(ctx, source, now, time.Hour, backoff)
+			n, _, err := st.ClaimLoginAttempt(ctx, source, now, time.Hour, backoff)
 			if err != nil || n != i {
 				t.Fatalf("failure %d: got %d, %v", i, n, err)
 			}
 		}
-		if _, err := st.RecordLoginFailure(ctx, account, now, time.Hour, backoff); err != nil {
+		if _, _, err := st.ClaimLoginAttempt(ctx, account, now, time.Hour, backoff); err != nil {
 			t.Fatal(err)
 		}
 		until, err := st.LoginLockedUntil(ctx, account, source)
@@ -110,23 +115,34 @@ func TestLoginThrottle(t *testing.T) {
 			t.Errorf("another source is locked until %v, want zero", until)
 		}
 		// A failure after the forget window starts over.
-		if n, _ := st.RecordLoginFailure(ctx, source, now.Add(2*time.Hour), time.Hour, backoff); n != 1 {
+		if n, _, _ := st.ClaimLoginAttempt(ctx, source, now.Add(2*time.Hour), time.Hour, backoff); n != 1 {
 			t.Errorf("failures after the window = %d, want 1", n)
 		}
-		if err := st.ClearLoginFailures(ctx, source); err != nil {
+		// A right password: the source's failures go, and the account's claim is given back, its
+		// row with its last claim.
+		if _, _, err := st.ClaimLoginAttempt(ctx, account, now, time.Hour, backoff); err != nil {
 			t.Fatal(err)
 		}
-		if until, _ := st.LoginLockedUntil(ctx, source); !until.IsZero() {
-			t.Errorf("locked until %v after clear, want zero", until)
+		counts := func() []string {
+			return db.Strings(t, "SELECT email_key || '=' || failures FROM login_throttles WHERE email_key IN (?, ?) ORDER BY email_key", account, source)
 		}
-		if until, _ := st.LoginLockedUntil(ctx, account); until.IsZero() {
-			t.Error("clearing one source cleared the account's count too")
+		if err := st.ClearLoginFailures(ctx, source, account); err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(); len(got) != 1 || got[0] != account+"=1" {
+			t.Errorf("after a right password: %v, want only the account's other claim", got)
+		}
+		if err := st.ClearLoginFailures(ctx, source, account); err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(); len(got) != 0 {
+			t.Errorf("after the account's last claim was given back: %v, want no row", got)
 		}
 
 		// Clearing under the account clears it from every source, and nothing of another account
 		// (whose key merely starts the same way).
 		for _, k := range []string{source, "acct:1f2e|198.51.100.1", "acct:1f2eff|203.0.113.7", "acct:1f2eff"} {
-			if _, err := st.RecordLoginFailure(ctx, k, now, time.Hour, backoff); err != nil {
+			if _, _, err := st.ClaimLoginAttempt(ctx, k, now, time.Hour, backoff); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -157,21 +173,21 @@ func TestClaimLoginAttempt(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		claim := func(at time.Time) (bool, time.Time) {
 			t.Helper()
-			counted, until, err := st.ClaimLoginAttempt(ctx, "acct:x|1.2.3.4", at, time.Hour, backoff)
+			failures, until, err := st.ClaimLoginAttempt(ctx, "acct:x|1.2.3.4", at, time.Hour, backoff)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return counted, until
+			return failures > 0, until
 		}
-		if counted, _ := claim(now); !counted {
-			t.Fatal("first claim not counted")
+		if n, _, err := st.ClaimLoginAttempt(ctx, "acct:x|1.2.3.4", now, time.Hour, backoff); err != nil || n != 1 {
+			t.Fatalf("first claim: count %d, %v; want 1", n, err)
 		}
 		// An attempt that read its now a millisecond before the first one's claims after it.
 		if counted, _ := claim(now.Add(-time.Millisecond)); !counted {
 			t.Error("a claim within the free failures was refused because another's now was later")
 		}
-		if counted, _ := claim(now); !counted { // the third: counted, and it starts a minute's wait
-			t.Fatal("third claim not counted")
+		if n, _, err := st.ClaimLoginAttempt(ctx, "acct:x|1.2.3.4", now, time.Hour, backoff); err != nil || n != 3 { // it starts a minute's wait
+			t.Fatalf("third claim: count %d, %v; want 3", n, err)
 		}
 		counted, until := claim(now.Add(time.Second))
 		if counted || !until.Equal(now.Add(time.Minute)) {

@@ -214,65 +214,92 @@ func throttleOf(email, source string, now time.Time) throttle {
 		window: fmt.Sprintf("%s@%d", account, hour), previous: fmt.Sprintf("%s@%d", account, hour-1)}
 }
 
-// attempt checks a password against t's account under the account's backoff. It claims the
-// attempt first: a *BackoffError while the account, from this source or from everywhere, must wait.
-// The attempt counts as a failure of the source before check runs, so attempts sent at once take
-// turns as attempts one after another would (the free failures, then one attempt per wait). check
-// reports whether the password is right; a right one clears the source's count, a wrong one stays
-// counted (loginFailed counts it against the account), and one check could not answer (an error:
-// the hashing pool full, the request's deadline) is given back.
-func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, error)) (bool, error) {
+// attempt checks a password against t's account under the account's backoffs. It claims the
+// attempt first, from this source (loginBackoff) and then for the account across sources in its
+// hourly window (accountBackoff): a *BackoffError while either must wait. The attempt counts as a
+// failure under both before check runs, so attempts sent at once take turns as attempts one after
+// another would: from one source the free failures, then one attempt per wait; for the account its
+// ceiling of failures in the hour, then one attempt per pause, however many were in flight across
+// sources and instances when the ceiling was reached (counted after the check, each of them was
+// checked, again whenever a pause ended). check reports whether the password is right; a right
+// one clears the source's count and gives the account's back, a wrong one stays counted under both
+// (loginFailed), and one check could not answer (an error: the hashing pool full, the request's
+// deadline) is given back under both.
+func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, error)) (checked, error) {
 	if s.hasher.Full() {
 		// Shed at once, before anything is counted or written: a flood's excess costs no statement.
-		return false, fmt.Errorf("verify password: %w", pw.ErrBusy)
+		return checked{}, fmt.Errorf("verify password: %w", pw.ErrBusy)
 	}
 	until, err := s.store.LoginLockedUntil(ctx, t.source, t.window, t.previous)
 	if err != nil {
-		return false, err
+		return checked{}, err
 	}
 	if until.After(s.now()) {
-		return false, &BackoffError{Wait: until.Sub(s.now())}
+		return checked{}, &BackoffError{Wait: until.Sub(s.now())}
 	}
-	if err := s.claimTurn(ctx, t); err != nil {
-		return false, err
+	if _, err := s.claimTurn(ctx, t.source, loginBackoff); err != nil {
+		return checked{}, err
+	}
+	failures, err := s.claimTurn(ctx, t.window, accountBackoff)
+	if err != nil {
+		// The account waits: no password is checked, and the source's count is given back.
+		s.giveBack(ctx, t.source)
+		return checked{}, err
 	}
 	ok, err := check()
-	// What the check settles is written even when the request has ended meanwhile (its deadline,
-	// the client gone), waiting for the database as long as a request may: an attempt left counted
-	// would hold the next ones back.
+	if err != nil {
+		s.giveBack(ctx, t.source, t.window)
+		return checked{}, err
+	}
+	if !ok {
+		return checked{failures: failures}, nil
+	}
+	// Written even when the request has ended meanwhile (its deadline, the client gone), waiting for
+	// the database as long as a request may: a right password left counted would hold the next
+	// attempts back.
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	if err != nil {
-		if rerr := s.store.ReleaseLoginAttempt(settle, t.source); rerr != nil {
-			s.log.Warn("give back a login attempt", slog.String("error", rerr.Error()))
-		}
-		return false, err
+	return checked{ok: true}, s.store.ClearLoginFailures(settle, t.source, t.window)
+}
+
+// checked is what attempt settled: whether the password was right and, when it was wrong, the
+// account's failures in the window with this one (the failure that reaches the ceiling is the
+// security event of loginFailed).
+type checked struct {
+	ok       bool
+	failures int
+}
+
+// giveBack gives back the attempt counted under keys (store.ReleaseLoginAttempt) whose password was
+// not checked, even when the request has ended meanwhile; a failure to is logged.
+func (s *Service) giveBack(ctx context.Context, keys ...string) {
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if err := s.store.ReleaseLoginAttempt(settle, keys...); err != nil {
+		s.log.Warn("give back a login attempt", slog.String("error", err.Error()))
 	}
-	if ok {
-		return true, s.store.ClearLoginFailures(settle, t.source)
-	}
-	return false, nil
 }
 
 // settleTimeout bounds the writing of what a password check settled: the attempt cleared (a right
 // password) or given back (never checked).
 const settleTimeout = 5 * time.Second
 
-// claimTurn counts the attempt against t's source (ClaimLoginAttempt), or returns a *BackoffError
-// while the source waits. A claim refused by a wait that has ended since (the claim's now was read
-// before another attempt's) is tried again with a fresh now: an attempt goes on only counted.
-func (s *Service) claimTurn(ctx context.Context, t throttle) error {
+// claimTurn counts the attempt under key (ClaimLoginAttempt) and returns the count with it, or
+// returns a *BackoffError while the key waits. A claim refused by a wait that has ended since (the
+// claim's now was read before another attempt's) is tried again with a fresh now: an attempt goes
+// on only counted.
+func (s *Service) claimTurn(ctx context.Context, key string, backoff func(failures int) time.Duration) (int, error) {
 	for range 3 {
 		now := s.now()
-		counted, until, err := s.store.ClaimLoginAttempt(ctx, t.source, now, loginForget, loginBackoff)
-		if err != nil || counted {
-			return err
+		failures, until, err := s.store.ClaimLoginAttempt(ctx, key, now, loginForget, backoff)
+		if err != nil || failures > 0 {
+			return failures, err
 		}
 		if wait := until.Sub(s.now()); wait > 0 {
-			return &BackoffError{Wait: wait}
+			return 0, &BackoffError{Wait: wait}
 		}
 	}
-	return &BackoffError{Wait: time.Second}
+	return 0, &BackoffError{Wait: time.Second}
 }
 
 // verify checks password against a stored hash (attempt's check, where no hash upgrade follows).
@@ -301,7 +328,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	t := throttleOf(c.Email, c.Source, s.now())
 	var user store.User
 	found, rehash := false, false
-	ok, err := s.attempt(ctx, t, func() (bool, error) {
+	got, err := s.attempt(ctx, t, func() (bool, error) {
 		u, err := s.store.UserByEmail(ctx, c.Email)
 		if errors.Is(err, store.ErrNotFound) {
 			if err := s.hasher.VerifyDummy(ctx, c.Password); err != nil {
@@ -323,12 +350,12 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if !ok && !found {
-		return Session{}, s.loginFailed(ctx, t, nil, nil, ErrInvalidCredentials)
+	if !got.ok && !found {
+		return Session{}, s.loginFailed(ctx, got, nil, nil, ErrInvalidCredentials)
 	}
-	if !ok {
+	if !got.ok {
 		failed := event{action: ActionLogin, status: StatusFailed, actor: anonymous, resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
-		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrInvalidCredentials)
+		return Session{}, s.loginFailed(ctx, got, &user, &failed, ErrInvalidCredentials)
 	}
 	if c.InviteToken != nil {
 		// Checked before anything is written: a bad invitation fails the whole call.
@@ -395,17 +422,12 @@ func (s *Service) loginSession(ctx context.Context, user store.User, c Credentia
 	return s.sessionIn(ctx, user.ID, "", user.SessionVersion, time.Time{})
 }
 
-// loginFailed counts a failed password check (a login, or a change of password) against the
-// account (attempt counted it against the source), records failed (when the account
-// exists) off the request path, and returns answer. The failure that reaches the account's ceiling
-// is a security event: it is logged, recorded in the activity log (actor system) and the owner is
-// told by email, in one transaction.
-func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User, failed *event, answer error) error {
-	now := s.now()
-	n, err := s.store.RecordLoginFailure(ctx, t.window, now, loginForget, accountBackoff)
-	if err != nil {
-		return err
-	}
+// loginFailed answers a failed password check (a login, or a change of password) that attempt
+// counted against the source and the account: it records failed (when the account exists) off the
+// request path, and returns answer. The failure that reaches the account's ceiling is a security
+// event: it is logged, recorded in the activity log (actor system) and the owner is told by email,
+// in one transaction.
+func (s *Service) loginFailed(ctx context.Context, got checked, user *store.User, failed *event, answer error) error {
 	if user == nil {
 		return answer
 	}
@@ -414,7 +436,7 @@ func (s *Service) loginFailed(ctx context.Context, t throttle, user *store.User,
 		origin = failed.origin
 		s.recordLater(ctx, *failed, user.ID)
 	}
-	if n == loginAccountCeiling {
+	if n := got.failures; n == loginAccountCeiling {
 		s.log.Warn("security event: failed logins reached the account ceiling; the account waits",
 			slog.String("user_id", user.ID), slog.Int("failures", n), slog.Duration("wait", loginMaxBackoff))
 		err := s.store.Tx(ctx, func(tx *store.Store) error {

@@ -234,15 +234,15 @@ func (s *Service) reauthenticate(ctx context.Context, c Caller, currentPassword 
 		return ErrReauthenticationRequired
 	}
 	t := throttleOf(c.user().Email, c.Source, s.now())
-	ok, err := s.attempt(ctx, t, func() (bool, error) { return s.verify(ctx, *currentPassword, c.user().PasswordHash) })
+	got, err := s.attempt(ctx, t, func() (bool, error) { return s.verify(ctx, *currentPassword, c.user().PasswordHash) })
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if !got.ok {
 		user := c.user()
 		failed := event{action: action, status: StatusFailed, scope: c.scope(), actor: c.actor(),
 			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
-		return s.loginFailed(ctx, t, &user, &failed, ErrReauthenticationRequired)
+		return s.loginFailed(ctx, got, &user, &failed, ErrReauthenticationRequired)
 	}
 	return nil
 }

@@ -409,14 +409,14 @@ func (s *Service) endWhatSessionsStarted(ctx context.Context, tx *store.Store, u
 func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) (Session, error) {
 	user := c.user()
 	t := throttleOf(user.Email, c.Source, s.now())
-	ok, err := s.attempt(ctx, t, func() (bool, error) { return s.verify(ctx, current, user.PasswordHash) })
+	got, err := s.attempt(ctx, t, func() (bool, error) { return s.verify(ctx, current, user.PasswordHash) })
 	if err != nil {
 		return Session{}, err
 	}
-	if !ok {
+	if !got.ok {
 		failed := event{action: ActionPasswordChanged, status: StatusFailed, scope: c.scope(), actor: c.actor(),
 			resourceType: ResourceUser, resourceID: user.ID, origin: c.Origin}
-		return Session{}, s.loginFailed(ctx, t, &user, &failed, ErrIncorrectPassword)
+		return Session{}, s.loginFailed(ctx, got, &user, &failed, ErrIncorrectPassword)
 	}
 	if next == current {
 		return Session{}, invalid("new_password", "must differ from the current password")

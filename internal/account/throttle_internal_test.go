@@ -1,0 +1,91 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pinbridge/pinbridge-auth/internal/password"
+	"github.com/pinbridge/pinbridge-auth/internal/testdb"
+	"github.com/pinbridge/pinbridge-auth/store"
+)
+
+// TestAccountCeilingHoldsAttemptsInFlight: the attempt that reaches the account's ceiling of
+// failures in the hour is counted before its password is checked, so an attempt from another
+// address made while it is being checked waits with its password unchecked (counted after the
+// check, every attempt in flight across addresses was checked, again each time a pause ended);
+// the waiting attempt's address keeps no failure; a right password gives its count back.
+func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
+		ctx := context.Background()
+		pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		now := time.Now()
+		s := New(Deps{Store: st, Hasher: pool, Now: func() time.Time { return now }})
+		const email = "target@example.com"
+		wrong := func() (bool, error) { return false, nil }
+		right := func() (bool, error) { return true, nil }
+		failures := func(source string) int64 {
+			return db.Int(t, "SELECT COALESCE(SUM(failures), 0) FROM login_throttles WHERE email_key = ?", throttleOf(email, source, now).source)
+		}
+		window := func() int64 {
+			return db.Int(t, "SELECT failures FROM login_throttles WHERE email_key = ?", throttleOf(email, "", now).window)
+		}
+
+		for i := range loginAccountCeiling - 2 {
+			got, err := s.attempt(ctx, throttleOf(email, fmt.Sprintf("10.0.%d.%d", i/200, i%200), now), wrong)
+			if err != nil || got.ok || got.failures != i+1 {
+				t.Fatalf("failure %d: %+v, %v; want counted as failure %d", i+1, got, err, i+1)
+			}
+		}
+		// A right password gives its count back.
+		if got, err := s.attempt(ctx, throttleOf(email, "192.0.2.1", now), right); err != nil || !got.ok {
+			t.Fatalf("a right password: %+v, %v", got, err)
+		}
+		if n := window(); n != loginAccountCeiling-2 {
+			t.Errorf("the account's count after a right password: %d, want %d", n, loginAccountCeiling-2)
+		}
+		if got, err := s.attempt(ctx, throttleOf(email, "192.0.2.2", now), wrong); err != nil || got.failures != loginAccountCeiling-1 {
+			t.Fatalf("failure %d: %+v, %v", loginAccountCeiling-1, got, err)
+		}
+
+		// The failure that reaches the ceiling is being checked...
+		inCheck, release := make(chan struct{}), make(chan struct{})
+		type result struct {
+			got checked
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			got, err := s.attempt(ctx, throttleOf(email, "198.51.100.1", now), func() (bool, error) {
+				close(inCheck)
+				<-release
+				return false, nil
+			})
+			done <- result{got, err}
+		}()
+		<-inCheck
+		// ...when an attempt from another address arrives: it waits, its password unchecked.
+		checkedToo := false
+		_, err = s.attempt(ctx, throttleOf(email, "198.51.100.2", now), func() (bool, error) { checkedToo = true; return true, nil })
+		var wait *BackoffError
+		if !errors.As(err, &wait) || checkedToo {
+			t.Errorf("an attempt while the ceiling's was checked: %v, checked %v; want a wait, unchecked", err, checkedToo)
+		}
+		close(release)
+		if r := <-done; r.err != nil || r.got.ok || r.got.failures != loginAccountCeiling {
+			t.Errorf("the attempt that reached the ceiling: %+v, %v; want failure %d", r.got, r.err, loginAccountCeiling)
+		}
+		if n := failures("198.51.100.2"); n != 0 {
+			t.Errorf("the address that waited keeps %d failures, want 0 (its attempt was given back)", n)
+		}
+		if n := window(); n != loginAccountCeiling {
+			t.Errorf("the account's count: %d, want %d", n, loginAccountCeiling)
+		}
+	})
+}
