@@ -167,20 +167,24 @@ func freeFailures(backoff func(failures int) time.Duration) int {
 // noWait is the locked_until of a key that need not wait: before any now.
 var noWait = time.Unix(0, 0).UTC()
 
-// ReleaseLoginAttempt gives back an attempt ClaimLoginAttempt counted under each of keys whose
-// password was never checked (the hashing pool was full, the request ran out of time), or, under
-// an account's window, was right. A wait it started stays.
-func (s *Store) ReleaseLoginAttempt(ctx context.Context, keys ...string) error {
-	err := s.db.WithContext(ctx).Model(&LoginThrottle{}).Where("email_key IN ? AND failures > 0", keys).
-		UpdateColumn("failures", gorm.Expr("failures - 1")).Error
+// ReleaseLoginAttempt gives back an attempt ClaimLoginAttempt counted under key whose password was
+// never checked (the hashing pool was full, the request ran out of time) or, under an account's
+// window, was right. With endWait the wait its claim started ends too (the claim that reached an
+// account's ceiling: no failure pauses the account); otherwise a wait stays.
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, key string, endWait bool) error {
+	set := map[string]any{"failures": gorm.Expr("failures - 1")}
+	if endWait {
+		set["locked_until"] = noWait
+	}
+	err := s.db.WithContext(ctx).Model(&LoginThrottle{}).Where("email_key = ? AND failures > 0", key).UpdateColumns(set).Error
 	return wrap("release login attempt", err)
 }
 
 // ClearLoginFailures settles a right password: it forgets the failed logins under source and gives
-// back the attempt ClaimLoginAttempt counted under window, whose row goes when nothing else is
-// counted there (a row for every account that signed in each hour would otherwise stay). One
-// statement, unless the window counts other attempts too.
-func (s *Store) ClearLoginFailures(ctx context.Context, source, window string) error {
+// back the attempt ClaimLoginAttempt counted under window (with endWait, as ReleaseLoginAttempt),
+// whose row goes when nothing else is counted there (a row for every account that signed in each
+// hour would otherwise stay). One statement, unless the window counts other attempts too.
+func (s *Store) ClearLoginFailures(ctx context.Context, source, window string, endWait bool) error {
 	var gone []string
 	err := s.db.WithContext(ctx).Raw("DELETE FROM login_throttles WHERE email_key = ? OR (email_key = ? AND failures <= 1) RETURNING email_key",
 		source, window).Scan(&gone).Error
@@ -190,7 +194,7 @@ func (s *Store) ClearLoginFailures(ctx context.Context, source, window string) e
 	if slices.Contains(gone, window) {
 		return nil
 	}
-	return s.ReleaseLoginAttempt(ctx, window)
+	return s.ReleaseLoginAttempt(ctx, window, endWait)
 }
 
 // ClearLoginFailuresUnder forgets the failed logins under key and under every key that extends it

@@ -126,13 +126,13 @@ func TestLoginThrottle(t *testing.T) {
 		counts := func() []string {
 			return db.Strings(t, "SELECT email_key || '=' || failures FROM login_throttles WHERE email_key IN (?, ?) ORDER BY email_key", account, source)
 		}
-		if err := st.ClearLoginFailures(ctx, source, account); err != nil {
+		if err := st.ClearLoginFailures(ctx, source, account, false); err != nil {
 			t.Fatal(err)
 		}
 		if got := counts(); len(got) != 1 || got[0] != account+"=1" {
 			t.Errorf("after a right password: %v, want only the account's other claim", got)
 		}
-		if err := st.ClearLoginFailures(ctx, source, account); err != nil {
+		if err := st.ClearLoginFailures(ctx, source, account, false); err != nil {
 			t.Fatal(err)
 		}
 		if got := counts(); len(got) != 0 {
@@ -193,7 +193,7 @@ func TestClaimLoginAttempt(t *testing.T) {
 		if counted || !until.Equal(now.Add(time.Minute)) {
 			t.Errorf("claim during the wait: counted %v, until %v; want not counted, until %v", counted, until, now.Add(time.Minute))
 		}
-		if err := st.ReleaseLoginAttempt(ctx, "acct:x|1.2.3.4"); err != nil {
+		if err := st.ReleaseLoginAttempt(ctx, "acct:x|1.2.3.4", false); err != nil {
 			t.Fatal(err)
 		}
 		// Two left counted: the next claim after the wait is the third again, and waits a minute.
@@ -202,6 +202,13 @@ func TestClaimLoginAttempt(t *testing.T) {
 		}
 		if counted, until := claim(now.Add(2*time.Minute + time.Second)); counted || !until.Equal(now.Add(3*time.Minute)) {
 			t.Errorf("after a release and a claim: counted %v until %v, want a wait until %v (count 3)", counted, until, now.Add(3*time.Minute))
+		}
+		// Given back with the wait it started: the next claim is counted at once, the third again.
+		if err := st.ReleaseLoginAttempt(ctx, "acct:x|1.2.3.4", true); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, err := st.ClaimLoginAttempt(ctx, "acct:x|1.2.3.4", now.Add(2*time.Minute+2*time.Second), time.Hour, backoff); err != nil || n != 3 {
+			t.Errorf("a claim after a release that ended the wait: count %d, %v; want 3 at once", n, err)
 		}
 	})
 }

@@ -224,7 +224,8 @@ func throttleOf(email, source string, now time.Time) throttle {
 // checked, again whenever a pause ended). check reports whether the password is right; a right
 // one clears the source's count and gives the account's back, a wrong one stays counted under both
 // (loginFailed), and one check could not answer (an error: the hashing pool full, the request's
-// deadline) is given back under both.
+// deadline) is given back under both. The pause the ceiling's claim starts lasts only if its
+// password is wrong: given back, the claim ends it too.
 func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, error)) (checked, error) {
 	if s.hasher.Full() {
 		// Shed at once, before anything is counted or written: a flood's excess costs no statement.
@@ -243,12 +244,16 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	failures, err := s.claimTurn(ctx, t.window, accountBackoff)
 	if err != nil {
 		// The account waits: no password is checked, and the source's count is given back.
-		s.giveBack(ctx, t.source)
+		s.giveBack(ctx, t.source, false)
 		return checked{}, err
 	}
+	// The claim that reaches the ceiling (or, after a pause, goes past it) starts a pause at once,
+	// while its password is checked; it stands only if the password is wrong (loginFailed).
+	pauses := accountBackoff(failures) > 0
 	ok, err := check()
 	if err != nil {
-		s.giveBack(ctx, t.source, t.window)
+		s.giveBack(ctx, t.source, false)
+		s.giveBack(ctx, t.window, pauses)
 		return checked{}, err
 	}
 	if !ok {
@@ -259,7 +264,7 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	// attempts back.
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	return checked{ok: true}, s.store.ClearLoginFailures(settle, t.source, t.window)
+	return checked{ok: true}, s.store.ClearLoginFailures(settle, t.source, t.window, pauses)
 }
 
 // checked is what attempt settled: whether the password was right and, when it was wrong, the
@@ -270,12 +275,13 @@ type checked struct {
 	failures int
 }
 
-// giveBack gives back the attempt counted under keys (store.ReleaseLoginAttempt) whose password was
-// not checked, even when the request has ended meanwhile; a failure to is logged.
-func (s *Service) giveBack(ctx context.Context, keys ...string) {
+// giveBack gives back the attempt counted under key (store.ReleaseLoginAttempt, ending the wait its
+// claim started with endWait) whose password was not checked, even when the request has ended
+// meanwhile; a failure to is logged.
+func (s *Service) giveBack(ctx context.Context, key string, endWait bool) {
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	if err := s.store.ReleaseLoginAttempt(settle, keys...); err != nil {
+	if err := s.store.ReleaseLoginAttempt(settle, key, endWait); err != nil {
 		s.log.Warn("give back a login attempt", slog.String("error", err.Error()))
 	}
 }
@@ -439,17 +445,21 @@ func (s *Service) loginFailed(ctx context.Context, got checked, user *store.User
 	if n := got.failures; n == loginAccountCeiling {
 		s.log.Warn("security event: failed logins reached the account ceiling; the account waits",
 			slog.String("user_id", user.ID), slog.Int("failures", n), slog.Duration("wait", loginMaxBackoff))
-		err := s.store.Tx(ctx, func(tx *store.Store) error {
-			sc, err := homeScope(ctx, tx, user.ID)
+		// Recorded even when the request has ended meanwhile: the count is past the ceiling now,
+		// and no later failure would reach it again.
+		settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
+		err := s.store.Tx(settle, func(tx *store.Store) error {
+			sc, err := homeScope(settle, tx, user.ID)
 			if err != nil {
 				return err
 			}
-			err = s.record(ctx, tx, event{action: ActionLoginLocked, scope: sc, actor: throttleActor, resourceType: ResourceUser,
+			err = s.record(settle, tx, event{action: ActionLoginLocked, scope: sc, actor: throttleActor, resourceType: ResourceUser,
 				resourceID: user.ID, origin: origin, meta: map[string]any{"failures": n, "paused_seconds": int(loginMaxBackoff / time.Second)}})
 			if err != nil {
 				return err
 			}
-			return s.notice(ctx, tx, mail.KindLoginLocked, *user, user.Email, "")
+			return s.notice(settle, tx, mail.KindLoginLocked, *user, user.Email, "")
 		})
 		if err != nil {
 			return err

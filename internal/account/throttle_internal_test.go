@@ -16,7 +16,8 @@ import (
 // failures in the hour is counted before its password is checked, so an attempt from another
 // address made while it is being checked waits with its password unchecked (counted after the
 // check, every attempt in flight across addresses was checked, again each time a pause ended);
-// the waiting attempt's address keeps no failure; a right password gives its count back.
+// the waiting attempt's address keeps no failure. The pause lasts only if that password is wrong:
+// right, or never checked, it ends with the count given back.
 func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
 		ctx := context.Background()
@@ -30,28 +31,34 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 		const email = "target@example.com"
 		wrong := func() (bool, error) { return false, nil }
 		right := func() (bool, error) { return true, nil }
+		from := func(source string) throttle { return throttleOf(email, source, now) }
 		failures := func(source string) int64 {
-			return db.Int(t, "SELECT COALESCE(SUM(failures), 0) FROM login_throttles WHERE email_key = ?", throttleOf(email, source, now).source)
+			return db.Int(t, "SELECT COALESCE(SUM(failures), 0) FROM login_throttles WHERE email_key = ?", from(source).source)
 		}
 		window := func() int64 {
-			return db.Int(t, "SELECT failures FROM login_throttles WHERE email_key = ?", throttleOf(email, "", now).window)
+			return db.Int(t, "SELECT failures FROM login_throttles WHERE email_key = ?", from("").window)
 		}
 
-		for i := range loginAccountCeiling - 2 {
-			got, err := s.attempt(ctx, throttleOf(email, fmt.Sprintf("10.0.%d.%d", i/200, i%200), now), wrong)
+		for i := range loginAccountCeiling - 1 {
+			got, err := s.attempt(ctx, from(fmt.Sprintf("10.0.%d.%d", i/200, i%200)), wrong)
 			if err != nil || got.ok || got.failures != i+1 {
 				t.Fatalf("failure %d: %+v, %v; want counted as failure %d", i+1, got, err, i+1)
 			}
 		}
-		// A right password gives its count back.
-		if got, err := s.attempt(ctx, throttleOf(email, "192.0.2.1", now), right); err != nil || !got.ok {
-			t.Fatalf("a right password: %+v, %v", got, err)
+		// The ceiling's claim with a right password, then one whose check could not answer: each
+		// gives its count back and ends the pause it started (the next attempt is checked).
+		if got, err := s.attempt(ctx, from("192.0.2.1"), right); err != nil || !got.ok {
+			t.Fatalf("a right password as the ceiling's attempt: %+v, %v", got, err)
 		}
-		if n := window(); n != loginAccountCeiling-2 {
-			t.Errorf("the account's count after a right password: %d, want %d", n, loginAccountCeiling-2)
+		if n := window(); n != loginAccountCeiling-1 {
+			t.Errorf("the account's count after a right password: %d, want %d", n, loginAccountCeiling-1)
 		}
-		if got, err := s.attempt(ctx, throttleOf(email, "192.0.2.2", now), wrong); err != nil || got.failures != loginAccountCeiling-1 {
-			t.Fatalf("failure %d: %+v, %v", loginAccountCeiling-1, got, err)
+		broken := errors.New("the hashing pool is gone")
+		if _, err := s.attempt(ctx, from("192.0.2.2"), func() (bool, error) { return false, broken }); !errors.Is(err, broken) {
+			t.Fatalf("an attempt whose check failed: %v", err)
+		}
+		if n := window(); n != loginAccountCeiling-1 {
+			t.Errorf("the account's count after an unchecked attempt: %d, want %d", n, loginAccountCeiling-1)
 		}
 
 		// The failure that reaches the ceiling is being checked...
@@ -62,17 +69,21 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			got, err := s.attempt(ctx, throttleOf(email, "198.51.100.1", now), func() (bool, error) {
+			got, err := s.attempt(ctx, from("198.51.100.1"), func() (bool, error) {
 				close(inCheck)
 				<-release
 				return false, nil
 			})
 			done <- result{got, err}
 		}()
-		<-inCheck
+		select {
+		case <-inCheck:
+		case r := <-done:
+			t.Fatalf("the ceiling's attempt was not checked: %+v, %v", r.got, r.err)
+		}
 		// ...when an attempt from another address arrives: it waits, its password unchecked.
 		checkedToo := false
-		_, err = s.attempt(ctx, throttleOf(email, "198.51.100.2", now), func() (bool, error) { checkedToo = true; return true, nil })
+		_, err = s.attempt(ctx, from("198.51.100.2"), func() (bool, error) { checkedToo = true; return true, nil })
 		var wait *BackoffError
 		if !errors.As(err, &wait) || checkedToo {
 			t.Errorf("an attempt while the ceiling's was checked: %v, checked %v; want a wait, unchecked", err, checkedToo)
@@ -86,6 +97,10 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 		}
 		if n := window(); n != loginAccountCeiling {
 			t.Errorf("the account's count: %d, want %d", n, loginAccountCeiling)
+		}
+		// A wrong password at the ceiling: the pause stands.
+		if _, err := s.attempt(ctx, from("198.51.100.3"), right); !errors.As(err, &wait) {
+			t.Errorf("an attempt after the ceiling's failure: %v, want a wait", err)
 		}
 	})
 }
