@@ -102,5 +102,38 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 		if _, err := s.attempt(ctx, from("198.51.100.3"), right); !errors.As(err, &wait) {
 			t.Errorf("an attempt after the ceiling's failure: %v, want a wait", err)
 		}
+
+		// An attempt claimed below the ceiling and given back after the ceiling's failure paused
+		// the account (a right password) lowers the count but leaves the pause.
+		other := func(source string) throttle { return throttleOf("other@example.com", source, now) }
+		for i := range loginAccountCeiling - 2 {
+			if _, err := s.attempt(ctx, other(fmt.Sprintf("10.1.%d.%d", i/200, i%200)), wrong); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inCheck, release = make(chan struct{}), make(chan struct{})
+		go func() {
+			got, err := s.attempt(ctx, other("203.0.113.1"), func() (bool, error) {
+				close(inCheck)
+				<-release
+				return true, nil
+			})
+			done <- result{got, err}
+		}()
+		select {
+		case <-inCheck:
+		case r := <-done:
+			t.Fatalf("the attempt below the ceiling was not checked: %+v, %v", r.got, r.err)
+		}
+		if got, err := s.attempt(ctx, other("203.0.113.2"), wrong); err != nil || got.failures != loginAccountCeiling {
+			t.Fatalf("the failure that reaches the ceiling: %+v, %v", got, err)
+		}
+		close(release)
+		if r := <-done; r.err != nil || !r.got.ok {
+			t.Fatalf("the right password claimed below the ceiling: %+v, %v", r.got, r.err)
+		}
+		if _, err := s.attempt(ctx, other("203.0.113.3"), wrong); !errors.As(err, &wait) {
+			t.Errorf("an attempt after a give-back below the ceiling: %v, want the pause to stand", err)
+		}
 	})
 }
