@@ -250,12 +250,18 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	// The claim that reaches the ceiling (or, after a pause, goes past it) starts a pause at once,
 	// while its password is checked; it stands only if the password is wrong (loginFailed).
 	pauses := accountBackoff(failures) > 0
+	unanswered := true // given back unless check answers: an error, or a panic on its way up
+	defer func() {
+		if unanswered {
+			s.giveBack(ctx, t.source, false)
+			s.giveBack(ctx, t.window, pauses)
+		}
+	}()
 	ok, err := check()
 	if err != nil {
-		s.giveBack(ctx, t.source, false)
-		s.giveBack(ctx, t.window, pauses)
 		return checked{}, err
 	}
+	unanswered = false
 	if !ok {
 		return checked{failures: failures}, nil
 	}

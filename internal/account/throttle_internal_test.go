@@ -137,3 +137,28 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestAttemptWhoseCheckPanicsIsGivenBack: a panic in the password check (turned into a 500 above)
+// leaves no attempt counted, from the source or against the account.
+func TestAttemptWhoseCheckPanicsIsGivenBack(t *testing.T) {
+	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
+		pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		now := time.Now()
+		s := New(Deps{Store: st, Hasher: pool, Now: func() time.Time { return now }})
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("the check's panic did not reach the caller")
+				}
+			}()
+			_, _ = s.attempt(context.Background(), throttleOf("panic@example.com", "192.0.2.9", now), func() (bool, error) { panic("broken check") })
+		}()
+		if n := db.Int(t, "SELECT COALESCE(SUM(failures), 0) FROM login_throttles"); n != 0 {
+			t.Errorf("%d attempts left counted after a check that panicked, want 0", n)
+		}
+	})
+}
