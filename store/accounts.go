@@ -141,7 +141,7 @@ func (s *Store) CreateAccount(ctx context.Context, in NewAccount) (Account, erro
 		UpdatedAt:      now,
 	}
 	member := Membership{ID: NewID(), OrganizationID: org.ID, UserID: user.ID, Role: RoleOwner, AcceptedAt: &now, CreatedAt: now, UpdatedAt: now}
-	err := s.Tx(ctx, func(tx *Store) error {
+	err := s.joinTx(ctx, func(tx *Store) error {
 		if held, err := tx.AddressHeld(ctx, user.Email, now); err != nil || held {
 			if err == nil {
 				err = fmt.Errorf("create account: the address may be taken back by its former account: %w", ErrConflict)

@@ -203,6 +203,15 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return err
 }
 
+// joinTx runs fn in the caller's transaction when s is one (as it is, as a savepoint would be a
+// round trip more, and fn's error fails the caller's whole transaction), else in one of its own (Tx).
+func (s *Store) joinTx(ctx context.Context, fn func(tx *Store) error) error {
+	if s.inTx {
+		return fn(s)
+	}
+	return s.Tx(ctx, fn)
+}
+
 // retryPause is the unit of the pause before a transaction runs again.
 const retryPause = 10 * time.Millisecond
 
