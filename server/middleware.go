@@ -127,7 +127,8 @@ func (s *Server) withRequestState(next echo.HandlerFunc) echo.HandlerFunc {
 var waitsOnNothing = map[string]bool{"/healthz": true}
 
 // Header values made once, for the headers every response (or every JSON answer) carries: a header
-// set from these shares them (net/http only reads them; Header.Add would append to a copy).
+// set from these shares them (net/http only reads them; Header.Add would append to a copy). No code
+// may change a header's value in place (h[k][0] = ..., sorting it): every response would carry it.
 var (
 	valueNoSniff   = []string{"nosniff"}
 	valueDeny      = []string{"DENY"}
