@@ -85,9 +85,9 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys ...string) (time.Time
 // ClaimLoginAttempt counts an attempt under key before its password is checked, as a failure
 // until a right password clears it (ClearLoginFailures) or gives it back, as does an attempt whose
 // password was never checked (ReleaseLoginAttempt), and sets the key's next allowed time from the
-// count with backoff(failures). Failures older than forget start over. It returns the count with this attempt. Attempts made at
-// once take turns on the key's row: an attempt while the key waits is not counted (failures 0),
-// and until says until when it waits.
+// count with backoff(failures). Failures older than forget start over. It returns the count with
+// this attempt. Attempts made at once take turns on the key's row: an attempt while the key waits
+// is not counted (failures 0), and until says until when it waits.
 func (s *Store) ClaimLoginAttempt(ctx context.Context, key string, now time.Time, forget time.Duration, backoff func(failures int) time.Duration) (failures int, until time.Time, err error) {
 	return s.countLoginFailure(ctx, "claim login attempt", key, now, forget, backoff)
 }

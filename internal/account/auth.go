@@ -268,7 +268,7 @@ func (s *Service) attempt(ctx context.Context, t throttle, check func() (bool, e
 	// Written even when the request has ended meanwhile (its deadline, the client gone), waiting for
 	// the database as long as a request may: a right password left counted would hold the next
 	// attempts back.
-	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	settle, cancel := settling(ctx)
 	defer cancel()
 	return checked{ok: true}, s.store.ClearLoginFailures(settle, t.source, t.window, pauses)
 }
@@ -285,7 +285,7 @@ type checked struct {
 // claim started with endWait) whose password was not checked, even when the request has ended
 // meanwhile; a failure to is logged.
 func (s *Service) giveBack(ctx context.Context, key string, endWait bool) {
-	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	settle, cancel := settling(ctx)
 	defer cancel()
 	if err := s.store.ReleaseLoginAttempt(settle, key, endWait); err != nil {
 		s.log.Warn("give back a login attempt", slog.String("error", err.Error()))
@@ -293,8 +293,14 @@ func (s *Service) giveBack(ctx context.Context, key string, endWait bool) {
 }
 
 // settleTimeout bounds the writing of what a password check settled: the attempt cleared (a right
-// password) or given back (never checked).
+// password) or given back (never checked), the ceiling's notice.
 const settleTimeout = 5 * time.Second
+
+// settling is ctx without its end, bounded by settleTimeout: what a password check settled is
+// written even when its request has ended meanwhile (its deadline, the client gone).
+func settling(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+}
 
 // claimTurn counts the attempt under key (ClaimLoginAttempt) and returns the count with it, or
 // returns a *BackoffError while the key waits. A claim refused by a wait that has ended since (the
@@ -453,7 +459,7 @@ func (s *Service) loginFailed(ctx context.Context, got checked, user *store.User
 			slog.String("user_id", user.ID), slog.Int("failures", n), slog.Duration("wait", loginMaxBackoff))
 		// Recorded even when the request has ended meanwhile: the count is past the ceiling now,
 		// and no later failure would reach it again.
-		settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		settle, cancel := settling(ctx)
 		defer cancel()
 		err := s.store.Tx(settle, func(tx *store.Store) error {
 			sc, err := homeScope(settle, tx, user.ID)

@@ -12,6 +12,46 @@ import (
 	"github.com/pinbridge/pinbridge-auth/store"
 )
 
+// throttled is a service over st whose clock stands at now, with a cheap password hash.
+func throttled(t *testing.T, st *store.Store, now time.Time) *Service {
+	t.Helper()
+	pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return New(Deps{Store: st, Hasher: pool, Now: func() time.Time { return now }})
+}
+
+// checking starts an attempt under th and returns once its password is being checked; the check
+// waits for answer, which gives its verdict (right or wrong) and returns what the attempt settled.
+func checking(t *testing.T, s *Service, th throttle) (answer func(right bool) (checked, error)) {
+	t.Helper()
+	inCheck, verdict := make(chan struct{}), make(chan bool)
+	type result struct {
+		got checked
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := s.attempt(context.Background(), th, func() (bool, error) {
+			close(inCheck)
+			return <-verdict, nil
+		})
+		done <- result{got, err}
+	}()
+	select {
+	case <-inCheck:
+	case r := <-done:
+		t.Fatalf("the attempt was not checked: %+v, %v", r.got, r.err)
+	}
+	return func(right bool) (checked, error) {
+		verdict <- right
+		r := <-done
+		return r.got, r.err
+	}
+}
+
 // TestAccountCeilingHoldsAttemptsInFlight: the attempt that reaches the account's ceiling of
 // failures in the hour is counted before its password is checked, so an attempt from another
 // address made while it is being checked waits with its password unchecked (counted after the
@@ -21,13 +61,8 @@ import (
 func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
 		ctx := context.Background()
-		pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
 		now := time.Now()
-		s := New(Deps{Store: st, Hasher: pool, Now: func() time.Time { return now }})
+		s := throttled(t, st, now)
 		const email = "target@example.com"
 		wrong := func() (bool, error) { return false, nil }
 		right := func() (bool, error) { return true, nil }
@@ -62,35 +97,16 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 		}
 
 		// The failure that reaches the ceiling is being checked...
-		inCheck, release := make(chan struct{}), make(chan struct{})
-		type result struct {
-			got checked
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			got, err := s.attempt(ctx, from("198.51.100.1"), func() (bool, error) {
-				close(inCheck)
-				<-release
-				return false, nil
-			})
-			done <- result{got, err}
-		}()
-		select {
-		case <-inCheck:
-		case r := <-done:
-			t.Fatalf("the ceiling's attempt was not checked: %+v, %v", r.got, r.err)
-		}
+		answer := checking(t, s, from("198.51.100.1"))
 		// ...when an attempt from another address arrives: it waits, its password unchecked.
 		checkedToo := false
-		_, err = s.attempt(ctx, from("198.51.100.2"), func() (bool, error) { checkedToo = true; return true, nil })
+		_, err := s.attempt(ctx, from("198.51.100.2"), func() (bool, error) { checkedToo = true; return true, nil })
 		var wait *BackoffError
 		if !errors.As(err, &wait) || checkedToo {
 			t.Errorf("an attempt while the ceiling's was checked: %v, checked %v; want a wait, unchecked", err, checkedToo)
 		}
-		close(release)
-		if r := <-done; r.err != nil || r.got.ok || r.got.failures != loginAccountCeiling {
-			t.Errorf("the attempt that reached the ceiling: %+v, %v; want failure %d", r.got, r.err, loginAccountCeiling)
+		if got, err := answer(false); err != nil || got.ok || got.failures != loginAccountCeiling {
+			t.Errorf("the attempt that reached the ceiling: %+v, %v; want failure %d", got, err, loginAccountCeiling)
 		}
 		if n := failures("198.51.100.2"); n != 0 {
 			t.Errorf("the address that waited keeps %d failures, want 0 (its attempt was given back)", n)
@@ -111,26 +127,12 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		inCheck, release = make(chan struct{}), make(chan struct{})
-		go func() {
-			got, err := s.attempt(ctx, other("203.0.113.1"), func() (bool, error) {
-				close(inCheck)
-				<-release
-				return true, nil
-			})
-			done <- result{got, err}
-		}()
-		select {
-		case <-inCheck:
-		case r := <-done:
-			t.Fatalf("the attempt below the ceiling was not checked: %+v, %v", r.got, r.err)
-		}
+		answer = checking(t, s, other("203.0.113.1"))
 		if got, err := s.attempt(ctx, other("203.0.113.2"), wrong); err != nil || got.failures != loginAccountCeiling {
 			t.Fatalf("the failure that reaches the ceiling: %+v, %v", got, err)
 		}
-		close(release)
-		if r := <-done; r.err != nil || !r.got.ok {
-			t.Fatalf("the right password claimed below the ceiling: %+v, %v", r.got, r.err)
+		if got, err := answer(true); err != nil || !got.ok {
+			t.Fatalf("the right password claimed below the ceiling: %+v, %v", got, err)
 		}
 		if _, err := s.attempt(ctx, other("203.0.113.3"), wrong); !errors.As(err, &wait) {
 			t.Errorf("an attempt after a give-back below the ceiling: %v, want the pause to stand", err)
@@ -142,13 +144,8 @@ func TestAccountCeilingHoldsAttemptsInFlight(t *testing.T) {
 // leaves no attempt counted, from the source or against the account.
 func TestAttemptWhoseCheckPanicsIsGivenBack(t *testing.T) {
 	testdb.EachWithSQL(t, func(t *testing.T, st *store.Store, db *testdb.SQL) {
-		pool, err := password.NewPool(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
 		now := time.Now()
-		s := New(Deps{Store: st, Hasher: pool, Now: func() time.Time { return now }})
+		s := throttled(t, st, now)
 		func() {
 			defer func() {
 				if recover() == nil {

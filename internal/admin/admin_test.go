@@ -181,6 +181,10 @@ func TestAdminMakeOwner(t *testing.T) {
 		}
 		member := join(editor, "editor")
 		join(viewer, "viewer")
+		// The editor's summary as their requests read it, remembered from before the change.
+		if a, err := st.AccountSummary(ctx, editor.Account.User.ID, org); err != nil || a.Role != "editor" {
+			t.Fatalf("the editor's summary before: role %q, %v", a.Role, err)
+		}
 		// The founder is gone: nobody can manage the organization any more.
 		db.Exec(t, "DELETE FROM memberships WHERE organization_id = ? AND user_id = ?", org, founder.Account.User.ID)
 		owners := func() []string {
@@ -224,8 +228,9 @@ func TestAdminMakeOwner(t *testing.T) {
 			!strings.Contains(meta[0], `"from":"editor"`) || !strings.Contains(meta[0], `"to":"owner"`) || !strings.Contains(meta[0], `"reason":"operator"`) {
 			t.Errorf("the operator's role change in the log: %v", meta)
 		}
-		// The new owner's next request has the owner's role (the summary requests read).
-		a, err := st.Account(ctx, editor.Account.User.ID, org)
+		// The new owner's next request has the owner's role (the summary requests read, not the
+		// one remembered).
+		a, err := st.AccountSummary(ctx, editor.Account.User.ID, org)
 		if err != nil || a.Role != "owner" {
 			t.Errorf("the editor's account in the organization: role %q, %v", a.Role, err)
 		}
